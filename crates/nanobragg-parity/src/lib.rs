@@ -1,0 +1,1 @@
+//! Gradcheck utilities (finite differences vs autodiff) and the C-parity φ cache.

@@ -1,0 +1,1 @@
+//! Workspace umbrella package: hosts the top-level tests, examples and benches.
