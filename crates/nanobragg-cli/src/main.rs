@@ -1,1 +1,23 @@
-fn main(){}
+//! `nanobragg`: a drop-in replacement for the nanoBragg command line.
+
+mod backend;
+mod report;
+mod run;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(run::Failure::Usage(msg)) => {
+            eprintln!("nanobragg: error: {msg}");
+            eprintln!("run `nanobragg -h` for the list of flags");
+            ExitCode::from(2)
+        }
+        Err(run::Failure::Runtime(msg)) => {
+            eprintln!("nanobragg: error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}

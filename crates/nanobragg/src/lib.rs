@@ -1,5 +1,30 @@
-//! nanobragg: a differentiable far-field X-ray diffraction simulator written as generic Burn tensor ops.
+//! nanobragg: a differentiable far-field X-ray diffraction simulator written as generic Burn
+//! tensor ops.
+//!
+//! Data flows through the modules in this order: [`scene`] (what the user describes) →
+//! [`setup`] (defaults and conventions resolved) → [`params`] (continuous inputs as tensors) →
+//! [`detector`] / [`crystal`] / [`polarization`] / [`lattice`] / [`structure_factors`] (physics as
+//! tensor ops) → [`simulate`] (tiled render) → [`stats`] and [`io`] (statistics and files).
 #![warn(missing_docs)]
 
+pub mod crystal;
+pub mod detector;
+pub mod error;
 pub mod io;
+pub mod lattice;
+pub mod linalg;
+pub mod params;
+pub mod phi;
+pub mod polarization;
 pub mod random;
+pub mod scene;
+pub mod setup;
+pub mod stats;
+pub mod simulate;
+pub mod structure_factors;
+pub mod units;
+
+pub use error::{NanobraggError, Result};
+pub use scene::Scene;
+pub use setup::Setup;
+pub use simulate::{Image, RenderOptions, Simulator};

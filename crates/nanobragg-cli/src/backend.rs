@@ -1,0 +1,56 @@
+//! Backend and dtype dispatch: one generic code path, instantiated per compiled-in backend.
+
+use nanobragg_cli::DType;
+
+/// A render request generic over the backend, run by [`dispatch`].
+pub trait BackendJob {
+    /// Output of the job.
+    type Output;
+    /// Run on backend `B` with `device`.
+    fn run<B: burn::tensor::backend::Backend>(self, device: B::Device) -> Self::Output;
+}
+
+/// Run `job` on the backend named `backend` at `dtype`.
+pub fn dispatch<J: BackendJob>(backend: &str, dtype: DType, job: J) -> Result<J::Output, String> {
+    use burn_ndarray::{NdArray, NdArrayDevice};
+    match (backend, dtype) {
+        ("ndarray", DType::F64) => Ok(job.run::<NdArray<f64>>(NdArrayDevice::Cpu)),
+        ("ndarray", DType::F32) => Ok(job.run::<NdArray<f32>>(NdArrayDevice::Cpu)),
+        #[cfg(feature = "cuda")]
+        ("cuda", dtype) => {
+            use burn_cuda::{Cuda, CudaDevice};
+            if !cuda_driver_present() {
+                return Err("-backend cuda: no CUDA driver (libcuda) found on this machine".into());
+            }
+            Ok(match dtype {
+                DType::F64 => job.run::<Cuda<f64>>(CudaDevice::default()),
+                DType::F32 => job.run::<Cuda<f32>>(CudaDevice::default()),
+            })
+        }
+        (other, _) => Err(format!(
+            "-backend {other}: not compiled in (available: {})",
+            available().join(", ")
+        )),
+    }
+}
+
+/// Names of the compiled-in backends.
+pub fn available() -> Vec<&'static str> {
+    let mut v = vec!["ndarray"];
+    if cfg!(feature = "cuda") {
+        v.push("cuda");
+    }
+    v
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_driver_present() -> bool {
+    ["/usr/lib/x86_64-linux-gnu/libcuda.so.1", "/usr/lib64/libcuda.so.1", "/usr/local/cuda/lib64/stubs/libcuda.so"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists())
+        || std::env::var_os("LD_LIBRARY_PATH")
+            .map(|paths| {
+                std::env::split_paths(&paths).any(|d| d.join("libcuda.so.1").exists())
+            })
+            .unwrap_or(false)
+}

@@ -1,0 +1,222 @@
+//! The main job: parse flags, resolve the scene, render on the chosen backend, report and write
+//! the output files (each written atomically, none when an error occurs first).
+
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::Backend;
+use nanobragg::io::smv::SmvHeaderValues;
+use nanobragg::io::Roi;
+use nanobragg::linalg::to_f64;
+use nanobragg::simulate::{Image, Plan};
+use nanobragg::stats::{image_stats, ImageStats};
+use nanobragg::units::RTD;
+use nanobragg::{RenderOptions, Setup, Simulator};
+use nanobragg_cli::{parse_args, usage, CommandLine};
+
+use crate::backend::{dispatch, BackendJob};
+use crate::report;
+
+/// Why the program stops.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad command line (exit 2).
+    Usage(String),
+    /// Bad input file, impossible geometry, I/O failure (exit 1).
+    Runtime(String),
+}
+
+/// Geometry values the headers and the report need, read back from the tensors.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub image: Image,
+    pub plan: Plan,
+    pub header: SmvHeaderValues,
+}
+
+struct RenderJob<'a> {
+    setup: &'a Setup,
+    options: RenderOptions,
+}
+
+impl BackendJob for RenderJob<'_> {
+    type Output = Result<Rendered, String>;
+    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+        let sim = Simulator::<B>::new(self.setup.clone(), &device, self.options)
+            .map_err(|e| e.to_string())?;
+        let image = sim.render().map_err(|e| e.to_string())?;
+        let det = sim.detector().map_err(|e| e.to_string())?;
+        let s = self.setup;
+        let mm = |t: &burn::tensor::Tensor<B, 1>| to_f64(t) * 1000.0;
+        let pixel = s.detector.pixel_m;
+        let (fbeam, sbeam) = (to_f64(&det.fbeam), to_f64(&det.sbeam));
+        let header = SmvHeaderValues {
+            fpixels: s.detector.fpixels,
+            spixels: s.detector.spixels,
+            pixel_size_mm: pixel * 1000.0,
+            distance_mm: mm(&det.distance),
+            wavelength_a: s.beam.wavelength_m * 1e10,
+            beam_center_x_mm: mm(&det.xbeam),
+            beam_center_y_mm: mm(&det.ybeam),
+            adxv_center_x_mm: fbeam * 1000.0,
+            adxv_center_y_mm: (to_f64(&det.detsize_s) - sbeam) * 1000.0,
+            mosflm_center_x_mm: (sbeam - 0.5 * pixel) * 1000.0,
+            mosflm_center_y_mm: (fbeam - 0.5 * pixel) * 1000.0,
+            denzo_x_beam_mm: sbeam * 1000.0,
+            denzo_y_beam_mm: fbeam * 1000.0,
+            dials_origin_mm: det.dials_origin_mm(),
+            xds_orgx: to_f64(&det.fclose) / pixel + 0.5,
+            xds_orgy: to_f64(&det.sclose) / pixel + 0.5,
+            close_distance_mm: mm(&det.close_distance),
+            phi_deg: s.crystal.phi0_rad * RTD,
+            osc_start_deg: s.crystal.phi0_rad * RTD,
+            osc_range_deg: s.crystal.osc_rad * RTD,
+            twotheta_deg: s.detector.twotheta_rad * RTD,
+        };
+        Ok(Rendered {
+            image,
+            plan: sim.plan.clone(),
+            header,
+        })
+    }
+}
+
+/// Run the program on an argument list (without the program name).
+pub fn run(args: Vec<String>) -> Result<(), Failure> {
+    let cl: CommandLine = parse_args(args).map_err(|e| Failure::Usage(e.to_string()))?;
+    if cl.help {
+        print!("{}", usage());
+        return Ok(());
+    }
+    if let Some(path) = &cl.dump_scene {
+        let text = cl
+            .scene
+            .to_toml_string()
+            .map_err(|e| Failure::Runtime(format!("-dump_scene: {e}")))?;
+        nanobragg::io::atomic::write_atomic(path, text.as_bytes())
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+    }
+    let cwd = PathBuf::from(".");
+    let setup = Setup::from_scene(&cl.scene, &cwd).map_err(|e| Failure::Runtime(e.to_string()))?;
+    let options = RenderOptions {
+        tile_pixels: cl.tile_pixels,
+        ..RenderOptions::default()
+    };
+    let rendered = dispatch(&cl.backend, cl.dtype, RenderJob { setup: &setup, options })
+        .map_err(Failure::Usage)?
+        .map_err(Failure::Runtime)?;
+    for w in &setup.warnings {
+        println!("{w}");
+    }
+    for n in &rendered.plan.notes {
+        println!("{n}");
+    }
+    let stats = image_stats(
+        &rendered.image,
+        &rendered.plan.pixels,
+        setup.sampling.roi,
+        setup.detector.pixel_m,
+        rendered.plan.oversample,
+    );
+    write_outputs(&cl, &setup, &rendered, &stats)
+}
+
+fn roi_of(setup: &Setup) -> Roi {
+    let r = setup.sampling.roi.map(|v| v.max(0) as usize);
+    Roi {
+        fast_min: r[0],
+        fast_max: r[1],
+        slow_min: r[2],
+        slow_max: r[3],
+    }
+}
+
+fn write_outputs(
+    cl: &CommandLine,
+    setup: &Setup,
+    r: &Rendered,
+    stats: &ImageStats,
+) -> Result<(), Failure> {
+    let io = &cl.scene.io;
+    let img = &r.image;
+    let fail = |e: nanobragg::io::IoError| Failure::Runtime(e.to_string());
+    let float_path = io.floatfile.clone().unwrap_or_else(|| "floatimage.bin".into());
+    println!(
+        "writing {} as {} 4-byte floats",
+        float_path.display(),
+        img.data.len()
+    );
+    nanobragg::io::float_image::write_float_image(&float_path, &img.data).map_err(fail)?;
+    report::print_stats(stats);
+
+    let roi = roi_of(setup);
+    let scale = nanobragg::io::smv::intfile_auto_scale(io.int_scale.unwrap_or(0.0), stats.max);
+    println!("intfile_scale = {}", nanobragg::io::cfmt::format_g(scale, 6));
+    let adc = io.adc_offset.unwrap_or(40.0);
+    let int_path = io.intfile.clone().unwrap_or_else(|| "intimage.img".into());
+    let ints = nanobragg::io::smv::int_image(&img.data, img.fpixels, scale, adc, &roi);
+    println!("writing {} as 2-byte integers", int_path.display());
+    nanobragg::io::smv::write_smv(&int_path, &r.header, &ints).map_err(fail)?;
+
+    if !io.nopgm || io.pgmfile.is_some() && !io.nopgm {
+        let pgm_path = io.pgmfile.clone().unwrap_or_else(|| "image.pgm".into());
+        let pgm_scale =
+            nanobragg::io::pgm::pgm_auto_scale(io.pgm_scale.unwrap_or(0.0), stats.rmsd, scale);
+        println!("pgm_scale = {}", nanobragg::io::cfmt::format_g(pgm_scale, 6));
+        nanobragg::io::pgm::write_pgm_from_float(
+            &pgm_path,
+            &img.data,
+            img.fpixels,
+            img.spixels,
+            pgm_scale,
+            &roi,
+        )
+        .map_err(fail)?;
+    }
+    if let Some(png) = &io.pngfile {
+        let opts = nanobragg::io::png::PngPreviewOptions {
+            log_scale: io.png_log,
+            ..Default::default()
+        };
+        nanobragg::io::png::write_png_preview(png, &img.data, img.fpixels, img.spixels, &opts)
+            .map_err(fail)?;
+        println!("writing {} (PNG preview)", png.display());
+    }
+    if !io.nonoise {
+        write_noise(io, setup, r, &roi, adc)?;
+    }
+    Ok(())
+}
+
+fn write_noise(
+    io: &nanobragg::scene::IoScene,
+    setup: &Setup,
+    r: &Rendered,
+    roi: &Roi,
+    adc: f64,
+) -> Result<(), Failure> {
+    let seed = -io.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(1)
+    });
+    let _ = setup;
+    let noise = nanobragg::random::noise::poisson_noise_image(
+        &r.image.data,
+        seed,
+        adc,
+        (roi.fast_min, roi.fast_max, roi.slow_min, roi.slow_max),
+        r.image.fpixels,
+    );
+    println!(
+        "{:.0} photons on noise image ({} overloads)",
+        noise.photons_sum, noise.overloads
+    );
+    let path: PathBuf = io
+        .noisefile
+        .clone()
+        .unwrap_or_else(|| Path::new("noiseimage.img").to_path_buf());
+    println!("writing {} as 2-byte integers", path.display());
+    nanobragg::io::smv::write_smv(&path, &r.header, &noise.pixels)
+        .map_err(|e| Failure::Runtime(e.to_string()))
+}

@@ -1,0 +1,176 @@
+//! Detector geometry as tensor ops: basis rotations, pivots, the r-factor distance update,
+//! and the derived beam centre / near point / XDS and DIALS origins.
+//!
+//! Conventions (see `docs/parity.md`): rotations about lab X, Y, Z then 2θ about the 2θ axis;
+//! `ratio = b·o` uses the normal after the X/Y/Z rotations only; BEAM pivot keeps the direct-beam
+//! spot at (Fbeam, Sbeam), SAMPLE pivot keeps the near point (Fclose, Sclose).
+
+use burn::tensor::{backend::Backend, Tensor};
+
+use crate::error::{NanobraggError, Result};
+use crate::linalg::{dot, rotate_axis, rotate_xyz, scalar, to_f64, vec3};
+use crate::params::Params;
+use crate::scene::{Convention, Pivot};
+use crate::setup::{BeamCenterMapping, CenterDefault, DetectorSetup};
+
+/// The detector in the lab frame (metres), after all rotations.
+#[derive(Debug, Clone)]
+pub struct DetectorGeometry<B: Backend> {
+    /// Fast axis `[3]`.
+    pub fdet: Tensor<B, 1>,
+    /// Slow axis `[3]`.
+    pub sdet: Tensor<B, 1>,
+    /// Normal `[3]`.
+    pub odet: Tensor<B, 1>,
+    /// Beam direction `[3]` (constant).
+    pub beam: Tensor<B, 1>,
+    /// Vector from the sample to the corner of pixel (0, 0) `[3]`.
+    pub pix0: Tensor<B, 1>,
+    /// Distance from the sample to the detector plane along the normal `[1]`.
+    pub close_distance: Tensor<B, 1>,
+    /// Distance along the beam, `close_distance / ratio` `[1]`.
+    pub distance: Tensor<B, 1>,
+    /// Direct-beam spot on the detector (fast, slow) in metres `[1]` each.
+    pub fbeam: Tensor<B, 1>,
+    /// Slow coordinate of the direct-beam spot.
+    pub sbeam: Tensor<B, 1>,
+    /// Near point (fast) in metres.
+    pub fclose: Tensor<B, 1>,
+    /// Near point (slow) in metres.
+    pub sclose: Tensor<B, 1>,
+    /// Xbeam (m) as used for headers.
+    pub xbeam: Tensor<B, 1>,
+    /// Ybeam (m) as used for headers.
+    pub ybeam: Tensor<B, 1>,
+    /// Fast detector size (m).
+    pub detsize_f: Tensor<B, 1>,
+    /// Slow detector size (m).
+    pub detsize_s: Tensor<B, 1>,
+}
+
+#[derive(Clone, Copy)]
+enum Along {
+    X,
+    Y,
+}
+
+impl<B: Backend> DetectorGeometry<B> {
+    /// Build the geometry from the resolved setup and the parameter tensors.
+    pub fn new(setup: &DetectorSetup, p: &Params<B>) -> Result<Self> {
+        let device = p.pixel.device();
+        let pixel = p.pixel.clone();
+        let detsize_f = match setup.detsize_f_m {
+            Some(v) => scalar(v, &device),
+            None => pixel.clone() * setup.fpixels as f64,
+        };
+        let detsize_s = match setup.detsize_s_m {
+            Some(v) => scalar(v, &device),
+            None => pixel.clone() * setup.spixels as f64,
+        };
+        let named_mosflm = matches!(setup.convention, Convention::Mosflm | Convention::Denzo);
+        let eval = |c: CenterDefault, along: Along, given: &Option<Tensor<B, 1>>| -> Tensor<B, 1> {
+            match c {
+                CenterDefault::Given(v) => given.clone().unwrap_or_else(|| scalar(v, &device)),
+                CenterDefault::FromOrg(org) => pixel.clone() * (org - 0.5),
+                CenterDefault::HalfDetector { pixel_coeff } => {
+                    // MOSFLM/DENZO put Xbeam along the slow axis, the others along the fast axis.
+                    let size = match (along, named_mosflm) {
+                        (Along::X, true) | (Along::Y, false) => detsize_s.clone(),
+                        (Along::X, false) | (Along::Y, true) => detsize_f.clone(),
+                    };
+                    (size + pixel.clone() * pixel_coeff) / 2.0
+                }
+            }
+        };
+        let xbeam = eval(setup.xbeam, Along::X, &p.xbeam);
+        let ybeam = eval(setup.ybeam, Along::Y, &p.ybeam);
+        let (fclose0, sclose0) = if setup.convention == Convention::Custom {
+            (xbeam.clone(), ybeam.clone())
+        } else {
+            (
+                eval(setup.fclose, Along::X, &None),
+                eval(setup.sclose, Along::Y, &None),
+            )
+        };
+        let (fbeam0, sbeam0) = match setup.mapping {
+            BeamCenterMapping::Mosflm => (
+                ybeam.clone() + pixel.clone() * 0.5,
+                xbeam.clone() + pixel.clone() * 0.5,
+            ),
+            BeamCenterMapping::Denzo => (ybeam.clone(), xbeam.clone()),
+            BeamCenterMapping::Adxv => (xbeam.clone(), detsize_s.clone() - ybeam.clone()),
+            BeamCenterMapping::Direct => (xbeam.clone(), ybeam.clone()),
+        };
+
+        let ax = &setup.axes;
+        let beam = vec3::<B>(ax.beam, &device);
+        let f0 = vec3::<B>(ax.fdet, &device);
+        let s0 = vec3::<B>(ax.sdet, &device);
+        let o0 = vec3::<B>(ax.odet, &device);
+        let tt_axis = vec3::<B>(ax.twotheta, &device);
+        let [rx, ry, rz] = &p.rot;
+        let rot = |v: &Tensor<B, 1>| {
+            rotate_axis(&rotate_xyz(v, rx, ry, rz), &tt_axis, &p.twotheta)
+        };
+
+        let ratio = dot(&beam, &rotate_xyz(&o0, rx, ry, rz));
+        let ratio_value = to_f64(&ratio);
+        if !ratio_value.is_finite() || ratio_value.abs() < 1e-12 {
+            return Err(NanobraggError::Geometry(
+                "the beam is parallel to the detector plane (check -detector_rot*, -twotheta and the vectors)".into(),
+            ));
+        }
+        let close0 = match &p.close_distance {
+            Some(c) => c.clone(),
+            None => (ratio.clone() * p.distance.clone()).abs(),
+        };
+        let distance0 = close0.clone() / ratio.clone();
+
+        let pix0 = match setup.pivot {
+            Pivot::Sample => rot(
+                &(f0.clone() * fclose0.clone().neg() - s0.clone() * sclose0.clone()
+                    + o0.clone() * close0.clone()),
+            ),
+            Pivot::Beam => {
+                let (f, s) = (rot(&f0), rot(&s0));
+                f * fbeam0.clone().neg() - s * sbeam0.clone() + beam.clone() * distance0
+            }
+        };
+        let (fdet, sdet, odet) = (rot(&f0), rot(&s0), rot(&o0));
+        let fclose = dot(&pix0, &fdet).neg();
+        let sclose = dot(&pix0, &sdet).neg();
+        let close_distance = dot(&pix0, &odet);
+        let to_beam = beam.clone() * (close_distance.clone() / ratio.clone()) - pix0.clone();
+        let fbeam = dot(&fdet, &to_beam);
+        let sbeam = dot(&sdet, &to_beam);
+        let distance = close_distance.clone() / ratio;
+        if to_f64(&close_distance) <= 0.0 {
+            return Err(NanobraggError::Geometry(
+                "the detector plane is behind the sample (close distance ≤ 0)".into(),
+            ));
+        }
+        Ok(DetectorGeometry {
+            fdet,
+            sdet,
+            odet,
+            beam,
+            pix0,
+            close_distance,
+            distance,
+            fbeam,
+            sbeam,
+            fclose,
+            sclose,
+            xbeam,
+            ybeam,
+            detsize_f,
+            detsize_s,
+        })
+    }
+
+    /// DIALS origin (mm): pix0 projected on lab (0,0,1), (0,1,0), (−1,0,0).
+    pub fn dials_origin_mm(&self) -> [f64; 3] {
+        let p = crate::linalg::to_vec(&self.pix0);
+        [1000.0 * p[2], 1000.0 * p[1], -1000.0 * p[0]]
+    }
+}

@@ -1,0 +1,43 @@
+//! Lattice transforms (the "spot shape" F_latt) as tensor ops.
+//!
+//! With fractional Miller indices h, k, l and N cells per axis:
+//! - SQUARE: `F = sincg(πh, Na)·sincg(πk, Nb)·sincg(πl, Nc)`, `sincg(x, N) = sin(Nx)/sin(x)`;
+//! - ROUND: `F = Na·Nb·Nc·0.723601254558268·sinc3(π·sqrt(fudge·Σ(Δh·N)²))`;
+//! - GAUSS: `F = Na·Nb·Nc·exp(−fudge·Δr*²/0.63)`;
+//! - TOPHAT: `F = Na·Nb·Nc` where `fudge·Δr*² < 0.3969`, else 0;
+//! with Δh = h − h0, h0 = ceil(h − ½) and `Δr*² = |Δh·a* + Δk·b* + Δl·c*|²·(Na·Nb·Nc)²` (a* in Å⁻¹).
+
+use burn::tensor::{backend::Backend, Tensor};
+
+/// Below this |sin x| the grating function switches to its analytic limit.
+const SINCG_EPS: f64 = 1e-12;
+
+/// `sin(N·x)/sin(x)` with the limit `N·cos(N·x)/cos(x)` where `sin x → 0` (x = kπ), which
+/// keeps value and gradient finite at Bragg-peak centres. Guarded so no NaN reaches the
+/// gradient of the branch not taken.
+pub fn sincg<B: Backend, const D: usize>(x: Tensor<B, D>, n: &Tensor<B, 1>) -> Tensor<B, D> {
+    let n_b = n.clone().reshape([1; D]);
+    let nx = x.clone() * n_b.clone();
+    let sin_x = x.clone().sin();
+    let near = sin_x.clone().abs().lower_elem(SINCG_EPS);
+    let safe_den = sin_x.mask_fill(near.clone(), 1.0);
+    let regular = nx.clone().sin() / safe_den;
+    let cos_x = x.cos();
+    let limit = n_b * nx.cos() / cos_x;
+    regular.mask_where(near, limit)
+}
+
+/// `sinc3(x) = 3(sin x/x − cos x)/x²` given `x²` (value 1 at 0, series `1 − x²/10` near 0), so
+/// that the square root of a zero radius never reaches a gradient.
+pub fn sinc3_of_square<B: Backend, const D: usize>(x2: Tensor<B, D>) -> Tensor<B, D> {
+    let small = x2.clone().lower_elem(1e-10);
+    let x = x2.clone().mask_fill(small.clone(), 1.0).sqrt();
+    let regular = (x.clone().sin() / x.clone() - x.clone().cos()) * 3.0 / x.powi_scalar(2);
+    let series = x2 * (-0.1) + 1.0;
+    regular.mask_where(small, series)
+}
+
+/// Nearest whole index as the C program rounds it: `ceil(x − ½)`.
+pub fn nearest_index<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    (x - 0.5).ceil()
+}

@@ -1,0 +1,139 @@
+//! Small 3-vector algebra as Burn tensor ops, so gradients reach detector and crystal setup.
+//!
+//! Vectors are tensors whose last dimension has size 3 (`[3]` for one vector, `[N, 3]` for a
+//! batch); scalars are `[1]` tensors broadcast against them.
+
+use burn::tensor::{backend::Backend, Element, Tensor, TensorCreationOptions, TensorData};
+
+/// Creation options carrying the backend's float dtype explicitly (never the device default).
+pub fn float_options<B: Backend>(device: &B::Device) -> TensorCreationOptions<B> {
+    TensorCreationOptions::new(device.clone()).with_dtype(<B::FloatElem as Element>::dtype())
+}
+
+/// A `[1]` tensor holding `x`, at the backend's float dtype.
+pub fn scalar<B: Backend>(x: f64, device: &B::Device) -> Tensor<B, 1> {
+    Tensor::from_data(TensorData::new(vec![x], [1]), float_options::<B>(device))
+}
+
+/// A `[3]` tensor holding `v`.
+pub fn vec3<B: Backend>(v: [f64; 3], device: &B::Device) -> Tensor<B, 1> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [3]), float_options::<B>(device))
+}
+
+/// A tensor of any shape from host values.
+pub fn tensor<B: Backend, const D: usize>(
+    values: Vec<f64>,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    Tensor::from_data(TensorData::new(values, shape), float_options::<B>(device))
+}
+
+/// Component `i` (0, 1, 2) of vectors along the last dimension, keeping that dimension (size 1).
+pub fn comp<B: Backend, const D: usize>(v: &Tensor<B, D>, i: usize) -> Tensor<B, D> {
+    v.clone().narrow(D - 1, i, 1)
+}
+
+/// Dot product along the last dimension (kept, size 1).
+pub fn dot<B: Backend, const D: usize>(a: &Tensor<B, D>, b: &Tensor<B, D>) -> Tensor<B, D> {
+    (a.clone() * b.clone()).sum_dim(D - 1)
+}
+
+/// Euclidean norm along the last dimension (kept, size 1).
+pub fn norm<B: Backend, const D: usize>(a: &Tensor<B, D>) -> Tensor<B, D> {
+    dot(a, a).sqrt()
+}
+
+/// Cross product `a × b` along the last dimension.
+pub fn cross<B: Backend, const D: usize>(a: &Tensor<B, D>, b: &Tensor<B, D>) -> Tensor<B, D> {
+    let (ax, ay, az) = (comp(a, 0), comp(a, 1), comp(a, 2));
+    let (bx, by, bz) = (comp(b, 0), comp(b, 1), comp(b, 2));
+    Tensor::cat(
+        vec![
+            ay.clone() * bz.clone() - az.clone() * by.clone(),
+            az * bx.clone() - ax.clone() * bz,
+            ax * by - ay * bx,
+        ],
+        D - 1,
+    )
+}
+
+/// `a / |a|` (the C program's `unitize`, without its zero-length special case).
+pub fn unit<B: Backend, const D: usize>(a: &Tensor<B, D>) -> Tensor<B, D> {
+    a.clone() / norm(a)
+}
+
+/// Rotate `v` about the unit `axis` by `angle` (rad), right-handed (Rodrigues):
+/// `v cos φ + (u × v) sin φ + u (u·v)(1 − cos φ)`.
+pub fn rotate_axis<B: Backend>(
+    v: &Tensor<B, 1>,
+    axis: &Tensor<B, 1>,
+    angle: &Tensor<B, 1>,
+) -> Tensor<B, 1> {
+    let (s, c) = (angle.clone().sin(), angle.clone().cos());
+    let along = axis.clone() * dot(axis, v) * (c.clone().neg() + 1.0);
+    along + v.clone() * c + cross(axis, v) * s
+}
+
+/// Rotate `v` about lab X, then Y, then Z by the given angles (rad), as the C `rotate`.
+pub fn rotate_xyz<B: Backend>(
+    v: &Tensor<B, 1>,
+    rx: &Tensor<B, 1>,
+    ry: &Tensor<B, 1>,
+    rz: &Tensor<B, 1>,
+) -> Tensor<B, 1> {
+    let (x, y, z) = (comp(v, 0), comp(v, 1), comp(v, 2));
+    // about X
+    let (s, c) = (rx.clone().sin(), rx.clone().cos());
+    let (y, z) = (y.clone() * c.clone() - z.clone() * s.clone(), y * s + z * c);
+    // about Y
+    let (s, c) = (ry.clone().sin(), ry.clone().cos());
+    let (x, z) = (x.clone() * c.clone() + z.clone() * s.clone(), z * c - x * s);
+    // about Z
+    let (s, c) = (rz.clone().sin(), rz.clone().cos());
+    let (x, y) = (x.clone() * c.clone() - y.clone() * s.clone(), x * s + y * c);
+    Tensor::cat(vec![x, y, z], 0)
+}
+
+/// Host-side f64 Rodrigues rotation (for quantities no gradient needs, e.g. divergence grids).
+pub fn rotate_axis_f64(v: [f64; 3], axis: [f64; 3], phi: f64) -> [f64; 3] {
+    let (s, c) = phi.sin_cos();
+    let d = (axis[0] * v[0] + axis[1] * v[1] + axis[2] * v[2]) * (1.0 - c);
+    [
+        axis[0] * d + v[0] * c + (-axis[2] * v[1] + axis[1] * v[2]) * s,
+        axis[1] * d + v[1] * c + (axis[2] * v[0] - axis[0] * v[2]) * s,
+        axis[2] * d + v[2] * c + (-axis[1] * v[0] + axis[0] * v[1]) * s,
+    ]
+}
+
+/// Host-side unit vector; a zero vector is returned unchanged (as the C `unitize`).
+pub fn unit_f64(v: [f64; 3]) -> [f64; 3] {
+    let m = (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]).sqrt();
+    if m == 0.0 {
+        v
+    } else {
+        [v[0] / m, v[1] / m, v[2] / m]
+    }
+}
+
+/// Host-side cross product.
+pub fn cross_f64(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+/// Read a small tensor back to host f64 values.
+pub fn to_vec<B: Backend, const D: usize>(t: &Tensor<B, D>) -> Vec<f64> {
+    t.to_data()
+        .convert::<f64>()
+        .into_vec::<f64>()
+        .expect("converted tensor data is f64")
+}
+
+/// Read a `[1]` tensor back as f64.
+pub fn to_f64<B: Backend, const D: usize>(t: &Tensor<B, D>) -> f64 {
+    to_vec(t)[0]
+}

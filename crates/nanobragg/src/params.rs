@@ -1,0 +1,166 @@
+//! The continuous inputs of a render as tensors (`Params<B>`), in SI units and radians.
+//!
+//! Built from a [`Setup`] on a device at the backend's float dtype. A refinement replaces any
+//! of these `[1]` tensors by one that requires grad; everything downstream is tensor ops.
+
+use burn::tensor::{backend::Backend, Element, Tensor};
+
+use crate::error::{NanobraggError, Result};
+use crate::linalg::{scalar, tensor};
+use crate::setup::{CellSource, CenterDefault, Setup};
+
+/// One tensor per continuous quantity. Shapes are `[1]` unless stated.
+#[derive(Debug, Clone)]
+pub struct Params<B: Backend> {
+    /// Direct cell lengths a, b, c (Å) — used when the cell comes from `-cell`.
+    pub cell_lengths: [Tensor<B, 1>; 3],
+    /// Direct cell angles α, β, γ (rad).
+    pub cell_angles: [Tensor<B, 1>; 3],
+    /// MOSFLM matrix columns a*, b*, c* (Å⁻¹·λ(Å)), each `[3]` — used with `-mat`.
+    pub matrix: Option<[Tensor<B, 1>; 3]>,
+    /// Misset about X, Y, Z (rad).
+    pub misset: [Tensor<B, 1>; 3],
+    /// First φ (rad).
+    pub phi_start: Tensor<B, 1>,
+    /// φ step (rad).
+    pub phi_step: Tensor<B, 1>,
+    /// Mosaic spread (rad); scales the angles of the fixed domain rotations.
+    pub mosaic_spread: Tensor<B, 1>,
+    /// Cells along a, b, c (real numbers, ≥ 1 after clamping).
+    pub n_cells: [Tensor<B, 1>; 3],
+    /// Detector distance along the beam (m).
+    pub distance: Tensor<B, 1>,
+    /// Close distance (m), when given.
+    pub close_distance: Option<Tensor<B, 1>>,
+    /// Xbeam (m), when given (otherwise the convention's default rule applies).
+    pub xbeam: Option<Tensor<B, 1>>,
+    /// Ybeam (m), when given.
+    pub ybeam: Option<Tensor<B, 1>>,
+    /// Pixel size (m).
+    pub pixel: Tensor<B, 1>,
+    /// Detector rotations about X, Y, Z (rad).
+    pub rot: [Tensor<B, 1>; 3],
+    /// Detector 2θ (rad).
+    pub twotheta: Tensor<B, 1>,
+    /// Detector attenuation coefficient μ (m⁻¹).
+    pub mu: Tensor<B, 1>,
+    /// Sensor thickness (m).
+    pub thickness: Tensor<B, 1>,
+    /// Central wavelength λ0 (m).
+    pub wavelength: Tensor<B, 1>,
+    /// Spectral dispersion Δλ/λ.
+    pub dispersion: Tensor<B, 1>,
+    /// Fluence (photons/m²).
+    pub fluence: Tensor<B, 1>,
+    /// Kahn polarization factor.
+    pub polarization_k: Tensor<B, 1>,
+    /// Water droplet size (m).
+    pub water: Tensor<B, 1>,
+    /// Structure-factor grid, flattened `[h][k][l]` over the grid ranges, if an HKL grid is loaded.
+    pub f_grid: Option<Tensor<B, 1>>,
+    /// F outside the grid.
+    pub default_f: Tensor<B, 1>,
+}
+
+fn center<B: Backend>(c: CenterDefault, device: &B::Device) -> Option<Tensor<B, 1>> {
+    match c {
+        CenterDefault::Given(v) => Some(scalar(v, device)),
+        _ => None,
+    }
+}
+
+impl<B: Backend> Params<B> {
+    /// Build the tensors of a setup on `device`, checking every tensor's dtype.
+    pub fn from_setup(setup: &Setup, device: &B::Device) -> Result<Self> {
+        let s = |x: f64| scalar::<B>(x, device);
+        let c = &setup.crystal;
+        let (lengths, angles, matrix) = match &c.cell {
+            CellSource::Cell(p) => (
+                [s(p[0]), s(p[1]), s(p[2])],
+                [s(p[3]), s(p[4]), s(p[5])],
+                None,
+            ),
+            CellSource::Matrix(m) => (
+                [s(0.0), s(0.0), s(0.0)],
+                [s(0.0), s(0.0), s(0.0)],
+                Some([0, 1, 2].map(|j| tensor::<B, 1>(vec![m[0][j], m[1][j], m[2][j]], [3], device))),
+            ),
+        };
+        let d = &setup.detector;
+        let b = &setup.beam;
+        let st = &setup.structure;
+        let params = Params {
+            cell_lengths: lengths,
+            cell_angles: angles,
+            matrix,
+            misset: c.misset_rad.map(s),
+            phi_start: s(c.phi0_rad),
+            phi_step: s(c.phi_step_rad),
+            mosaic_spread: s(c.mosaic_spread_rad),
+            n_cells: c.n_cells.map(s),
+            distance: s(d.distance_m),
+            close_distance: d.close_distance_m.map(s),
+            xbeam: center(d.xbeam, device),
+            ybeam: center(d.ybeam, device),
+            pixel: s(d.pixel_m),
+            rot: d.rot_rad.map(s),
+            twotheta: s(d.twotheta_rad),
+            mu: s(d.mu_per_m),
+            thickness: s(d.thick_m),
+            wavelength: s(b.wavelength_m),
+            dispersion: s(b.dispersion),
+            fluence: s(b.fluence),
+            polarization_k: s(b.polarization_k),
+            water: s(setup.sampling.water_m),
+            f_grid: st
+                .grid
+                .as_ref()
+                .map(|g| tensor::<B, 1>(g.values.clone(), [g.values.len()], device)),
+            default_f: s(st.default_f),
+        };
+        params.check_dtype()?;
+        Ok(params)
+    }
+
+    /// Every tensor must carry the backend's float dtype (guards against the default-dtype trap).
+    pub fn check_dtype(&self) -> Result<()> {
+        let want = <B::FloatElem as Element>::dtype();
+        let mut all: Vec<&Tensor<B, 1>> = vec![
+            &self.phi_start,
+            &self.phi_step,
+            &self.mosaic_spread,
+            &self.distance,
+            &self.pixel,
+            &self.twotheta,
+            &self.mu,
+            &self.thickness,
+            &self.wavelength,
+            &self.dispersion,
+            &self.fluence,
+            &self.polarization_k,
+            &self.water,
+            &self.default_f,
+        ];
+        all.extend(self.cell_lengths.iter());
+        all.extend(self.cell_angles.iter());
+        all.extend(self.misset.iter());
+        all.extend(self.n_cells.iter());
+        all.extend(self.rot.iter());
+        all.extend(self.matrix.iter().flatten());
+        all.extend(self.close_distance.iter());
+        all.extend(self.xbeam.iter());
+        all.extend(self.ybeam.iter());
+        all.extend(self.f_grid.iter());
+        for t in all {
+            let got = t.dtype();
+            if got != want {
+                return Err(NanobraggError::DtypeMismatch {
+                    what: "parameter tensor",
+                    requested: want,
+                    got,
+                });
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,579 @@
+//! The renderer: pixel tiles through detector, beam, crystal, lattice and structure factors,
+//! reduced with the C program's normalisation and "first/last value" rules.
+//!
+//! Shapes for a tile of P pixels, T sensor layers, O = oversample² sub-pixels, S sources,
+//! K = Φ·M (φ steps × mosaic domains): positions `[P,T,O,3]`, scattering vectors
+//! `[P,T,O,S,3]` flattened to `[E,3]` with E = P·T·O·S evaluations, Miller indices `[E,K]`,
+//! intensities `[E,K]` → `[P]`. The tile size keeps the largest intermediate inside a memory
+//! budget ([`RenderOptions`]).
+
+use burn::tensor::{backend::Backend, Bool, Int, Tensor, TensorData};
+
+use crate::crystal::{mosaic_cells, phi_rotated_cells, CrystalGeometry};
+use crate::detector::DetectorGeometry;
+use crate::error::Result;
+use crate::lattice::{nearest_index, sinc3_of_square, sincg};
+use crate::linalg::{dot, float_options, norm, scalar, tensor, to_f64};
+use crate::params::Params;
+use crate::phi::{EvaluationContext, FreshPhiRotation, PhiRotation};
+use crate::polarization::{kahn_factor, source_frames};
+use crate::scene::LatticeShape;
+use crate::setup::Setup;
+use crate::structure_factors::{nearest, GridExtent};
+use crate::units::{AVOGADRO, R_E_SQR, WATER_F, WATER_MW};
+
+/// Memory and tiling options of a render.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RenderOptions {
+    /// Approximate memory budget for one tile's intermediates, in bytes (default 256 MiB).
+    pub tile_budget_bytes: usize,
+    /// Fixed number of pixels per tile, overriding the budget.
+    pub tile_pixels: Option<usize>,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            tile_budget_bytes: 256 << 20,
+            tile_pixels: None,
+        }
+    }
+}
+
+/// Discrete choices fixed once per render (derived from the setup and the unrotated model).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Sub-pixels per axis.
+    pub oversample: usize,
+    /// Cells per axis after crystal-size overrides and clamping ≥ 1.
+    pub n_cells: [f64; 3],
+    /// Tricubic interpolation of F (resolved auto mode).
+    pub interpolate: bool,
+    /// Normalisation: sources × domains × φ steps × oversample².
+    pub steps: usize,
+    /// Pixel indices (slow·fpixels + fast) rendered, in scan order (ROI and mask applied).
+    pub pixels: Vec<usize>,
+    /// Messages the C program prints while planning (auto-selections, warnings).
+    pub notes: Vec<String>,
+}
+
+/// A rendered float image (photons per pixel), fast-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// Fast pixels.
+    pub fpixels: usize,
+    /// Slow pixels.
+    pub spixels: usize,
+    /// Values as the C program stores them (f32), `slow·fpixels + fast`.
+    pub data: Vec<f32>,
+}
+
+/// A scene ready to render on one backend: setup, parameter tensors, plan and φ policy.
+#[derive(Debug)]
+pub struct Simulator<B: Backend> {
+    /// Resolved scene.
+    pub setup: Setup,
+    /// Parameter tensors.
+    pub params: Params<B>,
+    /// Discrete plan.
+    pub plan: Plan,
+    /// Tiling options.
+    pub options: RenderOptions,
+    phi_policy: Box<dyn PhiRotation<B>>,
+}
+
+/// Everything derived from the parameters once per render (not per tile).
+struct Model<B: Backend> {
+    det: DetectorGeometry<B>,
+    crystal: CrystalGeometry<B>,
+    /// Cells per φ step `[Φ, 3, 3]` before mosaic.
+    phi_cells: Tensor<B, 3>,
+    umats: Tensor<B, 3>,
+    /// Incident unit vectors `[1,1,1,S,3]`.
+    inc: Tensor<B, 5>,
+    inc_host: Vec<[f64; 3]>,
+    /// Wavelengths `[1,1,1,S,1]` (m).
+    lambda: Tensor<B, 5>,
+    /// `r_e²·fluence/steps` `[1]`.
+    scale: Tensor<B, 1>,
+    /// Water background I_bg `[1]`.
+    i_bg: Tensor<B, 1>,
+    n_cells: [Tensor<B, 1>; 3],
+}
+
+impl<B: Backend> Simulator<B> {
+    /// Build tensors and plan for `setup` on `device` with the spec's φ rule.
+    pub fn new(setup: Setup, device: &B::Device, options: RenderOptions) -> Result<Self> {
+        Self::with_phi_rotation(setup, device, options, Box::new(FreshPhiRotation))
+    }
+
+    /// As [`Simulator::new`], with a custom φ-rotation policy (see [`crate::phi`]).
+    pub fn with_phi_rotation(
+        setup: Setup,
+        device: &B::Device,
+        options: RenderOptions,
+        phi_policy: Box<dyn PhiRotation<B>>,
+    ) -> Result<Self> {
+        let mut params = Params::<B>::from_setup(&setup, device)?;
+        let plan = plan(&setup, &mut params)?;
+        Ok(Simulator {
+            setup,
+            params,
+            plan,
+            options,
+            phi_policy,
+        })
+    }
+
+    /// The detector geometry of the current parameters.
+    pub fn detector(&self) -> Result<DetectorGeometry<B>> {
+        DetectorGeometry::new(&self.setup.detector, &self.params)
+    }
+
+    /// The unrotated crystal of the current parameters.
+    pub fn crystal(&self) -> CrystalGeometry<B> {
+        CrystalGeometry::new(&self.setup.crystal, &self.params)
+    }
+
+    fn model(&self) -> Result<Model<B>> {
+        let p = &self.params;
+        let device = p.pixel.device();
+        let det = self.detector()?;
+        let crystal = self.crystal();
+        let c = &self.setup.crystal;
+        let phi_cells = phi_rotated_cells(
+            &crystal.cell_matrix(),
+            self.setup.detector.axes.spindle,
+            &p.phi_start,
+            &p.phi_step,
+            c.phi_steps,
+        );
+        let m = c.mosaic_umats.len();
+        let umats = tensor::<B, 3>(
+            c.mosaic_umats.iter().flat_map(|u| u.iter().copied()).collect(),
+            [m, 3, 3],
+            &device,
+        );
+        let sources = &self.setup.beam.sources;
+        let s = sources.len();
+        let inc_host: Vec<[f64; 3]> = sources
+            .iter()
+            .map(|src| src.direction.map(|x| -x))
+            .collect();
+        let inc = tensor::<B, 5>(
+            inc_host.iter().flat_map(|v| v.iter().copied()).collect(),
+            [1, 1, 1, s, 3],
+            &device,
+        );
+        let fixed = tensor::<B, 1>(sources.iter().map(|x| x.fixed_m).collect(), [s], &device);
+        let scale_l = tensor::<B, 1>(sources.iter().map(|x| x.scale).collect(), [s], &device);
+        let coeff = tensor::<B, 1>(sources.iter().map(|x| x.disp_coeff).collect(), [s], &device);
+        let lambda = fixed
+            + scale_l * p.wavelength.clone() * (coeff * p.dispersion.clone() + 1.0);
+        let lambda = lambda.reshape([1, 1, 1, s, 1]);
+        let scale = p.fluence.clone() * (R_E_SQR / self.plan.steps as f64);
+        let i_bg = p.fluence.clone()
+            * p.water.clone().powi_scalar(3)
+            * (WATER_F * WATER_F * R_E_SQR * 1e6 * AVOGADRO / WATER_MW);
+        Ok(Model {
+            det,
+            crystal,
+            phi_cells,
+            umats,
+            inc,
+            inc_host,
+            lambda,
+            scale,
+            i_bg,
+            n_cells: p.n_cells.clone(),
+        })
+    }
+
+    /// Number of pixels per tile under the options.
+    pub fn tile_pixels(&self) -> usize {
+        if let Some(n) = self.options.tile_pixels {
+            return n.max(1);
+        }
+        let os = self.plan.oversample;
+        let per_pixel = self.setup.detector.thick_steps
+            * os
+            * os
+            * self.setup.beam.sources.len()
+            * self.setup.crystal.phi_steps
+            * self.setup.crystal.mosaic_umats.len();
+        // About 24 live [E, K] intermediates of the float size.
+        let bytes = per_pixel.max(1) * 24 * std::mem::size_of::<B::FloatElem>();
+        (self.options.tile_budget_bytes / bytes).clamp(1, 1 << 16)
+    }
+
+    /// Render the whole image (ROI and mask applied; other pixels are 0).
+    pub fn render(&self) -> Result<Image> {
+        let model = self.model()?;
+        let det = &self.setup.detector;
+        let mut data = vec![0f32; det.fpixels * det.spixels];
+        let mut any_before = false;
+        for tile in self.plan.pixels.chunks(self.tile_pixels()) {
+            let (values, ran) = self.tile_intensity(&model, tile, any_before)?;
+            any_before |= ran;
+            let host = values
+                .into_data()
+                .convert::<f64>()
+                .into_vec::<f64>()
+                .expect("converted to f64");
+            for (&idx, v) in tile.iter().zip(host) {
+                data[idx] = v as f32;
+            }
+        }
+        Ok(Image {
+            fpixels: det.fpixels,
+            spixels: det.spixels,
+            data,
+        })
+    }
+
+    /// Intensities `[P]` of the pixels `tile` (indices `slow·fpixels + fast`); also reports
+    /// whether any evaluation of the tile ran the φ loop.
+    fn tile_intensity(
+        &self,
+        m: &Model<B>,
+        tile: &[usize],
+        any_before: bool,
+    ) -> Result<(Tensor<B, 1>, bool)> {
+        let setup = &self.setup;
+        let ds = &setup.detector;
+        let samp = &setup.sampling;
+        let p = &self.params;
+        let device = p.pixel.device();
+        let np = tile.len();
+        let os = self.plan.oversample;
+        let (nt, no, ns) = (ds.thick_steps, os * os, setup.beam.sources.len());
+
+        // Sub-pixel centres on the detector plane (m): [P, 1, O, 1].
+        let fast: Vec<f64> = tile.iter().map(|&i| (i % ds.fpixels) as f64).collect();
+        let slow: Vec<f64> = tile.iter().map(|&i| (i / ds.fpixels) as f64).collect();
+        let sub_f: Vec<f64> = (0..no).map(|o| (o % os) as f64).collect();
+        let sub_s: Vec<f64> = (0..no).map(|o| (o / os) as f64).collect();
+        let subpixel = p.pixel.clone() / os as f64;
+        let coord = |pix: Vec<f64>, sub: Vec<f64>| {
+            let pix = tensor::<B, 4>(pix, [np, 1, 1, 1], &device) * os as f64;
+            let sub = tensor::<B, 4>(sub, [1, 1, no, 1], &device);
+            let half = subpixel.clone().reshape([1, 1, 1, 1]) / 2.0;
+            (pix + sub) * subpixel.clone().reshape([1, 1, 1, 1]) + half
+        };
+        let fdet = coord(fast, sub_f);
+        let sdet = coord(slow, sub_s);
+        let thick_coeff = if ds.thick_m > 0.0 { ds.thick_step_m / ds.thick_m } else { 0.0 };
+        let layer_step = p.thickness.clone() * thick_coeff;
+        let layers = tensor::<B, 4>((0..nt).map(|t| t as f64).collect(), [1, nt, 1, 1], &device);
+        let odet = layers.clone() * layer_step.clone().reshape([1, 1, 1, 1]);
+        let v4 = |v: &Tensor<B, 1>| v.clone().reshape([1, 1, 1, 3]);
+        let mut pos = v4(&m.det.pix0)
+            + fdet * v4(&m.det.fdet)
+            + sdet * v4(&m.det.sdet)
+            + odet * v4(&m.det.odet);
+        if ds.curved {
+            pos = curved_position(pos, &m.det);
+        }
+        let pos = pos.expand([np, nt, no, 3]);
+        let r = norm(&pos); // [P,T,O,1]
+        let d = pos / r.clone();
+        let omega = if ds.point_pixel {
+            r.clone().powi_scalar(2).recip()
+        } else {
+            let pix2 = p.pixel.clone().powi_scalar(2).reshape([1, 1, 1, 1]);
+            pix2 * m.det.close_distance.clone().reshape([1, 1, 1, 1]) / r.powi_scalar(3)
+        };
+        let capture = if ds.thick_m > 0.0 {
+            let rho = dot(&d, &v4(&m.det.odet));
+            let mu_step = (layer_step * p.mu.clone()).reshape([1, 1, 1, 1]);
+            let a = (layers.clone() * mu_step.clone() / rho.clone()).neg().exp();
+            let b = ((layers + 1.0) * mu_step / rho).neg().exp();
+            a - b
+        } else {
+            Tensor::ones([np, nt, no, 1], float_options::<B>(&device))
+        };
+
+        // Scattering vectors [P,T,O,S,3] and d_min culling.
+        let d5 = d.clone().unsqueeze_dim::<5>(3); // [P,T,O,1,3]
+        let q = (d5.clone() - m.inc.clone()) / m.lambda.clone();
+        let ne = np * nt * no * ns;
+        let q = q.reshape([ne, 3]);
+        let active: Tensor<B, 1, Bool> = if samp.dmin_m > 0.0 {
+            let stol = norm(&q).reshape([ne]) * 0.5;
+            // culled when stol > 0 and dmin > 0.5/stol, i.e. stol·dmin > 0.5
+            stol.mul_scalar(samp.dmin_m).lower_equal_elem(0.5)
+        } else {
+            Tensor::<B, 1, Int>::ones([ne], &device).equal_elem(1)
+        };
+        let polar = kahn_factor(
+            &d5,
+            &m.inc,
+            &source_frames(&m.inc_host, ds.axes.polar),
+            &p.polarization_k,
+        ); // [P,T,O,S,1]
+
+        // Cells per (φ, domain): evaluate the φ policy for this tile.
+        let context = EvaluationContext {
+            active: active.clone().reshape([np, nt * no * ns]),
+            any_before,
+        };
+        let phi_rad = self.phi_angles();
+        let cells = self.phi_policy.cells(
+            m.phi_cells.clone(),
+            m.crystal.cell_matrix(),
+            &phi_rad,
+            &context,
+        );
+        let miller = |phi_cells: Tensor<B, 3>| -> [Tensor<B, 2>; 3] {
+            let table = mosaic_cells(phi_cells, &m.umats); // [K,3,3]
+            let k = table.dims()[0];
+            [0, 1, 2].map(|row| {
+                let axis = table.clone().narrow(1, row, 1).reshape([k, 3]);
+                q.clone().matmul(axis.transpose()) // [E, K]
+            })
+        };
+        let mut hkl = miller(cells.base);
+        for over in cells.overrides {
+            let sel = over.evaluations.reshape([np * nt * no, 1]);
+            let sel = sel.expand([np * nt * no, ns]).reshape([ne, 1]);
+            let alt = miller(over.cells);
+            hkl = [0, 1, 2].map(|i| {
+                let k = hkl[i].dims()[1];
+                hkl[i].clone().mask_where(sel.clone().expand([ne, k]), alt[i].clone())
+            });
+        }
+        let [h, k, l] = hkl;
+        let kk = h.dims()[1];
+
+        let f_latt = self.lattice_factor(m, &h, &k, &l);
+        let hkl0 = [h, k, l].map(nearest_index);
+        let f_cell = self.structure_factor(hkl0);
+        let term = f_cell.powi_scalar(2) * f_latt.clone().powi_scalar(2); // [E,K]
+        let active_f = active.clone().float().reshape([ne, 1]);
+
+        let sum_order = nt * no * ns;
+        let flags = (samp.oversample_thick, samp.oversample_polar, samp.oversample_omega);
+        let i_bg = m.i_bg.clone().reshape([1]);
+        let intensity = if flags == (false, false, false) {
+            let per_eval = (term * active_f).sum_dim(1).reshape([np, sum_order]);
+            per_eval.sum_dim(1).reshape([np]) + i_bg
+        } else {
+            // Running sum: I ← (I + term)·c after every term that is not skipped.
+            let ones = || Tensor::<B, 4>::ones([np, nt, no, 1], float_options::<B>(&device));
+            let mut c5 = Tensor::<B, 5>::ones([np, nt, no, ns, 1], float_options::<B>(&device));
+            if flags.0 {
+                c5 = c5 * capture.clone().unsqueeze_dim::<5>(3);
+            }
+            if flags.1 {
+                c5 = c5 * polar.clone();
+            }
+            if flags.2 {
+                c5 = c5 * omega.clone().unsqueeze_dim::<5>(3);
+            }
+            let _ = ones;
+            let c = c5.reshape([ne, 1]).expand([ne, kk]);
+            let mut runs = active.clone().reshape([ne, 1]).expand([ne, kk]);
+            if samp.water_m == 0.0 {
+                runs = runs.bool_and(f_latt.not_equal_elem(0.0));
+            }
+            let c = c.mask_fill(runs.clone().bool_not(), 1.0);
+            let term = term.mask_fill(runs.bool_not(), 0.0);
+            let len = sum_order * kk;
+            let c = c.reshape([np, len]);
+            let term = term.reshape([np, len]);
+            let suffix = c.flip([1]).cumprod(1).flip([1]); // Π_{m ≥ n} c_m
+            let first = suffix.clone().narrow(1, 0, 1).reshape([np]);
+            (term * suffix).sum_dim(1).reshape([np]) + first * i_bg
+        };
+
+        // Factors applied once per pixel (C: values of the first sub-pixel / evaluation).
+        let mut factor = m.scale.clone().reshape([1]).expand([np]);
+        if !flags.0 {
+            let last_layer = capture.narrow(1, nt - 1, 1).narrow(2, 0, 1).reshape([np]);
+            factor = factor * last_layer;
+        }
+        if !flags.1 {
+            let pol = if setup.beam.nopolar {
+                None
+            } else {
+                Some(first_active(polar.reshape([np, sum_order]), &context.active))
+            };
+            if let Some(pol) = pol {
+                factor = factor * pol;
+            }
+        }
+        if !flags.2 {
+            let first = omega.narrow(1, 0, 1).narrow(2, 0, 1).reshape([np]);
+            factor = factor * first;
+        }
+        let ran = if self.phi_policy.needs_context() || !any_before {
+            to_f64(&active.float().sum()) > 0.0
+        } else {
+            true
+        };
+        Ok((intensity * factor, ran))
+    }
+
+    /// φ of each step (rad), as the C program computes it: `φ0 + i·Δφ`.
+    pub fn phi_angles(&self) -> Vec<f64> {
+        let c = &self.setup.crystal;
+        let phi0 = to_f64(&self.params.phi_start);
+        let step = to_f64(&self.params.phi_step);
+        (0..c.phi_steps).map(|i| phi0 + step * i as f64).collect()
+    }
+
+    fn lattice_factor(
+        &self,
+        m: &Model<B>,
+        h: &Tensor<B, 2>,
+        k: &Tensor<B, 2>,
+        l: &Tensor<B, 2>,
+    ) -> Tensor<B, 2> {
+        let pi = std::f64::consts::PI;
+        let [na, nb, nc] = &m.n_cells;
+        let fudge = self.setup.crystal.fudge;
+        let n3 = || (na.clone() * nb.clone() * nc.clone()).reshape([1, 1]);
+        let frac = |x: &Tensor<B, 2>| x.clone() - nearest_index(x.clone());
+        match self.setup.crystal.shape {
+            LatticeShape::Square => {
+                sincg(h.clone() * pi, na) * sincg(k.clone() * pi, nb) * sincg(l.clone() * pi, nc)
+            }
+            LatticeShape::Round => {
+                let sq = |x: &Tensor<B, 2>, n: &Tensor<B, 1>| {
+                    frac(x).powi_scalar(2) * n.clone().powi_scalar(2).reshape([1, 1])
+                };
+                let hrad2 = sq(h, na) + sq(k, nb) + sq(l, nc);
+                sinc3_of_square(hrad2 * (fudge * pi * pi)) * n3() * 0.723601254558268
+            }
+            LatticeShape::Gauss | LatticeShape::Tophat => {
+                let [a, b, c] = m.crystal.reciprocal.clone();
+                let (dh, dk, dl) = (frac(h), frac(k), frac(l));
+                let comp = |i: usize| {
+                    let pick = |v: &Tensor<B, 1>| v.clone().narrow(0, i, 1).reshape([1, 1]);
+                    dh.clone() * pick(&a) + dk.clone() * pick(&b) + dl.clone() * pick(&c)
+                };
+                let r2 = (comp(0).powi_scalar(2) + comp(1).powi_scalar(2) + comp(2).powi_scalar(2))
+                    * n3().powi_scalar(2);
+                if self.setup.crystal.shape == LatticeShape::Gauss {
+                    (r2 * (-fudge / 0.63)).exp() * n3()
+                } else {
+                    r2.mul_scalar(fudge).lower_elem(0.3969).float() * n3()
+                }
+            }
+        }
+    }
+
+    fn structure_factor(&self, hkl0: [Tensor<B, 2>; 3]) -> Tensor<B, 2> {
+        let grid = self.setup.structure.grid.as_ref();
+        let extent = grid.map(|g| GridExtent {
+            min: [g.h_min as i64, g.k_min as i64, g.l_min as i64],
+            max: [g.h_max as i64, g.k_max as i64, g.l_max as i64],
+        });
+        let values = self.params.f_grid.as_ref();
+        let lookup = match (values, extent) {
+            (Some(v), Some(e)) => Some((v, e)),
+            _ => None,
+        };
+        nearest(hkl0, lookup, &self.params.default_f)
+    }
+}
+
+/// The C program's curved detector: the planar position's lab y and z components, divided by
+/// the distance, are used as angles to swing `distance·b` about the slow then the fast axis.
+fn curved_position<B: Backend>(pos: Tensor<B, 4>, det: &DetectorGeometry<B>) -> Tensor<B, 4> {
+    let dist = det.distance.clone().reshape([1, 1, 1, 1]);
+    let ang1 = pos.clone().narrow(3, 1, 1) / dist.clone();
+    let ang2 = pos.narrow(3, 2, 1) / dist.clone();
+    let v = det.beam.clone().reshape([1, 1, 1, 3]) * dist;
+    let v = rotate_batched(v, &det.sdet, ang1);
+    rotate_batched(v, &det.fdet, ang2)
+}
+
+/// Rodrigues rotation of vectors `v` `[..,3]` about a fixed unit axis by per-element angles `[..,1]`.
+fn rotate_batched<B: Backend>(v: Tensor<B, 4>, axis: &Tensor<B, 1>, angle: Tensor<B, 4>) -> Tensor<B, 4> {
+    let u = axis.clone().reshape([1, 1, 1, 3]);
+    let dims = angle.dims();
+    let v = v.expand([dims[0], dims[1], dims[2], 3]);
+    let (s, c) = (angle.clone().sin(), angle.cos());
+    let along = u.clone() * dot(&u.clone().expand([dims[0], dims[1], dims[2], 3]), &v) * (c.clone().neg() + 1.0);
+    along + v.clone() * c + crate::linalg::cross(&u.expand([dims[0], dims[1], dims[2], 3]), &v) * s
+}
+
+/// Value of `x` `[P, N]` at the first `true` of `active` `[P, N]` per row; 0 where none is.
+fn first_active<B: Backend>(x: Tensor<B, 2>, active: &Tensor<B, 2, Bool>) -> Tensor<B, 1> {
+    let [p, n] = x.dims();
+    let device = x.device();
+    let rank = Tensor::<B, 2>::from_data(
+        TensorData::new((0..n).map(|j| (n - j) as f64).collect::<Vec<_>>(), [1, n]),
+        float_options::<B>(&device),
+    );
+    let score = active.clone().float() * rank;
+    let idx = score.clone().argmax(1); // [P,1]
+    let any = score.max_dim(1).greater_elem(0.0).reshape([p]);
+    let picked = x.gather(1, idx).reshape([p]);
+    picked.mask_fill(any.bool_not(), 0.0)
+}
+
+/// Resolve the discrete plan: N from crystal size and clamping, oversample auto-selection,
+/// interpolation auto mode, steps, and the pixel list.
+fn plan<B: Backend>(setup: &Setup, params: &mut Params<B>) -> Result<Plan> {
+    let mut notes = Vec::new();
+    let device = params.pixel.device();
+    let crystal = CrystalGeometry::new(&setup.crystal, params);
+    let lengths = crystal.lengths_m();
+    let mut n = setup.crystal.n_cells;
+    for i in 0..3 {
+        let size = setup.crystal.sample_size_m[i];
+        if size > 0.0 {
+            n[i] = (size / lengths[i]).ceil();
+        }
+        if n[i] <= 1.0 {
+            n[i] = 1.0;
+        }
+    }
+    params.n_cells = n.map(|x| scalar::<B>(x, &device));
+    let det = DetectorGeometry::new(&setup.detector, params)?;
+    let xtal_max = (0..3).map(|i| lengths[i] * n[i]).fold(0.0, f64::max);
+    let reciprocal_pixel = setup.beam.wavelength_m * to_f64(&det.distance) / setup.detector.pixel_m;
+    let recommended = ((3.0 * xtal_max / reciprocal_pixel).ceil() as i64).max(1) as usize;
+    let oversample = match setup.sampling.oversample {
+        Some(o) => o,
+        None => {
+            notes.push(format!("auto-selected {recommended}-fold oversampling"));
+            recommended
+        }
+    };
+    let hkls = setup.structure.reflections;
+    let interpolate = hkls > 0
+        && setup
+            .structure
+            .interpolate
+            .unwrap_or(n.iter().any(|&x| x <= 2.0));
+    let steps = setup.steps(oversample);
+    let det_s = &setup.detector;
+    let roi = setup.sampling.roi;
+    let mut pixels = Vec::new();
+    for s in 0..det_s.spixels {
+        for f in 0..det_s.fpixels {
+            let (fi, si) = (f as i64, s as i64);
+            if fi < roi[0] || fi > roi[1] || si < roi[2] || si > roi[3] {
+                continue;
+            }
+            let idx = s * det_s.fpixels + f;
+            if let Some(mask) = &setup.sampling.mask {
+                if !mask[idx] {
+                    continue;
+                }
+            }
+            pixels.push(idx);
+        }
+    }
+    Ok(Plan {
+        oversample,
+        n_cells: n,
+        interpolate,
+        steps,
+        pixels,
+        notes,
+    })
+}
