@@ -25,7 +25,10 @@ fn lorentzian_profile<B: Backend>(p: &ParamTensors<B>) -> Tensor<B, 1> {
     let q0 = p.tensor("q0");
     let gamma2 = p.tensor("gamma").powf_scalar(2.0);
     let background = p.tensor("background");
-    let (b0, b1) = (background.clone().slice([0..1]), background.slice([1..2]));
+    let (b0, b1) = (
+        background.clone().narrow(0, 0, 1),
+        background.narrow(0, 1, 1),
+    );
     let peak = amplitude * gamma2.clone() / ((q.clone() - q0).powf_scalar(2.0) + gamma2);
     peak + b0 + q * b1
 }
@@ -68,7 +71,10 @@ fn main() -> Result<(), GradcheckError> {
     // Second-order information: Burn's autodiff is first order only, so the Hessian comes from
     // finite differences of autodiff gradients.
     let h = hessian_fd::<B, 1, _>(&device, &params(), &config, lorentzian_profile)?;
-    println!("Hessian of the projected profile (max asymmetry {:.1e}):", h.max_asymmetry());
+    println!(
+        "Hessian of the projected profile (max asymmetry {:.1e}):",
+        h.max_asymmetry()
+    );
     for (label, row) in h.labels.iter().zip(&h.matrix) {
         let row: Vec<String> = row.iter().map(|v| format!("{v:>11.4e}")).collect();
         println!("{label:>13} {}", row.join(" "));

@@ -821,6 +821,9 @@ static FLAGS: &[FlagSpec] = &[
             c.backend = name.to_string();
             Ok(())
         }),
+    flag!(["-default_scene"], Switch, Ours, "",
+        "start from the built-in default scene (100 A cubic cell, 256x256 detector); other flags apply on top",
+        |_c, _v| Ok(())),
     flag!(["-scene"], V(1), Ours, "<file.toml>",
         "load a scene file first; every other flag applies on top of it",
         |c, v| { c.scene_file = Some(v.path(0)?); Ok(()) }),
@@ -978,6 +981,9 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<CommandLine
     let occurrences = tokenize(&args)?;
 
     let mut cl = CommandLine::default();
+    if occurrences.iter().any(|o| o.spec.name() == "-default_scene") {
+        cl.scene = Scene::builtin_default();
+    }
     if let Some(scene_flag) = occurrences.iter().rev().find(|o| o.spec.name() == "-scene") {
         let vals = Values {
             flag: scene_flag.flag,

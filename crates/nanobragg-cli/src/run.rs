@@ -11,7 +11,9 @@ use nanobragg::simulate::{Image, Plan};
 use nanobragg::stats::{image_stats, ImageStats};
 use nanobragg::units::RTD;
 use nanobragg::{RenderOptions, Setup, Simulator};
-use nanobragg_cli::{parse_args, usage, CommandLine};
+use nanobragg::phi::{FreshPhiRotation, PhiRotation};
+use nanobragg_cli::{parse_args, usage, CommandLine, PhiCarryoverMode};
+use nanobragg_parity::phi_cache::PhiCarryover;
 
 use crate::backend::{dispatch, BackendJob};
 use crate::report;
@@ -36,12 +38,17 @@ pub struct Rendered {
 struct RenderJob<'a> {
     setup: &'a Setup,
     options: RenderOptions,
+    carryover: PhiCarryoverMode,
 }
 
 impl BackendJob for RenderJob<'_> {
     type Output = Result<Rendered, String>;
     fn run<B: Backend>(self, device: B::Device) -> Self::Output {
-        let sim = Simulator::<B>::new(self.setup.clone(), &device, self.options)
+        let policy: Box<dyn PhiRotation<B>> = match self.carryover {
+            PhiCarryoverMode::Spec => Box::new(FreshPhiRotation),
+            PhiCarryoverMode::CParity => Box::new(PhiCarryover),
+        };
+        let sim = Simulator::<B>::with_phi_rotation(self.setup.clone(), &device, self.options, policy)
             .map_err(|e| e.to_string())?;
         let image = sim.render().map_err(|e| e.to_string())?;
         let det = sim.detector().map_err(|e| e.to_string())?;
@@ -101,13 +108,21 @@ pub fn run(args: Vec<String>) -> Result<(), Failure> {
         tile_pixels: cl.tile_pixels,
         ..RenderOptions::default()
     };
-    let rendered = dispatch(&cl.backend, cl.dtype, RenderJob { setup: &setup, options })
+    let rendered = dispatch(
+        &cl.backend,
+        cl.dtype,
+        RenderJob {
+            setup: &setup,
+            options,
+            carryover: cl.phi_carryover_mode,
+        },
+    )
         .map_err(Failure::Usage)?
         .map_err(Failure::Runtime)?;
     for w in &setup.warnings {
         println!("{w}");
     }
-    for n in &rendered.plan.notes {
+    for n in rendered.plan.notes.iter().chain(&rendered.image.notes) {
         println!("{n}");
     }
     let stats = image_stats(

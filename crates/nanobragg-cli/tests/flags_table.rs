@@ -388,6 +388,7 @@ fn cases() -> Vec<Case> {
         case!(["-pngfile"], "prev.png", |c| c.scene.io.pngfile =
             p("prev.png")),
         case!(["-png_log"], "", |c| c.scene.io.png_log = true),
+        case!(["-default_scene"], "", |c| c.scene = nanobragg::Scene::builtin_default()),
     ]
 }
 

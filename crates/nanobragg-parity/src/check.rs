@@ -97,13 +97,19 @@ where
             }
         })?;
         let mut point = x0.clone();
-        let fd = richardson(x, plan, |v| engine.round(v), eps, |at| {
-            if at == x {
-                return Ok(f0);
-            }
-            point.set_component(k, at);
-            engine.eval(&point, &format!("{label} = {at:e}"))
-        })?;
+        let fd = richardson(
+            x,
+            plan,
+            |v| engine.round(v),
+            eps,
+            |at| {
+                if at == x {
+                    return Ok(f0);
+                }
+                point.set_component(k, at);
+                engine.eval(&point, &format!("{label} = {at:e}"))
+            },
+        )?;
 
         let a = analytic[k];
         let numeric = fd.richardson;

@@ -79,7 +79,11 @@ pub(crate) fn check_supported<B: Backend>(
 }
 
 /// Error unless `actual == expected`.
-pub(crate) fn ensure(what: impl FnOnce() -> String, expected: DType, actual: DType) -> Result<(), GradcheckError> {
+pub(crate) fn ensure(
+    what: impl FnOnce() -> String,
+    expected: DType,
+    actual: DType,
+) -> Result<(), GradcheckError> {
     if actual == expected {
         Ok(())
     } else {

@@ -48,7 +48,9 @@ where
         let shape: [usize; D] = out.dims();
         let n: usize = shape.iter().product();
         if n == 0 {
-            return Err(GradcheckError::BadOutput(format!("empty output of shape {shape:?}")));
+            return Err(GradcheckError::BadOutput(format!(
+                "empty output of shape {shape:?}"
+            )));
         }
         let weights = Tensor::<AD<B>, D>::from_data(
             TensorData::new(projection_weights(n, seed), shape),
@@ -149,7 +151,8 @@ pub(crate) fn build_tensors<B: Backend>(
     let mut tensors = Vec::with_capacity(params.len());
     for p in params.params() {
         let n = p.values.len();
-        let t = Tensor::<AD<B>, 1>::from_data(TensorData::new(p.values.clone(), [n]), (device, dtype));
+        let t =
+            Tensor::<AD<B>, 1>::from_data(TensorData::new(p.values.clone(), [n]), (device, dtype));
         ensure(|| format!("parameter `{}`", p.name), dtype, t.dtype())?;
         names.push(p.name.clone());
         tensors.push(if require_grad { t.require_grad() } else { t });

@@ -50,6 +50,7 @@ mod error;
 pub mod finite_difference;
 pub mod macros;
 pub mod params;
+pub mod phi_cache;
 pub mod projection;
 pub mod report;
 pub mod second_order;
@@ -67,8 +68,8 @@ pub use second_order::{hessian_fd, Hessian};
 /// Re-exports for users of the test macro (so a test file needs only this crate and `burn`).
 pub mod prelude {
     pub use crate::{
-        check, evaluate, gradient, hessian_fd, Bounds, GradReport, GradcheckConfig,
-        GradcheckError, Param, ParamSet, ParamTensors, Verdict, AD,
+        check, evaluate, gradient, hessian_fd, Bounds, GradReport, GradcheckConfig, GradcheckError,
+        Param, ParamSet, ParamTensors, Verdict, AD,
     };
     pub use burn::tensor::{backend::Backend, DType, Tensor};
 }

@@ -203,7 +203,10 @@ impl ParamSet {
 
     /// All values flattened in component order.
     pub fn flat_values(&self) -> Vec<f64> {
-        self.params.iter().flat_map(|p| p.values.iter().copied()).collect()
+        self.params
+            .iter()
+            .flat_map(|p| p.values.iter().copied())
+            .collect()
     }
 
     /// Replace every value with `round(value)` (used to snap values to the check's dtype).
@@ -330,7 +333,10 @@ impl<B: Backend> ParamTensors<B> {
 
     /// `(name, tensor)` pairs in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor<B, 1>)> {
-        self.names.iter().map(String::as_str).zip(self.tensors.iter())
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(self.tensors.iter())
     }
 
     /// Number of parameters.

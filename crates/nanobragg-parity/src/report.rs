@@ -3,7 +3,8 @@
 //! # Verdict of one component
 //!
 //! With `err = |analytic - numeric|`, `tol = atol + rtol·|numeric|` and `est` the
-//! finite-difference error estimate ([`FdEstimate::error_estimate`](crate::FdEstimate)):
+//! finite-difference error estimate ([`FdEstimate::error_estimate`](crate::FdEstimate):
+//! `|D(h/2) - D(h)|` plus a round-off floor):
 //!
 //! * **Fail** if the analytic value is not finite, or `err > tol + est`: the disagreement is
 //!   larger than anything the finite difference's own error can explain.
@@ -96,7 +97,7 @@ pub struct ComponentReport {
     pub richardson_error: f64,
     /// Round-off floor of the finite difference.
     pub roundoff_error: f64,
-    /// `richardson_error + roundoff_error`.
+    /// `3·richardson_error + roundoff_error`, used for the verdict.
     pub error_estimate: f64,
     /// Component verdict.
     pub verdict: Verdict,
@@ -153,7 +154,10 @@ impl GradReport {
 
     /// Largest absolute error over all components.
     pub fn max_abs_error(&self) -> f64 {
-        self.components.iter().map(|c| c.abs_error).fold(0.0, f64::max)
+        self.components
+            .iter()
+            .map(|c| c.abs_error)
+            .fold(0.0, f64::max)
     }
 
     /// Compact JSON (one line, for CI logs).
@@ -181,7 +185,8 @@ impl GradReport {
 }
 
 impl fmt::Display for GradReport {
-    /// A table, one line per component, then a summary line.
+    /// A table, one line per component (`est` is the error estimate the verdict uses), then a
+    /// summary line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.config;
         writeln!(
@@ -211,14 +216,24 @@ impl fmt::Display for GradReport {
             .max(9);
         writeln!(
             f,
-            "{:<w$} {:>13} {:>8} {:>9} {:>22} {:>22} {:>9} {:>9} {:>9} {:>9} {:>9}  verdict",
-            "component", "x", "scheme", "step", "analytic", "numeric", "abs_err", "rel_err",
-            "richardson", "roundoff", "tol",
+            "{:<w$} {:>13} {:>8} {:>9} {:>22} {:>22} {:>9} {:>9} {:>10} {:>9} {:>9} {:>9}  verdict",
+            "component",
+            "x",
+            "scheme",
+            "step",
+            "analytic",
+            "numeric",
+            "abs_err",
+            "rel_err",
+            "richardson",
+            "roundoff",
+            "est",
+            "tol",
         )?;
         for r in &self.components {
             writeln!(
                 f,
-                "{:<w$} {:>13.6e} {:>8} {:>9.2e} {:>22.15e} {:>22.15e} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e} {:>9.2e}  {}",
+                "{:<w$} {:>13.6e} {:>8} {:>9.2e} {:>22.15e} {:>22.15e} {:>9.2e} {:>9.2e} {:>10.2e} {:>9.2e} {:>9.2e} {:>9.2e}  {}",
                 r.label,
                 r.x,
                 r.scheme.name(),
@@ -229,6 +244,7 @@ impl fmt::Display for GradReport {
                 r.rel_error,
                 r.richardson_error,
                 r.roundoff_error,
+                r.error_estimate,
                 r.tolerance,
                 r.verdict
             )?;

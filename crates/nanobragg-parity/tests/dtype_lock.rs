@@ -20,13 +20,16 @@ fn f32_tensor_first_locks_device_default_and_checks_stay_f64() {
     assert_eq!(default_float_dtype::<NdArray<f64>>(&device), DType::F32);
     // The macro's guard notices.
     let guard = std::panic::catch_unwind(|| assert_default_dtype::<NdArray<f64>>(&device));
-    assert!(guard.is_err(), "assert_default_dtype must reject a mixed binary");
+    assert!(
+        guard.is_err(),
+        "assert_default_dtype must reject a mixed binary"
+    );
 
     // A check still runs in f64, because every tensor it builds has an explicit dtype.
     let params = ParamSet::new().scalar("x", 0.7);
     let config = GradcheckConfig::new().tol(1e-9);
-    let report = check::<NdArray<f64>, 1, _>(&device, &params, &config, |p| p["x"].clone().sin())
-        .unwrap();
+    let report =
+        check::<NdArray<f64>, 1, _>(&device, &params, &config, |p| p["x"].clone().sin()).unwrap();
     assert_eq!(report.dtype, DType::F64);
     assert!((report.components[0].numeric - 0.7f64.cos()).abs() < 1e-9);
 

@@ -93,8 +93,14 @@ fn wrong_custom_backward_fails<B: Backend>(device: &B::Device) {
     };
     assert_eq!(report.failures().count(), 3, "{report}");
     for c in &report.components {
-        assert!((c.analytic - c.x.sin()).abs() < 1e-12, "backward planted sin(x)");
-        assert!((c.numeric - c.x.cos()).abs() < 1e-9, "FD still finds cos(x)");
+        assert!(
+            (c.analytic - c.x.sin()).abs() < 1e-12,
+            "backward planted sin(x)"
+        );
+        assert!(
+            (c.numeric - c.x.cos()).abs() < 1e-9,
+            "FD still finds cos(x)"
+        );
     }
     let text = err.to_string();
     assert!(text.contains("FAIL") && text.contains("x[2]"), "{text}");
@@ -103,7 +109,9 @@ fn wrong_custom_backward_fails<B: Backend>(device: &B::Device) {
 fn kink_of_abs_inside_stencil_fails<B: Backend>(device: &B::Device) {
     // |x| at x = 1e-4 with h = 2^-10 ≈ 1e-3: the stencil straddles the kink at 0.
     let params = ParamSet::new().scalar("x", 1e-4);
-    let config = GradcheckConfig::new().abs_step(2f64.powi(-10)).rel_step(0.0);
+    let config = GradcheckConfig::new()
+        .abs_step(2f64.powi(-10))
+        .rel_step(0.0);
     let report = evaluate::<B, 1, _>(device, &params, &config, |p| p["x"].clone().abs()).unwrap();
     let c = &report.components[0];
     assert_eq!(c.verdict, Verdict::Fail, "{report}");
@@ -114,12 +122,15 @@ fn kink_of_abs_inside_stencil_fails<B: Backend>(device: &B::Device) {
 fn relu_kink_at_zero_fails<B: Backend>(device: &B::Device) {
     // Burn's relu'(0) = 0, while the central difference sees the average slope 1/2.
     let params = ParamSet::new().scalar("x", 0.0);
-    let err = check::<B, 1, _>(device, &params, &GradcheckConfig::new(), common::relu_of)
-        .unwrap_err();
+    let err =
+        check::<B, 1, _>(device, &params, &GradcheckConfig::new(), common::relu_of).unwrap_err();
     let GradcheckError::Failed(report) = err else {
         panic!("expected Failed, got {err}");
     };
-    assert!((report.components[0].numeric - 0.5).abs() < 1e-12, "{report}");
+    assert!(
+        (report.components[0].numeric - 0.5).abs() < 1e-12,
+        "{report}"
+    );
     assert_eq!(report.components[0].analytic, 0.0);
 }
 
@@ -151,7 +162,10 @@ fn one_sided_stencils_at_bounds_never_leave_the_domain<B: Backend>(
         })?;
         let c = &report.components[0];
         assert_eq!(c.scheme, scheme);
-        assert!(lo.get() >= 1.0 && hi.get() <= 2.0, "evaluated outside [1, 2]");
+        assert!(
+            lo.get() >= 1.0 && hi.get() <= 2.0,
+            "evaluated outside [1, 2]"
+        );
         assert!((c.numeric - x.exp() * (x.sin() + x.cos())).abs() < 1e-9);
     }
     Ok(())
@@ -162,7 +176,9 @@ fn step_shrinks_to_fit_narrow_bounds<B: Backend>(device: &B::Device) -> Result<(
         .scalar("t", 0.5)
         .with_bounds(Bounds::new(0.5, 0.5 + 1e-4));
     let config = GradcheckConfig::new().abs_step(2f64.powi(-8)).tol(1e-8);
-    let report = check::<B, 1, _>(device, &params, &config, |p| p["t"].clone().powf_scalar(3.0))?;
+    let report = check::<B, 1, _>(device, &params, &config, |p| {
+        p["t"].clone().powf_scalar(3.0)
+    })?;
     let c = &report.components[0];
     assert_eq!(c.scheme, Scheme::Forward);
     assert!(2.0 * c.step <= 1e-4, "{report}");
@@ -193,7 +209,9 @@ fn too_large_step_is_ill_conditioned_not_failed<B: Backend>(device: &B::Device) 
 }
 
 fn report_round_trips_through_json_and_prints_a_table<B: Backend>(device: &B::Device) {
-    let params = ParamSet::new().vector("angles", [0.3, -1.1, 2.0]).vector("v", [1.0, -2.0, 0.5]);
+    let params = ParamSet::new()
+        .vector("angles", [0.3, -1.1, 2.0])
+        .vector("v", [1.0, -2.0, 0.5]);
     let report = evaluate::<B, 1, _>(device, &params, &tight(), common::rotate).unwrap();
     let json = report.to_json();
     assert_eq!(GradReport::from_json(&json).unwrap(), report);
@@ -203,14 +221,25 @@ fn report_round_trips_through_json_and_prints_a_table<B: Backend>(device: &B::De
     assert_eq!(value["components"][4]["label"], "v[1]");
     assert!(value["components"][0]["richardson_error"].is_f64());
     let table = report.to_string();
-    for needle in ["angles[2]", "analytic", "numeric", "richardson", "verdict: pass"] {
+    for needle in [
+        "angles[2]",
+        "analytic",
+        "numeric",
+        "richardson",
+        "verdict: pass",
+    ] {
         assert!(table.contains(needle), "missing {needle:?} in\n{table}");
     }
 }
 
 fn reports_are_deterministic_and_seeded<B: Backend>(device: &B::Device) {
-    let params = ParamSet::new().vector("center", [3.4, 2.2]).scalar("sigma", 1.7).scalar("amplitude", 2.0);
-    let run = |seed| evaluate::<B, 2, _>(device, &params, &tight().seed(seed), common::gaussian_spot).unwrap();
+    let params = ParamSet::new()
+        .vector("center", [3.4, 2.2])
+        .scalar("sigma", 1.7)
+        .scalar("amplitude", 2.0);
+    let run = |seed| {
+        evaluate::<B, 2, _>(device, &params, &tight().seed(seed), common::gaussian_spot).unwrap()
+    };
     let (a, b, c) = (run(1), run(1), run(2));
     assert_eq!(a, b);
     assert_ne!(a.value, c.value, "another seed projects differently");
@@ -219,20 +248,46 @@ fn reports_are_deterministic_and_seeded<B: Backend>(device: &B::Device) {
 
 fn invalid_inputs_are_rejected<B: Backend>(device: &B::Device) {
     let f = |p: &nanobragg_parity::ParamTensors<nanobragg_parity::AD<B>>| p["x"].clone();
-    let run = |params: ParamSet, config: GradcheckConfig| check::<B, 1, _>(device, &params, &config, f);
+    let run =
+        |params: ParamSet, config: GradcheckConfig| check::<B, 1, _>(device, &params, &config, f);
     let cfg = GradcheckConfig::new;
-    assert!(matches!(run(ParamSet::new(), cfg()), Err(GradcheckError::NoParams)));
-    let out_of_bounds = ParamSet::new().scalar("x", 3.0).with_bounds(Bounds::at_most(1.0));
-    assert!(matches!(run(out_of_bounds, cfg()), Err(GradcheckError::InvalidParam { .. })));
+    assert!(matches!(
+        run(ParamSet::new(), cfg()),
+        Err(GradcheckError::NoParams)
+    ));
+    let out_of_bounds = ParamSet::new()
+        .scalar("x", 3.0)
+        .with_bounds(Bounds::at_most(1.0));
+    assert!(matches!(
+        run(out_of_bounds, cfg()),
+        Err(GradcheckError::InvalidParam { .. })
+    ));
     let duplicate = ParamSet::new().scalar("x", 1.0).scalar("x", 2.0);
-    assert!(matches!(run(duplicate, cfg()), Err(GradcheckError::InvalidParam { .. })));
+    assert!(matches!(
+        run(duplicate, cfg()),
+        Err(GradcheckError::InvalidParam { .. })
+    ));
     let nan = ParamSet::new().scalar("x", f64::NAN);
-    assert!(matches!(run(nan, cfg()), Err(GradcheckError::InvalidParam { .. })));
-    let no_room = ParamSet::new().scalar("x", 1.0).with_bounds(Bounds::new(1.0, 1.0 + 1e-15));
-    assert!(matches!(run(no_room, cfg()), Err(GradcheckError::InvalidParam { .. })));
+    assert!(matches!(
+        run(nan, cfg()),
+        Err(GradcheckError::InvalidParam { .. })
+    ));
+    let no_room = ParamSet::new()
+        .scalar("x", 1.0)
+        .with_bounds(Bounds::new(1.0, 1.0 + 1e-15));
+    assert!(matches!(
+        run(no_room, cfg()),
+        Err(GradcheckError::InvalidParam { .. })
+    ));
     let ok = || ParamSet::new().scalar("x", 1.0);
-    assert!(matches!(run(ok(), cfg().atol(-1.0)), Err(GradcheckError::InvalidConfig(_))));
-    assert!(matches!(run(ok(), cfg().dtype(DType::I32)), Err(GradcheckError::UnsupportedDType { .. })));
+    assert!(matches!(
+        run(ok(), cfg().atol(-1.0)),
+        Err(GradcheckError::InvalidConfig(_))
+    ));
+    assert!(matches!(
+        run(ok(), cfg().dtype(DType::I32)),
+        Err(GradcheckError::UnsupportedDType { .. })
+    ));
     // A NaN produced by the closure at a stencil point is an error, not a verdict.
     let params = ParamSet::new().scalar("x", 0.0);
     let err = check::<B, 1, _>(device, &params, &cfg(), |p| p["x"].clone().sqrt()).unwrap_err();
@@ -246,7 +301,9 @@ fn closure_output_in_another_dtype_is_an_error<B: Backend>(device: &B::Device) {
     })
     .unwrap_err();
     match err {
-        GradcheckError::DTypeMismatch { expected, actual, .. } => {
+        GradcheckError::DTypeMismatch {
+            expected, actual, ..
+        } => {
             assert_eq!((expected, actual), (DType::F64, DType::F32));
         }
         other => panic!("expected DTypeMismatch, got {other}"),
@@ -259,7 +316,11 @@ fn hessian_by_finite_differences_of_gradients<B: Backend>(device: &B::Device) {
     let params = ParamSet::new().vector("p", [x, y, z]);
     let h = hessian_fd::<B, 1, _>(device, &params, &GradcheckConfig::new(), |p| {
         let t = p.tensor("p");
-        let (x, y, z) = (t.clone().slice([0..1]), t.clone().slice([1..2]), t.slice([2..3]));
+        let (x, y, z) = (
+            t.clone().narrow(0, 0, 1),
+            t.clone().narrow(0, 1, 1),
+            t.narrow(0, 2, 1),
+        );
         x.clone().powf_scalar(2.0) * y + x * z.sin()
     })
     .unwrap();
@@ -268,9 +329,13 @@ fn hessian_by_finite_differences_of_gradients<B: Backend>(device: &B::Device) {
         [2.0 * x, 0.0, 0.0],
         [z.cos(), 0.0, -x * z.sin()],
     ];
-    for i in 0..3 {
-        for j in 0..3 {
-            assert!((h.get(i, j) - exact[i][j]).abs() < 1e-8, "H[{i}][{j}] = {}", h.get(i, j));
+    for (i, row) in exact.iter().enumerate() {
+        for (j, &want) in row.iter().enumerate() {
+            assert!(
+                (h.get(i, j) - want).abs() < 1e-8,
+                "H[{i}][{j}] = {}",
+                h.get(i, j)
+            );
         }
     }
     assert!(h.max_asymmetry() < 1e-8);

@@ -19,7 +19,8 @@ use crate::phi::{EvaluationContext, FreshPhiRotation, PhiRotation};
 use crate::polarization::{kahn_factor, source_frames};
 use crate::scene::LatticeShape;
 use crate::setup::Setup;
-use crate::structure_factors::{nearest, GridExtent};
+use crate::structure_factors::{nearest, tricubic, GridExtent};
+use burn::tensor::ElementConversion;
 use crate::units::{AVOGADRO, R_E_SQR, WATER_F, WATER_MW};
 
 /// Memory and tiling options of a render.
@@ -66,6 +67,18 @@ pub struct Image {
     pub spixels: usize,
     /// Values as the C program stores them (f32), `slow·fpixels + fast`.
     pub data: Vec<f32>,
+    /// Warnings raised while rendering (e.g. the one-time interpolation fallback).
+    pub notes: Vec<String>,
+}
+
+/// State carried from tile to tile in scan order (the C program's loop-carried variables).
+#[derive(Debug, Clone)]
+struct ScanState {
+    /// Whether any evaluation of an earlier tile ran the φ loop.
+    any_before: bool,
+    /// Tricubic interpolation still on (switched off for good at the first out-of-range window).
+    interpolate: bool,
+    notes: Vec<String>,
 }
 
 /// A scene ready to render on one backend: setup, parameter tensors, plan and φ policy.
@@ -211,10 +224,13 @@ impl<B: Backend> Simulator<B> {
         let model = self.model()?;
         let det = &self.setup.detector;
         let mut data = vec![0f32; det.fpixels * det.spixels];
-        let mut any_before = false;
+        let mut state = ScanState {
+            any_before: false,
+            interpolate: self.plan.interpolate,
+            notes: Vec::new(),
+        };
         for tile in self.plan.pixels.chunks(self.tile_pixels()) {
-            let (values, ran) = self.tile_intensity(&model, tile, any_before)?;
-            any_before |= ran;
+            let values = self.tile_intensity(&model, tile, &mut state)?;
             let host = values
                 .into_data()
                 .convert::<f64>()
@@ -228,17 +244,19 @@ impl<B: Backend> Simulator<B> {
             fpixels: det.fpixels,
             spixels: det.spixels,
             data,
+            notes: state.notes,
         })
     }
 
-    /// Intensities `[P]` of the pixels `tile` (indices `slow·fpixels + fast`); also reports
-    /// whether any evaluation of the tile ran the φ loop.
+    /// Intensities `[P]` of the pixels `tile` (indices `slow·fpixels + fast`), updating the
+    /// scan state carried to the next tile.
     fn tile_intensity(
         &self,
         m: &Model<B>,
         tile: &[usize],
-        any_before: bool,
-    ) -> Result<(Tensor<B, 1>, bool)> {
+        state: &mut ScanState,
+    ) -> Result<Tensor<B, 1>> {
+        let any_before = state.any_before;
         let setup = &self.setup;
         let ds = &setup.detector;
         let samp = &setup.sampling;
@@ -346,8 +364,12 @@ impl<B: Backend> Simulator<B> {
         let kk = h.dims()[1];
 
         let f_latt = self.lattice_factor(m, &h, &k, &l);
-        let hkl0 = [h, k, l].map(nearest_index);
-        let f_cell = self.structure_factor(hkl0);
+        let runs_f_latt = if samp.water_m == 0.0 {
+            Some(f_latt.clone().not_equal_elem(0.0))
+        } else {
+            None
+        };
+        let f_cell = self.structure_factor([&h, &k, &l], &active, runs_f_latt, state);
         let term = f_cell.powi_scalar(2) * f_latt.clone().powi_scalar(2); // [E,K]
         let active_f = active.clone().float().reshape([ne, 1]);
 
@@ -406,12 +428,10 @@ impl<B: Backend> Simulator<B> {
             let first = omega.narrow(1, 0, 1).narrow(2, 0, 1).reshape([np]);
             factor = factor * first;
         }
-        let ran = if self.phi_policy.needs_context() || !any_before {
-            to_f64(&active.float().sum()) > 0.0
-        } else {
-            true
-        };
-        Ok((intensity * factor, ran))
+        if !any_before {
+            state.any_before = to_f64(&active.float().sum()) > 0.0;
+        }
+        Ok(intensity * factor)
     }
 
     /// φ of each step (rad), as the C program computes it: `φ0 + i·Δφ`.
@@ -463,18 +483,61 @@ impl<B: Backend> Simulator<B> {
         }
     }
 
-    fn structure_factor(&self, hkl0: [Tensor<B, 2>; 3]) -> Tensor<B, 2> {
+    /// F_cell for every evaluation: nearest neighbour, or tricubic while the scan state still
+    /// allows it. The first evaluation (in loop order, among those that run) whose 4×4×4 window
+    /// leaves the grid takes default_F and switches interpolation off for the rest of the scan.
+    fn structure_factor(
+        &self,
+        hkl: [&Tensor<B, 2>; 3],
+        active: &Tensor<B, 1, Bool>,
+        runs_f_latt: Option<Tensor<B, 2, Bool>>,
+        state: &mut ScanState,
+    ) -> Tensor<B, 2> {
         let grid = self.setup.structure.grid.as_ref();
         let extent = grid.map(|g| GridExtent {
             min: [g.h_min as i64, g.k_min as i64, g.l_min as i64],
             max: [g.h_max as i64, g.k_max as i64, g.l_max as i64],
         });
-        let values = self.params.f_grid.as_ref();
-        let lookup = match (values, extent) {
+        let lookup = match (self.params.f_grid.as_ref(), extent) {
             (Some(v), Some(e)) => Some((v, e)),
             _ => None,
         };
-        nearest(hkl0, lookup, &self.params.default_f)
+        let hkl0 = hkl.map(|x| nearest_index(x.clone()));
+        let near = nearest(hkl0.clone(), lookup, &self.params.default_f);
+        let (Some((values, extent)), true) = (lookup, state.interpolate) else {
+            return near;
+        };
+        let (interp, outside) = tricubic(hkl, values, extent);
+        let [e, k] = near.dims();
+        let device = near.device();
+        let mut runs = active.clone().reshape([e, 1]).expand([e, k]);
+        if let Some(r) = runs_f_latt {
+            runs = runs.bool_and(r);
+        }
+        let hits = outside.bool_and(runs);
+        let order = Tensor::<B, 1, Int>::arange(0..(e * k) as i64, &device).reshape([e, k]);
+        let big = (e * k) as i64;
+        let first = order.clone().mask_fill(hits.bool_not(), big).min().into_scalar().elem::<i64>();
+        if first >= big {
+            return interp;
+        }
+        state.interpolate = false;
+        let at = |t: &Tensor<B, 2>| {
+            let v = t.clone().reshape([e * k]).narrow(0, first as usize, 1);
+            crate::linalg::to_f64(&v)
+        };
+        let (hf, kf, lf) = (at(hkl[0]), at(hkl[1]), at(hkl[2]));
+        let (h0, k0, l0) = (at(&hkl0[0]), at(&hkl0[1]), at(&hkl0[2]));
+        use crate::io::cfmt::format_g;
+        state.notes.push(format!(
+            "WARNING: out of range for three point interpolation: h,k,l,h0,k0,l0: {},{},{},{},{},{} ",
+            format_g(hf, 6), format_g(kf, 6), format_g(lf, 6), h0 as i64, k0 as i64, l0 as i64
+        ));
+        state.notes.push("WARNING: further warnings will not be printed! ".into());
+        let before = order.clone().lower_elem(first);
+        let at_first = order.equal_elem(first);
+        let default = self.params.default_f.clone().reshape([1, 1]).expand([e, k]);
+        near.mask_where(before, interp).mask_where(at_first, default)
     }
 }
 

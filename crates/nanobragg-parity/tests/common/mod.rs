@@ -24,7 +24,11 @@ impl<B: Backend, const WRONG: bool> Backward<B, 1> for SinBackward<WRONG> {
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let x = ops.state;
         unary::<B, _>(ops.parents, ops.node, grads, |grad| {
-            let derivative = if WRONG { B::float_sin(x) } else { B::float_cos(x) };
+            let derivative = if WRONG {
+                B::float_sin(x)
+            } else {
+                B::float_cos(x)
+            };
             B::float_mul(grad, derivative)
         });
     }
@@ -60,7 +64,7 @@ pub fn sin_custom_wrong<B: Backend>(x: Tensor<Autodiff<B>, 1>) -> Tensor<Autodif
 
 /// `Rz(a) · Ry(b) · Rx(c)` from `angles = [a, b, c]`, built from tensor ops only.
 pub fn rotation<B: Backend>(angles: Tensor<B, 1>) -> Tensor<B, 2> {
-    let angle = |i: usize| angles.clone().slice([i..i + 1]);
+    let angle = |i: usize| angles.clone().narrow(0, i, 1);
     let zero = angle(0).zeros_like();
     let one = zero.clone().ones_like();
     let matrix = |entries: [Tensor<B, 1>; 9]| Tensor::cat(entries.to_vec(), 0).reshape([3, 3]);
@@ -68,16 +72,19 @@ pub fn rotation<B: Backend>(angles: Tensor<B, 1>) -> Tensor<B, 2> {
     let (cb, sb) = (angle(1).cos(), angle(1).sin());
     let (cc, sc) = (angle(2).cos(), angle(2).sin());
     let z = zero.clone();
+    #[rustfmt::skip]
     let rz = matrix([
         ca.clone(), -sa.clone(), z.clone(),
         sa, ca, z.clone(),
         z.clone(), z.clone(), one.clone(),
     ]);
+    #[rustfmt::skip]
     let ry = matrix([
         cb.clone(), z.clone(), sb.clone(),
         z.clone(), one.clone(), z.clone(),
         -sb, z.clone(), cb,
     ]);
+    #[rustfmt::skip]
     let rx = matrix([
         one, z.clone(), z.clone(),
         z.clone(), cc.clone(), -sc.clone(),
@@ -102,8 +109,8 @@ pub fn gaussian_spot<B: Backend>(p: &ParamTensors<B>) -> Tensor<B, 2> {
     let ys = p.constant(ys, [rows, cols]);
     let xs = p.constant(xs, [rows, cols]);
     let c = p.tensor("center");
-    let cy = c.clone().slice([0..1]).reshape([1, 1]);
-    let cx = c.slice([1..2]).reshape([1, 1]);
+    let cy = c.clone().narrow(0, 0, 1).reshape([1, 1]);
+    let cx = c.narrow(0, 1, 1).reshape([1, 1]);
     let sigma = p.tensor("sigma").reshape([1, 1]);
     let amplitude = p.tensor("amplitude").reshape([1, 1]);
     let r2 = (ys - cy).powf_scalar(2.0) + (xs - cx).powf_scalar(2.0);

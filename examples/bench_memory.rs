@@ -1,0 +1,130 @@
+//! Peak memory and wall time of one forward render.
+//!
+//! ```text
+//! cargo run --release --example bench_memory -- [--budget-mib N] -- <nanoBragg flags>
+//! ```
+//!
+//! Renders the scene of the nanoBragg command line after the second `--` (its `-dtype f32|f64`
+//! and `-tile_pixels N` are honoured; other I/O flags are ignored: nothing is written) with a
+//! tile budget of `N` MiB (default: the renderer's default, 256 MiB), then prints the pixel
+//! count, pixels per tile, wall time of setup + render, pixels/s and the peak resident set size
+//! (`VmHWM` from `/proc/self/status`), once as a table row and once as JSON. Run one render
+//! per process so `VmHWM` belongs to that render alone. See `docs/benchmarks.md`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::tensor::backend::Backend;
+use burn_ndarray::NdArray;
+use nanobragg::{RenderOptions, Setup, Simulator};
+use nanobragg_cli::{parse_args, DType};
+
+/// `VmHWM` / `VmRSS` of this process in KiB (0 where `/proc` is unavailable).
+fn proc_status_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct Measured {
+    pixels: usize,
+    tile_pixels: usize,
+    tiles: usize,
+    seconds: f64,
+    checksum: f64,
+}
+
+fn render<B: Backend>(setup: Setup, options: RenderOptions) -> Measured {
+    let device: B::Device = Default::default();
+    let start = Instant::now();
+    let sim = Simulator::<B>::new(setup, &device, options).expect("simulator builds");
+    let image = sim.render().expect("render succeeds");
+    let seconds = start.elapsed().as_secs_f64();
+    let pixels = sim.plan.pixels.len();
+    let tile_pixels = sim.tile_pixels();
+    Measured {
+        pixels,
+        tile_pixels,
+        tiles: pixels.div_ceil(tile_pixels),
+        seconds,
+        checksum: image.data.iter().map(|&v| v as f64).sum(),
+    }
+}
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // Allow both `-- --budget-mib 64 -- flags` and `--budget-mib 64 -- flags`.
+    if args.first().map(String::as_str) == Some("--") {
+        args.remove(0);
+    }
+    let split = args.iter().position(|a| a == "--").unwrap_or(args.len());
+    let ours: Vec<String> = args[..split].to_vec();
+    let flags: Vec<String> = args.get(split + 1..).map(<[String]>::to_vec).unwrap_or_default();
+    let mut options = RenderOptions::default();
+    let mut it = ours.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--budget-mib" => {
+                let mib: usize = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--budget-mib needs an integer");
+                options.tile_budget_bytes = mib << 20;
+            }
+            other => {
+                eprintln!("unknown option {other}\nusage: bench_memory [--budget-mib N] -- <nanoBragg flags>");
+                std::process::exit(2);
+            }
+        }
+    }
+    if flags.is_empty() {
+        eprintln!("usage: bench_memory [--budget-mib N] -- <nanoBragg flags>");
+        std::process::exit(2);
+    }
+    let cl = parse_args(flags.clone()).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
+    options.tile_pixels = cl.tile_pixels;
+    let setup = Setup::from_scene(&cl.scene, Path::new(".")).expect("scene resolves");
+    let rss_before = proc_status_kib("VmHWM:");
+    let m = match cl.dtype {
+        DType::F64 => render::<NdArray<f64>>(setup, options),
+        DType::F32 => render::<NdArray<f32>>(setup, options),
+    };
+    let hwm = proc_status_kib("VmHWM:");
+    let budget_mib = options.tile_budget_bytes >> 20;
+    println!(
+        "dtype={} budget_mib={} pixels={} tile_pixels={} tiles={} wall_s={:.3} pixels_per_s={:.0} \
+         peak_rss_mib={:.1} rss_before_render_mib={:.1} sum={:.6e}",
+        cl.dtype,
+        budget_mib,
+        m.pixels,
+        m.tile_pixels,
+        m.tiles,
+        m.seconds,
+        m.pixels as f64 / m.seconds,
+        hwm as f64 / 1024.0,
+        rss_before as f64 / 1024.0,
+        m.checksum,
+    );
+    println!(
+        "{{\"dtype\":\"{}\",\"budget_mib\":{},\"pixels\":{},\"tile_pixels\":{},\"tiles\":{},\
+         \"wall_s\":{:.4},\"pixels_per_s\":{:.1},\"peak_rss_kib\":{},\"args\":{:?}}}",
+        cl.dtype,
+        budget_mib,
+        m.pixels,
+        m.tile_pixels,
+        m.tiles,
+        m.seconds,
+        m.pixels as f64 / m.seconds,
+        hwm,
+        flags.join(" "),
+    );
+}
