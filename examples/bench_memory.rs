@@ -58,14 +58,16 @@ fn render<B: Backend>(setup: Setup, options: RenderOptions) -> Measured {
 }
 
 fn main() {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    // Allow both `-- --budget-mib 64 -- flags` and `--budget-mib 64 -- flags`.
-    if args.first().map(String::as_str) == Some("--") {
-        args.remove(0);
-    }
-    let split = args.iter().position(|a| a == "--").unwrap_or(args.len());
-    let ours: Vec<String> = args[..split].to_vec();
-    let flags: Vec<String> = args.get(split + 1..).map(<[String]>::to_vec).unwrap_or_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Options of this program come before the last `--`, nanoBragg flags after it (no nanoBragg
+    // flag is `--`); without any `--` everything is a nanoBragg flag.
+    let (ours, flags): (Vec<String>, Vec<String>) = match args.iter().rposition(|a| a == "--") {
+        Some(split) => (
+            args[..split].iter().filter(|a| *a != "--").cloned().collect(),
+            args[split + 1..].to_vec(),
+        ),
+        None => (Vec::new(), args),
+    };
     let mut options = RenderOptions::default();
     let mut it = ours.iter();
     while let Some(a) = it.next() {

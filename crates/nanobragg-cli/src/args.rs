@@ -144,6 +144,10 @@ pub struct CommandLine {
     pub phi_carryover_mode: PhiCarryoverMode,
     /// `-tile_pixels N`: pixels per render tile (default: the renderer's choice).
     pub tile_pixels: Option<usize>,
+    /// `-wrt a,b,...` (`nanobragg grad`): parameters to differentiate with respect to.
+    pub wrt: Vec<String>,
+    /// `-loss sum|l2:target.bin|poisson:target.bin` (`nanobragg grad`), default `sum`.
+    pub loss: Option<String>,
 }
 
 impl Default for CommandLine {
@@ -157,6 +161,8 @@ impl Default for CommandLine {
             help: false,
             phi_carryover_mode: PhiCarryoverMode::Spec,
             tile_pixels: None,
+            wrt: Vec::new(),
+            loss: None,
         }
     }
 }
@@ -821,6 +827,15 @@ static FLAGS: &[FlagSpec] = &[
             c.backend = name.to_string();
             Ok(())
         }),
+    flag!(["-wrt"], V(1), Ours, "<name,name,...>",
+        "nanobragg grad: parameters to differentiate with respect to (names and units: see GRADIENT PARAMETERS)",
+        |c, v| {
+            c.wrt = v.raw[0].split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+            Ok(())
+        }),
+    flag!(["-loss"], V(1), Ours, "sum|l2:target.bin|poisson:target.bin",
+        "nanobragg grad: loss over the rendered pixels (default sum = the sum of the float image)",
+        |c, v| { c.loss = Some(v.raw[0].to_string()); Ok(()) }),
     flag!(["-default_scene"], Switch, Ours, "",
         "start from the built-in default scene (100 A cubic cell, 256x256 detector); other flags apply on top",
         |_c, _v| Ok(())),

@@ -1,6 +1,7 @@
 //! `nanobragg`: a drop-in replacement for the nanoBragg command line.
 
 mod backend;
+mod grad;
 mod report;
 mod run;
 

@@ -88,11 +88,18 @@ impl BackendJob for RenderJob<'_> {
 }
 
 /// Run the program on an argument list (without the program name).
-pub fn run(args: Vec<String>) -> Result<(), Failure> {
+pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
+    let grad_mode = args.first().map(String::as_str) == Some("grad");
+    if grad_mode {
+        args.remove(0);
+    }
     let cl: CommandLine = parse_args(args).map_err(|e| Failure::Usage(e.to_string()))?;
     if cl.help {
-        print!("{}", usage());
+        print!("{}{}", usage(), crate::grad::parameter_help());
         return Ok(());
+    }
+    if grad_mode {
+        return crate::grad::run(cl);
     }
     if let Some(path) = &cl.dump_scene {
         let text = cl
@@ -104,6 +111,7 @@ pub fn run(args: Vec<String>) -> Result<(), Failure> {
     }
     let cwd = PathBuf::from(".");
     let setup = Setup::from_scene(&cl.scene, &cwd).map_err(|e| Failure::Runtime(e.to_string()))?;
+    write_fdump_cache(&cl, &setup);
     let options = RenderOptions {
         tile_pixels: cl.tile_pixels,
         ..RenderOptions::default()
@@ -133,6 +141,21 @@ pub fn run(args: Vec<String>) -> Result<(), Failure> {
         rendered.plan.oversample,
     );
     write_outputs(&cl, &setup, &rendered, &stats)
+}
+
+/// Like the C program, cache the grid read from `-hkl` as `Fdump.bin` in the working directory
+/// (written atomically) for later runs without `-hkl`; failure to write is only a warning.
+fn write_fdump_cache(cl: &CommandLine, setup: &Setup) {
+    if cl.scene.structure.hkl_file.is_none() {
+        return;
+    }
+    if let Some(grid) = &setup.structure.grid {
+        let path = Path::new("Fdump.bin");
+        match nanobragg::io::fdump::write_fdump(path, grid) {
+            Ok(()) => println!("writing dump file for next time: {}", path.display()),
+            Err(e) => println!("WARNING: unable to open dump file: {e}"),
+        }
+    }
 }
 
 fn roi_of(setup: &Setup) -> Roi {
@@ -172,7 +195,7 @@ fn write_outputs(
     println!("writing {} as 2-byte integers", int_path.display());
     nanobragg::io::smv::write_smv(&int_path, &r.header, &ints).map_err(fail)?;
 
-    if !io.nopgm || io.pgmfile.is_some() && !io.nopgm {
+    if !io.nopgm {
         let pgm_path = io.pgmfile.clone().unwrap_or_else(|| "image.pgm".into());
         let pgm_scale =
             nanobragg::io::pgm::pgm_auto_scale(io.pgm_scale.unwrap_or(0.0), stats.rmsd, scale);
@@ -197,14 +220,13 @@ fn write_outputs(
         println!("writing {} (PNG preview)", png.display());
     }
     if !io.nonoise {
-        write_noise(io, setup, r, &roi, adc)?;
+        write_noise(io, r, &roi, adc)?;
     }
     Ok(())
 }
 
 fn write_noise(
     io: &nanobragg::scene::IoScene,
-    setup: &Setup,
     r: &Rendered,
     roi: &Roi,
     adc: f64,
@@ -215,7 +237,6 @@ fn write_noise(
             .map(|d| d.as_secs() as i64)
             .unwrap_or(1)
     });
-    let _ = setup;
     let noise = nanobragg::random::noise::poisson_noise_image(
         &r.image.data,
         seed,

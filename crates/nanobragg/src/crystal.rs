@@ -8,7 +8,6 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::linalg::{cross, dot, norm, rotate_xyz, scalar, tensor, to_f64, vec3};
 use crate::params::Params;
-use crate::setup::CrystalSetup;
 
 /// The unrotated (φ = 0, mosaic = identity) crystal.
 #[derive(Debug, Clone)]
@@ -23,7 +22,7 @@ pub struct CrystalGeometry<B: Backend> {
 
 impl<B: Backend> CrystalGeometry<B> {
     /// Build the cell from `-cell` parameters or a MOSFLM matrix (scaled by `1e-10/λ0`).
-    pub fn new(setup: &CrystalSetup, p: &Params<B>) -> Self {
+    pub fn new(p: &Params<B>) -> Self {
         let device = p.wavelength.device();
         let [mx, my, mz] = &p.misset;
         let (stars, user_cell) = match &p.matrix {

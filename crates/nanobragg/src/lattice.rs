@@ -27,6 +27,37 @@ pub fn sincg<B: Backend, const D: usize>(x: Tensor<B, D>, n: &Tensor<B, 1>) -> T
     regular.mask_where(near, limit)
 }
 
+/// The grating function of fractional index `h` for `n` cells: `sin(nπh)/sin(πh)`.
+///
+/// For an integer number of cells (`n_value`, the host value of `n`) it is evaluated on the
+/// reduced argument `f = h − round(h)` using `sin(nπh)/sin(πh) = (−1)^{round(h)·(n−1)}·
+/// sin(nπf)/sin(πf)`, which is exact mathematically and keeps f32 accurate far from the origin
+/// (the direct form loses all digits near Bragg peaks at large h). The derivative with respect to
+/// n gets back the term the reduction drops (`π·round(h)·cos(nπh)/sin(πh)`) through a
+/// value-neutral straight-through term. Non-integer n uses the direct form.
+pub fn grating<B: Backend, const D: usize>(
+    h: Tensor<B, D>,
+    n: &Tensor<B, 1>,
+    n_value: f64,
+) -> Tensor<B, D> {
+    let pi = std::f64::consts::PI;
+    if (n_value - n_value.round()).abs() > 1e-9 {
+        return sincg(h * pi, n);
+    }
+    let whole = h.clone().detach().round();
+    let x = (h - whole.clone()) * pi;
+    let reduced = sincg(x.clone(), n);
+    let k = (whole.clone() * (n_value.round() - 1.0)).abs();
+    let odd = k.clone() - (k / 2.0).floor() * 2.0;
+    let sign = odd * -2.0 + 1.0;
+    let n_b = n.clone().reshape([1; D]);
+    let sin_x = x.clone().sin();
+    let near = sin_x.clone().abs().lower_elem(SINCG_EPS);
+    let slope = ((x * n_b.clone()).cos() / sin_x.mask_fill(near.clone(), 1.0)).mask_fill(near, 0.0);
+    let straight_through = (n_b.clone() - n_b.detach()) * whole * pi * slope;
+    (reduced + straight_through) * sign
+}
+
 /// `sinc3(x) = 3(sin x/x − cos x)/x²` given `x²` (value 1 at 0, series `1 − x²/10` near 0), so
 /// that the square root of a zero radius never reaches a gradient.
 pub fn sinc3_of_square<B: Backend, const D: usize>(x2: Tensor<B, D>) -> Tensor<B, D> {

@@ -10,6 +10,7 @@
 pub mod crystal;
 pub mod detector;
 pub mod error;
+pub mod gradients;
 pub mod io;
 pub mod lattice;
 pub mod linalg;

@@ -40,7 +40,8 @@ pub fn kahn_factor<B: Backend>(
     let b_out = dot(d, &b_in);
     let (e2, b2) = (e_out.powi_scalar(2), b_out.powi_scalar(2));
     let r2 = e2.clone() + b2.clone();
-    let tiny = r2.clone().lower_elem(1e-300);
+    // 1e-30 is representable in f32 too (an f64-only threshold would underflow to 0 there).
+    let tiny = r2.clone().lower_elem(1e-30);
     let cos2psi = ((e2 - b2) / r2.mask_fill(tiny.clone(), 1.0)).mask_fill(tiny, 1.0);
     let kk = k.clone().reshape([1, 1, 1, 1, 1]);
     (cos2t_sq + 1.0 - kk * cos2psi * sin2t_sq) * 0.5

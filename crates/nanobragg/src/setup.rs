@@ -223,6 +223,9 @@ pub struct CrystalSetup {
     pub mosaic_spread_rad: f64,
     /// Mosaic domain rotation matrices (row-major, new = U·v), domain 0 the identity.
     pub mosaic_umats: Vec<[f64; 9]>,
+    /// The same domains as (unit axis, angle ÷ spread): the renderer rebuilds each matrix as a
+    /// rotation by `spread · ratio` about the axis, so the spread is differentiable.
+    pub mosaic_axes: Vec<([f64; 3], f64)>,
     /// First φ (rad).
     pub phi0_rad: f64,
     /// φ step (rad).
@@ -569,7 +572,8 @@ fn resolve_detector(
             mu = 1.0 / units::um(depth);
         }
     }
-    let (mut tsteps, mut tthick, mut tstep) = (d.thick_steps.unwrap_or(-1), thick, -1.0_f64);
+    let (mut tsteps, mut tthick) = (d.thick_steps.unwrap_or(-1), thick);
+    let mut tstep;
     // Thickness auto-selection differs from divergence in the "range only" branch.
     if tsteps <= 0 {
         if tthick < 0.0 {
@@ -725,6 +729,10 @@ fn resolve_crystal(
     };
     let mosaic_seed = -c.mosaic_seed.unwrap_or(12345678);
     let mosaic_umats = crate::random::rotations::mosaic_domains(spread, domains, mosaic_seed);
+    let mosaic_axes = crate::random::rotations::mosaic_domain_axes(spread, domains, mosaic_seed)
+        .into_iter()
+        .map(|(axis, angle)| (axis, if spread > 0.0 { angle / spread } else { 0.0 }))
+        .collect();
     // φ sweep.
     let s = &scene.spindle;
     let phi0 = units::deg(s.phi_start_deg.or(hdr.phi_deg).unwrap_or(0.0));
@@ -775,6 +783,7 @@ fn resolve_crystal(
         fudge: c.fudge.unwrap_or(1.0),
         mosaic_spread_rad: spread,
         mosaic_umats,
+        mosaic_axes,
         phi0_rad: phi0,
         phi_step_rad: step,
         phi_steps: n as usize,

@@ -12,7 +12,7 @@ use burn::tensor::{backend::Backend, Bool, Int, Tensor, TensorData};
 use crate::crystal::{mosaic_cells, phi_rotated_cells, CrystalGeometry};
 use crate::detector::DetectorGeometry;
 use crate::error::Result;
-use crate::lattice::{nearest_index, sinc3_of_square, sincg};
+use crate::lattice::{grating, nearest_index, sinc3_of_square};
 use crate::linalg::{dot, float_options, norm, scalar, tensor, to_f64};
 use crate::params::Params;
 use crate::phi::{EvaluationContext, FreshPhiRotation, PhiRotation};
@@ -73,12 +73,13 @@ pub struct Image {
 
 /// State carried from tile to tile in scan order (the C program's loop-carried variables).
 #[derive(Debug, Clone)]
-struct ScanState {
+pub struct ScanState {
     /// Whether any evaluation of an earlier tile ran the φ loop.
     any_before: bool,
     /// Tricubic interpolation still on (switched off for good at the first out-of-range window).
     interpolate: bool,
-    notes: Vec<String>,
+    /// Warnings raised so far.
+    pub notes: Vec<String>,
 }
 
 /// A scene ready to render on one backend: setup, parameter tensors, plan and φ policy.
@@ -128,7 +129,15 @@ impl<B: Backend> Simulator<B> {
         phi_policy: Box<dyn PhiRotation<B>>,
     ) -> Result<Self> {
         let mut params = Params::<B>::from_setup(&setup, device)?;
-        let plan = plan(&setup, &mut params)?;
+        // Discrete choices (N from crystal size, auto oversampling) are made at f64 on the CPU
+        // whatever the render dtype, so an f32 render takes the same decisions as the C program.
+        let plan = {
+            type Planner = burn_ndarray::NdArray<f64>;
+            let mut host = Params::<Planner>::from_setup(&setup, &burn_ndarray::NdArrayDevice::Cpu)?;
+            plan(&setup, &mut host)?
+        };
+        let device_n = params.pixel.device();
+        params.n_cells = plan.n_cells.map(|x| scalar::<B>(x, &device_n));
         Ok(Simulator {
             setup,
             params,
@@ -145,14 +154,13 @@ impl<B: Backend> Simulator<B> {
 
     /// The unrotated crystal of the current parameters.
     pub fn crystal(&self) -> CrystalGeometry<B> {
-        CrystalGeometry::new(&self.setup.crystal, &self.params)
+        CrystalGeometry::new(&self.params)
     }
 
-    fn model(&self) -> Result<Model<B>> {
-        let p = &self.params;
+    fn model(&self, p: &Params<B>) -> Result<Model<B>> {
         let device = p.pixel.device();
-        let det = self.detector()?;
-        let crystal = self.crystal();
+        let det = DetectorGeometry::new(&self.setup.detector, p)?;
+        let crystal = CrystalGeometry::new(p);
         let c = &self.setup.crystal;
         let phi_cells = phi_rotated_cells(
             &crystal.cell_matrix(),
@@ -161,12 +169,7 @@ impl<B: Backend> Simulator<B> {
             &p.phi_step,
             c.phi_steps,
         );
-        let m = c.mosaic_umats.len();
-        let umats = tensor::<B, 3>(
-            c.mosaic_umats.iter().flat_map(|u| u.iter().copied()).collect(),
-            [m, 3, 3],
-            &device,
-        );
+        let umats = mosaic_matrices(&c.mosaic_axes, &p.mosaic_spread);
         let sources = &self.setup.beam.sources;
         let s = sources.len();
         let inc_host: Vec<[f64; 3]> = sources
@@ -221,16 +224,11 @@ impl<B: Backend> Simulator<B> {
 
     /// Render the whole image (ROI and mask applied; other pixels are 0).
     pub fn render(&self) -> Result<Image> {
-        let model = self.model()?;
         let det = &self.setup.detector;
         let mut data = vec![0f32; det.fpixels * det.spixels];
-        let mut state = ScanState {
-            any_before: false,
-            interpolate: self.plan.interpolate,
-            notes: Vec::new(),
-        };
+        let mut state = self.scan_start();
         for tile in self.plan.pixels.chunks(self.tile_pixels()) {
-            let values = self.tile_intensity(&model, tile, &mut state)?;
+            let values = self.tile_values(tile, &mut state)?;
             let host = values
                 .into_data()
                 .convert::<f64>()
@@ -248,10 +246,45 @@ impl<B: Backend> Simulator<B> {
         })
     }
 
+    /// The scan state at the start of a render.
+    pub fn scan_start(&self) -> ScanState {
+        ScanState {
+            any_before: false,
+            interpolate: self.plan.interpolate,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Intensities `[P]` (photons) of the pixels `tile` (indices `slow·fpixels + fast`, in scan
+    /// order), as one differentiable graph from the parameter tensors: the derived geometry is
+    /// rebuilt for every tile, so each tile's graph can be consumed by its own backward pass.
+    pub fn tile_values(&self, tile: &[usize], state: &mut ScanState) -> Result<Tensor<B, 1>> {
+        self.tile_values_with(&self.params, tile, state)
+    }
+
+    /// As [`Simulator::tile_values`] with other parameter tensors (same setup and plan).
+    pub fn tile_values_with(
+        &self,
+        params: &Params<B>,
+        tile: &[usize],
+        state: &mut ScanState,
+    ) -> Result<Tensor<B, 1>> {
+        let model = self.model(params)?;
+        self.tile_intensity(params, &model, tile, state)
+    }
+
+    /// All rendered pixels `[N]` (scan order, `plan.pixels`) as one graph from `params` — for
+    /// small detectors (gradchecks); use tiles for large ones.
+    pub fn image_tensor_with(&self, params: &Params<B>) -> Result<Tensor<B, 1>> {
+        let mut state = self.scan_start();
+        self.tile_values_with(params, &self.plan.pixels, &mut state)
+    }
+
     /// Intensities `[P]` of the pixels `tile` (indices `slow·fpixels + fast`), updating the
     /// scan state carried to the next tile.
     fn tile_intensity(
         &self,
+        p: &Params<B>,
         m: &Model<B>,
         tile: &[usize],
         state: &mut ScanState,
@@ -260,7 +293,6 @@ impl<B: Backend> Simulator<B> {
         let setup = &self.setup;
         let ds = &setup.detector;
         let samp = &setup.sampling;
-        let p = &self.params;
         let device = p.pixel.device();
         let np = tile.len();
         let os = self.plan.oversample;
@@ -335,7 +367,7 @@ impl<B: Backend> Simulator<B> {
             active: active.clone().reshape([np, nt * no * ns]),
             any_before,
         };
-        let phi_rad = self.phi_angles();
+        let phi_rad = phi_angles(p, self.setup.crystal.phi_steps);
         let cells = self.phi_policy.cells(
             m.phi_cells.clone(),
             m.crystal.cell_matrix(),
@@ -369,7 +401,7 @@ impl<B: Backend> Simulator<B> {
         } else {
             None
         };
-        let f_cell = self.structure_factor([&h, &k, &l], &active, runs_f_latt, state);
+        let f_cell = self.structure_factor(p, [&h, &k, &l], &active, runs_f_latt, state);
         let term = f_cell.powi_scalar(2) * f_latt.clone().powi_scalar(2); // [E,K]
         let active_f = active.clone().float().reshape([ne, 1]);
 
@@ -434,13 +466,6 @@ impl<B: Backend> Simulator<B> {
         Ok(intensity * factor)
     }
 
-    /// φ of each step (rad), as the C program computes it: `φ0 + i·Δφ`.
-    pub fn phi_angles(&self) -> Vec<f64> {
-        let c = &self.setup.crystal;
-        let phi0 = to_f64(&self.params.phi_start);
-        let step = to_f64(&self.params.phi_step);
-        (0..c.phi_steps).map(|i| phi0 + step * i as f64).collect()
-    }
 
     fn lattice_factor(
         &self,
@@ -456,7 +481,8 @@ impl<B: Backend> Simulator<B> {
         let frac = |x: &Tensor<B, 2>| x.clone() - nearest_index(x.clone());
         match self.setup.crystal.shape {
             LatticeShape::Square => {
-                sincg(h.clone() * pi, na) * sincg(k.clone() * pi, nb) * sincg(l.clone() * pi, nc)
+                let nv = self.plan.n_cells;
+                grating(h.clone(), na, nv[0]) * grating(k.clone(), nb, nv[1]) * grating(l.clone(), nc, nv[2])
             }
             LatticeShape::Round => {
                 let sq = |x: &Tensor<B, 2>, n: &Tensor<B, 1>| {
@@ -488,6 +514,7 @@ impl<B: Backend> Simulator<B> {
     /// leaves the grid takes default_F and switches interpolation off for the rest of the scan.
     fn structure_factor(
         &self,
+        p: &Params<B>,
         hkl: [&Tensor<B, 2>; 3],
         active: &Tensor<B, 1, Bool>,
         runs_f_latt: Option<Tensor<B, 2, Bool>>,
@@ -498,12 +525,12 @@ impl<B: Backend> Simulator<B> {
             min: [g.h_min as i64, g.k_min as i64, g.l_min as i64],
             max: [g.h_max as i64, g.k_max as i64, g.l_max as i64],
         });
-        let lookup = match (self.params.f_grid.as_ref(), extent) {
+        let lookup = match (p.f_grid.as_ref(), extent) {
             (Some(v), Some(e)) => Some((v, e)),
             _ => None,
         };
         let hkl0 = hkl.map(|x| nearest_index(x.clone()));
-        let near = nearest(hkl0.clone(), lookup, &self.params.default_f);
+        let near = nearest(hkl0.clone(), lookup, &p.default_f);
         let (Some((values, extent)), true) = (lookup, state.interpolate) else {
             return near;
         };
@@ -536,9 +563,40 @@ impl<B: Backend> Simulator<B> {
         state.notes.push("WARNING: further warnings will not be printed! ".into());
         let before = order.clone().lower_elem(first);
         let at_first = order.equal_elem(first);
-        let default = self.params.default_f.clone().reshape([1, 1]).expand([e, k]);
+        let default = p.default_f.clone().reshape([1, 1]).expand([e, k]);
         near.mask_where(before, interp).mask_where(at_first, default)
     }
+}
+
+/// φ of each step (rad), as the C program computes it: `φ0 + i·Δφ`.
+pub fn phi_angles<B: Backend>(p: &Params<B>, steps: usize) -> Vec<f64> {
+    let phi0 = to_f64(&p.phi_start);
+    let step = to_f64(&p.phi_step);
+    (0..steps).map(|i| phi0 + step * i as f64).collect()
+}
+
+/// Mosaic domain matrices `[M, 3, 3]` (new = U·v): rotations by `spread·ratio` about fixed axes.
+fn mosaic_matrices<B: Backend>(axes: &[([f64; 3], f64)], spread: &Tensor<B, 1>) -> Tensor<B, 3> {
+    let device = spread.device();
+    let m = axes.len();
+    let mut outer = Vec::with_capacity(9 * m);
+    let mut skew = Vec::with_capacity(9 * m);
+    let mut eye = Vec::with_capacity(9 * m);
+    for (u, _) in axes {
+        for i in 0..3 {
+            for j in 0..3 {
+                outer.push(u[i] * u[j]);
+                eye.push(if i == j { 1.0 } else { 0.0 });
+            }
+        }
+        skew.extend([0.0, -u[2], u[1], u[2], 0.0, -u[0], -u[1], u[0], 0.0]);
+    }
+    let ratio = tensor::<B, 1>(axes.iter().map(|a| a.1).collect(), [m], &device);
+    let angle = (ratio * spread.clone()).reshape([m, 1, 1]);
+    let (s, c) = (angle.clone().sin(), angle.cos());
+    tensor::<B, 3>(eye, [m, 3, 3], &device) * c.clone()
+        + tensor::<B, 3>(outer, [m, 3, 3], &device) * (c.neg() + 1.0)
+        + tensor::<B, 3>(skew, [m, 3, 3], &device) * s
 }
 
 /// The C program's curved detector: the planar position's lab y and z components, divided by
@@ -582,7 +640,7 @@ fn first_active<B: Backend>(x: Tensor<B, 2>, active: &Tensor<B, 2, Bool>) -> Ten
 fn plan<B: Backend>(setup: &Setup, params: &mut Params<B>) -> Result<Plan> {
     let mut notes = Vec::new();
     let device = params.pixel.device();
-    let crystal = CrystalGeometry::new(&setup.crystal, params);
+    let crystal = CrystalGeometry::new(params);
     let lengths = crystal.lengths_m();
     let mut n = setup.crystal.n_cells;
     for i in 0..3 {

@@ -25,6 +25,13 @@ pub const RANDOM_MISSET_CAP: f64 = 90.0;
 /// `mosaicity · (1 − r3²)^(1/3)`, evaluated in `f32` (`powf`) as C does. The returned matrix is the
 /// axis–angle (Rodrigues) rotation, row-major, applied as `new = U·v`.
 pub fn mosaic_rotation_umat(mosaicity_rad: f64, rng: &mut Ran1) -> [f64; 9] {
+    let (axis, angle) = mosaic_axis_angle(mosaicity_rad, rng);
+    rodrigues(axis, angle)
+}
+
+/// The axis (unit vector) and angle (rad) of one [`mosaic_rotation_umat`] draw, with the angle
+/// exactly as the C program computes it (`f32` spread times an `f32` `powf`).
+pub fn mosaic_axis_angle(mosaicity_rad: f64, rng: &mut Ran1) -> ([f64; 3], f64) {
     let mosaicity = mosaicity_rad as f32;
     let r1 = 2.0 * f64::from(rng.next_f32()) - 1.0;
     let r2 = 2.0 * f64::from(rng.next_f32()) - 1.0;
@@ -35,8 +42,20 @@ pub fn mosaic_rotation_umat(mosaicity_rad: f64, rng: &mut Ran1) -> [f64; 9] {
     let angle = f64::from(mosaicity * ((1.0 - r3 * r3) as f32).powf(third));
 
     let (sin_phi, cos_phi) = (std::f64::consts::PI * r1).sin_cos();
-    let axis = [xyrad * sin_phi, xyrad * cos_phi, r2];
-    rodrigues(axis, angle)
+    ([xyrad * sin_phi, xyrad * cos_phi, r2], angle)
+}
+
+/// Axes and angles of the mosaic domains as `main()` draws them (see [`mosaic_domains`]); domain 0
+/// is the identity (angle 0). Lets a differentiable renderer rebuild the matrices from the spread.
+pub fn mosaic_domain_axes(spread_rad: f64, n_domains: usize, seed: i64) -> Vec<([f64; 3], f64)> {
+    let mut rng = Ran1::new(seed);
+    let mut domains: Vec<([f64; 3], f64)> = (0..n_domains)
+        .map(|_| mosaic_axis_angle(spread_rad, &mut rng))
+        .collect();
+    if let Some(first) = domains.first_mut() {
+        *first = ([0.0, 0.0, 1.0], 0.0);
+    }
+    domains
 }
 
 /// Rotation by `angle` (radians) about the unit vector `axis`:

@@ -1,0 +1,89 @@
+//! `nanobragg grad <flags> -wrt a,b -loss sum|l2:t.bin|poisson:t.bin`: loss and gradients as JSON.
+
+use std::path::{Path, PathBuf};
+
+use nanobragg::gradients::{Loss, ParamName, ALL_PARAMS};
+use nanobragg::{RenderOptions, Setup, Simulator};
+use nanobragg_cli::{CommandLine, DType};
+
+use crate::run::Failure;
+
+/// Help text listing the gradient parameters with their units.
+pub fn parameter_help() -> String {
+    let mut s = String::from("\nGRADIENT PARAMETERS (nanobragg grad -wrt ...; derivative per unit shown)\n");
+    for (_, name, unit) in ALL_PARAMS {
+        s.push_str(&format!("  {name:<20} {unit}\n"));
+    }
+    s
+}
+
+fn parse_loss(spec: Option<&str>, pixels: usize) -> Result<Loss, Failure> {
+    let read = |p: &str| {
+        nanobragg::io::float_image::read_float_image(Path::new(p), pixels)
+            .map_err(|e| Failure::Runtime(format!("-loss: {e}")))
+    };
+    match spec.unwrap_or("sum") {
+        "sum" => Ok(Loss::Sum),
+        s if s.starts_with("l2:") => Ok(Loss::SquaredError { target: read(&s[3..])? }),
+        s if s.starts_with("poisson:") => Ok(Loss::Poisson {
+            target: read(&s[8..])?,
+            background: None,
+        }),
+        other => Err(Failure::Usage(format!(
+            "-loss '{other}': expected sum, l2:target.bin or poisson:target.bin"
+        ))),
+    }
+}
+
+fn run_on<B: burn::tensor::backend::AutodiffBackend>(
+    setup: Setup,
+    device: &B::Device,
+    options: RenderOptions,
+    loss: &Loss,
+    wrt: &[ParamName],
+) -> Result<String, Failure> {
+    let mut sim = Simulator::<B>::new(setup, device, options)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let r = sim
+        .loss_and_gradients(loss, wrt)
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let mut grads = serde_json::Map::new();
+    for (name, _value, g) in &r.gradients {
+        grads.insert(name.name().to_string(), serde_json::json!(g));
+    }
+    Ok(serde_json::json!({ "loss": r.loss, "gradients": grads }).to_string())
+}
+
+/// Run the `grad` subcommand.
+pub fn run(cl: CommandLine) -> Result<(), Failure> {
+    if cl.backend != "ndarray" {
+        return Err(Failure::Usage(format!(
+            "-backend {}: nanobragg grad runs on ndarray in this build",
+            cl.backend
+        )));
+    }
+    let wrt: Vec<ParamName> = cl
+        .wrt
+        .iter()
+        .map(|s| s.parse().map_err(|e: nanobragg::NanobraggError| Failure::Usage(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    if wrt.is_empty() {
+        return Err(Failure::Usage("nanobragg grad needs -wrt name[,name...]".into()));
+    }
+    let setup = Setup::from_scene(&cl.scene, &PathBuf::from("."))
+        .map_err(|e| Failure::Runtime(e.to_string()))?;
+    let pixels = setup.detector.fpixels * setup.detector.spixels;
+    let loss = parse_loss(cl.loss.as_deref(), pixels)?;
+    let options = RenderOptions {
+        tile_pixels: cl.tile_pixels,
+        ..RenderOptions::default()
+    };
+    use burn_autodiff::Autodiff;
+    use burn_ndarray::{NdArray, NdArrayDevice};
+    let json = match cl.dtype {
+        DType::F64 => run_on::<Autodiff<NdArray<f64>>>(setup, &NdArrayDevice::Cpu, options, &loss, &wrt)?,
+        DType::F32 => run_on::<Autodiff<NdArray<f32>>>(setup, &NdArrayDevice::Cpu, options, &loss, &wrt)?,
+    };
+    println!("{json}");
+    Ok(())
+}
