@@ -389,6 +389,9 @@ fn cases() -> Vec<Case> {
             p("prev.png")),
         case!(["-png_log"], "", |c| c.scene.io.png_log = true),
         case!(["-default_scene"], "", |c| c.scene = nanobragg::Scene::builtin_default()),
+        case!(["-wrt"], "cell_a,distance_mm", |c| c.wrt =
+            vec!["cell_a".to_string(), "distance_mm".to_string()]),
+        case!(["-loss"], "l2:t.bin", |c| c.loss = Some("l2:t.bin".to_string())),
     ]
 }
 
