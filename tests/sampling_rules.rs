@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{DType, Tensor};
 use burn_ndarray::{NdArray, NdArrayDevice};
-use nanobragg::lattice::{grating, sincg, sinc3_of_square};
+use nanobragg::lattice::{grating, sinc3_of_square, sincg};
 use nanobragg::linalg::{scalar, tensor, to_vec};
 use nanobragg::setup::auto_steps;
 use nanobragg::{RenderOptions, Setup, Simulator};
@@ -30,7 +30,10 @@ const C_FLUENCE: f64 = 125932015286227086360700780544.0;
 /// A fresh, empty directory for one test (relative inputs and the `Fdump.bin` probe look here,
 /// so a stray `Fdump.bin` in the working directory cannot leak into a scene).
 fn scratch_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nanobragg_sampling_rules_{}_{test}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "nanobragg_sampling_rules_{}_{test}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -44,7 +47,11 @@ fn setup(args: &str, base: &Path) -> Setup {
 
 fn simulator(args: &str, base: &Path, options: RenderOptions) -> Simulator<B> {
     let sim = Simulator::<B>::new(setup(args, base), &DEV, options).unwrap();
-    assert_eq!(sim.params.pixel.dtype(), DType::F64, "parameter tensors must be f64");
+    assert_eq!(
+        sim.params.pixel.dtype(),
+        DType::F64,
+        "parameter tensors must be f64"
+    );
     sim
 }
 
@@ -75,14 +82,22 @@ fn rel(a: f64, b: f64) -> f64 {
 }
 
 fn assert_rel(got: f64, want: f64, tol: f64, what: &str) {
-    assert!(rel(got, want) <= tol, "{what}: got {got:.17e}, expected {want:.17e} (rel {:.3e} > {tol:e})", rel(got, want));
+    assert!(
+        rel(got, want) <= tol,
+        "{what}: got {got:.17e}, expected {want:.17e} (rel {:.3e} > {tol:e})",
+        rel(got, want)
+    );
 }
 
 fn dot3(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 fn cross3(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 fn norm3(a: [f64; 3]) -> f64 {
     dot3(a, a).sqrt()
@@ -115,9 +130,21 @@ impl MosflmGeometry {
     fn new(distance_mm: f64, pixel_mm: f64, xbeam_mm: f64, ybeam_mm: f64) -> Self {
         let (d, px) = (distance_mm * 1e-3, pixel_mm * 1e-3);
         let (fbeam, sbeam) = (ybeam_mm * 1e-3 + 0.5 * px, xbeam_mm * 1e-3 + 0.5 * px);
-        let (b, f, s, o) = ([1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0], [1.0, 0.0, 0.0]);
+        let (b, f, s, o) = (
+            [1.0, 0.0, 0.0],
+            [0.0, 0.0, 1.0],
+            [0.0, -1.0, 0.0],
+            [1.0, 0.0, 0.0],
+        );
         let pix0 = axpy(axpy([d * b[0], d * b[1], d * b[2]], -fbeam, f), -sbeam, s);
-        MosflmGeometry { pix0, f, s, o, pixel: px, close: dot3(pix0, o) }
+        MosflmGeometry {
+            pix0,
+            f,
+            s,
+            o,
+            pixel: px,
+            close: dot3(pix0, o),
+        }
     }
 
     /// Check the engine's detector against this hand geometry (a precondition of the tests that
@@ -131,14 +158,27 @@ impl MosflmGeometry {
             ("odet", vec3_of(&det.odet), self.o),
         ] {
             for i in 0..3 {
-                assert!((got[i] - want[i]).abs() <= 1e-15, "{name}[{i}]: engine {} vs hand {}", got[i], want[i]);
+                assert!(
+                    (got[i] - want[i]).abs() <= 1e-15,
+                    "{name}[{i}]: engine {} vs hand {}",
+                    got[i],
+                    want[i]
+                );
             }
         }
     }
 
     /// Lab position of sub-pixel (subS, subF) of pixel (fast, slow) in sensor layer depth `odet`
     /// (m), exactly as the C loop builds it.
-    fn position(&self, fast: usize, slow: usize, os: usize, sub_s: usize, sub_f: usize, odet: f64) -> [f64; 3] {
+    fn position(
+        &self,
+        fast: usize,
+        slow: usize,
+        os: usize,
+        sub_s: usize,
+        sub_f: usize,
+        odet: f64,
+    ) -> [f64; 3] {
         let sub = self.pixel / os as f64;
         let fd = sub * (fast * os + sub_f) as f64 + sub / 2.0;
         let sd = sub * (slow * os + sub_s) as f64 + sub / 2.0;
@@ -182,7 +222,8 @@ fn steps_normalisation_divides_by_sources_domains_phi_and_oversample_squared() {
     assert_eq!(sim1.plan.steps, 1);
     assert_eq!(sim2.plan.steps, 2);
     assert!(one.iter().all(|&v| v > 0.0), "scene must light every pixel");
-    let spread = one.iter().cloned().fold(0.0, f64::max) / one.iter().cloned().fold(f64::MAX, f64::min);
+    let spread =
+        one.iter().cloned().fold(0.0, f64::max) / one.iter().cloned().fold(f64::MAX, f64::min);
     assert!(spread > 1.5, "scene must not be flat (max/min {spread})");
     for (i, (&a, &b)) in one.iter().zip(&two).enumerate() {
         assert_rel(b, a, 1e-12, &format!("pixel {i}: 2 identical φ steps vs 1"));
@@ -236,7 +277,10 @@ fn oversample_factors_use_first_subpixel_value_unless_flagged_then_running_produ
     assert_eq!(sim.plan.steps, 4, "1 source × 1 domain × 1 φ × 2²");
     let (with_omega, _, _) = render(&format!("{LAST_VALUE_SCENE} -oversample_omega"), &base);
     let (with_polar, _, _) = render(&format!("{LAST_VALUE_SCENE} -oversample_polar"), &base);
-    let (with_both, _, _) = render(&format!("{LAST_VALUE_SCENE} -oversample_omega -oversample_polar"), &base);
+    let (with_both, _, _) = render(
+        &format!("{LAST_VALUE_SCENE} -oversample_omega -oversample_polar"),
+        &base,
+    );
 
     // Sub-pixels in C loop order (subS outer, subF inner).
     let incident = [1.0, 0.0, 0.0]; // −(source direction) = beam
@@ -252,16 +296,29 @@ fn oversample_factors_use_first_subpixel_value_unless_flagged_then_running_produ
     }
     // The pixel really is off-centre: the factors vary across its sub-pixels.
     let spread = |v: &[f64]| {
-        let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let (lo, hi) = v
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
         (hi - lo) / hi
     };
-    assert!(spread(&omegas) > 0.1 && rel(omegas[0], omegas[3]) > 0.01, "ω varies: {omegas:?}");
-    assert!(spread(&polars) > 0.01 && rel(polars[0], polars[3]) > 1e-3, "P varies: {polars:?}");
+    assert!(
+        spread(&omegas) > 0.1 && rel(omegas[0], omegas[3]) > 0.01,
+        "ω varies: {omegas:?}"
+    );
+    assert!(
+        spread(&polars) > 0.01 && rel(polars[0], polars[3]) > 1e-3,
+        "P varies: {polars:?}"
+    );
 
     let scale = C_R_E_SQR * C_FLUENCE / 4.0;
     // Un-flagged: I = Σ F² = 4F², times ω and P of the first sub-pixel.
     let want_plain = scale * 4.0 * f2 * polars[0] * omegas[0];
-    assert_rel(plain[idx], want_plain, 1e-12, "un-flagged pixel = r_e²·Φ/steps·4F²·P₁·ω₁");
+    assert_rel(
+        plain[idx],
+        want_plain,
+        1e-12,
+        "un-flagged pixel = r_e²·Φ/steps·4F²·P₁·ω₁",
+    );
     // ... and not with the last sub-pixel's or the mean factors.
     assert!(rel(plain[idx], scale * 4.0 * f2 * polars[3] * omegas[3]) > 1e-3);
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
@@ -270,17 +327,37 @@ fn oversample_factors_use_first_subpixel_value_unless_flagged_then_running_produ
     let running = |c: &[f64]| c.iter().fold(0.0, |i, &cn| (i + f2) * cn);
     // -oversample_omega: running product over ω, P still the first sub-pixel's.
     let i_omega = running(&omegas);
-    assert_rel(with_omega[idx] / plain[idx], i_omega / (4.0 * f2 * omegas[0]), 1e-12, "ratio omega-flagged / plain");
-    assert_rel(with_omega[idx], scale * i_omega * polars[0], 1e-12, "omega-flagged pixel");
+    assert_rel(
+        with_omega[idx] / plain[idx],
+        i_omega / (4.0 * f2 * omegas[0]),
+        1e-12,
+        "ratio omega-flagged / plain",
+    );
+    assert_rel(
+        with_omega[idx],
+        scale * i_omega * polars[0],
+        1e-12,
+        "omega-flagged pixel",
+    );
     // It is a running product, not Σ F²·ω_n (the term-only product).
     let term_only: f64 = omegas.iter().map(|w| f2 * w).sum();
     assert!(rel(i_omega, term_only) > 0.1);
     // -oversample_polar: running product over P, ω the first sub-pixel's.
     let i_polar = running(&polars);
-    assert_rel(with_polar[idx] / plain[idx], i_polar / (4.0 * f2 * polars[0]), 1e-12, "ratio polar-flagged / plain");
+    assert_rel(
+        with_polar[idx] / plain[idx],
+        i_polar / (4.0 * f2 * polars[0]),
+        1e-12,
+        "ratio polar-flagged / plain",
+    );
     // Both: I_n = (I_{n−1} + F²)·P_n·ω_n and no factor at the end.
     let both: Vec<f64> = polars.iter().zip(&omegas).map(|(p, w)| p * w).collect();
-    assert_rel(with_both[idx], scale * running(&both), 1e-12, "omega+polar-flagged pixel");
+    assert_rel(
+        with_both[idx],
+        scale * running(&both),
+        1e-12,
+        "omega+polar-flagged pixel",
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +381,9 @@ fn absorption_layers_capture_fractions_and_last_layer_rule() {
     let scene = "-default_F 10 -cell 100 100 100 90 90 90 -N 1 -lambda 1 -distance 5 -pixel 1 \
                  -detpixels 5 -Xbeam 2 -Ybeam 2 -oversample 1 -polar 0.5";
     let (depth_um, thick_um, n) = (300.0, 100.0, 4usize);
-    let abs = format!("{scene} -detector_abs {depth_um} -detector_thick {thick_um} -detector_thicksteps {n}");
+    let abs = format!(
+        "{scene} -detector_abs {depth_um} -detector_thick {thick_um} -detector_thicksteps {n}"
+    );
     let geo = MosflmGeometry::new(5.0, 1.0, 2.0, 2.0);
     let mu = 1.0 / (depth_um * 1e-6);
     let thick = thick_um * 1e-6;
@@ -319,7 +398,10 @@ fn absorption_layers_capture_fractions_and_last_layer_rule() {
     assert_eq!(d.thick_steps, n);
     assert_rel(d.thick_step_m, dz, 1e-15, "layer step = T/(n−1)");
     assert_rel(d.mu_per_m, mu, 1e-15, "μ = 1/depth");
-    assert_eq!(sim.plan.steps, sim0.plan.steps, "layers are not part of steps");
+    assert_eq!(
+        sim.plan.steps, sim0.plan.steps,
+        "layers are not part of steps"
+    );
 
     let captures = |fast: usize, slow: usize, step: f64| -> Vec<f64> {
         (0..n)
@@ -338,7 +420,12 @@ fn absorption_layers_capture_fractions_and_last_layer_rule() {
         assert!(none[idx] > 0.0);
         // Un-flagged: pixel = (Σ_t F²)·f_last·(P, ω of layer 0) = n·f_last × the no-absorption pixel.
         let want = n as f64 * f[n - 1];
-        assert_rel(plain[idx] / none[idx], want, 1e-12, &format!("({fast},{slow}) un-flagged / no absorption"));
+        assert_rel(
+            plain[idx] / none[idx],
+            want,
+            1e-12,
+            &format!("({fast},{slow}) un-flagged / no absorption"),
+        );
         // Not the spec's Δz = T/n, not the first layer, not the total absorbed fraction.
         let f_spec = captures(fast, slow, dz_spec);
         assert!(rel(plain[idx] / none[idx], n as f64 * f_spec[n - 1]) > 1e-3);
@@ -346,7 +433,12 @@ fn absorption_layers_capture_fractions_and_last_layer_rule() {
         assert!(rel(plain[idx] / none[idx], f.iter().sum::<f64>()) > 1e-3);
         // -oversample_thick: running product I_t = (I_{t−1} + F²)·f_t, no final capture factor.
         let running = f.iter().fold(0.0, |i, &c| (i + 1.0) * c); // in units of F²
-        assert_rel(flagged[idx] / none[idx], running, 1e-12, &format!("({fast},{slow}) thick-flagged / no absorption"));
+        assert_rel(
+            flagged[idx] / none[idx],
+            running,
+            1e-12,
+            &format!("({fast},{slow}) thick-flagged / no absorption"),
+        );
     }
 
     // The layer sum at the near point (ρ = 1): it telescopes to 1 − exp(−n·Δz·μ), with the C's
@@ -355,8 +447,16 @@ fn absorption_layers_capture_fractions_and_last_layer_rule() {
     let rho = dot3(unit3(geo.position(2, 2, 1, 0, 0, 0.0)), geo.o);
     assert!((rho - 1.0).abs() < 1e-15);
     let sum: f64 = f.iter().sum();
-    assert_rel(sum, 1.0 - (-(n as f64) * dz * mu).exp(), 1e-12, "Σ capture fractions (C)");
-    assert!(rel(sum, 1.0 - (-thick * mu).exp()) > 0.05, "C layer span differs from the spec's 1 − exp(−Tμ/ρ)");
+    assert_rel(
+        sum,
+        1.0 - (-(n as f64) * dz * mu).exp(),
+        1e-12,
+        "Σ capture fractions (C)",
+    );
+    assert!(
+        rel(sum, 1.0 - (-thick * mu).exp()) > 0.05,
+        "C layer span differs from the spec's 1 − exp(−Tμ/ρ)"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,12 +472,14 @@ fn absorption_layers_capture_fractions_and_last_layer_rule() {
 /// - sanity check: range ≤ 0, step ≤ 0 or count ≤ 0 → 1/0/0.
 #[test]
 fn divergence_and_dispersion_auto_selection_table() {
-    let rows: [((i64, f64, f64), (usize, f64, f64)); 14] = [
+    // ((count, range, step) given, (count, range, step) expected), unset = −1.
+    type Row = ((i64, f64, f64), (usize, f64, f64));
+    let rows: [Row; 14] = [
         ((-1, -1.0, -1.0), (1, 0.0, 0.0)),
         ((0, -1.0, -1.0), (1, 0.0, 0.0)),
         ((-1, -1.0, 0.3), (2, 0.3, 0.3)),
         ((-1, 0.4, -1.0), (2, 0.4, 0.4)),
-        ((-1, 1.0, 0.3), (4, 1.0, 0.3)), // ceil(3.33…) = 4
+        ((-1, 1.0, 0.3), (4, 1.0, 0.3)),   // ceil(3.33…) = 4
         ((-1, 1.0, 0.25), (4, 1.0, 0.25)), // exact quotient: no rounding up
         ((5, -1.0, -1.0), (5, 1.0, 1.0 / 5.0)),
         ((5, -1.0, 0.3), (2, 0.3, 0.3)),
@@ -402,26 +504,43 @@ fn divergence_and_dispersion_auto_selection_table() {
     let base = scratch_dir("auto");
     // Dispersion through Setup: 10 % in 3 steps → dispstep = 0.1/(3−1) = 0.05,
     // λ_i = λ0·(1 + 0.05·i − 0.1/2) = λ0·(0.95, 1.00, 1.05).
-    let scene = "-default_F 10 -cell 40 50 60 90 90 90 -misset 5 10 15 -N 5 -distance 40 -pixel 0.4 \
+    let scene =
+        "-default_F 10 -cell 40 50 60 90 90 90 -misset 5 10 15 -N 5 -distance 40 -pixel 0.4 \
                  -detpixels 5 -oversample 1 -lambda 1.5";
     let s = setup(&format!("{scene} -dispersion 10 -dispsteps 3"), &base);
     assert_eq!(s.beam.sources.len(), 3);
     let lambda0 = 1.5e-10;
     for (src, factor) in s.beam.sources.iter().zip([0.95, 1.0, 1.05]) {
-        let lambda = src.fixed_m + src.scale * s.beam.wavelength_m * (1.0 + s.beam.dispersion * src.disp_coeff);
+        let lambda = src.fixed_m
+            + src.scale * s.beam.wavelength_m * (1.0 + s.beam.dispersion * src.disp_coeff);
         assert_rel(lambda, lambda0 * factor, 1e-12, "source wavelength");
-        assert_eq!(src.direction, [-1.0, 0.0, 0.0], "no divergence: every source on −b");
+        assert_eq!(
+            src.direction,
+            [-1.0, 0.0, 0.0],
+            "no divergence: every source on −b"
+        );
     }
     // ... and the render is the mean of the three monochromatic renders (steps = 3 sources; P and
     // ω do not depend on λ).
     let (poly, _, _) = render(&format!("{scene} -dispersion 10 -dispsteps 3"), &base);
     let mono: Vec<Vec<f64>> = [1.425, 1.5, 1.575]
         .iter()
-        .map(|l| render(&scene.replace("-lambda 1.5", &format!("-lambda {l}")), &base).0)
+        .map(|l| {
+            render(
+                &scene.replace("-lambda 1.5", &format!("-lambda {l}")),
+                &base,
+            )
+            .0
+        })
         .collect();
     for i in 0..poly.len() {
         let mean = (mono[0][i] + mono[1][i] + mono[2][i]) / 3.0;
-        assert_rel(poly[i], mean, 1e-9, &format!("pixel {i}: polychromatic = mean of monochromatic"));
+        assert_rel(
+            poly[i],
+            mean,
+            1e-9,
+            &format!("pixel {i}: polychromatic = mean of monochromatic"),
+        );
     }
     // Dispersion only (range, no count): step = range, count 2 → λ0·(0.95, 1.05).
     let s = setup(&format!("{scene} -dispersion 10"), &base);
@@ -439,19 +558,43 @@ fn divergence_and_dispersion_auto_selection_table() {
     let t = 100e-6;
     let thick_rows: [(&str, usize, f64, f64); 6] = [
         ("", 1, 0.0, 0.0),
-        ("-detector_abs 300", 1, 0.0, 0.0),                        // zero thickness
+        ("-detector_abs 300", 1, 0.0, 0.0), // zero thickness
         ("-detector_abs 300 -detector_thicksteps 4", 1, 0.0, 0.0), // range 0 → step 0 → sanity
-        ("-detector_abs 300 -detector_thick 100", 2, t, t / 2.0),  // range only: n = 2, Δz = T/2
-        ("-detector_abs 300 -detector_thick 100 -detector_thicksteps 4", 4, t, t / 3.0),
-        ("-detector_abs 300 -detector_thick 100 -detector_thicksteps 1", 2, t, t / 1.0),
+        ("-detector_abs 300 -detector_thick 100", 2, t, t / 2.0), // range only: n = 2, Δz = T/2
+        (
+            "-detector_abs 300 -detector_thick 100 -detector_thicksteps 4",
+            4,
+            t,
+            t / 3.0,
+        ),
+        (
+            "-detector_abs 300 -detector_thick 100 -detector_thicksteps 1",
+            2,
+            t,
+            t / 1.0,
+        ),
     ];
     for (flags, want_n, want_t, want_dz) in thick_rows {
         let d = setup(&format!("{scene} {flags}"), &base).detector;
         assert_eq!(d.thick_steps, want_n, "layers for `{flags}`");
-        assert_rel(d.thick_m, want_t, 1e-15, &format!("thickness for `{flags}`"));
-        assert_rel(d.thick_step_m, want_dz, 1e-15, &format!("layer step for `{flags}`"));
+        assert_rel(
+            d.thick_m,
+            want_t,
+            1e-15,
+            &format!("thickness for `{flags}`"),
+        );
+        assert_rel(
+            d.thick_step_m,
+            want_dz,
+            1e-15,
+            &format!("layer step for `{flags}`"),
+        );
     }
-    let d = setup(&format!("{scene} -detector_thick 100 -detector_thicksteps 3"), &base).detector;
+    let d = setup(
+        &format!("{scene} -detector_thick 100 -detector_thicksteps 3"),
+        &base,
+    )
+    .detector;
     assert_rel(d.mu_per_m, 1.0 / t, 1e-15, "μ defaults to 1/thickness");
     assert_rel(d.thick_step_m, t / 2.0, 1e-15, "Δz = T/(3−1)");
 }
@@ -469,7 +612,11 @@ fn poly_f(h: f64, k: f64, l: f64) -> f64 {
 /// (a ∥ x, b ∥ y, c ∥ z) and the beam along x: h = a·(d − i)/λ.
 fn hkl_of(geo: &MosflmGeometry, fast: usize, slow: usize, a_ang: f64, lambda_ang: f64) -> [f64; 3] {
     let d = unit3(geo.position(fast, slow, 1, 0, 0, 0.0));
-    let q = [(d[0] - 1.0) / lambda_ang, d[1] / lambda_ang, d[2] / lambda_ang];
+    let q = [
+        (d[0] - 1.0) / lambda_ang,
+        d[1] / lambda_ang,
+        d[2] / lambda_ang,
+    ];
     [a_ang * q[0], a_ang * q[1], a_ang * q[2]]
 }
 
@@ -486,7 +633,10 @@ fn tricubic_out_of_range_window_switches_interpolation_off_for_the_rest_of_the_s
     for h in -4..=4 {
         for k in -4..=4 {
             for l in -4..=4 {
-                text.push_str(&format!("{h} {k} {l} {}\n", poly_f(h as f64, k as f64, l as f64)));
+                text.push_str(&format!(
+                    "{h} {k} {l} {}\n",
+                    poly_f(h as f64, k as f64, l as f64)
+                ));
             }
         }
     }
@@ -495,7 +645,8 @@ fn tricubic_out_of_range_window_switches_interpolation_off_for_the_rest_of_the_s
     // m pixels gives |k| or |l| ≈ 1.3·m, so pixels 2+ away from the centre are outside the window
     // and pixel (0,0) — the first in scan order — is (k, l) ≈ (5.2, −5.2). N = 3 keeps F_latt ≠ 0
     // there (the C skips F when F_latt == 0), and -interpolate forces interpolation on (N > 2).
-    let scene = "-hkl grid.hkl -default_F 7 -cell 130 130 130 90 90 90 -lambda 1 -N 3 -distance 100 \
+    let scene =
+        "-hkl grid.hkl -default_F 7 -cell 130 130 130 90 90 90 -lambda 1 -N 3 -distance 100 \
                  -pixel 1 -detpixels 9 -Xbeam 4 -Ybeam 4 -oversample 1";
     let geo = MosflmGeometry::new(100.0, 1.0, 4.0, 4.0);
     let (first, probe) = ((0usize, 0usize), (5usize, 3usize)); // (fast, slow)
@@ -503,14 +654,25 @@ fn tricubic_out_of_range_window_switches_interpolation_off_for_the_rest_of_the_s
 
     // Hand indices: pixel (0,0) is outside the window, the probe pixel inside, fractional.
     let hkl_first = hkl_of(&geo, first.0, first.1, 130.0, 1.0);
-    assert!(hkl_first.iter().any(|&x| x + 4.0 + 3.0 > 9.0 || x - 2.0 < -4.0), "{hkl_first:?}");
+    assert!(
+        hkl_first
+            .iter()
+            .any(|&x| x + 4.0 + 3.0 > 9.0 || x - 2.0 < -4.0),
+        "{hkl_first:?}"
+    );
     let [h, k, l] = hkl_of(&geo, probe.0, probe.1, 130.0, 1.0);
     for x in [h, k, l] {
-        assert!(x + 4.0 + 3.0 <= 9.0 && x - 2.0 >= -4.0, "probe window inside: {h} {k} {l}");
+        assert!(
+            x + 4.0 + 3.0 <= 9.0 && x - 2.0 >= -4.0,
+            "probe window inside: {h} {k} {l}"
+        );
     }
     let (h0, k0, l0) = ((h - 0.5).ceil(), (k - 0.5).ceil(), (l - 0.5).ceil());
     let ratio_interp_over_nearest = (poly_f(h, k, l) / poly_f(h0, k0, l0)).powi(2);
-    assert!((ratio_interp_over_nearest - 1.0).abs() > 1e-2, "interpolated and nearest F must differ");
+    assert!(
+        (ratio_interp_over_nearest - 1.0).abs() > 1e-2,
+        "interpolated and nearest F must differ"
+    );
 
     let (full, notes, sim) = render(&format!("{scene} -interpolate"), &base);
     geo.check_against(&sim);
@@ -520,28 +682,63 @@ fn tricubic_out_of_range_window_switches_interpolation_off_for_the_rest_of_the_s
     let (default_only, _, _) = render(&scene.replace("-hkl grid.hkl ", ""), &base);
 
     // One-time warning, in the render's notes (also through the public render()).
-    let warnings = notes.iter().filter(|n| n.contains("out of range for three point interpolation")).count();
+    let warnings = notes
+        .iter()
+        .filter(|n| n.contains("out of range for three point interpolation"))
+        .count();
     assert_eq!(warnings, 1, "notes: {notes:?}");
-    assert!(notes.iter().any(|n| n.contains("further warnings will not be printed")));
+    assert!(notes
+        .iter()
+        .any(|n| n.contains("further warnings will not be printed")));
     let image = sim.render().unwrap();
     assert_eq!(image.notes, notes);
-    assert!(nearest_notes.is_empty() && roi_notes.is_empty(), "{nearest_notes:?} {roi_notes:?}");
+    assert!(
+        nearest_notes.is_empty() && roi_notes.is_empty(),
+        "{nearest_notes:?} {roi_notes:?}"
+    );
 
     // The first pixel took default_F.
-    assert_rel(full[at(first)], default_only[at(first)], 1e-12, "first out-of-window pixel uses default_F");
+    assert_rel(
+        full[at(first)],
+        default_only[at(first)],
+        1e-12,
+        "first out-of-window pixel uses default_F",
+    );
     // The probe (later in the scan) gets the nearest-neighbour value ...
-    assert_rel(full[at(probe)], nearest[at(probe)], 1e-12, "after the fallback: nearest neighbour");
+    assert_rel(
+        full[at(probe)],
+        nearest[at(probe)],
+        1e-12,
+        "after the fallback: nearest neighbour",
+    );
     // ... while with the out-of-range pixels outside the ROI it is interpolated (exactly, for
     // this polynomial): roi/nearest = (F(h,k,l)/F(h0,k0,l0))².
-    assert_rel(roi[at(probe)] / nearest[at(probe)], ratio_interp_over_nearest, 1e-10, "ROI render interpolates");
+    assert_rel(
+        roi[at(probe)] / nearest[at(probe)],
+        ratio_interp_over_nearest,
+        1e-10,
+        "ROI render interpolates",
+    );
     assert!(rel(full[at(probe)], roi[at(probe)]) > 1e-3);
 
     // The switch is carried across tiles in scan order (one pixel per tile).
-    let tiled = simulator(&format!("{scene} -interpolate"), &base, RenderOptions { tile_pixels: Some(1), ..RenderOptions::default() });
+    let tiled = simulator(
+        &format!("{scene} -interpolate"),
+        &base,
+        RenderOptions {
+            tile_pixels: Some(1),
+            ..RenderOptions::default()
+        },
+    );
     let (tiled_img, tiled_notes) = render_f64(&tiled);
     assert_eq!(tiled_notes, notes);
     for (i, (&a, &b)) in tiled_img.iter().zip(&full).enumerate() {
-        assert_rel(a, b, 1e-12, &format!("pixel {i}: 1-pixel tiles vs one tile"));
+        assert_rel(
+            a,
+            b,
+            1e-12,
+            &format!("pixel {i}: 1-pixel tiles vs one tile"),
+        );
     }
 }
 
@@ -572,7 +769,11 @@ fn grating_at_and_between_bragg_peaks_values_and_gradients() {
     let fracs = [0.3, -2.7, 12.45, 50.1, 0.001, -0.499];
     for n in [4.0f64, 5.0, 7.0] {
         let nt = scalar::<B>(n, &DEV);
-        let vals = to_vec(&grating(tensor::<B, 1>(ints.to_vec(), [ints.len()], &DEV), &nt, n));
+        let vals = to_vec(&grating(
+            tensor::<B, 1>(ints.to_vec(), [ints.len()], &DEV),
+            &nt,
+            n,
+        ));
         for (&h, &v) in ints.iter().zip(&vals) {
             let want = n * sign_power(h as i64, n as i64);
             assert_rel(v, want, 1e-12, &format!("grating({h}, {n})"));
@@ -593,7 +794,10 @@ fn grating_at_and_between_bragg_peaks_values_and_gradients() {
         for (&h, &gv) in all.iter().zip(&g) {
             assert!(gv.is_finite(), "gradient at h = {h}, N = {n}: {gv}");
             if h.fract() == 0.0 {
-                assert!(gv.abs() <= 1e-9, "peak centre h = {h}, N = {n}: slope {gv}, expected 0");
+                assert!(
+                    gv.abs() <= 1e-9,
+                    "peak centre h = {h}, N = {n}: slope {gv}, expected 0"
+                );
             } else {
                 let want = grating_derivative(h, n);
                 assert!(
@@ -612,12 +816,26 @@ fn grating_at_and_between_bragg_peaks_values_and_gradients() {
     let v = to_vec(&sincg(tensor::<B, 1>(xs.to_vec(), [4], &DEV), &nt));
     assert_eq!(v[0], n);
     assert_rel(v[1], (n * 0.7f64).sin() / 0.7f64.sin(), 1e-12, "sincg(0.7)");
-    assert_rel(v[2], (n * -2.1f64).sin() / (-2.1f64).sin(), 1e-12, "sincg(−2.1)");
+    assert_rel(
+        v[2],
+        (n * -2.1f64).sin() / (-2.1f64).sin(),
+        1e-12,
+        "sincg(−2.1)",
+    );
     assert_rel(v[3], n * sign_power(3, 5), 1e-12, "sincg(3π)");
 
     // sinc3 (ROUND shape) from x²: 3(sin x/x − cos x)/x², and 1 at x = 0.
     let x = 1.3f64;
-    let s3 = to_vec(&sinc3_of_square(tensor::<B, 1>(vec![0.0, x * x], [2], &DEV)));
+    let s3 = to_vec(&sinc3_of_square(tensor::<B, 1>(
+        vec![0.0, x * x],
+        [2],
+        &DEV,
+    )));
     assert_eq!(s3[0], 1.0);
-    assert_rel(s3[1], 3.0 * (x.sin() / x - x.cos()) / (x * x), 1e-12, "sinc3(1.3)");
+    assert_rel(
+        s3[1],
+        3.0 * (x.sin() / x - x.cos()) / (x * x),
+        1e-12,
+        "sinc3(1.3)",
+    );
 }
