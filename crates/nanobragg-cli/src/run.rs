@@ -231,12 +231,7 @@ fn write_noise(
     roi: &Roi,
     adc: f64,
 ) -> Result<(), Failure> {
-    let seed = -io.seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(1)
-    });
+    let seed = -io.seed.unwrap_or_else(nanobragg::setup::time_seed);
     let noise = nanobragg::random::noise::poisson_noise_image(
         &r.image.data,
         seed,

@@ -671,7 +671,9 @@ fn resolve_crystal(
         .map(|m| [units::deg(m[0]), units::deg(m[1]), units::deg(m[2])])
         .unwrap_or([0.0; 3]);
     if c.misset_random {
-        let seed = -c.misset_seed.or(scene.io.seed).unwrap_or_else(time_seed);
+        // C copies the time-based noise seed into misset_seed *before* reading the flags, so
+        // without -misset_seed the orientation is time-dependent even when -seed is given.
+        let seed = -c.misset_seed.unwrap_or_else(time_seed);
         let (_umat, angles) = crate::random::rotations::random_misset(seed);
         misset_rad = angles;
         warnings.push(format!(
@@ -791,7 +793,8 @@ fn resolve_crystal(
     })
 }
 
-fn time_seed() -> i64 {
+/// The C program's default seed value (before negation): the wall-clock time in seconds.
+pub fn time_seed() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -413,7 +413,6 @@ impl<B: Backend> Simulator<B> {
             per_eval.sum_dim(1).reshape([np]) + i_bg
         } else {
             // Running sum: I ← (I + term)·c after every term that is not skipped.
-            let ones = || Tensor::<B, 4>::ones([np, nt, no, 1], float_options::<B>(&device));
             let mut c5 = Tensor::<B, 5>::ones([np, nt, no, ns, 1], float_options::<B>(&device));
             if flags.0 {
                 c5 = c5 * capture.clone().unsqueeze_dim::<5>(3);
@@ -424,7 +423,6 @@ impl<B: Backend> Simulator<B> {
             if flags.2 {
                 c5 = c5 * omega.clone().unsqueeze_dim::<5>(3);
             }
-            let _ = ones;
             let c = c5.reshape([ne, 1]).expand([ne, kk]);
             let mut runs = active.clone().reshape([ne, 1]).expand([ne, kk]);
             if samp.water_m == 0.0 {
