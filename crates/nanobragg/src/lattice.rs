@@ -14,16 +14,14 @@ const SINCG_EPS: f64 = 1e-12;
 
 /// `sin(N·x)/sin(x)` with the limit `N·cos(N·x)/cos(x)` where `sin x → 0` (x = kπ), which
 /// keeps value and gradient finite at Bragg-peak centres. Guarded so no NaN reaches the
-/// gradient of the branch not taken.
+/// gradient of the branch not taken. (Used for non-integer N; [`grating`] is the fast path.)
 pub fn sincg<B: Backend, const D: usize>(x: Tensor<B, D>, n: &Tensor<B, 1>) -> Tensor<B, D> {
     let n_b = n.clone().reshape([1; D]);
     let nx = x.clone() * n_b.clone();
     let sin_x = x.clone().sin();
     let near = sin_x.clone().abs().lower_elem(SINCG_EPS);
-    let safe_den = sin_x.mask_fill(near.clone(), 1.0);
-    let regular = nx.clone().sin() / safe_den;
-    let cos_x = x.cos();
-    let limit = n_b * nx.cos() / cos_x;
+    let regular = nx.clone().sin() / sin_x.mask_fill(near.clone(), 1.0);
+    let limit = n_b * nx.cos() / x.cos();
     regular.mask_where(near, limit)
 }
 
@@ -46,16 +44,26 @@ pub fn grating<B: Backend, const D: usize>(
     }
     let whole = h.clone().detach().round();
     let x = (h - whole.clone()) * pi;
-    let reduced = sincg(x.clone(), n);
+    let dims = x.dims();
+    let n_b = n.clone().reshape([1; D]);
+    let nx = x.clone() * n_b.clone();
+    // On the reduced argument |x| ≤ π/2, so sin x vanishes only at x = 0, where the limit is N.
+    let sin_x = x.sin();
+    let near = sin_x.clone().abs().lower_elem(SINCG_EPS);
+    let safe_sin = sin_x.mask_fill(near.clone(), 1.0);
+    let reduced = (nx.clone().sin() / safe_sin.clone()).mask_where(near.clone(), n_b.clone().expand(dims));
     let k = (whole.clone() * (n_value.round() - 1.0)).abs();
     let odd = k.clone() - (k / 2.0).floor() * 2.0;
     let sign = odd * -2.0 + 1.0;
-    let n_b = n.clone().reshape([1; D]);
-    let sin_x = x.clone().sin();
-    let near = sin_x.clone().abs().lower_elem(SINCG_EPS);
-    let slope = ((x * n_b.clone()).cos() / sin_x.mask_fill(near.clone(), 1.0)).mask_fill(near, 0.0);
-    let straight_through = (n_b.clone() - n_b.detach()) * whole * pi * slope;
-    (reduced + straight_through) * sign
+    let value = if n.is_require_grad() {
+        // d/dN of the reduced form misses π·round(h)·cos(Nπh)/sin(πh): add it back through a
+        // term whose value is zero.
+        let slope = (nx.cos() / safe_sin).mask_fill(near, 0.0);
+        reduced + (n_b.clone() - n_b.detach()) * whole * pi * slope
+    } else {
+        reduced
+    };
+    value * sign
 }
 
 /// `sinc3(x) = 3(sin x/x − cos x)/x²` given `x²` (value 1 at 0, series `1 − x²/10` near 0), so
