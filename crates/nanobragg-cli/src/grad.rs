@@ -84,6 +84,6 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
         DType::F64 => run_on::<Autodiff<NdArray<f64>>>(setup, &NdArrayDevice::Cpu, options, &loss, &wrt)?,
         DType::F32 => run_on::<Autodiff<NdArray<f32>>>(setup, &NdArrayDevice::Cpu, options, &loss, &wrt)?,
     };
-    println!("{json}");
+    say!("{json}");
     Ok(())
 }

@@ -1,5 +1,13 @@
 //! `nanobragg`: a drop-in replacement for the nanoBragg command line.
 
+/// `println!` that ignores a closed stdout (e.g. `nanobragg … | head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod backend;
 mod grad;
 mod report;

@@ -95,7 +95,7 @@ pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
     }
     let cl: CommandLine = parse_args(args).map_err(|e| Failure::Usage(e.to_string()))?;
     if cl.help {
-        print!("{}{}", usage(), crate::grad::parameter_help());
+        say!("{}{}", usage(), crate::grad::parameter_help());
         return Ok(());
     }
     if grad_mode {
@@ -128,10 +128,10 @@ pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
         .map_err(Failure::Usage)?
         .map_err(Failure::Runtime)?;
     for w in &setup.warnings {
-        println!("{w}");
+        say!("{w}");
     }
     for n in rendered.plan.notes.iter().chain(&rendered.image.notes) {
-        println!("{n}");
+        say!("{n}");
     }
     let stats = image_stats(
         &rendered.image,
@@ -152,8 +152,8 @@ fn write_fdump_cache(cl: &CommandLine, setup: &Setup) {
     if let Some(grid) = &setup.structure.grid {
         let path = Path::new("Fdump.bin");
         match nanobragg::io::fdump::write_fdump(path, grid) {
-            Ok(()) => println!("writing dump file for next time: {}", path.display()),
-            Err(e) => println!("WARNING: unable to open dump file: {e}"),
+            Ok(()) => say!("writing dump file for next time: {}", path.display()),
+            Err(e) => say!("WARNING: unable to open dump file: {e}"),
         }
     }
 }
@@ -178,7 +178,7 @@ fn write_outputs(
     let img = &r.image;
     let fail = |e: nanobragg::io::IoError| Failure::Runtime(e.to_string());
     let float_path = io.floatfile.clone().unwrap_or_else(|| "floatimage.bin".into());
-    println!(
+    say!(
         "writing {} as {} 4-byte floats",
         float_path.display(),
         img.data.len()
@@ -188,18 +188,18 @@ fn write_outputs(
 
     let roi = roi_of(setup);
     let scale = nanobragg::io::smv::intfile_auto_scale(io.int_scale.unwrap_or(0.0), stats.max);
-    println!("intfile_scale = {}", nanobragg::io::cfmt::format_g(scale, 6));
+    say!("intfile_scale = {}", nanobragg::io::cfmt::format_g(scale, 6));
     let adc = io.adc_offset.unwrap_or(40.0);
     let int_path = io.intfile.clone().unwrap_or_else(|| "intimage.img".into());
     let ints = nanobragg::io::smv::int_image(&img.data, img.fpixels, scale, adc, &roi);
-    println!("writing {} as 2-byte integers", int_path.display());
+    say!("writing {} as 2-byte integers", int_path.display());
     nanobragg::io::smv::write_smv(&int_path, &r.header, &ints).map_err(fail)?;
 
     if !io.nopgm {
         let pgm_path = io.pgmfile.clone().unwrap_or_else(|| "image.pgm".into());
         let pgm_scale =
             nanobragg::io::pgm::pgm_auto_scale(io.pgm_scale.unwrap_or(0.0), stats.rmsd, scale);
-        println!("pgm_scale = {}", nanobragg::io::cfmt::format_g(pgm_scale, 6));
+        say!("pgm_scale = {}", nanobragg::io::cfmt::format_g(pgm_scale, 6));
         nanobragg::io::pgm::write_pgm_from_float(
             &pgm_path,
             &img.data,
@@ -217,7 +217,7 @@ fn write_outputs(
         };
         nanobragg::io::png::write_png_preview(png, &img.data, img.fpixels, img.spixels, &opts)
             .map_err(fail)?;
-        println!("writing {} (PNG preview)", png.display());
+        say!("writing {} (PNG preview)", png.display());
     }
     if !io.nonoise {
         write_noise(io, r, &roi, adc)?;
@@ -239,7 +239,7 @@ fn write_noise(
         (roi.fast_min, roi.fast_max, roi.slow_min, roi.slow_max),
         r.image.fpixels,
     );
-    println!(
+    say!(
         "{:.0} photons on noise image ({} overloads)",
         noise.photons_sum, noise.overloads
     );
@@ -247,7 +247,7 @@ fn write_noise(
         .noisefile
         .clone()
         .unwrap_or_else(|| Path::new("noiseimage.img").to_path_buf());
-    println!("writing {} as 2-byte integers", path.display());
+    say!("writing {} as 2-byte integers", path.display());
     nanobragg::io::smv::write_smv(&path, &r.header, &noise.pixels)
         .map_err(|e| Failure::Runtime(e.to_string()))
 }
