@@ -22,3 +22,36 @@ fn golden_corpus_parity_f64() {
     nanobragg_parity::assert_default_dtype::<B>(&device);
     golden::run_parity_suite::<B>("parity_f64", golden::Bar::F64, DType::F64, &device);
 }
+
+/// The φ = 0 carry-over cases in *spec* mode: how far the spec's fresh rotation is from the C
+/// program on them (printed), and proof that the c-parity mode is what makes them exact — spec
+/// mode must miss the f64 bar by far on every one of them.
+#[test]
+fn phi_carryover_cases_in_spec_mode_are_far_from_c() {
+    use nanobragg::{RenderOptions, Setup, Simulator};
+    let device = NdArrayDevice::Cpu;
+    let cases: Vec<_> = golden::load_cases()
+        .into_iter()
+        .filter(|c| c.name.starts_with("phi0_carryover") && c.name.ends_with("_1t"))
+        .collect();
+    assert_eq!(cases.len(), 3, "expected the three single-thread carry-over cases");
+    for case in &cases {
+        let cl = nanobragg_cli::parse_args(case.args.clone()).unwrap();
+        assert_eq!(cl.phi_carryover_mode, nanobragg_cli::PhiCarryoverMode::Spec);
+        let setup = Setup::from_scene(&cl.scene, &case.dir).unwrap();
+        let sim = Simulator::<B>::new(setup, &device, RenderOptions::default()).unwrap();
+        assert_eq!(sim.params.pixel.dtype(), DType::F64);
+        let image = sim.render().unwrap();
+        let m = golden::compare(&case.reference(), &image.data).unwrap();
+        println!(
+            "spec mode  {:<32} corr={:.6} max_rel={:.3e} sum_ratio={:.6}",
+            case.name, m.corr, m.max_rel, m.sum_ratio
+        );
+        assert!(
+            m.max_rel > 1e-3,
+            "{}: spec mode unexpectedly matches C (max_rel {:.2e})",
+            case.name,
+            m.max_rel
+        );
+    }
+}
