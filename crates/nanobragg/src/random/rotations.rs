@@ -48,9 +48,17 @@ pub fn mosaic_axis_angle(mosaicity_rad: f64, rng: &mut Ran1) -> ([f64; 3], f64) 
 /// Axes and angles of the mosaic domains as `main()` draws them (see [`mosaic_domains`]); domain 0
 /// is the identity (angle 0). Lets a differentiable renderer rebuild the matrices from the spread.
 pub fn mosaic_domain_axes(spread_rad: f64, n_domains: usize, seed: i64) -> Vec<([f64; 3], f64)> {
-    let mut rng = Ran1::new(seed);
+    mosaic_domain_axes_with(spread_rad, n_domains, &mut Ran1::new(seed))
+}
+
+/// [`mosaic_domain_axes`] drawing from an existing stream.
+pub fn mosaic_domain_axes_with(
+    spread_rad: f64,
+    n_domains: usize,
+    rng: &mut Ran1,
+) -> Vec<([f64; 3], f64)> {
     let mut domains: Vec<([f64; 3], f64)> = (0..n_domains)
-        .map(|_| mosaic_axis_angle(spread_rad, &mut rng))
+        .map(|_| mosaic_axis_angle(spread_rad, rng))
         .collect();
     if let Some(first) = domains.first_mut() {
         *first = ([0.0, 0.0, 1.0], 0.0);
@@ -100,14 +108,11 @@ pub fn mosaic_domains(spread_rad: f64, n_domains: usize, seed: i64) -> Vec<[f64;
 /// [`mosaic_domains`] drawing from an existing stream (for reproducing the C program's shared
 /// generator state, see [`Ran1::reseed`]).
 pub fn mosaic_domains_with(spread_rad: f64, n_domains: usize, rng: &mut Ran1) -> Vec<[f64; 9]> {
-    const IDENTITY: [f64; 9] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
-    let mut domains: Vec<[f64; 9]> = (0..n_domains)
-        .map(|_| mosaic_rotation_umat(spread_rad, rng))
-        .collect();
-    if let Some(first) = domains.first_mut() {
-        *first = IDENTITY;
-    }
-    domains
+    // Domain 0's (axis, 0) gives exactly the identity matrix.
+    mosaic_domain_axes_with(spread_rad, n_domains, rng)
+        .into_iter()
+        .map(|(axis, angle)| rodrigues(axis, angle))
+        .collect()
 }
 
 fn norm(v: [f64; 3]) -> f64 {
