@@ -23,6 +23,7 @@ pub mod setup;
 pub mod stats;
 pub mod simulate;
 pub mod structure_factors;
+pub mod trace;
 pub mod units;
 
 pub use error::{NanobraggError, Result};
