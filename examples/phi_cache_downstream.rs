@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
 
     // 3. Gradients flow through the cached rotations: gradcheck cell_a in c-parity mode.
-    let sim = simulator::<AD<B>>(&device, Box::new(PhiCarryover))?;
+    let mut sim = simulator::<AD<B>>(&device, Box::new(PhiCarryover))?;
     let name = ParamName::CellA;
     let params = ParamSet::new().scalar(name.name(), sim.param_value(name)?);
     let config = GradcheckConfig::new().rel_step(1e-4).rtol(1e-6);

@@ -96,7 +96,7 @@ pub fn carryover_gradients<B: Backend>(
     config: &GradcheckConfig,
 ) -> Vec<(ParamName, f64, f64, f64, String)> {
     let args: Vec<String> = CARRYOVER_SCENE.split_whitespace().map(String::from).collect();
-    let sim = simulator::<AD<B>>(args, std::path::Path::new("."), device);
+    let mut sim = simulator::<AD<B>>(args, std::path::Path::new("."), device);
     CARRYOVER_PARAMS
         .iter()
         .map(|&name| {
