@@ -818,7 +818,7 @@ static FLAGS: &[FlagSpec] = &[
             c.dtype = v.str(0).trim().parse().map_err(|_| v.invalid(0, "f32 or f64"))?;
             Ok(())
         }),
-    flag!(["-backend"], V(1), Ours, "<name>", "Burn backend (default ndarray)",
+    flag!(["-backend"], V(1), Ours, "<name>", "Burn backend: ndarray (default), flex (f32 only), cuda (built with --features cuda)",
         |c, v| {
             let name = v.str(0).trim();
             if name.is_empty() {
