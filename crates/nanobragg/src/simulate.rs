@@ -17,6 +17,7 @@ use crate::linalg::{dot, float_options, norm, scalar, tensor, to_f64};
 use crate::params::Params;
 use crate::phi::{EvaluationContext, FreshPhiRotation, PhiRotation};
 use crate::polarization::{kahn_factor, source_frames};
+use crate::scattering::scattering_vector;
 use crate::scene::LatticeShape;
 use crate::setup::Setup;
 use crate::structure_factors::{nearest, tricubic, GridExtent};
@@ -326,12 +327,12 @@ impl<B: Backend> Simulator<B> {
         }
         let pos = pos.expand([np, nt, no, 3]);
         let r = norm(&pos); // [P,T,O,1]
-        let d = pos / r.clone();
+        let d = pos.clone() / r.clone();
         let omega = if ds.point_pixel {
             r.clone().powi_scalar(2).recip()
         } else {
             let pix2 = p.pixel.clone().powi_scalar(2).reshape([1, 1, 1, 1]);
-            pix2 * m.det.close_distance.clone().reshape([1, 1, 1, 1]) / r.powi_scalar(3)
+            pix2 * m.det.close_distance.clone().reshape([1, 1, 1, 1]) / r.clone().powi_scalar(3)
         };
         let capture = if ds.thick_m > 0.0 {
             let rho = dot(&d, &v4(&m.det.odet));
@@ -345,7 +346,7 @@ impl<B: Backend> Simulator<B> {
 
         // Scattering vectors [P,T,O,S,3] and d_min culling.
         let d5 = d.clone().unsqueeze_dim::<5>(3); // [P,T,O,1,3]
-        let q = (d5.clone() - m.inc.clone()) / m.lambda.clone();
+        let q = scattering_vector(&pos, &r, &m.inc, &m.lambda);
         let ne = np * nt * no * ns;
         let q = q.reshape([ne, 3]);
         let active: Tensor<B, 1, Bool> = if samp.dmin_m > 0.0 {
