@@ -19,7 +19,9 @@ use burn::tensor::DType;
 use burn_ndarray::{NdArray, NdArrayDevice};
 use gradient_scenes::{simulator, Scene, SCENES};
 use nanobragg::gradients::{ParamName, ALL_PARAMS};
-use nanobragg_parity::{evaluate, GradcheckConfig, ParamSet, AD};
+use nanobragg::gradients::Loss;
+use nanobragg::Simulator;
+use nanobragg_parity::{evaluate, ComponentReport, GradcheckConfig, ParamSet, AD};
 
 type B = NdArray<f64>;
 
@@ -64,44 +66,52 @@ impl Row {
 }
 
 /// Finite-difference steps tried for every component, as `(relative, absolute)`: the base step
-/// at `x` is `max(absolute, relative·|x|)`. Parameters differ in how fast the image changes
+/// at `x` is `max(absolute, relative·|x|)` (before power-of-two rounding). Parameters differ in how fast the image changes
 /// with them (a 1e-3 mm change of a 0.1 mm pixel moves the detector edge by a spot width),
 /// so no single step suits all.
 const STEPS: [(f64, f64); 3] = [(1e-4, 1e-3), (1e-5, 1e-4), (1e-6, 1e-5)];
 
-/// Autodiff vs Richardson FD for each parameter of `args`. Of the [`STEPS`], the one whose
-/// finite difference has the smallest own error estimate (Richardson + round-off, never the
-/// distance to the autodiff value) is kept.
-fn check_scene(args: &str, names: &[ParamName]) -> Vec<Row> {
+/// The gradcheck of `name` on `sim` (image reduced by the gradcheck's random projection, or
+/// summed when `sum`) with each of the [`STEPS`]; the component whose finite difference has the
+/// smallest own error estimate (Richardson + round-off, never the distance to the autodiff
+/// value) is kept.
+fn best_component(sim: &mut Simulator<AD<B>>, name: ParamName, sum: bool) -> ComponentReport {
     let device = NdArrayDevice::Cpu;
-    let mut sim = simulator::<AD<B>>(args, &device);
+    let value = sim.param_value(name).unwrap();
+    let params = ParamSet::new().scalar(name.name(), value);
+    let sim = &*sim;
+    STEPS
+        .iter()
+        .map(|&(rel, abs)| {
+            let config = GradcheckConfig::new().rel_step(rel).abs_step(abs).rtol(1e-6).atol(1e-12);
+            let report = evaluate::<B, 1, _>(&device, &params, &config, |p| {
+                let pr = sim.params_with(name, p[name.name()].clone()).unwrap();
+                let image = sim.image_tensor_with(&pr).unwrap();
+                assert_eq!(image.dtype(), DType::F64, "f64 suite renders at f64");
+                if sum {
+                    image.sum()
+                } else {
+                    image
+                }
+            })
+            .unwrap();
+            assert_eq!(report.dtype, DType::F64);
+            report.components[0].clone()
+        })
+        .min_by(|a, b| {
+            let rel = |c: &ComponentReport| c.error_estimate / c.numeric.abs().max(f64::MIN_POSITIVE);
+            rel(a).total_cmp(&rel(b))
+        })
+        .expect("at least one step")
+}
+
+/// Autodiff vs Richardson FD for each parameter of `args` (see [`best_component`]).
+fn check_scene(args: &str, names: &[ParamName]) -> Vec<Row> {
+    let mut sim = simulator::<AD<B>>(args, &NdArrayDevice::Cpu);
     names
         .iter()
         .map(|&name| {
-            let value = sim.param_value(name).unwrap();
-            let params = ParamSet::new().scalar(name.name(), value);
-            let best = STEPS
-                .iter()
-                .map(|&(rel, abs)| {
-                    let config =
-                        GradcheckConfig::new().rel_step(rel).abs_step(abs).rtol(1e-6).atol(1e-12);
-                    let report = evaluate::<B, 1, _>(&device, &params, &config, |p| {
-                        let pr = sim.params_with(name, p[name.name()].clone()).unwrap();
-                        let image = sim.image_tensor_with(&pr).unwrap();
-                        assert_eq!(image.dtype(), DType::F64, "f64 suite renders at f64");
-                        image
-                    })
-                    .unwrap();
-                    assert_eq!(report.dtype, DType::F64);
-                    report.components[0].clone()
-                })
-                .min_by(|a, b| {
-                    let rel = |c: &nanobragg_parity::ComponentReport| {
-                        c.error_estimate / c.numeric.abs().max(f64::MIN_POSITIVE)
-                    };
-                    rel(a).total_cmp(&rel(b))
-                })
-                .expect("at least one step");
+            let best = best_component(&mut sim, name, false);
             Row {
                 param: name,
                 analytic: best.analytic,
@@ -214,6 +224,29 @@ fn exclusions_are_listed_in_the_gradients_doc() {
         })
         .collect();
     assert_eq!(listed, excluded, "docs/gradients.md exclusions table vs measured exclusions");
+}
+
+/// `Simulator::loss_and_gradients` (the API and `nanobragg grad`: parameter tensors made grad
+/// leaves in place, tile by tile) differentiates the same function as the gradcheck (parameters
+/// substituted through `params_with`): on scene B, its gradient of the image sum matches the
+/// Richardson FD of the sum for every parameter.
+#[test]
+fn loss_and_gradients_match_finite_differences_of_the_image_sum() {
+    let scene = SCENES[1];
+    let mut sim = simulator::<AD<B>>(scene.args, &NdArrayDevice::Cpu);
+    sim.options.tile_pixels = Some(97); // several tiles, the last one partial
+    let api = sim.loss_and_gradients(&Loss::Sum, scene.params).unwrap();
+    let mut fresh = simulator::<AD<B>>(scene.args, &NdArrayDevice::Cpu);
+    let mut bad = Vec::new();
+    for &(name, _, g) in &api.gradients {
+        let fd = best_component(&mut fresh, name, true);
+        let rel = (g - fd.numeric).abs() / fd.numeric.abs();
+        println!("{:>20} api {g:+.10e} FD {:+.10e} rel {rel:.2e}", name.name(), fd.numeric);
+        if !(rel <= MAX_REL_ERROR) {
+            bad.push(format!("{name}: api {g:e} FD {:e} rel {rel:.2e}", fd.numeric));
+        }
+    }
+    assert!(bad.is_empty(), "loss_and_gradients vs FD of the image sum: {bad:?}");
 }
 
 /// A φ = 0 carry-over scene (the golden `phi0_carryover_cubic` geometry on a 20² detector) in
