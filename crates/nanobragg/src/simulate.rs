@@ -68,6 +68,8 @@ pub struct Image {
     pub spixels: usize,
     /// Values as the C program stores them (f32), `slow·fpixels + fast`.
     pub data: Vec<f32>,
+    /// The same values before rounding to f32 (in the render's precision).
+    pub data_f64: Vec<f64>,
     /// Warnings raised while rendering (e.g. the one-time interpolation fallback).
     pub notes: Vec<String>,
 }
@@ -227,6 +229,7 @@ impl<B: Backend> Simulator<B> {
     pub fn render(&self) -> Result<Image> {
         let det = &self.setup.detector;
         let mut data = vec![0f32; det.fpixels * det.spixels];
+        let mut data_f64 = vec![0f64; data.len()];
         let mut state = self.scan_start();
         for tile in self.plan.pixels.chunks(self.tile_pixels()) {
             let values = self.tile_values(tile, &mut state)?;
@@ -237,12 +240,14 @@ impl<B: Backend> Simulator<B> {
                 .expect("converted to f64");
             for (&idx, v) in tile.iter().zip(host) {
                 data[idx] = v as f32;
+                data_f64[idx] = v;
             }
         }
         Ok(Image {
             fpixels: det.fpixels,
             spixels: det.spixels,
             data,
+            data_f64,
             notes: state.notes,
         })
     }
