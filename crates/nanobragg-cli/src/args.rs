@@ -862,6 +862,10 @@ static FLAGS: &[FlagSpec] = &[
             c.tile_pixels = Some(n);
             Ok(())
         }),
+    flag!(["-floatfile_f64"], V(1), Ours, "<file>",
+        "raw 8-byte float (f64, little-endian) image, fast-major: the render's values before \
+         rounding to -floatfile's f32",
+        |c, v| { c.scene.io.floatfile_f64 = Some(v.path(0)?); Ok(()) }),
     flag!(["-pngfile"], V(1), Ours, "<file>", "PNG preview image",
         |c, v| { c.scene.io.pngfile = Some(v.path(0)?); Ok(()) }),
     flag!(["-png_log"], Switch, Ours, "", "log-scale the PNG preview",

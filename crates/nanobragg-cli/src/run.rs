@@ -203,6 +203,10 @@ fn write_outputs(
         img.data.len()
     );
     nanobragg::io::float_image::write_float_image(&float_path, &img.data).map_err(fail)?;
+    if let Some(path) = &io.floatfile_f64 {
+        say!("writing {} as {} 8-byte floats", path.display(), img.data_f64.len());
+        nanobragg::io::float_image::write_float64_image(path, &img.data_f64).map_err(fail)?;
+    }
     report::print_stats(stats);
 
     let roi = roi_of(setup);

@@ -18,6 +18,7 @@ pub mod params;
 pub mod phi;
 pub mod polarization;
 pub mod random;
+pub mod scattering;
 pub mod scene;
 pub mod setup;
 pub mod stats;

@@ -17,6 +17,7 @@ use crate::linalg::{dot, float_options, norm, outer_dot3, scalar, tensor, to_f64
 use crate::params::Params;
 use crate::phi::{EvaluationContext, FreshPhiRotation, PhiRotation};
 use crate::polarization::{kahn_factor, source_frames};
+use crate::scattering::scattering_vector;
 use crate::scene::LatticeShape;
 use crate::setup::Setup;
 use crate::structure_factors::{nearest, tricubic, GridExtent};
@@ -70,6 +71,8 @@ pub struct Image {
     pub spixels: usize,
     /// Values as the C program stores them (f32), `slow·fpixels + fast`.
     pub data: Vec<f32>,
+    /// The same values before rounding to f32 (in the render's precision).
+    pub data_f64: Vec<f64>,
     /// Warnings raised while rendering (e.g. the one-time interpolation fallback).
     pub notes: Vec<String>,
 }
@@ -236,6 +239,7 @@ impl<B: Backend> Simulator<B> {
     pub fn render_observed(&self, observer: &mut dyn RenderObserver) -> Result<Image> {
         let det = &self.setup.detector;
         let mut data = vec![0f32; det.fpixels * det.spixels];
+        let mut data_f64 = vec![0f64; data.len()];
         let mut state = self.scan_start();
         let pixels = &self.plan.pixels;
         let selection = observer.selection();
@@ -281,6 +285,7 @@ impl<B: Backend> Simulator<B> {
                 .expect("converted to f64");
             for (&idx, v) in tile.iter().zip(host) {
                 data[idx] = v as f32;
+                data_f64[idx] = v;
             }
             if let (Some(probe), Some(scene)) = (probe, &scene) {
                 for report in probe.reports(tile, det.fpixels, self.tile_dims(), scene) {
@@ -294,6 +299,7 @@ impl<B: Backend> Simulator<B> {
             fpixels: det.fpixels,
             spixels: det.spixels,
             data,
+            data_f64,
             notes: state.notes,
         })
     }
@@ -417,12 +423,12 @@ impl<B: Backend> Simulator<B> {
         let r = norm(&pos); // [P,T,O,1]
         let probing = probe.is_some();
         let kept_pos = probing.then(|| (pos.clone(), r.clone()));
-        let d = pos / r.clone();
+        let d = pos.clone() / r.clone();
         let omega = if ds.point_pixel {
             r.clone().powi_scalar(2).recip()
         } else {
             let pix2 = p.pixel.clone().powi_scalar(2).reshape([1, 1, 1, 1]);
-            pix2 * m.det.close_distance.clone().reshape([1, 1, 1, 1]) / r.powi_scalar(3)
+            pix2 * m.det.close_distance.clone().reshape([1, 1, 1, 1]) / r.clone().powi_scalar(3)
         };
         let capture = if ds.thick_m > 0.0 {
             let rho = dot(&d, &v4(&m.det.odet));
@@ -436,7 +442,7 @@ impl<B: Backend> Simulator<B> {
 
         // Scattering vectors [P,T,O,S,3] and d_min culling.
         let d5 = d.clone().unsqueeze_dim::<5>(3); // [P,T,O,1,3]
-        let q = (d5.clone() - m.inc.clone()) / m.lambda.clone();
+        let q = scattering_vector(&pos, &r, &m.inc, &m.lambda);
         let ne = np * nt * no * ns;
         let q = q.reshape([ne, 3]);
         let active: Tensor<B, 1, Bool> = if samp.dmin_m > 0.0 {
