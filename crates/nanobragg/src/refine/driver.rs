@@ -1,0 +1,202 @@
+//! The refinement loop: scaling, optimiser, stopping rules, per-iteration log and callback.
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use burn::tensor::backend::AutodiffBackend;
+
+use super::lbfgs::{Exit, Iterate};
+use super::objective::Objective;
+use super::options::{Optimizer, RefineOptions, Scaling, StopReason};
+use super::progress::Progress;
+use super::spec::Variable;
+use super::uncertainty::{fisher_information, jacobian};
+use crate::error::{NanobraggError, Result};
+
+/// One line of the refinement log (iteration 0 is the start).
+#[derive(Debug, Clone, PartialEq)]
+pub struct IterationLog {
+    /// Iteration number.
+    pub iteration: usize,
+    /// Loss-and-gradient evaluations so far.
+    pub evaluations: usize,
+    /// Loss.
+    pub loss: f64,
+    /// ∞-norm of the projected gradient in scaled units.
+    pub gradient_norm: f64,
+    /// Values of the refined variables (user units).
+    pub values: Vec<f64>,
+    /// Seconds since the start of the run.
+    pub elapsed_s: f64,
+}
+
+/// The outcome of a refinement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refined {
+    /// Refined variables, in the order of the value vectors.
+    pub variables: Vec<Variable>,
+    /// Start values (user units).
+    pub start: Vec<f64>,
+    /// Final values (user units).
+    pub values: Vec<f64>,
+    /// Loss at the start.
+    pub start_loss: f64,
+    /// Final loss.
+    pub loss: f64,
+    /// Scaling steps used (user units per scaled unit).
+    pub steps: Vec<f64>,
+    /// Iterations taken.
+    pub iterations: usize,
+    /// Loss-and-gradient evaluations.
+    pub evaluations: usize,
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// One entry per iteration.
+    pub history: Vec<IterationLog>,
+    /// Wall time (s), scaling included.
+    pub elapsed_s: f64,
+}
+
+/// The scaling steps of `options` at the objective's start.
+pub fn scaling_steps<B: AutodiffBackend>(objective: &mut Objective<B>, scaling: &Scaling) -> Result<Vec<f64>> {
+    let x0 = objective.start().to_vec();
+    let typical: Vec<f64> = objective
+        .specs()
+        .iter()
+        .zip(&x0)
+        .map(|(s, &v)| s.typical_step(v))
+        .collect();
+    let steps = match scaling {
+        Scaling::Typical => typical,
+        Scaling::Steps(s) => {
+            if s.len() != x0.len() {
+                return Err(NanobraggError::Refinement(format!(
+                    "{} scaling steps for {} variables",
+                    s.len(),
+                    x0.len()
+                )));
+            }
+            s.clone()
+        }
+        Scaling::FisherDiagonal => {
+            let jac = jacobian(objective, &x0)?;
+            let f = fisher_information(objective, &jac);
+            (0..x0.len())
+                .map(|i| {
+                    let fi = f[i][i];
+                    if fi > 0.0 && fi.is_finite() { 1.0 / fi.sqrt() } else { typical[i] }
+                })
+                .collect()
+        }
+    };
+    if let Some(i) = steps.iter().position(|s| !(*s > 0.0 && s.is_finite())) {
+        return Err(NanobraggError::Refinement(format!(
+            "scaling step of {} is {}: must be positive",
+            objective.specs()[i].variable,
+            steps[i]
+        )));
+    }
+    Ok(steps)
+}
+
+/// Refine the objective's variables from its start values. `callback` sees every iteration's
+/// log and may stop the run with `ControlFlow::Break(())`.
+pub fn refine<B, C>(objective: &mut Objective<B>, options: &RefineOptions, mut callback: C) -> Result<Refined>
+where
+    B: AutodiffBackend,
+    C: FnMut(&IterationLog) -> ControlFlow<()>,
+{
+    let clock = Instant::now();
+    let x0 = objective.start().to_vec();
+    let specs = objective.specs().to_vec();
+    let n = x0.len();
+    let steps = scaling_steps(objective, &options.scaling)?;
+    let to_x = |z: &[f64]| -> Vec<f64> { (0..n).map(|i| x0[i] + steps[i] * z[i]).collect() };
+    let lower: Vec<f64> = (0..n).map(|i| (specs[i].lower - x0[i]) / steps[i]).collect();
+    let upper: Vec<f64> = (0..n).map(|i| (specs[i].upper - x0[i]) / steps[i]).collect();
+    let z0 = vec![0.0; n];
+    let evals_at_start = objective.evaluations();
+
+    let mut history: Vec<IterationLog> = Vec::new();
+    let mut stop: Option<StopReason> = None;
+    let mut quiet_iterations = 0;
+    let mut progress = Progress::new(options.progress);
+    let rules = options.stop;
+    let device = objective.simulator().params.pixel.device();
+    let mut evaluate = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
+        let x = to_x(z);
+        let (f, g) = objective.value_and_gradient(&x)?;
+        Ok((f, g.iter().zip(&steps).map(|(g, s)| g * s).collect()))
+    };
+    let evaluations_cell = std::cell::Cell::new(0usize);
+    let hook = |it: &Iterate<'_>| -> ControlFlow<()> {
+        let gnorm = it.projected_gradient.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+        let log = IterationLog {
+            iteration: it.iteration,
+            evaluations: evaluations_cell.get(),
+            loss: it.f,
+            gradient_norm: gnorm,
+            values: to_x(it.z),
+            elapsed_s: clock.elapsed().as_secs_f64(),
+        };
+        if let Some(prev) = history.last() {
+            let change = (prev.loss - it.f).abs() / it.f.abs().max(1.0);
+            quiet_iterations = if change < rules.relative_loss_change { quiet_iterations + 1 } else { 0 };
+        }
+        progress.show(&format!(
+            "refine: iteration {:>4}  loss {:.10e}  |g| {:.3e}  evaluations {}",
+            log.iteration, log.loss, log.gradient_norm, log.evaluations
+        ));
+        let user = callback(&log);
+        history.push(log);
+        let reason = if user.is_break() {
+            Some(StopReason::Callback)
+        } else if gnorm <= rules.gradient_norm {
+            Some(StopReason::GradientNorm)
+        } else if quiet_iterations >= rules.patience.max(1) {
+            Some(StopReason::LossChange)
+        } else if it.iteration >= rules.max_iterations {
+            Some(StopReason::MaxIterations)
+        } else if evaluations_cell.get() >= rules.max_evaluations {
+            Some(StopReason::MaxEvaluations)
+        } else {
+            None
+        };
+        match reason {
+            Some(r) => {
+                stop = Some(r);
+                ControlFlow::Break(())
+            }
+            None => ControlFlow::Continue(()),
+        }
+    };
+    let counted = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
+        let r = evaluate(z);
+        evaluations_cell.set(evaluations_cell.get() + 1);
+        r
+    };
+    let (z, f, _g, exit) = match &options.optimizer {
+        Optimizer::Lbfgs(o) => super::lbfgs::minimize(counted, &z0, &lower, &upper, o, hook)?,
+        Optimizer::Adam(o) => super::adam::minimize::<B, _, _>(&device, counted, &z0, &lower, &upper, o, hook)?,
+    };
+    progress.finish();
+    let stop = match exit {
+        Exit::Hook => stop.unwrap_or(StopReason::Callback),
+        Exit::LineSearchFailed => StopReason::LineSearch,
+    };
+    let start_loss = history.first().map_or(f, |h| h.loss);
+    let iterations = history.last().map_or(0, |h| h.iteration);
+    Ok(Refined {
+        variables: specs.iter().map(|s| s.variable).collect(),
+        start: x0.clone(),
+        values: to_x(&z),
+        start_loss,
+        loss: f,
+        steps: steps.clone(),
+        iterations,
+        evaluations: objective.evaluations() - evals_at_start,
+        stop,
+        history,
+        elapsed_s: clock.elapsed().as_secs_f64(),
+    })
+}

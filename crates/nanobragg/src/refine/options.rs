@@ -1,0 +1,113 @@
+//! Options of a refinement: optimiser, parameter scaling and stopping rules.
+
+use super::adam::AdamOptions;
+use super::lbfgs::LbfgsOptions;
+
+/// The optimiser.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Optimizer {
+    /// L-BFGS with a strong-Wolfe line search and box bounds (the default).
+    Lbfgs(LbfgsOptions),
+    /// Adam (burn-optim), first order.
+    Adam(AdamOptions),
+}
+
+impl Default for Optimizer {
+    fn default() -> Self {
+        Optimizer::Lbfgs(LbfgsOptions::default())
+    }
+}
+
+/// How the refined variables are scaled: the optimiser works on `z = (x − x₀)/step`, so that
+/// Å, degrees, mm and pixels move together.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Scaling {
+    /// `step_i = 1/√F_ii`, the diagonal of the Fisher information at the start (one finite-
+    /// difference Jacobian, 2n forward renders): a unit of `z` is about one standard error, and
+    /// the Gauss–Newton Hessian of the scaled problem has a unit diagonal (the default).
+    #[default]
+    FisherDiagonal,
+    /// `step_i` = the variable's typical step ([`super::ParamSpec::typical_step`]).
+    Typical,
+    /// Explicit steps, one per variable (user units).
+    Steps(Vec<f64>),
+}
+
+/// When to stop. The first rule met ends the run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StopRules {
+    /// Iterations at most (default 200).
+    pub max_iterations: usize,
+    /// Loss-and-gradient evaluations at most (default 1000).
+    pub max_evaluations: usize,
+    /// Stop when the ∞-norm of the projected gradient in scaled units is below this (default
+    /// 1e-3: with Fisher scaling, a thousandth of a standard error from the optimum along each
+    /// axis of a well-conditioned problem).
+    pub gradient_norm: f64,
+    /// Stop when `|ΔL| / max(|L|, 1)` stays below this for `patience` iterations in a row
+    /// (default 1e-12).
+    pub relative_loss_change: f64,
+    /// See `relative_loss_change` (default 3).
+    pub patience: usize,
+}
+
+impl Default for StopRules {
+    fn default() -> Self {
+        StopRules {
+            max_iterations: 200,
+            max_evaluations: 1000,
+            gradient_norm: 1e-3,
+            relative_loss_change: 1e-12,
+            patience: 3,
+        }
+    }
+}
+
+/// Everything a refinement run needs besides the objective.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RefineOptions {
+    /// Optimiser.
+    pub optimizer: Optimizer,
+    /// Scaling of the variables.
+    pub scaling: Scaling,
+    /// Stopping rules.
+    pub stop: StopRules,
+    /// Progress line on stderr: `None` = when stderr is a terminal.
+    pub progress: Option<bool>,
+}
+
+/// Why a refinement stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// The projected gradient fell below [`StopRules::gradient_norm`].
+    GradientNorm,
+    /// The loss stopped changing ([`StopRules::relative_loss_change`]).
+    LossChange,
+    /// [`StopRules::max_iterations`] reached.
+    MaxIterations,
+    /// [`StopRules::max_evaluations`] reached.
+    MaxEvaluations,
+    /// The line search found no decrease, even along the steepest descent.
+    LineSearch,
+    /// The callback asked to stop.
+    Callback,
+}
+
+impl StopReason {
+    /// A short description for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StopReason::GradientNorm => "gradient norm below tolerance",
+            StopReason::LossChange => "loss no longer changing",
+            StopReason::MaxIterations => "iteration limit",
+            StopReason::MaxEvaluations => "evaluation limit",
+            StopReason::LineSearch => "line search found no decrease",
+            StopReason::Callback => "stopped by the callback",
+        }
+    }
+
+    /// Whether the run ended at a (local) optimum rather than at a limit.
+    pub fn converged(self) -> bool {
+        matches!(self, StopReason::GradientNorm | StopReason::LossChange | StopReason::LineSearch)
+    }
+}
