@@ -20,9 +20,10 @@ use crate::linalg::{tensor, to_vec};
 /// Options of Adam.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamOptions {
-    /// Learning rate (scaled units per iteration, default 0.5).
+    /// Learning rate (scaled units per iteration, default 5: Adam moves each variable by about
+    /// this much per step, so with Fisher scaling it covers ~170 standard errors in all).
     pub learning_rate: f64,
-    /// Multiplier of the learning rate after every iteration (default 0.99).
+    /// Multiplier of the learning rate after every iteration (default 0.97).
     pub decay: f64,
     /// First-moment decay β₁ (default 0.9).
     pub beta_1: f32,
@@ -35,8 +36,8 @@ pub struct AdamOptions {
 impl Default for AdamOptions {
     fn default() -> Self {
         AdamOptions {
-            learning_rate: 0.5,
-            decay: 0.99,
+            learning_rate: 5.0,
+            decay: 0.97,
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-8,

@@ -7,8 +7,9 @@ use crate::setup::{CellSource, Setup};
 use crate::units::RTD;
 
 /// `scene` with each `(parameter, value)` (user units) written into the field the parameter
-/// comes from, and the fluence multiplied by `scale` (the refined overall scale; it multiplies
-/// Bragg and water intensities alike). `setup` is the scene's resolved setup: it supplies the
+/// comes from, and the overall `scale` (which multiplies Bragg and water intensities alike)
+/// folded in: the fluence is multiplied by `scale` and, because the water background goes as
+/// fluence², the water droplet size by `scale^(−1/3)`. `setup` is the scene's resolved setup: it supplies the
 /// values of fields the scene left to defaults (e.g. the two misset angles not refined after a
 /// `-misset random`, or the cell angles of `-cell a b c`).
 ///
@@ -91,6 +92,15 @@ pub fn refined_scene(scene: &Scene, setup: &Setup, values: &[(ParamName, f64)], 
             .map_or(setup.beam.fluence, |(_, v)| *v);
         out.beam.fluence = Some(fluence * scale);
         out.beam.flux = None;
+        // The water background goes as fluence²·size³ (the C program multiplies r_e²·fluence
+        // into it twice), so s·I_bg needs the droplet size scaled by s^(−1/3).
+        let water_um = values
+            .iter()
+            .find(|(n, _)| *n == WaterUm)
+            .map_or(setup.sampling.water_m * 1e6, |(_, v)| *v);
+        if water_um != 0.0 {
+            out.sampling.water_um = Some(water_um * scale.powf(-1.0 / 3.0));
+        }
     }
     Ok(out)
 }
