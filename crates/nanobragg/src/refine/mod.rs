@@ -15,7 +15,8 @@
 //!   `Jᵀ·diag(1/μ)·J` at the optimum, `J` from central finite differences.
 //! * [`export`] — the refined model as a scene (TOML), as nanoBragg flags and as a MOSFLM A
 //!   matrix.
-//! * [`report`] — the table of start / refined / σ (and truth when known).
+//! * [`report`] — the table of start / refined / σ (and truth when known); [`plot`] — the loss
+//!   curve and residual maps as pixels.
 //!
 //! See `docs/refinement.md` for an example from library code.
 
@@ -27,6 +28,7 @@ pub mod lbfgs;
 pub mod line_search;
 pub mod objective;
 pub mod options;
+pub mod plot;
 pub mod progress;
 pub mod report;
 pub mod spec;

@@ -61,18 +61,18 @@ pub fn value_table(
     out
 }
 
-/// The correlation matrix as a lower-triangular table with two decimals.
+/// The correlation matrix as a lower-triangular table with two decimals; columns are numbered
+/// like the rows.
 pub fn correlation_table(variables: &[Variable], correlation: &[Vec<f64>]) -> String {
-    let mut out = format!("{:<18}", "correlation");
-    for v in variables {
-        let short: String = v.name().chars().take(6).collect();
-        out += &format!(" {short:>6}");
+    let mut out = format!("{:<22}", "correlation");
+    for j in 0..variables.len() {
+        out += &format!(" {:>5}", j + 1);
     }
     out.push('\n');
     for (i, v) in variables.iter().enumerate() {
-        out += &format!("{:<18}", v.name());
+        out += &format!("{:>2} {:<19}", i + 1, v.name());
         for j in 0..=i {
-            out += &format!(" {:>6.2}", correlation[i][j]);
+            out += &format!(" {:>5.2}", correlation[i][j]);
         }
         out.push('\n');
     }

@@ -6,13 +6,25 @@
 //! `-nonoise`, `-pgmfile`/`-pgmscale` before `-nopgm`, `-detector_abs` before
 //! `-detector_thick`, and the explicit `-pivot` last (flags such as `-distance` and
 //! `-twotheta` set the pivot as they go). Numbers are written in Rust's shortest round-trip
-//! form, so parsing the flags gives back the same scene (for scenes a command line can
-//! express: an unset pivot after `-distance`, or a non-integer N, cannot be).
+//! form (scientific for magnitudes outside 1e-4 … 1e7), so parsing the flags gives back the
+//! same scene, except where a command line cannot say it: an unset pivot comes back as the
+//! one flags like `-distance` or `-twotheta` set (named conventions force their own pivot, so
+//! the resolved setup is the same), and a non-integer N is an error.
 
 use crate::error::{NanobraggError, Result};
 use crate::scene::{Convention, LatticeShape, Pivot, Scene};
 
 struct Flags(Vec<String>);
+
+/// Shortest round-trip form; scientific notation for very large or small magnitudes.
+fn number(v: f64) -> String {
+    let a = v.abs();
+    if v != 0.0 && !(1e-4..1e7).contains(&a) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
 
 impl Flags {
     fn flag(&mut self, name: &str) {
@@ -21,7 +33,7 @@ impl Flags {
     fn num(&mut self, name: &str, v: Option<f64>) {
         if let Some(v) = v {
             self.flag(name);
-            self.0.push(format!("{v}"));
+            self.0.push(number(v));
         }
     }
     fn int(&mut self, name: &str, v: Option<i64>) {
@@ -33,7 +45,7 @@ impl Flags {
     fn vec3(&mut self, name: &str, v: Option<[f64; 3]>) {
         if let Some(v) = v {
             self.flag(name);
-            self.0.extend(v.iter().map(|x| format!("{x}")));
+            self.0.extend(v.iter().map(|&x| number(x)));
         }
     }
     fn path(&mut self, name: &str, p: &Option<std::path::PathBuf>) {
@@ -109,7 +121,7 @@ pub fn nanobragg_flags(scene: &Scene) -> Result<Vec<String>> {
     // Crystal.
     if let Some(cell) = c.cell {
         f.flag("-cell");
-        f.0.extend(cell.iter().map(|x| format!("{x}")));
+        f.0.extend(cell.iter().map(|&x| number(x)));
     }
     if c.misset_random {
         f.flag("-misset");
@@ -186,7 +198,7 @@ pub fn nanobragg_flags(scene: &Scene) -> Result<Vec<String>> {
     f.switch("-point_pixel", d.point_pixel);
     if let Some(depth) = d.abs_depth_um {
         f.flag("-detector_abs");
-        f.0.push(if depth.is_infinite() { "inf".into() } else { format!("{depth}") });
+        f.0.push(if depth.is_infinite() { "inf".into() } else { number(depth) });
     }
     f.num("-detector_thick", d.thick_um);
     f.int("-detector_thicksteps", d.thick_steps);
@@ -233,6 +245,9 @@ pub fn nanobragg_flags(scene: &Scene) -> Result<Vec<String>> {
     match d.pivot {
         Some(Pivot::Beam) => f.0.extend(["-pivot".into(), "beam".into()]),
         Some(Pivot::Sample) => f.0.extend(["-pivot".into(), "sample".into()]),
+        // Only a CUSTOM convention reads the pivot (named ones force their own), and it
+        // defaults to BEAM there; say so, since -twotheta and others set it as they go.
+        None if d.convention == Convention::Custom => f.0.extend(["-pivot".into(), "beam".into()]),
         None => {}
     }
     Ok(f.0)
