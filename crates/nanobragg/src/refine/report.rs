@@ -38,7 +38,7 @@ pub fn value_table(
     out += header.trim_end();
     out.push('\n');
     for (i, v) in variables.iter().enumerate() {
-        let unit: String = v.unit().chars().take(12).collect();
+        let unit: String = v.unit().split(" (").next().unwrap_or("").chars().take(12).collect();
         let mut line = format!("{:<18} {:<12}", v.name(), unit);
         if let Some(t) = truth {
             line += &format!(" {}", value(t[i]));
