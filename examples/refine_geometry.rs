@@ -10,7 +10,8 @@
 //! The start: every cell parameter moved by 0.5–1 % of its value, each misset angle by
 //! 0.25–0.5°, the distance by 1–2 mm and each beam-centre coordinate by 1.5–3 px, with signs
 //! and sizes drawn from `--seed N`. Refined: those twelve parameters (plus an overall scale
-//! with `--scale`), Poisson likelihood, L-BFGS on Fisher-scaled variables. The fluence is
+//! with `--scale`), Poisson likelihood, L-BFGS on variables whitened by the Fisher information
+//! at the start (`--diagonal`: scaled by its diagonal only). The fluence is
 //! known by default; with `--scale` the overall intensity no longer pins the distance and
 //! the cell scale, and their errors grow (distance, cell lengths and scale correlate at
 //! 0.99 on small detectors).
@@ -23,7 +24,7 @@
 //! `refined_flags.txt`, `refined.mat`. The exit status is 1 when a target is missed.
 //!
 //! ```sh
-//! cargo run --release --example refine_geometry -- --seed 1 [--pixels 512] [--out DIR] [--scale]
+//! cargo run --release --example refine_geometry -- --seed 1 [--pixels 512] [--out DIR] [--scale] [--diagonal]
 //! ```
 
 use std::ops::ControlFlow;
@@ -36,7 +37,7 @@ use nanobragg::gradients::ParamName::{self, *};
 use nanobragg::io::png::write_rgb_png;
 use nanobragg::refine::export::{mosflm_matrix_text, nanobragg_flags, refined_scene, shell_line};
 use nanobragg::refine::report::{correlation_table, value_table};
-use nanobragg::refine::{plot, refine, uncertainties, LossKind, Objective, Observation, ParamSpec, RefineOptions};
+use nanobragg::refine::{plot, refine, uncertainties, LossKind, Objective, Observation, ParamSpec, RefineOptions, Scaling};
 use nanobragg::scene::Scene;
 use nanobragg::units::DEFAULT_FLUENCE;
 use nanobragg::{RenderOptions, Setup, Simulator};
@@ -53,12 +54,13 @@ const PIXEL_MM: f64 = 0.1;
 struct Args {
     seed: u64,
     scale: bool,
+    diagonal: bool,
     pixels: usize,
     out: PathBuf,
 }
 
 fn parse_args() -> Args {
-    let mut args = Args { seed: 1, scale: false, pixels: 512, out: PathBuf::from("refine_geometry_out") };
+    let mut args = Args { seed: 1, scale: false, diagonal: false, pixels: 512, out: PathBuf::from("refine_geometry_out") };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -67,7 +69,8 @@ fn parse_args() -> Args {
             "--pixels" => args.pixels = value().parse().expect("--pixels N"),
             "--out" => args.out = PathBuf::from(value()),
             "--scale" => args.scale = true,
-            other => panic!("unknown argument {other} (use --seed N, --pixels N, --out DIR, --scale)"),
+            "--diagonal" => args.diagonal = true,
+            other => panic!("unknown argument {other} (use --seed N, --pixels N, --out DIR, --scale, --diagonal)"),
         }
     }
     args
@@ -201,7 +204,11 @@ fn main() {
     let before = obj.model(obj.start().to_vec().as_slice()).expect("model");
 
     let refine_clock = Instant::now();
-    let result = refine(&mut obj, &RefineOptions::default(), |log| {
+    let options = RefineOptions {
+        scaling: if args.diagonal { Scaling::FisherDiagonal } else { Scaling::Fisher },
+        ..RefineOptions::default()
+    };
+    let result = refine(&mut obj, &options, |log| {
         if log.iteration % 10 == 0 {
             println!(
                 "iteration {:>4}  evaluations {:>4}  loss {:.8e}  |g| {:.3e}  {:.1} s",

@@ -7,11 +7,11 @@ use burn::tensor::backend::AutodiffBackend;
 
 use super::lbfgs::{Exit, Iterate};
 use super::objective::Objective;
-use super::options::{Optimizer, RefineOptions, Scaling, StopReason};
+use super::options::{Optimizer, RefineOptions, StopReason};
 use super::progress::Progress;
 use super::spec::Variable;
-use super::uncertainty::{fisher_information, jacobian};
-use crate::error::{NanobraggError, Result};
+use super::scaling::transform;
+use crate::error::Result;
 
 /// One line of the refinement log (iteration 0 is the start).
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +43,8 @@ pub struct Refined {
     pub start_loss: f64,
     /// Final loss.
     pub loss: f64,
-    /// Scaling steps used (user units per scaled unit).
+    /// User-unit length of one scaled unit along each variable (the diagonal steps, or the
+    /// start's standard errors `√(F⁻¹)_ii` for the full Fisher scaling).
     pub steps: Vec<f64>,
     /// Iterations taken.
     pub iterations: usize,
@@ -57,48 +58,6 @@ pub struct Refined {
     pub elapsed_s: f64,
 }
 
-/// The scaling steps of `options` at the objective's start.
-pub fn scaling_steps<B: AutodiffBackend>(objective: &mut Objective<B>, scaling: &Scaling) -> Result<Vec<f64>> {
-    let x0 = objective.start().to_vec();
-    let typical: Vec<f64> = objective
-        .specs()
-        .iter()
-        .zip(&x0)
-        .map(|(s, &v)| s.typical_step(v))
-        .collect();
-    let steps = match scaling {
-        Scaling::Typical => typical,
-        Scaling::Steps(s) => {
-            if s.len() != x0.len() {
-                return Err(NanobraggError::Refinement(format!(
-                    "{} scaling steps for {} variables",
-                    s.len(),
-                    x0.len()
-                )));
-            }
-            s.clone()
-        }
-        Scaling::FisherDiagonal => {
-            let jac = jacobian(objective, &x0)?;
-            let f = fisher_information(objective, &jac);
-            (0..x0.len())
-                .map(|i| {
-                    let fi = f[i][i];
-                    if fi > 0.0 && fi.is_finite() { 1.0 / fi.sqrt() } else { typical[i] }
-                })
-                .collect()
-        }
-    };
-    if let Some(i) = steps.iter().position(|s| !(*s > 0.0 && s.is_finite())) {
-        return Err(NanobraggError::Refinement(format!(
-            "scaling step of {} is {}: must be positive",
-            objective.specs()[i].variable,
-            steps[i]
-        )));
-    }
-    Ok(steps)
-}
-
 /// Refine the objective's variables from its start values. `callback` sees every iteration's
 /// log and may stop the run with `ControlFlow::Break(())`.
 pub fn refine<B, C>(objective: &mut Objective<B>, options: &RefineOptions, mut callback: C) -> Result<Refined>
@@ -110,10 +69,17 @@ where
     let x0 = objective.start().to_vec();
     let specs = objective.specs().to_vec();
     let n = x0.len();
-    let steps = scaling_steps(objective, &options.scaling)?;
-    let to_x = |z: &[f64]| -> Vec<f64> { (0..n).map(|i| x0[i] + steps[i] * z[i]).collect() };
-    let lower: Vec<f64> = (0..n).map(|i| (specs[i].lower - x0[i]) / steps[i]).collect();
-    let upper: Vec<f64> = (0..n).map(|i| (specs[i].upper - x0[i]) / steps[i]).collect();
+    let map = transform(objective, &options.scaling)?;
+    let steps = map.steps();
+    let to_x = |z: &[f64]| map.to_x(z);
+    let (lower, upper): (Vec<f64>, Vec<f64>) = if map.diagonal {
+        (
+            (0..n).map(|i| (specs[i].lower - x0[i]) / steps[i]).collect(),
+            (0..n).map(|i| (specs[i].upper - x0[i]) / steps[i]).collect(),
+        )
+    } else {
+        (vec![f64::NEG_INFINITY; n], vec![f64::INFINITY; n])
+    };
     let z0 = vec![0.0; n];
     let evals_at_start = objective.evaluations();
 
@@ -126,7 +92,7 @@ where
     let mut evaluate = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
         let x = to_x(z);
         let (f, g) = objective.value_and_gradient(&x)?;
-        Ok((f, g.iter().zip(&steps).map(|(g, s)| g * s).collect()))
+        Ok((f, map.grad_z(&g)))
     };
     let evaluations_cell = std::cell::Cell::new(0usize);
     let hook = |it: &Iterate<'_>| -> ControlFlow<()> {

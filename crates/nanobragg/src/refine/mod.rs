@@ -8,8 +8,8 @@
 //! * [`Objective`] — the loss and its exact gradient (tile-by-tile autodiff) as a function of
 //!   the refined values in user units.
 //! * [`refine`] with [`RefineOptions`] — L-BFGS (strong-Wolfe line search, box bounds) or Adam
-//!   (burn-optim) on scaled variables ([`Scaling`]; by default one unit = one standard error
-//!   from the Fisher information at the start), [`StopRules`], a per-iteration
+//!   (burn-optim) on scaled variables ([`Scaling`]; by default whitened by the Fisher
+//!   information at the start), [`StopRules`], a per-iteration
 //!   [`IterationLog`] and callback, a progress line on stderr.
 //! * [`uncertainties`] — standard errors and correlations from the Fisher information
 //!   `Jᵀ·diag(1/μ)·J` at the optimum, `J` from central finite differences.
@@ -31,11 +31,12 @@ pub mod options;
 pub mod plot;
 pub mod progress;
 pub mod report;
+pub mod scaling;
 pub mod spec;
 pub mod uncertainty;
 
 pub use data::{LossKind, Observation};
-pub use driver::{refine, scaling_steps, IterationLog, Refined};
+pub use driver::{refine, IterationLog, Refined};
 pub use objective::{ModelImage, Objective};
 pub use options::{Optimizer, RefineOptions, Scaling, StopReason, StopRules};
 pub use spec::{default_step, ParamSpec, Restraint, Variable};

@@ -18,16 +18,19 @@ impl Default for Optimizer {
     }
 }
 
-/// How the refined variables are scaled: the optimiser works on `z = (x − x₀)/step`, so that
-/// Å, degrees, mm and pixels move together.
+/// How the refined variables are scaled: the optimiser works on `z` with `x = x₀ + T·z`, so
+/// that Å, degrees, mm and pixels move together (see [`super::scaling`]).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Scaling {
-    /// `step_i = 1/√F_ii`, the diagonal of the Fisher information at the start (one finite-
-    /// difference Jacobian, 2n forward renders): a unit of `z` is about one standard error, and
-    /// the Gauss–Newton Hessian of the scaled problem has a unit diagonal (the default).
+    /// `T = L⁻ᵀ` from the Cholesky factor of the Fisher information at the start (one
+    /// finite-difference Jacobian, 2n forward renders): the scaled problem's Gauss–Newton
+    /// Hessian is about the identity, correlations included. Falls back to
+    /// [`Scaling::FisherDiagonal`] when a variable has finite bounds (the default).
     #[default]
+    Fisher,
+    /// `T = diag(1/√F_ii)`: one unit of `z` is about one (uncorrelated) standard error.
     FisherDiagonal,
-    /// `step_i` = the variable's typical step ([`super::ParamSpec::typical_step`]).
+    /// `T = diag(typical step)` ([`super::ParamSpec::typical_step`]); no renders needed.
     Typical,
     /// Explicit steps, one per variable (user units).
     Steps(Vec<f64>),

@@ -83,9 +83,10 @@ impl ParamSpec {
         }
     }
 
-    /// Refine the overall scale (starting at 1 unless the problem says otherwise).
+    /// Refine the overall scale, starting at 1. Unbounded: a Poisson loss is infinite for a
+    /// non-positive model, which keeps the line search away from `s ≤ 0`.
     pub fn scale() -> Self {
-        ParamSpec::new(Variable::Scale).bounds(0.0, f64::INFINITY)
+        ParamSpec::new(Variable::Scale)
     }
 
     /// Keep the value inside `[lower, upper]` (user unit).
