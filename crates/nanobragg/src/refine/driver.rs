@@ -10,7 +10,7 @@ use super::objective::Objective;
 use super::options::{Optimizer, RefineOptions, StopReason};
 use super::progress::Progress;
 use super::spec::Variable;
-use super::scaling::transform;
+use super::scaling::{transform, Transform};
 use crate::error::Result;
 
 /// One line of the refinement log (iteration 0 is the start).
@@ -58,48 +58,96 @@ pub struct Refined {
     pub elapsed_s: f64,
 }
 
+/// Something to minimise over variables in user units: the single-image [`Objective`] or the
+/// structure-factor objective of [`super::fgrid`].
+pub trait Problem {
+    /// The refined variables.
+    fn variables(&self) -> Vec<Variable>;
+    /// Start values (user units).
+    fn start(&self) -> Vec<f64>;
+    /// Lower and upper bounds (user units, ±∞ when none).
+    fn bounds(&self) -> (Vec<f64>, Vec<f64>);
+    /// Loss and gradient (per user unit) at `x`.
+    fn value_and_gradient(&mut self, x: &[f64]) -> Result<(f64, Vec<f64>)>;
+}
+
+impl<B: AutodiffBackend> Problem for Objective<B> {
+    fn variables(&self) -> Vec<Variable> {
+        self.specs().iter().map(|s| s.variable).collect()
+    }
+    fn start(&self) -> Vec<f64> {
+        Objective::start(self).to_vec()
+    }
+    fn bounds(&self) -> (Vec<f64>, Vec<f64>) {
+        (self.specs().iter().map(|s| s.lower).collect(), self.specs().iter().map(|s| s.upper).collect())
+    }
+    fn value_and_gradient(&mut self, x: &[f64]) -> Result<(f64, Vec<f64>)> {
+        Objective::value_and_gradient(self, x)
+    }
+}
+
 /// Refine the objective's variables from its start values. `callback` sees every iteration's
 /// log and may stop the run with `ControlFlow::Break(())`.
-pub fn refine<B, C>(objective: &mut Objective<B>, options: &RefineOptions, mut callback: C) -> Result<Refined>
+pub fn refine<B, C>(objective: &mut Objective<B>, options: &RefineOptions, callback: C) -> Result<Refined>
 where
     B: AutodiffBackend,
     C: FnMut(&IterationLog) -> ControlFlow<()>,
 {
     let clock = Instant::now();
-    let x0 = objective.start().to_vec();
-    let specs = objective.specs().to_vec();
-    let n = x0.len();
     let map = transform(objective, &options.scaling)?;
+    let device = objective.simulator().params.pixel.device();
+    let mut r = minimize::<B, _, _>(objective, &map, options, &device, callback)?;
+    r.elapsed_s = clock.elapsed().as_secs_f64();
+    Ok(r)
+}
+
+/// Minimise any [`Problem`] in the scaled variables of `map` (`x = x₀ + T·z`, with `x₀` the
+/// problem's start) with the optimiser, stopping rules, progress line and callback of
+/// `options` (its `scaling` is not used: `map` is). `device` is where Adam keeps its state.
+pub fn minimize<B, P, C>(
+    problem: &mut P,
+    map: &Transform,
+    options: &RefineOptions,
+    device: &B::Device,
+    mut callback: C,
+) -> Result<Refined>
+where
+    B: AutodiffBackend,
+    P: Problem,
+    C: FnMut(&IterationLog) -> ControlFlow<()>,
+{
+    let clock = Instant::now();
+    let x0 = problem.start();
+    let variables = problem.variables();
+    let (lo, hi) = problem.bounds();
+    let n = x0.len();
     let steps = map.steps();
     let to_x = |z: &[f64]| map.to_x(z);
     let (lower, upper): (Vec<f64>, Vec<f64>) = if map.diagonal {
         (
-            (0..n).map(|i| (specs[i].lower - x0[i]) / steps[i]).collect(),
-            (0..n).map(|i| (specs[i].upper - x0[i]) / steps[i]).collect(),
+            (0..n).map(|i| (lo[i] - x0[i]) / steps[i]).collect(),
+            (0..n).map(|i| (hi[i] - x0[i]) / steps[i]).collect(),
         )
     } else {
         (vec![f64::NEG_INFINITY; n], vec![f64::INFINITY; n])
     };
     let z0 = vec![0.0; n];
-    let evals_at_start = objective.evaluations();
-
     let mut history: Vec<IterationLog> = Vec::new();
     let mut stop: Option<StopReason> = None;
     let mut quiet_iterations = 0;
     let mut progress = Progress::new(options.progress);
     let rules = options.stop;
-    let device = objective.simulator().params.pixel.device();
-    let mut evaluate = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
-        let x = to_x(z);
-        let (f, g) = objective.value_and_gradient(&x)?;
+    let evaluations = std::cell::Cell::new(0usize);
+    let counted = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
+        evaluations.set(evaluations.get() + 1);
+        let (f, g) = problem.value_and_gradient(&to_x(z))?;
         Ok((f, map.grad_z(&g)))
     };
-    let evaluations_cell = std::cell::Cell::new(0usize);
     let hook = |it: &Iterate<'_>| -> ControlFlow<()> {
         let gnorm = it.projected_gradient.iter().fold(0.0f64, |m, g| m.max(g.abs()));
         let log = IterationLog {
             iteration: it.iteration,
-            evaluations: evaluations_cell.get(),
+            evaluations: evaluations.get(),
             loss: it.f,
             gradient_norm: gnorm,
             values: to_x(it.z),
@@ -123,7 +171,7 @@ where
             Some(StopReason::LossChange)
         } else if it.iteration >= rules.max_iterations {
             Some(StopReason::MaxIterations)
-        } else if evaluations_cell.get() >= rules.max_evaluations {
+        } else if evaluations.get() >= rules.max_evaluations {
             Some(StopReason::MaxEvaluations)
         } else {
             None
@@ -136,14 +184,9 @@ where
             None => ControlFlow::Continue(()),
         }
     };
-    let counted = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
-        let r = evaluate(z);
-        evaluations_cell.set(evaluations_cell.get() + 1);
-        r
-    };
     let (z, f, _g, exit) = match &options.optimizer {
         Optimizer::Lbfgs(o) => super::lbfgs::minimize(counted, &z0, &lower, &upper, o, hook)?,
-        Optimizer::Adam(o) => super::adam::minimize::<B, _, _>(&device, counted, &z0, &lower, &upper, o, hook)?,
+        Optimizer::Adam(o) => super::adam::minimize::<B, _, _>(device, counted, &z0, &lower, &upper, o, hook)?,
     };
     progress.finish();
     let stop = match exit {
@@ -153,14 +196,14 @@ where
     let start_loss = history.first().map_or(f, |h| h.loss);
     let iterations = history.last().map_or(0, |h| h.iteration);
     Ok(Refined {
-        variables: specs.iter().map(|s| s.variable).collect(),
-        start: x0.clone(),
+        variables,
+        start: x0,
         values: to_x(&z),
         start_loss,
         loss: f,
-        steps: steps.clone(),
+        steps,
         iterations,
-        evaluations: objective.evaluations() - evals_at_start,
+        evaluations: evaluations.get(),
         stop,
         history,
         elapsed_s: clock.elapsed().as_secs_f64(),

@@ -35,9 +35,15 @@ pub struct Objective<B: AutodiffBackend> {
     loss: LossKind,
     pixels: Vec<usize>,
     start: Vec<f64>,
+    /// F grid values when structure factors are refined, and each spec's grid index.
+    grid: Option<(Vec<f64>, Vec<Option<usize>>)>,
     evaluations: usize,
     renders: usize,
 }
+
+/// Refined parameter tensors: the `[1]` leaf of each scene parameter (`None` for the scale
+/// and structure factors) and the F-grid leaf when structure factors are refined.
+type Leaves<B> = (Vec<Option<Tensor<B, 1>>>, Option<Tensor<B, 1>>);
 
 impl<B: AutodiffBackend> std::fmt::Debug for Objective<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -90,7 +96,16 @@ impl<B: AutodiffBackend> Objective<B> {
             start.push(match spec.variable {
                 Variable::Param(name) => sim.param_value(name)?,
                 Variable::Scale => 1.0,
+                Variable::StructureFactor(_) => 0.0, // set below
             });
+        }
+        let grid = grid_of(&sim, &specs)?;
+        if let Some((values, index)) = &grid {
+            for (s, i) in start.iter_mut().zip(index) {
+                if let Some(i) = i {
+                    *s = values[*i];
+                }
+            }
         }
         let pixels = match &observation.mask {
             Some(m) => sim.plan.pixels.iter().copied().filter(|&i| m[i]).collect(),
@@ -106,6 +121,7 @@ impl<B: AutodiffBackend> Objective<B> {
             loss,
             pixels,
             start,
+            grid,
             evaluations: 0,
             renders: 0,
         })
@@ -160,9 +176,10 @@ impl<B: AutodiffBackend> Objective<B> {
             .unwrap_or(1.0)
     }
 
-    /// Parameter tensors with the refined parameters set to `x`; with `track`, each refined
-    /// parameter is a fresh leaf that requires grad (returned in spec order, `None` for the scale).
-    fn params_at(&mut self, x: &[f64], track: bool) -> Result<(Params<B>, Vec<Option<Tensor<B, 1>>>)> {
+    /// Parameter tensors with the refined variables set to `x`; with `track`, each refined
+    /// scene parameter is a fresh `[1]` leaf that requires grad, and so is the F grid when
+    /// structure factors are refined.
+    fn params_at(&mut self, x: &[f64], track: bool) -> Result<(Params<B>, Leaves<B>)> {
         if x.len() != self.specs.len() {
             return Err(NanobraggError::Refinement(format!(
                 "{} values for {} variables",
@@ -187,9 +204,23 @@ impl<B: AutodiffBackend> Objective<B> {
             Ok(())
         };
         let outcome = set();
-        let params = std::mem::replace(&mut self.sim.params, base);
+        let mut params = std::mem::replace(&mut self.sim.params, base);
         outcome?;
-        Ok((params, leaves))
+        let grid_leaf = self.grid.as_ref().map(|(values, index)| {
+            let mut values = values.clone();
+            for (i, &v) in index.iter().zip(x) {
+                if let Some(i) = i {
+                    values[*i] = v;
+                }
+            }
+            let n = values.len();
+            let t = tensor::<B, 1>(values, [n], &device);
+            if track { t.require_grad() } else { t }
+        });
+        if let Some(t) = &grid_leaf {
+            params.f_grid = Some(t.clone());
+        }
+        Ok((params, (leaves, grid_leaf)))
     }
 
     fn restraints(&self, x: &[f64], grad: Option<&mut [f64]>) -> f64 {
@@ -223,7 +254,7 @@ impl<B: AutodiffBackend> Objective<B> {
         let tiles = self.sim.tile_pixels();
         let run = (|| -> Result<()> {
             for tile in pixels.chunks(tiles) {
-                let (params, leaves) = self.params_at(x, true)?;
+                let (params, (leaves, grid_leaf)) = self.params_at(x, true)?;
                 let values = self.sim.tile_values_with(&params, tile, &mut state)?;
                 let host = to_vec(&values);
                 let mut w = Vec::with_capacity(tile.len());
@@ -245,6 +276,16 @@ impl<B: AutodiffBackend> Objective<B> {
                     for (k, leaf) in leaves.iter().enumerate() {
                         if let Some(grad_k) = leaf.as_ref().and_then(|t| t.grad(&g)) {
                             grad[k] += to_f64(&grad_k);
+                        }
+                    }
+                    if let (Some(leaf), Some((_, index))) = (&grid_leaf, &self.grid) {
+                        if let Some(gg) = leaf.grad(&g) {
+                            let gg = to_vec(&gg);
+                            for (k, i) in index.iter().enumerate() {
+                                if let Some(i) = i {
+                                    grad[k] += gg[*i];
+                                }
+                            }
                         }
                     }
                 }
@@ -308,15 +349,37 @@ impl<B: AutodiffBackend> Objective<B> {
         Ok(self.sim)
     }
 
-    /// Refined parameter values `(name, value)` at `x` (the scale left out).
+    /// Refined parameter values `(name, value)` at `x` (scale and structure factors left out).
     pub fn param_values(&self, x: &[f64]) -> Vec<(crate::gradients::ParamName, f64)> {
         self.specs
             .iter()
             .zip(x)
             .filter_map(|(s, &v)| match s.variable {
                 Variable::Param(p) => Some((p, v)),
-                Variable::Scale => None,
+                Variable::Scale | Variable::StructureFactor(_) => None,
             })
             .collect()
     }
+}
+
+/// The F grid's values and each spec's grid index, when any spec is a structure factor.
+fn grid_of<B: AutodiffBackend>(sim: &Simulator<B>, specs: &[ParamSpec]) -> Result<Option<(Vec<f64>, Vec<Option<usize>>)>> {
+    if !specs.iter().any(|s| matches!(s.variable, Variable::StructureFactor(_))) {
+        return Ok(None);
+    }
+    let (Some(grid), Some(values)) = (sim.setup.structure.grid.as_ref(), sim.params.f_grid.as_ref()) else {
+        return Err(NanobraggError::Refinement(
+            "structure factors are refined but the scene has no HKL grid (-hkl)".into(),
+        ));
+    };
+    let index = specs
+        .iter()
+        .map(|s| match s.variable {
+            Variable::StructureFactor([h, k, l]) => grid.index(h, k, l).map(Some).ok_or_else(|| {
+                NanobraggError::Refinement(format!("{}: outside the HKL grid", s.variable))
+            }),
+            _ => Ok(None),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some((to_vec(values), index)))
 }

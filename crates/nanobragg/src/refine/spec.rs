@@ -5,22 +5,25 @@ use std::fmt;
 
 use crate::gradients::ParamName;
 
-/// One refinable quantity: a named scene parameter, or the overall scale `s` of the model
-/// `μ = s·I + background`.
+/// One refinable quantity: a named scene parameter, the overall scale `s` of the model
+/// `μ = s·I + background`, or one structure factor of the F(hkl) grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Variable {
     /// A scene parameter, in the unit of [`ParamName::unit`].
     Param(ParamName),
     /// The overall scale factor (dimensionless, 1 = the scene's fluence).
     Scale,
+    /// The structure factor F(h, k, l) of the grid (see [`super::fgrid`]).
+    StructureFactor([i32; 3]),
 }
 
 impl Variable {
-    /// Name as printed in tables (`cell_a`, …, `scale`).
-    pub fn name(self) -> &'static str {
+    /// Name as printed in tables (`cell_a`, …, `scale`, `F(1,-2,3)`).
+    pub fn name(self) -> String {
         match self {
-            Variable::Param(p) => p.name(),
-            Variable::Scale => "scale",
+            Variable::Param(p) => p.name().to_string(),
+            Variable::Scale => "scale".to_string(),
+            Variable::StructureFactor([h, k, l]) => format!("F({h},{k},{l})"),
         }
     }
 
@@ -29,13 +32,14 @@ impl Variable {
         match self {
             Variable::Param(p) => p.unit(),
             Variable::Scale => "—",
+            Variable::StructureFactor(_) => "F units",
         }
     }
 }
 
 impl fmt::Display for Variable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(&self.name())
     }
 }
 
@@ -123,6 +127,7 @@ pub fn default_step(variable: Variable, value: f64) -> f64 {
     let rel = |floor: f64| (value.abs() * 1e-4).max(floor);
     match variable {
         Variable::Scale => rel(1e-6),
+        Variable::StructureFactor(_) => rel(1e-3),
         Variable::Param(p) => match p {
             CellA | CellB | CellC => rel(1e-4),                       // Å
             CellAlpha | CellBeta | CellGamma => 1e-3,                 // deg

@@ -10,8 +10,11 @@
 //! `J_·i = (μ(θ + h_i e_i) − μ(θ − h_i e_i)) / 2h_i` with `h_i` the variable's typical step
 //! ([`super::ParamSpec::typical_step`]: 1e-3° for angles, 1e-3 mm for lengths on the detector,
 //! 1e-4 relative for cell lengths), small against spot widths and large against f64 rounding.
-//! The scale's column is exact: `∂μ/∂s = I`. Forward renders cost a fraction of a backward
-//! pass, so the whole Jacobian costs about `2n` forward renders whatever the detector size.
+//! The scale's column is exact: `∂μ/∂s = I`; so is a structure factor's, from one render with
+//! that F set to 0 (`μ` is quadratic in each F with nearest-neighbour lookup:
+//! `∂μ/∂F = 2(μ − μ|F=0)/F`; with tricubic interpolation central differences are used). Forward renders
+//! cost a fraction of a backward pass, so the whole Jacobian costs at most `2n + 1` forward
+//! renders whatever the detector size.
 
 use burn::tensor::backend::AutodiffBackend;
 
@@ -26,7 +29,8 @@ pub struct Jacobian {
     pub mu: Vec<f64>,
     /// One column per variable: `∂μ_p/∂θ_i` per used pixel (per user unit).
     pub columns: Vec<Vec<f64>>,
-    /// Finite-difference step per variable (user unit; 0 for the exact scale column).
+    /// Finite-difference step per variable (user unit; 0 for the exact scale column, F itself
+    /// for a structure factor's).
     pub steps: Vec<f64>,
 }
 
@@ -55,6 +59,20 @@ pub fn jacobian<B: AutodiffBackend>(objective: &mut Objective<B>, x: &[f64]) -> 
         if spec.variable == Variable::Scale {
             columns.push(pick(&center.intensity));
             steps.push(0.0);
+            continue;
+        }
+        let nearest = !objective.simulator().plan.interpolate;
+        if let (Variable::StructureFactor(_), true) = (spec.variable, nearest) {
+            // μ = c + s·F_i²·A_i with nearest-neighbour F: ∂μ/∂F_i = 2(μ − μ|F_i=0)/F_i exactly.
+            if x[i] == 0.0 {
+                columns.push(vec![0.0; pixels.len()]);
+            } else {
+                let mut x0 = x.to_vec();
+                x0[i] = 0.0;
+                let zero = objective.model(&x0)?;
+                columns.push(pixels.iter().map(|&p| 2.0 * (center.mu[p] - zero.mu[p]) / x[i]).collect());
+            }
+            steps.push(x[i]);
             continue;
         }
         let h = spec.typical_step(x[i]);
