@@ -146,8 +146,30 @@ pub struct CommandLine {
     pub tile_pixels: Option<usize>,
     /// `-wrt a,b,...` (`nanobragg grad`): parameters to differentiate with respect to.
     pub wrt: Vec<String>,
-    /// `-loss sum|l2:target.bin|poisson:target.bin` (`nanobragg grad`), default `sum`.
+    /// `-loss sum|l2:target.bin|poisson:target.bin` (`nanobragg grad`), default `sum`;
+    /// `-loss poisson|l2[:sigma]` (`nanobragg refine`), default `poisson`.
     pub loss: Option<String>,
+    /// `nanobragg refine` options (`-target`, `-refine`, …).
+    pub refine: RefineArgs,
+}
+
+/// Options of `nanobragg refine`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RefineArgs {
+    /// `-target file`: the measured image (SMV `.img`/`.smv`, ADC offset removed, or raw f32).
+    pub target: Option<PathBuf>,
+    /// `-refine a,b,...`: parameters to refine (gradient parameter names, plus `scale`).
+    pub names: Vec<String>,
+    /// `-background file.bin`: known background (raw f32 photons) added to the model.
+    pub background: Option<PathBuf>,
+    /// `-optimizer lbfgs|adam` (default lbfgs).
+    pub optimizer: Option<String>,
+    /// `-max_iter N`: iteration limit (default 200).
+    pub max_iter: Option<usize>,
+    /// `-refined_scene out.toml`: where to write the refined scene (default refined_scene.toml).
+    pub refined_scene: Option<PathBuf>,
+    /// `-refined_mat out.mat`: also write the refined orientation as a MOSFLM A matrix.
+    pub refined_mat: Option<PathBuf>,
 }
 
 impl Default for CommandLine {
@@ -163,6 +185,7 @@ impl Default for CommandLine {
             tile_pixels: None,
             wrt: Vec::new(),
             loss: None,
+            refine: RefineArgs::default(),
         }
     }
 }
@@ -834,8 +857,46 @@ static FLAGS: &[FlagSpec] = &[
             Ok(())
         }),
     flag!(["-loss"], V(1), Ours, "sum|l2:target.bin|poisson:target.bin",
-        "nanobragg grad: loss over the rendered pixels (default sum = the sum of the float image)",
+        "nanobragg grad: loss over the rendered pixels (default sum = the sum of the float image); nanobragg refine: poisson (default) or l2[:sigma]",
         |c, v| { c.loss = Some(v.raw[0].to_string()); Ok(()) }),
+    flag!(["-target"], V(1), Ours, "<file.img|file.bin>",
+        "nanobragg refine: measured image, SMV (ADC offset -adc removed) or raw 4-byte floats",
+        |c, v| { c.refine.target = Some(v.path(0)?); Ok(()) }),
+    flag!(["-refine"], V(1), Ours, "<name,name,...>",
+        "nanobragg refine: parameters to refine (GRADIENT PARAMETERS names, and scale)",
+        |c, v| {
+            c.refine.names = v.raw[0].split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+            Ok(())
+        }),
+    flag!(["-background"], V(1), Ours, "<file.bin>",
+        "nanobragg refine: known background (raw 4-byte floats, photons) added to the model",
+        |c, v| { c.refine.background = Some(v.path(0)?); Ok(()) }),
+    flag!(["-optimizer"], V(1), Ours, "lbfgs|adam",
+        "nanobragg refine: optimiser (default lbfgs)",
+        |c, v| {
+            let o = v.str(0).trim().to_ascii_lowercase();
+            if o != "lbfgs" && o != "adam" {
+                return Err(v.invalid(0, "lbfgs or adam"));
+            }
+            c.refine.optimizer = Some(o);
+            Ok(())
+        }),
+    flag!(["-max_iter"], V(1), Ours, "<int>",
+        "nanobragg refine: iteration limit (default 200)",
+        |c, v| {
+            let n = usize::try_from(v.int(0)?)
+                .ok()
+                .filter(|&n| n > 0)
+                .ok_or_else(|| v.invalid(0, "a positive integer"))?;
+            c.refine.max_iter = Some(n);
+            Ok(())
+        }),
+    flag!(["-refined_scene"], V(1), Ours, "<out.toml>",
+        "nanobragg refine: write the refined scene here (default refined_scene.toml)",
+        |c, v| { c.refine.refined_scene = Some(v.path(0)?); Ok(()) }),
+    flag!(["-refined_mat"], V(1), Ours, "<out.mat>",
+        "nanobragg refine: also write the refined orientation as a MOSFLM A matrix",
+        |c, v| { c.refine.refined_mat = Some(v.path(0)?); Ok(()) }),
     flag!(["-default_scene"], Switch, Ours, "",
         "start from the built-in default scene (100 A cubic cell, 256x256 detector); other flags apply on top",
         |_c, _v| Ok(())),

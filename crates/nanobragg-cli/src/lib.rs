@@ -12,7 +12,7 @@ pub mod help;
 
 pub use args::{
     flag_table, lookup, parse_args, Arity, CommandLine, DType, FlagGroup, FlagSpec,
-    PhiCarryoverMode,
+    PhiCarryoverMode, RefineArgs,
 };
 pub use error::{CliError, Result};
 pub use help::usage;

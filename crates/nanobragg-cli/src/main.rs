@@ -11,6 +11,7 @@ macro_rules! say {
 mod backend;
 mod grad;
 mod observe;
+mod refine;
 mod report;
 mod run;
 

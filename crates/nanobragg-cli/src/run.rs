@@ -108,7 +108,8 @@ impl BackendJob for RenderJob<'_> {
 /// Run the program on an argument list (without the program name).
 pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
     let grad_mode = args.first().map(String::as_str) == Some("grad");
-    if grad_mode {
+    let refine_mode = args.first().map(String::as_str) == Some("refine");
+    if grad_mode || refine_mode {
         args.remove(0);
     }
     let cl: CommandLine = parse_args(args).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -118,6 +119,9 @@ pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
     }
     if grad_mode {
         return crate::grad::run(cl);
+    }
+    if refine_mode {
+        return crate::refine::run(cl);
     }
     if let Some(path) = &cl.dump_scene {
         let text = cl

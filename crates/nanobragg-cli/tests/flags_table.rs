@@ -394,6 +394,14 @@ fn cases() -> Vec<Case> {
         case!(["-wrt"], "cell_a,distance_mm", |c| c.wrt =
             vec!["cell_a".to_string(), "distance_mm".to_string()]),
         case!(["-loss"], "l2:t.bin", |c| c.loss = Some("l2:t.bin".to_string())),
+        case!(["-target"], "m.img", |c| c.refine.target = p("m.img")),
+        case!(["-refine"], "cell_a,scale", |c| c.refine.names =
+            vec!["cell_a".to_string(), "scale".to_string()]),
+        case!(["-background"], "bg.bin", |c| c.refine.background = p("bg.bin")),
+        case!(["-optimizer"], "adam", |c| c.refine.optimizer = Some("adam".to_string())),
+        case!(["-max_iter"], "50", |c| c.refine.max_iter = Some(50)),
+        case!(["-refined_scene"], "r.toml", |c| c.refine.refined_scene = p("r.toml")),
+        case!(["-refined_mat"], "r.mat", |c| c.refine.refined_mat = p("r.mat")),
     ]
 }
 

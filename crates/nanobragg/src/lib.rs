@@ -4,7 +4,8 @@
 //! Data flows through the modules in this order: [`scene`] (what the user describes) →
 //! [`setup`] (defaults and conventions resolved) → [`params`] (continuous inputs as tensors) →
 //! [`detector`] / [`crystal`] / [`polarization`] / [`lattice`] / [`structure_factors`] (physics as
-//! tensor ops) → [`simulate`] (tiled render) → [`stats`] and [`io`] (statistics and files).
+//! tensor ops) → [`simulate`] (tiled render) → [`stats`] and [`io`] (statistics and files); [`refine`] fits
+//! parameters of a scene to a measured image.
 #![warn(missing_docs)]
 
 pub mod crystal;
@@ -18,6 +19,7 @@ pub mod params;
 pub mod phi;
 pub mod polarization;
 pub mod random;
+pub mod refine;
 pub mod scattering;
 pub mod scene;
 pub mod setup;

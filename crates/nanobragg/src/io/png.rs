@@ -118,6 +118,30 @@ pub fn write_png_preview<T: Copy + Into<f64>>(
     write_atomic(path, &bytes)
 }
 
+/// Write 8-bit RGB pixels (`3·width·height` bytes, row-major from the top-left) as a PNG,
+/// atomically. For pictures drawn by the caller (plots, signed residual maps).
+pub fn write_rgb_png(path: &Path, rgb: &[u8], width: usize, height: usize) -> Result<(), IoError> {
+    if width == 0 || height == 0 || width > u32::MAX as usize || height > u32::MAX as usize {
+        return Err(IoError::invalid(path, format!("cannot make a {width}x{height} PNG")));
+    }
+    if rgb.len() != 3 * width * height {
+        return Err(IoError::invalid(
+            path,
+            format!("{} bytes for a {width}x{height} RGB image", rgb.len()),
+        ));
+    }
+    let mut out = Vec::new();
+    let mut enc = ::png::Encoder::new(&mut out, width as u32, height as u32);
+    enc.set_color(::png::ColorType::Rgb);
+    enc.set_depth(::png::BitDepth::Eight);
+    let encoded = enc.write_header().and_then(|mut w| {
+        w.write_image_data(rgb)?;
+        w.finish()
+    });
+    encoded.map_err(|e| IoError::invalid(path, format!("PNG encoding failed: {e}")))?;
+    write_atomic(path, &out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,174 @@
+//! `nanobragg refine <flags> -target measured.img|measured.bin -refine a,b [-loss poisson|l2]`:
+//! fit the named parameters of the scene the flags describe to a measured image, print the
+//! table start / refined / shift / σ and the correlations, and write the refined scene.
+
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use burn::tensor::backend::AutodiffBackend;
+use nanobragg::gradients::ParamName;
+use nanobragg::refine::export::{mosflm_matrix_text, nanobragg_flags, refined_scene, shell_line};
+use nanobragg::refine::report::{correlation_table, value_table};
+use nanobragg::refine::{
+    refine, uncertainties, LossKind, Objective, Observation, Optimizer, ParamSpec, RefineOptions,
+    StopRules,
+};
+use nanobragg::{RenderOptions, Setup, Simulator};
+use nanobragg_cli::{CommandLine, DType};
+
+use crate::run::Failure;
+
+fn runtime(e: impl std::fmt::Display) -> Failure {
+    Failure::Runtime(e.to_string())
+}
+
+/// The measured counts: an SMV image less its ADC offset, or raw 4-byte floats.
+fn read_target(path: &Path, pixels: usize, adc: f64) -> Result<Vec<f64>, Failure> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    if ext == "img" || ext == "smv" {
+        let img = nanobragg::io::smv::read_smv(path).map_err(runtime)?;
+        if img.data.len() != pixels {
+            return Err(Failure::Runtime(format!(
+                "-target {}: {} pixels, the detector has {pixels}",
+                path.display(),
+                img.data.len()
+            )));
+        }
+        Ok(img.data.iter().map(|&v| v as f64 - adc).collect())
+    } else {
+        let data = nanobragg::io::float_image::read_float_image(path, pixels).map_err(runtime)?;
+        Ok(data.iter().map(|&v| v as f64).collect())
+    }
+}
+
+fn loss_kind(spec: Option<&str>) -> Result<LossKind, Failure> {
+    match spec.unwrap_or("poisson") {
+        "poisson" => Ok(LossKind::Poisson),
+        "l2" => Ok(LossKind::SquaredError { sigma: 1.0 }),
+        s if s.starts_with("l2:") => match s[3..].parse::<f64>() {
+            Ok(sigma) if sigma > 0.0 => Ok(LossKind::SquaredError { sigma }),
+            _ => Err(Failure::Usage(format!("-loss {s}: expected l2:<sigma > 0>"))),
+        },
+        other => Err(Failure::Usage(format!(
+            "-loss '{other}': nanobragg refine takes poisson or l2[:sigma]"
+        ))),
+    }
+}
+
+fn specs(names: &[String]) -> Result<Vec<ParamSpec>, Failure> {
+    if names.is_empty() {
+        return Err(Failure::Usage("nanobragg refine needs -refine name[,name...]".into()));
+    }
+    names
+        .iter()
+        .map(|n| {
+            if n == "scale" {
+                Ok(ParamSpec::scale())
+            } else {
+                n.parse::<ParamName>()
+                    .map(ParamSpec::new)
+                    .map_err(|e| Failure::Usage(format!("-refine: {e}")))
+            }
+        })
+        .collect()
+}
+
+struct Job<'a> {
+    cl: &'a CommandLine,
+    setup: Setup,
+    specs: Vec<ParamSpec>,
+    observation: Observation,
+    loss: LossKind,
+    options: RefineOptions,
+}
+
+fn run_on<B: AutodiffBackend>(job: Job<'_>, device: &B::Device) -> Result<(), Failure> {
+    let render = RenderOptions { tile_pixels: job.cl.tile_pixels, ..RenderOptions::default() };
+    let sim = Simulator::<B>::new(job.setup.clone(), device, render).map_err(runtime)?;
+    let mut obj = Objective::new(sim, job.specs, job.observation, job.loss).map_err(runtime)?;
+    let r = refine(&mut obj, &job.options, |_| ControlFlow::Continue(())).map_err(runtime)?;
+    say!(
+        "refined {} parameters on {} pixels: {} iterations, {} loss-and-gradient evaluations, {:.1} s ({})",
+        r.variables.len(),
+        obj.pixels().len(),
+        r.iterations,
+        r.evaluations,
+        r.elapsed_s,
+        r.stop.describe()
+    );
+    say!("loss {:.8e} -> {:.8e}", r.start_loss, r.loss);
+    let sigma = match uncertainties(&mut obj, &r.values) {
+        Ok(u) => Some(u),
+        Err(e) => {
+            eprintln!("nanobragg: warning: no standard errors: {e}");
+            None
+        }
+    };
+    say!(
+        "\n{}",
+        value_table(&r.variables, None, &r.start, &r.values, sigma.as_ref().map(|u| u.std_errors.as_slice()))
+    );
+    if let Some(u) = &sigma {
+        say!("{}", correlation_table(&r.variables, &u.correlation));
+    }
+    let scene = refined_scene(&job.cl.scene, &job.setup, &obj.param_values(&r.values), obj.scale(&r.values))
+        .map_err(runtime)?;
+    match nanobragg_flags(&scene) {
+        Ok(flags) => say!("refined model as nanoBragg flags:\n{}\n", shell_line("nanobragg", &flags)),
+        Err(e) => eprintln!("nanobragg: warning: {e}"),
+    }
+    let path = job
+        .cl
+        .refine
+        .refined_scene
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("refined_scene.toml"));
+    let text = scene.to_toml_string().map_err(runtime)?;
+    nanobragg::io::atomic::write_atomic(&path, text.as_bytes()).map_err(runtime)?;
+    say!("wrote the refined scene to {}", path.display());
+    if let Some(mat) = &job.cl.refine.refined_mat {
+        let params = obj.params(&r.values).map_err(runtime)?;
+        nanobragg::io::atomic::write_atomic(mat, mosflm_matrix_text(&params).as_bytes()).map_err(runtime)?;
+        say!("wrote the refined orientation (misset included) to {}", mat.display());
+    }
+    Ok(())
+}
+
+/// Run the `refine` subcommand.
+pub fn run(cl: CommandLine) -> Result<(), Failure> {
+    if cl.backend != "ndarray" {
+        return Err(Failure::Usage(format!(
+            "-backend {}: nanobragg refine runs on ndarray in this build",
+            cl.backend
+        )));
+    }
+    let specs = specs(&cl.refine.names)?;
+    let Some(target) = cl.refine.target.clone() else {
+        return Err(Failure::Usage("nanobragg refine needs -target measured.img|measured.bin".into()));
+    };
+    let loss = loss_kind(cl.loss.as_deref())?;
+    let setup = Setup::from_scene(&cl.scene, &PathBuf::from(".")).map_err(runtime)?;
+    let pixels = setup.detector.fpixels * setup.detector.spixels;
+    let adc = cl.scene.io.adc_offset.unwrap_or(40.0);
+    let mut observation = Observation::new(read_target(&target, pixels, adc)?);
+    if let Some(bg) = &cl.refine.background {
+        let data = nanobragg::io::float_image::read_float_image(bg, pixels).map_err(runtime)?;
+        observation = observation.with_background(data.iter().map(|&v| v as f64).collect());
+    }
+    let optimizer = match cl.refine.optimizer.as_deref() {
+        Some("adam") => Optimizer::Adam(Default::default()),
+        _ => Optimizer::default(),
+    };
+    let stop = StopRules {
+        max_iterations: cl.refine.max_iter.unwrap_or(StopRules::default().max_iterations),
+        ..StopRules::default()
+    };
+    let options = RefineOptions { optimizer, stop, ..RefineOptions::default() };
+    let job = Job { cl: &cl, setup, specs, observation, loss, options };
+    use burn_autodiff::Autodiff;
+    use burn_ndarray::{NdArray, NdArrayDevice};
+    match cl.dtype {
+        DType::F64 => run_on::<Autodiff<NdArray<f64>>>(job, &NdArrayDevice::Cpu),
+        DType::F32 => run_on::<Autodiff<NdArray<f32>>>(job, &NdArrayDevice::Cpu),
+    }
+}

@@ -1,0 +1,139 @@
+//! The measured image a model is fitted to, and the per-pixel losses.
+
+use crate::error::{NanobraggError, Result};
+
+/// A measured image and what to compare it with, all fast-major (`slow·fpixels + fast`) over
+/// the full detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// Measured photons per pixel (counts, with any ADC offset already removed).
+    pub counts: Vec<f64>,
+    /// Known background added to the model (photons per pixel), if any: `μ = s·I + b`.
+    pub background: Option<Vec<f64>>,
+    /// Pixels used (`true`); `None`: every pixel the scene renders (its ROI and `-mask`).
+    pub mask: Option<Vec<bool>>,
+}
+
+impl Observation {
+    /// Counts only: no background, no extra mask.
+    pub fn new(counts: Vec<f64>) -> Self {
+        Observation {
+            counts,
+            background: None,
+            mask: None,
+        }
+    }
+
+    /// Add a known background image.
+    pub fn with_background(mut self, background: Vec<f64>) -> Self {
+        self.background = Some(background);
+        self
+    }
+
+    /// Use only the pixels where `mask` is true.
+    pub fn with_mask(mut self, mask: Vec<bool>) -> Self {
+        self.mask = Some(mask);
+        self
+    }
+
+    /// Check the image sizes against a detector of `pixels` pixels.
+    pub fn check(&self, pixels: usize) -> Result<()> {
+        let bad = |what: &str, n: usize| {
+            Err(NanobraggError::Refinement(format!(
+                "{what} has {n} pixels, the detector {pixels}"
+            )))
+        };
+        if self.counts.len() != pixels {
+            return bad("the measured image", self.counts.len());
+        }
+        if let Some(b) = &self.background {
+            if b.len() != pixels {
+                return bad("the background image", b.len());
+            }
+        }
+        if let Some(m) = &self.mask {
+            if m.len() != pixels {
+                return bad("the mask", m.len());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The data term of the loss, a sum over the used pixels of a per-pixel negative
+/// log-likelihood (up to a constant).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LossKind {
+    /// Poisson: the deviance form `μ − y − y·ln(μ/y)` (`μ` for `y = 0`), which is the negative
+    /// log-likelihood `μ − y ln μ` plus a constant, ≥ 0, and ≈ χ²/2 at a good fit.
+    /// `μ ≤ 0` where `y > 0` is an infinite loss.
+    Poisson,
+    /// Gaussian with a fixed per-pixel σ (photons): `½((μ − y)/σ)²`.
+    SquaredError {
+        /// Noise σ (photons per pixel), > 0.
+        sigma: f64,
+    },
+}
+
+impl LossKind {
+    /// Per-pixel loss and its derivative with respect to μ.
+    pub fn pixel(self, mu: f64, y: f64) -> (f64, f64) {
+        match self {
+            LossKind::Poisson => {
+                if y > 0.0 {
+                    if mu <= 0.0 {
+                        return (f64::INFINITY, f64::NAN);
+                    }
+                    (mu - y - y * (mu / y).ln(), 1.0 - y / mu)
+                } else {
+                    (mu, 1.0)
+                }
+            }
+            LossKind::SquaredError { sigma } => {
+                let r = (mu - y) / sigma;
+                (0.5 * r * r, r / sigma)
+            }
+        }
+    }
+
+    /// Weight of a pixel in the Fisher information `Σ w·(∂μ/∂θ_i)(∂μ/∂θ_j)`: `1/μ` for Poisson,
+    /// `1/σ²` for the Gaussian.
+    pub fn fisher_weight(self, mu: f64) -> f64 {
+        match self {
+            LossKind::Poisson => {
+                if mu > 0.0 {
+                    1.0 / mu
+                } else {
+                    0.0
+                }
+            }
+            LossKind::SquaredError { sigma } => 1.0 / (sigma * sigma),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poisson_pixel_loss_is_zero_at_the_data_and_its_derivative_matches() {
+        let (l, d) = LossKind::Poisson.pixel(7.0, 7.0);
+        assert_eq!(l, 0.0);
+        assert_eq!(d, 0.0);
+        let h = 1e-6;
+        let (lp, _) = LossKind::Poisson.pixel(5.0 + h, 7.0);
+        let (lm, _) = LossKind::Poisson.pixel(5.0 - h, 7.0);
+        let (_, d) = LossKind::Poisson.pixel(5.0, 7.0);
+        assert!(((lp - lm) / (2.0 * h) - d).abs() < 1e-8);
+        assert_eq!(LossKind::Poisson.pixel(3.0, 0.0), (3.0, 1.0));
+        assert!(LossKind::Poisson.pixel(0.0, 2.0).0.is_infinite());
+    }
+
+    #[test]
+    fn squared_error_is_half_chi_square() {
+        let (l, d) = LossKind::SquaredError { sigma: 2.0 }.pixel(5.0, 1.0);
+        assert_eq!(l, 2.0);
+        assert_eq!(d, 1.0);
+    }
+}

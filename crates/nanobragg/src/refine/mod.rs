@@ -1,0 +1,89 @@
+//! Refinement: fit parameters of a scene to a measured image, with uncertainties.
+//!
+//! * [`ParamSpec`] — what is refined: a subset of the named parameters
+//!   ([`crate::gradients::ParamName`]), optionally the overall [`Variable::Scale`] and entries
+//!   of the F(hkl) grid ([`Variable::StructureFactor`]), each with optional bounds, a Gaussian
+//!   restraint and a typical step.
+//! * [`Observation`] and [`LossKind`] — the measured counts, an optional known background
+//!   and mask; Poisson (deviance) or Gaussian squared-error losses.
+//! * [`Objective`] — the loss and its exact gradient (tile-by-tile autodiff) as a function of
+//!   the refined values in user units.
+//! * [`refine`] with [`RefineOptions`] — L-BFGS (strong-Wolfe line search, box bounds) or Adam
+//!   (burn-optim) on scaled variables ([`Scaling`]; by default whitened by the Fisher
+//!   information at the start), [`StopRules`], a per-iteration
+//!   [`IterationLog`] and callback, a progress line on stderr.
+//! * [`Joint`] — several images (other φ, other scenes) refining the same variables.
+//! * [`uncertainties`] — standard errors and correlations from the Fisher information
+//!   `Jᵀ·diag(1/μ)·J` at the optimum, `J` from central finite differences.
+//! * [`export`] — the refined model as a scene (TOML), as nanoBragg flags and as a MOSFLM A
+//!   matrix.
+//! * [`report`] — the table of start / refined / σ (and truth when known); [`plot`] — the loss
+//!   curve and residual maps as pixels.
+//!
+//! # Example
+//!
+//! Refine four parameters and the scale of a scene against a measured image (raw 4-byte
+//! floats), then print the table with standard errors (`docs/refinement.md` explains it):
+//!
+//! ```no_run
+//! use std::ops::ControlFlow;
+//! use std::path::Path;
+//!
+//! use burn_autodiff::Autodiff;
+//! use burn_ndarray::{NdArray, NdArrayDevice};
+//! use nanobragg::gradients::ParamName::*;
+//! use nanobragg::refine::{refine, report, uncertainties, LossKind, Objective, Observation};
+//! use nanobragg::refine::{ParamSpec, RefineOptions};
+//! use nanobragg::{RenderOptions, Scene, Setup, Simulator};
+//!
+//! type B = Autodiff<NdArray<f64>>; // f64 on the CPU; the first tensor fixes the dtype
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let scene = Scene::from_toml_str(&std::fs::read_to_string("start.toml")?)?;
+//!     let setup = Setup::from_scene(&scene, Path::new("."))?;
+//!     let pixels = setup.detector.fpixels * setup.detector.spixels;
+//!     let sim = Simulator::<B>::new(setup, &NdArrayDevice::Cpu, RenderOptions::default())?;
+//!     let counts = nanobragg::io::float_image::read_float_image(Path::new("measured.bin"), pixels)?;
+//!     let observation = Observation::new(counts.iter().map(|&c| c as f64).collect());
+//!     let specs = vec![
+//!         ParamSpec::new(CellA).bounds(39.0, 41.0),
+//!         ParamSpec::new(MissetZ),
+//!         ParamSpec::new(DistanceMm).restrain(100.0, 0.5),
+//!         ParamSpec::new(BeamCenterS),
+//!         ParamSpec::scale(),
+//!     ];
+//!     let mut objective = Objective::new(sim, specs, observation, LossKind::Poisson)?;
+//!     let result = refine(&mut objective, &RefineOptions::default(), |log| {
+//!         println!("{:>4} {:.6e}", log.iteration, log.loss);
+//!         ControlFlow::Continue(())
+//!     })?;
+//!     let sigma = uncertainties(&mut objective, &result.values)?;
+//!     let table = report::value_table(&result.variables, None, &result.start, &result.values, Some(&sigma.std_errors));
+//!     print!("{table}");
+//!     Ok(())
+//! }
+//! ```
+
+pub mod adam;
+pub mod data;
+pub mod driver;
+pub mod export;
+pub mod joint;
+pub mod lbfgs;
+pub mod line_search;
+pub mod objective;
+pub mod options;
+pub mod plot;
+pub mod progress;
+pub mod report;
+pub mod scaling;
+pub mod spec;
+pub mod uncertainty;
+
+pub use data::{LossKind, Observation};
+pub use driver::{minimize, refine, IterationLog, Problem, Refined};
+pub use joint::Joint;
+pub use objective::{ModelImage, Objective};
+pub use options::{Optimizer, RefineOptions, Scaling, StopReason, StopRules};
+pub use spec::{default_step, ParamSpec, Restraint, Variable};
+pub use uncertainty::{uncertainties, Uncertainties};

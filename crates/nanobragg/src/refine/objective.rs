@@ -1,0 +1,385 @@
+//! The function a refinement minimises: data loss of the model image against the measured one,
+//! plus restraints, as a function of the refined variables in their user units.
+//!
+//! The model of pixel `p` is `μ_p = s·I_p(θ) + b_p`: the rendered intensity `I` (photons, water
+//! background included), the overall scale `s` (1 unless refined) and the known background `b`.
+//! The gradient is exact (autodiff): the image is rendered tile by tile under `Autodiff<B>`; for
+//! every tile the per-pixel derivatives `w_p = s·∂ℓ/∂μ_p` are computed on the host and one
+//! backward pass of `Σ_p w_p·I_p` gives that tile's share of `∂L/∂θ`, so peak memory is one
+//! tile's graph. `∂L/∂s = Σ_p (∂ℓ/∂μ_p)·I_p` is summed on the host.
+
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
+
+use super::data::{LossKind, Observation};
+use super::spec::{ParamSpec, Variable};
+use crate::error::{NanobraggError, Result};
+use crate::linalg::{scalar, tensor, to_f64, to_vec};
+use crate::params::Params;
+use crate::simulate::Simulator;
+
+/// A rendered model over the full detector (fast-major); pixels not used are 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelImage {
+    /// Rendered intensity `I` (photons, before the scale).
+    pub intensity: Vec<f64>,
+    /// Expected counts `μ = s·I + b`.
+    pub mu: Vec<f64>,
+}
+
+/// Loss of a simulator's model against an observation, as a function of refined variables.
+pub struct Objective<B: AutodiffBackend> {
+    sim: Simulator<B>,
+    specs: Vec<ParamSpec>,
+    observation: Observation,
+    loss: LossKind,
+    pixels: Vec<usize>,
+    start: Vec<f64>,
+    /// F grid values when structure factors are refined, and each spec's grid index.
+    grid: Option<(Vec<f64>, Vec<Option<usize>>)>,
+    evaluations: usize,
+    renders: usize,
+}
+
+/// Refined parameter tensors: the `[1]` leaf of each scene parameter (`None` for the scale
+/// and structure factors) and the F-grid leaf when structure factors are refined.
+type Leaves<B> = (Vec<Option<Tensor<B, 1>>>, Option<Tensor<B, 1>>);
+
+impl<B: AutodiffBackend> std::fmt::Debug for Objective<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Objective")
+            .field("specs", &self.specs)
+            .field("loss", &self.loss)
+            .field("pixels", &self.pixels.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: AutodiffBackend> Objective<B> {
+    /// Fit `sim`'s model to `observation`, refining `specs` (each variable once; the scale at
+    /// most once). The starting values are the simulator's (scale 1).
+    pub fn new(
+        mut sim: Simulator<B>,
+        specs: Vec<ParamSpec>,
+        observation: Observation,
+        loss: LossKind,
+    ) -> Result<Self> {
+        let det = &sim.setup.detector;
+        observation.check(det.fpixels * det.spixels)?;
+        if specs.is_empty() {
+            return Err(NanobraggError::Refinement("no variables to refine".into()));
+        }
+        if let LossKind::SquaredError { sigma } = loss {
+            if !(sigma > 0.0) {
+                return Err(NanobraggError::Refinement(format!("squared-error σ = {sigma}: must be > 0")));
+            }
+        }
+        let mut start = Vec::with_capacity(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            if specs[..i].iter().any(|s| s.variable == spec.variable) {
+                return Err(NanobraggError::Refinement(format!("{} is listed twice", spec.variable)));
+            }
+            if let Some(r) = spec.restraint {
+                if !(r.sigma > 0.0) {
+                    return Err(NanobraggError::Refinement(format!(
+                        "{}: restraint σ = {} must be > 0",
+                        spec.variable, r.sigma
+                    )));
+                }
+            }
+            if !(spec.lower <= spec.upper) {
+                return Err(NanobraggError::Refinement(format!(
+                    "{}: lower bound {} above upper bound {}",
+                    spec.variable, spec.lower, spec.upper
+                )));
+            }
+            start.push(match spec.variable {
+                Variable::Param(name) => sim.param_value(name)?,
+                Variable::Scale => 1.0,
+                Variable::StructureFactor(_) => 0.0, // set below
+            });
+        }
+        let grid = grid_of(&sim, &specs)?;
+        if let Some((values, index)) = &grid {
+            for (s, i) in start.iter_mut().zip(index) {
+                if let Some(i) = i {
+                    *s = values[*i];
+                }
+            }
+        }
+        let pixels = match &observation.mask {
+            Some(m) => sim.plan.pixels.iter().copied().filter(|&i| m[i]).collect(),
+            None => sim.plan.pixels.clone(),
+        };
+        if pixels.is_empty() {
+            return Err(NanobraggError::Refinement("no pixels left after ROI and mask".into()));
+        }
+        Ok(Objective {
+            sim,
+            specs,
+            observation,
+            loss,
+            pixels,
+            start,
+            grid,
+            evaluations: 0,
+            renders: 0,
+        })
+    }
+
+    /// The refined variables, in the order of every value vector.
+    pub fn specs(&self) -> &[ParamSpec] {
+        &self.specs
+    }
+
+    /// Starting values (user units): the simulator's values when the objective was built.
+    pub fn start(&self) -> &[f64] {
+        &self.start
+    }
+
+    /// The loss kind.
+    pub fn loss_kind(&self) -> LossKind {
+        self.loss
+    }
+
+    /// The observation.
+    pub fn observation(&self) -> &Observation {
+        &self.observation
+    }
+
+    /// Pixels entering the loss (indices `slow·fpixels + fast`, scan order).
+    pub fn pixels(&self) -> &[usize] {
+        &self.pixels
+    }
+
+    /// The simulator (its parameters stay at the start values; see [`Objective::simulator_at`]).
+    pub fn simulator(&self) -> &Simulator<B> {
+        &self.sim
+    }
+
+    /// Loss-and-gradient evaluations so far.
+    pub fn evaluations(&self) -> usize {
+        self.evaluations
+    }
+
+    /// Forward-only renders so far (model images, finite differences).
+    pub fn renders(&self) -> usize {
+        self.renders
+    }
+
+    fn scale_of(&self, x: &[f64]) -> f64 {
+        self.specs
+            .iter()
+            .zip(x)
+            .find(|(s, _)| s.variable == Variable::Scale)
+            .map(|(_, &v)| v)
+            .unwrap_or(1.0)
+    }
+
+    /// Parameter tensors with the refined variables set to `x`; with `track`, each refined
+    /// scene parameter is a fresh `[1]` leaf that requires grad, and so is the F grid when
+    /// structure factors are refined.
+    fn params_at(&mut self, x: &[f64], track: bool) -> Result<(Params<B>, Leaves<B>)> {
+        if x.len() != self.specs.len() {
+            return Err(NanobraggError::Refinement(format!(
+                "{} values for {} variables",
+                x.len(),
+                self.specs.len()
+            )));
+        }
+        let device = self.sim.params.pixel.device();
+        let base = self.sim.params.clone();
+        let mut leaves = Vec::with_capacity(x.len());
+        let mut set = || -> Result<()> {
+            for (spec, &v) in self.specs.iter().zip(x) {
+                let Variable::Param(name) = spec.variable else {
+                    leaves.push(None);
+                    continue;
+                };
+                let t = scalar::<B>(v, &device);
+                let t = if track { t.require_grad() } else { t };
+                self.sim.params = self.sim.params_with(name, t.clone())?;
+                leaves.push(Some(t));
+            }
+            Ok(())
+        };
+        let outcome = set();
+        let mut params = std::mem::replace(&mut self.sim.params, base);
+        outcome?;
+        let grid_leaf = self.grid.as_ref().map(|(values, index)| {
+            let mut values = values.clone();
+            for (i, &v) in index.iter().zip(x) {
+                if let Some(i) = i {
+                    values[*i] = v;
+                }
+            }
+            let n = values.len();
+            let t = tensor::<B, 1>(values, [n], &device);
+            if track { t.require_grad() } else { t }
+        });
+        if let Some(t) = &grid_leaf {
+            params.f_grid = Some(t.clone());
+        }
+        Ok((params, (leaves, grid_leaf)))
+    }
+
+    fn restraints(&self, x: &[f64], grad: Option<&mut [f64]>) -> f64 {
+        let mut total = 0.0;
+        let mut g = grad;
+        for (i, (spec, &v)) in self.specs.iter().zip(x).enumerate() {
+            if let Some(r) = spec.restraint {
+                let z = (v - r.mean) / r.sigma;
+                total += 0.5 * z * z;
+                if let Some(g) = g.as_deref_mut() {
+                    g[i] += z / r.sigma;
+                }
+            }
+        }
+        total
+    }
+
+    /// Loss and its gradient (per user unit of each variable) at `x`. An infinite loss (a
+    /// non-positive `μ` under a positive count) is returned as `+∞` with a NaN gradient.
+    pub fn value_and_gradient(&mut self, x: &[f64]) -> Result<(f64, Vec<f64>)> {
+        self.evaluations += 1;
+        let n = self.specs.len();
+        let s = self.scale_of(x);
+        let scale_index = self.specs.iter().position(|p| p.variable == Variable::Scale);
+        let any_param = scale_index.is_none() || n > 1;
+        let mut loss = 0.0;
+        let mut grad = vec![0.0; n];
+        let device = self.sim.params.pixel.device();
+        let mut state = self.sim.scan_start();
+        let pixels = std::mem::take(&mut self.pixels);
+        let tiles = self.sim.tile_pixels();
+        let run = (|| -> Result<()> {
+            for tile in pixels.chunks(tiles) {
+                let (params, (leaves, grid_leaf)) = self.params_at(x, true)?;
+                let values = self.sim.tile_values_with(&params, tile, &mut state)?;
+                let host = to_vec(&values);
+                let mut w = Vec::with_capacity(tile.len());
+                for (&idx, &i) in tile.iter().zip(&host) {
+                    let b = self.observation.background.as_ref().map_or(0.0, |b| b[idx]);
+                    let (l, d) = self.loss.pixel(s * i + b, self.observation.counts[idx]);
+                    loss += l;
+                    w.push(d * s);
+                    if let Some(k) = scale_index {
+                        grad[k] += d * i;
+                    }
+                }
+                if !loss.is_finite() {
+                    return Ok(());
+                }
+                if any_param {
+                    let weights = tensor::<B, 1>(w, [tile.len()], &device);
+                    let g = (values * weights).sum().backward();
+                    for (k, leaf) in leaves.iter().enumerate() {
+                        if let Some(grad_k) = leaf.as_ref().and_then(|t| t.grad(&g)) {
+                            grad[k] += to_f64(&grad_k);
+                        }
+                    }
+                    if let (Some(leaf), Some((_, index))) = (&grid_leaf, &self.grid) {
+                        if let Some(gg) = leaf.grad(&g) {
+                            let gg = to_vec(&gg);
+                            for (k, i) in index.iter().enumerate() {
+                                if let Some(i) = i {
+                                    grad[k] += gg[*i];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        self.pixels = pixels;
+        run?;
+        if !loss.is_finite() {
+            return Ok((f64::INFINITY, vec![f64::NAN; n]));
+        }
+        loss += self.restraints(x, Some(&mut grad));
+        Ok((loss, grad))
+    }
+
+    /// The loss at `x` without its gradient (one forward render).
+    pub fn value(&mut self, x: &[f64]) -> Result<f64> {
+        let model = self.model(x)?;
+        let mut loss = 0.0;
+        for &idx in &self.pixels {
+            loss += self.loss.pixel(model.mu[idx], self.observation.counts[idx]).0;
+        }
+        Ok(loss + self.restraints(x, None))
+    }
+
+    /// The model image at `x` (one forward render, no gradient).
+    pub fn model(&mut self, x: &[f64]) -> Result<ModelImage> {
+        self.renders += 1;
+        let s = self.scale_of(x);
+        let (params, _) = self.params_at(x, false)?;
+        let det = &self.sim.setup.detector;
+        let size = det.fpixels * det.spixels;
+        let mut intensity = vec![0.0; size];
+        let mut mu = vec![0.0; size];
+        let mut state = self.sim.scan_start();
+        for tile in self.pixels.chunks(self.sim.tile_pixels()) {
+            let values = to_vec(&self.sim.tile_values_with(&params, tile, &mut state)?);
+            for (&idx, i) in tile.iter().zip(values) {
+                let b = self.observation.background.as_ref().map_or(0.0, |b| b[idx]);
+                intensity[idx] = i;
+                mu[idx] = s * i + b;
+            }
+        }
+        Ok(ModelImage { intensity, mu })
+    }
+
+    /// The parameter tensors at `x` (no gradient tracking); the scale is not among them.
+    pub fn params(&mut self, x: &[f64]) -> Result<Params<B>> {
+        Ok(self.params_at(x, false)?.0)
+    }
+
+    /// The overall scale at `x` (1 when it is not refined).
+    pub fn scale(&self, x: &[f64]) -> f64 {
+        self.scale_of(x)
+    }
+
+    /// Give the simulator back, its parameters set to `x` (the scale is not applied).
+    pub fn into_simulator_at(mut self, x: &[f64]) -> Result<Simulator<B>> {
+        let params = self.params(x)?;
+        self.sim.params = params;
+        Ok(self.sim)
+    }
+
+    /// Refined parameter values `(name, value)` at `x` (scale and structure factors left out).
+    pub fn param_values(&self, x: &[f64]) -> Vec<(crate::gradients::ParamName, f64)> {
+        self.specs
+            .iter()
+            .zip(x)
+            .filter_map(|(s, &v)| match s.variable {
+                Variable::Param(p) => Some((p, v)),
+                Variable::Scale | Variable::StructureFactor(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// The F grid's values and each spec's grid index, when any spec is a structure factor.
+fn grid_of<B: AutodiffBackend>(sim: &Simulator<B>, specs: &[ParamSpec]) -> Result<Option<(Vec<f64>, Vec<Option<usize>>)>> {
+    if !specs.iter().any(|s| matches!(s.variable, Variable::StructureFactor(_))) {
+        return Ok(None);
+    }
+    let (Some(grid), Some(values)) = (sim.setup.structure.grid.as_ref(), sim.params.f_grid.as_ref()) else {
+        return Err(NanobraggError::Refinement(
+            "structure factors are refined but the scene has no HKL grid (-hkl)".into(),
+        ));
+    };
+    let index = specs
+        .iter()
+        .map(|s| match s.variable {
+            Variable::StructureFactor([h, k, l]) => grid.index(h, k, l).map(Some).ok_or_else(|| {
+                NanobraggError::Refinement(format!("{}: outside the HKL grid", s.variable))
+            }),
+            _ => Ok(None),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some((to_vec(values), index)))
+}

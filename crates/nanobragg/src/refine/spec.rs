@@ -1,0 +1,144 @@
+//! What is refined: a subset of the named parameters (plus, optionally, an overall scale), each
+//! with optional bounds, an optional Gaussian restraint and an optional typical step.
+
+use std::fmt;
+
+use crate::gradients::ParamName;
+
+/// One refinable quantity: a named scene parameter, the overall scale `s` of the model
+/// `μ = s·I + background`, or one structure factor of the F(hkl) grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variable {
+    /// A scene parameter, in the unit of [`ParamName::unit`].
+    Param(ParamName),
+    /// The overall scale factor (dimensionless, 1 = the scene's fluence).
+    Scale,
+    /// The structure factor F(h, k, l) of the grid (see [`super::fgrid`]).
+    StructureFactor([i32; 3]),
+}
+
+impl Variable {
+    /// Name as printed in tables (`cell_a`, …, `scale`, `F(1,-2,3)`).
+    pub fn name(self) -> String {
+        match self {
+            Variable::Param(p) => p.name().to_string(),
+            Variable::Scale => "scale".to_string(),
+            Variable::StructureFactor([h, k, l]) => format!("F({h},{k},{l})"),
+        }
+    }
+
+    /// Unit of the value.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Variable::Param(p) => p.unit(),
+            Variable::Scale => "—",
+            Variable::StructureFactor(_) => "F units",
+        }
+    }
+}
+
+impl fmt::Display for Variable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl From<ParamName> for Variable {
+    fn from(p: ParamName) -> Self {
+        Variable::Param(p)
+    }
+}
+
+/// A Gaussian prior `½((x − mean)/sigma)²` added to the loss (in the variable's unit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Restraint {
+    /// Restraint target.
+    pub mean: f64,
+    /// Width (> 0).
+    pub sigma: f64,
+}
+
+/// How one variable is refined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamSpec {
+    /// Which variable.
+    pub variable: Variable,
+    /// Lower bound (user unit), `-∞` when none.
+    pub lower: f64,
+    /// Upper bound (user unit), `+∞` when none.
+    pub upper: f64,
+    /// Gaussian restraint, if any.
+    pub restraint: Option<Restraint>,
+    /// Typical step (user unit): the unit of the scaled coordinate when
+    /// [`super::Scaling::Typical`] is used, and the base of the finite-difference step of the
+    /// Jacobian. `None`: [`default_step`].
+    pub step: Option<f64>,
+}
+
+impl ParamSpec {
+    /// Refine `variable` without bounds, restraint or explicit step.
+    pub fn new(variable: impl Into<Variable>) -> Self {
+        ParamSpec {
+            variable: variable.into(),
+            lower: f64::NEG_INFINITY,
+            upper: f64::INFINITY,
+            restraint: None,
+            step: None,
+        }
+    }
+
+    /// Refine the overall scale, starting at 1. Unbounded: a Poisson loss is infinite for a
+    /// non-positive model, which keeps the line search away from `s ≤ 0`.
+    pub fn scale() -> Self {
+        ParamSpec::new(Variable::Scale)
+    }
+
+    /// Keep the value inside `[lower, upper]` (user unit).
+    pub fn bounds(mut self, lower: f64, upper: f64) -> Self {
+        self.lower = lower;
+        self.upper = upper;
+        self
+    }
+
+    /// Add the Gaussian restraint `½((x − mean)/sigma)²`.
+    pub fn restrain(mut self, mean: f64, sigma: f64) -> Self {
+        self.restraint = Some(Restraint { mean, sigma });
+        self
+    }
+
+    /// Set the typical step (user unit).
+    pub fn step(mut self, step: f64) -> Self {
+        self.step = Some(step);
+        self
+    }
+
+    /// The typical step: the explicit one or [`default_step`] at `value`.
+    pub fn typical_step(&self, value: f64) -> f64 {
+        self.step.unwrap_or_else(|| default_step(self.variable, value))
+    }
+}
+
+/// A default "typical step" per variable, in its user unit: roughly the change that moves a
+/// Bragg spot by a small fraction of a pixel on a typical detector, or 1e-4 relative for
+/// quantities without a geometric meaning. Used for finite-difference steps and as the fallback
+/// scale where the Fisher information of a variable is zero.
+pub fn default_step(variable: Variable, value: f64) -> f64 {
+    use ParamName::*;
+    let rel = |floor: f64| (value.abs() * 1e-4).max(floor);
+    match variable {
+        Variable::Scale => rel(1e-6),
+        Variable::StructureFactor(_) => rel(1e-3),
+        Variable::Param(p) => match p {
+            CellA | CellB | CellC => rel(1e-4),                       // Å
+            CellAlpha | CellBeta | CellGamma => 1e-3,                 // deg
+            MissetX | MissetY | MissetZ | PhiStart | OscRange => 1e-3, // deg
+            MosaicSpread => 1e-3,                                      // deg
+            DetectorRotx | DetectorRoty | DetectorRotz | DetectorTwotheta => 1e-3, // deg
+            DistanceMm => 1e-3,                                        // mm
+            BeamCenterS | BeamCenterF => 1e-3,                         // mm
+            PixelSizeMm => 1e-6,                                       // mm
+            WavelengthA => rel(1e-7),
+            _ => rel(1e-6),
+        },
+    }
+}
