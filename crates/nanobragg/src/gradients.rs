@@ -337,8 +337,11 @@ impl<B: AutodiffBackend> Simulator<B> {
         let mut total_loss = 0.0;
         let mut grads = vec![0.0; wrt.len()];
         let mut state = self.scan_start();
-        let pixels = self.plan.pixels.clone();
-        for tile in pixels.chunks(self.tile_pixels()) {
+        // One tile's indices at a time (not a copy of the whole list: memory stays per tile).
+        let (count, per_tile) = (self.plan.pixels.len(), self.tile_pixels());
+        for start in (0..count).step_by(per_tile) {
+            let tile = self.plan.pixels[start..(start + per_tile).min(count)].to_vec();
+            let tile = tile.as_slice();
             let model_values = self.tile_values(tile, &mut state)?;
             let gather = |img: &[f32]| {
                 tensor::<B, 1>(tile.iter().map(|&i| img[i] as f64).collect(), [tile.len()], &device)
