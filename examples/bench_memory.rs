@@ -1,7 +1,7 @@
-//! Peak memory and wall time of one forward render.
+//! Peak memory and wall time of one forward render, or of one loss gradient.
 //!
 //! ```text
-//! cargo run --release --example bench_memory -- [--budget-mib N] -- <nanoBragg flags>
+//! cargo run --release --example bench_memory -- [--budget-mib N] [--grad all|a,b,...] -- <nanoBragg flags>
 //! ```
 //!
 //! Renders the scene of the nanoBragg command line after the second `--` (its `-dtype f32|f64`
@@ -10,12 +10,19 @@
 //! count, pixels per tile, wall time of setup + render, pixels/s and the peak resident set size
 //! (`VmHWM` from `/proc/self/status`), once as a table row and once as JSON. Run one render
 //! per process so `VmHWM` belongs to that render alone. See `docs/benchmarks.md`.
+//!
+//! With `--grad`, instead of a render it computes `Simulator::loss_and_gradients` (loss: the
+//! image sum; tile by tile, one backward pass per tile) under `Autodiff<NdArray<dtype>>` with
+//! respect to the named parameters, or with `all` to every parameter of `nanobragg grad -h` that
+//! the scene defines (give `-Xbeam`/`-Ybeam` and absorption for all 31).
 
 use std::path::Path;
 use std::time::Instant;
 
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn_autodiff::Autodiff;
 use burn_ndarray::NdArray;
+use nanobragg::gradients::{Loss, ParamName, ALL_PARAMS};
 use nanobragg::{RenderOptions, Setup, Simulator};
 use nanobragg_cli::{parse_args, DType};
 
@@ -57,6 +64,39 @@ fn render<B: Backend>(setup: Setup, options: RenderOptions) -> Measured {
     }
 }
 
+/// Loss (image sum) and gradients with respect to `wrt` (`None`: every parameter the scene
+/// defines); the checksum is the loss.
+fn gradient<B: AutodiffBackend>(
+    setup: Setup,
+    options: RenderOptions,
+    wrt: Option<Vec<ParamName>>,
+) -> (Measured, usize) {
+    let device: B::Device = Default::default();
+    let start = Instant::now();
+    let mut sim = Simulator::<B>::new(setup, &device, options).expect("simulator builds");
+    let names: Vec<ParamName> = match wrt {
+        Some(n) => n,
+        None => ALL_PARAMS
+            .iter()
+            .map(|p| p.0)
+            .filter(|&n| sim.param_value(n).is_ok())
+            .collect(),
+    };
+    let r = sim.loss_and_gradients(&Loss::Sum, &names).expect("gradients");
+    let seconds = start.elapsed().as_secs_f64();
+    assert!(r.gradients.iter().all(|g| g.2.is_finite()), "non-finite gradient");
+    let pixels = sim.plan.pixels.len();
+    let tile_pixels = sim.tile_pixels();
+    let m = Measured {
+        pixels,
+        tile_pixels,
+        tiles: pixels.div_ceil(tile_pixels),
+        seconds,
+        checksum: r.loss,
+    };
+    (m, names.len())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // Options of this program come before the last `--`, nanoBragg flags after it (no nanoBragg
@@ -69,6 +109,7 @@ fn main() {
         None => (Vec::new(), args),
     };
     let mut options = RenderOptions::default();
+    let mut grad: Option<Option<Vec<ParamName>>> = None;
     let mut it = ours.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -79,8 +120,20 @@ fn main() {
                     .expect("--budget-mib needs an integer");
                 options.tile_budget_bytes = mib << 20;
             }
+            "--grad" => {
+                let list = it.next().expect("--grad needs all or a,b,...");
+                grad = Some(if list == "all" {
+                    None
+                } else {
+                    Some(
+                        list.split(',')
+                            .map(|n| n.parse().unwrap_or_else(|e| panic!("--grad: {e}")))
+                            .collect(),
+                    )
+                });
+            }
             other => {
-                eprintln!("unknown option {other}\nusage: bench_memory [--budget-mib N] -- <nanoBragg flags>");
+                eprintln!("unknown option {other}\nusage: bench_memory [--budget-mib N] [--grad all|a,b,...] -- <nanoBragg flags>");
                 std::process::exit(2);
             }
         }
@@ -96,14 +149,17 @@ fn main() {
     options.tile_pixels = cl.tile_pixels;
     let setup = Setup::from_scene(&cl.scene, Path::new(".")).expect("scene resolves");
     let rss_before = proc_status_kib("VmHWM:");
-    let m = match cl.dtype {
-        DType::F64 => render::<NdArray<f64>>(setup, options),
-        DType::F32 => render::<NdArray<f32>>(setup, options),
+    let (m, params) = match (cl.dtype, grad) {
+        (DType::F64, None) => (render::<NdArray<f64>>(setup, options), 0),
+        (DType::F32, None) => (render::<NdArray<f32>>(setup, options), 0),
+        (DType::F64, Some(w)) => gradient::<Autodiff<NdArray<f64>>>(setup, options, w),
+        (DType::F32, Some(w)) => gradient::<Autodiff<NdArray<f32>>>(setup, options, w),
     };
+    let mode = if params > 0 { "grad" } else { "render" };
     let hwm = proc_status_kib("VmHWM:");
     let budget_mib = options.tile_budget_bytes >> 20;
     println!(
-        "dtype={} budget_mib={} pixels={} tile_pixels={} tiles={} wall_s={:.3} pixels_per_s={:.0} \
+        "mode={mode} params={params} dtype={} budget_mib={} pixels={} tile_pixels={} tiles={} wall_s={:.3} pixels_per_s={:.0} \
          peak_rss_mib={:.1} rss_before_render_mib={:.1} sum={:.6e}",
         cl.dtype,
         budget_mib,
@@ -117,7 +173,7 @@ fn main() {
         m.checksum,
     );
     println!(
-        "{{\"dtype\":\"{}\",\"budget_mib\":{},\"pixels\":{},\"tile_pixels\":{},\"tiles\":{},\
+        "{{\"mode\":\"{mode}\",\"params\":{params},\"dtype\":\"{}\",\"budget_mib\":{},\"pixels\":{},\"tile_pixels\":{},\"tiles\":{},\
          \"wall_s\":{:.4},\"pixels_per_s\":{:.1},\"peak_rss_kib\":{},\"args\":{:?}}}",
         cl.dtype,
         budget_mib,

@@ -139,6 +139,7 @@ pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
     }
     let options = RenderOptions {
         tile_pixels: cl.tile_pixels,
+        keep_f64: cl.scene.io.floatfile_f64.is_some(),
         ..RenderOptions::default()
     };
     let rendered = dispatch(

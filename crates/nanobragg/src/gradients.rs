@@ -301,6 +301,17 @@ impl<B: AutodiffBackend> Simulator<B> {
     /// The loss over all rendered pixels and its gradient with respect to `wrt`, computed tile
     /// by tile (one graph and one backward pass per tile, gradients summed on the host).
     pub fn loss_and_gradients(&mut self, loss: &Loss, wrt: &[ParamName]) -> Result<GradientResult> {
+        Ok(self.accumulate(loss, wrt, false)?.0)
+    }
+
+    /// [`Simulator::loss_and_gradients`], plus (when `grid`) `∂loss/∂F` for every entry of the
+    /// structure-factor grid `Params::f_grid` (flattened like it), summed over the tiles.
+    pub(crate) fn accumulate(
+        &mut self,
+        loss: &Loss,
+        wrt: &[ParamName],
+        grid: bool,
+    ) -> Result<(GradientResult, Option<Vec<f64>>)> {
         let per = self.osc_per_step();
         let mut values = Vec::with_capacity(wrt.len());
         for &name in wrt {
@@ -309,12 +320,28 @@ impl<B: AutodiffBackend> Simulator<B> {
             values.push((name, user, map.derivative(user)));
             *t = t.clone().detach().require_grad();
         }
+        let mut grid_grad = match (grid, self.params.f_grid.as_mut()) {
+            (false, _) => None,
+            (true, Some(f)) => {
+                *f = f.clone().detach().require_grad();
+                Some(vec![0.0; f.dims()[0]])
+            }
+            (true, None) => {
+                return Err(NanobraggError::Scene(
+                    "no structure-factor grid: give -hkl (or an Fdump.bin) to differentiate F(hkl)"
+                        .into(),
+                ))
+            }
+        };
         let device = self.params.pixel.device();
         let mut total_loss = 0.0;
         let mut grads = vec![0.0; wrt.len()];
         let mut state = self.scan_start();
-        let pixels = self.plan.pixels.clone();
-        for tile in pixels.chunks(self.tile_pixels()) {
+        // One tile's indices at a time (not a copy of the whole list: memory stays per tile).
+        let (count, per_tile) = (self.plan.pixels.len(), self.tile_pixels());
+        for start in (0..count).step_by(per_tile) {
+            let tile = self.plan.pixels[start..(start + per_tile).min(count)].to_vec();
+            let tile = tile.as_slice();
             let model_values = self.tile_values(tile, &mut state)?;
             let gather = |img: &[f32]| {
                 tensor::<B, 1>(tile.iter().map(|&i| img[i] as f64).collect(), [tile.len()], &device)
@@ -341,14 +368,20 @@ impl<B: AutodiffBackend> Simulator<B> {
                     grads[k] += to_vec(&gt)[0];
                 }
             }
+            if let (Some(acc), Some(f)) = (grid_grad.as_mut(), self.params.f_grid.as_ref()) {
+                if let Some(gt) = f.grad(&g) {
+                    acc.iter_mut().zip(to_vec(&gt)).for_each(|(a, x)| *a += x);
+                }
+            }
         }
-        Ok(GradientResult {
+        let result = GradientResult {
             loss: total_loss,
             gradients: values
                 .into_iter()
                 .zip(grads)
                 .map(|((name, v, factor), g)| (name, v, g * factor))
                 .collect(),
-        })
+        };
+        Ok((result, grid_grad))
     }
 }

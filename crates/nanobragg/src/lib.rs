@@ -25,6 +25,7 @@ pub mod scene;
 pub mod setup;
 pub mod stats;
 pub mod simulate;
+pub mod structure_factor_gradient;
 pub mod structure_factors;
 pub mod trace;
 pub mod units;

@@ -34,6 +34,9 @@ pub struct RenderOptions {
     pub tile_budget_bytes: usize,
     /// Fixed number of pixels per tile, overriding the budget.
     pub tile_pixels: Option<usize>,
+    /// Also keep the values before rounding to f32 ([`Image::data_f64`], 8 more bytes per
+    /// pixel; default off).
+    pub keep_f64: bool,
 }
 
 impl Default for RenderOptions {
@@ -41,6 +44,7 @@ impl Default for RenderOptions {
         RenderOptions {
             tile_budget_bytes: 256 << 20,
             tile_pixels: None,
+            keep_f64: false,
         }
     }
 }
@@ -71,7 +75,8 @@ pub struct Image {
     pub spixels: usize,
     /// Values as the C program stores them (f32), `slow·fpixels + fast`.
     pub data: Vec<f32>,
-    /// The same values before rounding to f32 (in the render's precision).
+    /// The same values before rounding to f32 (in the render's precision) when
+    /// [`RenderOptions::keep_f64`] is on; empty otherwise.
     pub data_f64: Vec<f64>,
     /// Warnings raised while rendering (e.g. the one-time interpolation fallback).
     pub notes: Vec<String>,
@@ -239,7 +244,7 @@ impl<B: Backend> Simulator<B> {
     pub fn render_observed(&self, observer: &mut dyn RenderObserver) -> Result<Image> {
         let det = &self.setup.detector;
         let mut data = vec![0f32; det.fpixels * det.spixels];
-        let mut data_f64 = vec![0f64; data.len()];
+        let mut data_f64 = vec![0f64; if self.options.keep_f64 { data.len() } else { 0 }];
         let mut state = self.scan_start();
         let pixels = &self.plan.pixels;
         let selection = observer.selection();
@@ -285,7 +290,9 @@ impl<B: Backend> Simulator<B> {
                 .expect("converted to f64");
             for (&idx, v) in tile.iter().zip(host) {
                 data[idx] = v as f32;
-                data_f64[idx] = v;
+                if let Some(slot) = data_f64.get_mut(idx) {
+                    *slot = v;
+                }
             }
             if let (Some(probe), Some(scene)) = (probe, &scene) {
                 for report in probe.reports(tile, det.fpixels, self.tile_dims(), scene) {
