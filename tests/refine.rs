@@ -245,7 +245,7 @@ fn adam_reduces_the_loss_towards_the_lbfgs_optimum() {
     };
     let r = run(&mut obj, &options);
     let u = uncertainties(&mut obj, &best.values).unwrap();
-    println!("adam: {} iterations, loss {} (L-BFGS {})", r.iterations, r.loss, best.loss);
+    println!("adam: {} iterations, loss {} (L-BFGS: {} iterations, loss {})", r.iterations, r.loss, best.iterations, best.loss);
     // From ~100 σ away (beam centre), 150 steps of ≤ 5·0.97ⁿ σ end within a few σ.
     assert!(r.loss < best.loss + 10.0, "Adam loss {} vs {}", r.loss, best.loss);
     for i in 0..4 {

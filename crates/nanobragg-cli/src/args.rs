@@ -166,7 +166,8 @@ pub struct RefineArgs {
     pub optimizer: Option<String>,
     /// `-max_iter N`: iteration limit (default 200).
     pub max_iter: Option<usize>,
-    /// `-refined_scene out.toml`: where to write the refined scene (default refined_scene.toml).
+    /// `-refined_scene out.toml`: where to write the refined scene (default: the `-dump_scene`
+    /// file, else refined_scene.toml).
     pub refined_scene: Option<PathBuf>,
     /// `-refined_mat out.mat`: also write the refined orientation as a MOSFLM A matrix.
     pub refined_mat: Option<PathBuf>,
@@ -892,7 +893,7 @@ static FLAGS: &[FlagSpec] = &[
             Ok(())
         }),
     flag!(["-refined_scene"], V(1), Ours, "<out.toml>",
-        "nanobragg refine: write the refined scene here (default refined_scene.toml)",
+        "nanobragg refine: write the refined scene here (default: the -dump_scene file, else refined_scene.toml)",
         |c, v| { c.refine.refined_scene = Some(v.path(0)?); Ok(()) }),
     flag!(["-refined_mat"], V(1), Ours, "<out.mat>",
         "nanobragg refine: also write the refined orientation as a MOSFLM A matrix",

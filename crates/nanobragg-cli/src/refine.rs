@@ -122,6 +122,7 @@ fn run_on<B: AutodiffBackend>(job: Job<'_>, device: &B::Device) -> Result<(), Fa
         .refine
         .refined_scene
         .clone()
+        .or_else(|| job.cl.dump_scene.clone())
         .unwrap_or_else(|| PathBuf::from("refined_scene.toml"));
     let text = scene.to_toml_string().map_err(runtime)?;
     nanobragg::io::atomic::write_atomic(&path, text.as_bytes()).map_err(runtime)?;

@@ -152,7 +152,8 @@ impl<B: AutodiffBackend> Objective<B> {
         &self.pixels
     }
 
-    /// The simulator (its parameters stay at the start values; see [`Objective::simulator_at`]).
+    /// The simulator (its parameters stay at the start values; see [`Objective::params`] and
+    /// [`Objective::into_simulator_at`]).
     pub fn simulator(&self) -> &Simulator<B> {
         &self.sim
     }

@@ -109,7 +109,9 @@ impl StopReason {
         }
     }
 
-    /// Whether the run ended at a (local) optimum rather than at a limit.
+    /// Whether the run ended at a (local) optimum rather than at a limit. A failed line search
+    /// counts: L-BFGS only reports it after a steepest-descent retry, which in practice happens
+    /// where no decrease is measurable in f64 any more.
     pub fn converged(self) -> bool {
         matches!(self, StopReason::GradientNorm | StopReason::LossChange | StopReason::LineSearch)
     }
