@@ -7,7 +7,7 @@ use burn_ndarray::{NdArray, NdArrayDevice};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn render_f32(c: &mut Criterion) {
-    common::render_benches::<NdArray<f32>>(c, NdArrayDevice::Cpu, "f32");
+    common::render_benches::<NdArray<f32>>(c, NdArrayDevice::Cpu, "ndarray", "f32");
 }
 
 criterion_group!(benches, render_f32);

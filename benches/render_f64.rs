@@ -7,7 +7,7 @@ use burn_ndarray::{NdArray, NdArrayDevice};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn render_f64(c: &mut Criterion) {
-    common::render_benches::<NdArray<f64>>(c, NdArrayDevice::Cpu, "f64");
+    common::render_benches::<NdArray<f64>>(c, NdArrayDevice::Cpu, "ndarray", "f64");
 }
 
 criterion_group!(benches, render_f64);

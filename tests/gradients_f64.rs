@@ -1,65 +1,252 @@
 //! Gradients of the rendered image with respect to every named parameter, checked against
-//! Richardson-extrapolated finite differences (nanobragg-parity's gradcheck) at f64.
+//! Richardson-extrapolated finite differences (nanobragg-parity's gradcheck) at f64 on the
+//! three scenes of `tests/gradient_scenes` (the rules of the gradients issue):
+//!
+//! * a component passes when its relative error is ≤ 1e-6 and its derivative is not zero;
+//! * it may be excluded only when the finite difference cannot judge it: its Richardson error
+//!   estimate `|D(h/2) − D(h)|/3` exceeds 1e-7·|FD|; at most two per scene, and every
+//!   exclusion is listed in `docs/gradients.md`;
+//! * every parameter of [`ALL_PARAMS`] passes on at least two scenes.
+//!
+//! Each scene's report is computed once (shared by the tests of this binary).
 
+mod gradient_scenes;
+
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
+
+use burn::tensor::DType;
 use burn_ndarray::{NdArray, NdArrayDevice};
-use nanobragg::gradients::ParamName;
-use nanobragg::{RenderOptions, Setup, Simulator};
-use nanobragg_parity::{evaluate, GradcheckConfig, ParamSet, AD};
+use gradient_scenes::{simulator, Scene, SCENES};
+use nanobragg::gradients::{ParamName, ALL_PARAMS};
+use nanobragg::gradients::Loss;
+use nanobragg::Simulator;
+use nanobragg_parity::{evaluate, ComponentReport, GradcheckConfig, ParamSet, AD};
 
 type B = NdArray<f64>;
 
-fn simulator(args: &str) -> Simulator<AD<B>> {
-    let cl = nanobragg_cli::parse_args(args.split_whitespace().map(String::from)).unwrap();
-    let setup = Setup::from_scene(&cl.scene, std::path::Path::new(".")).unwrap();
-    let policy: Box<dyn nanobragg::phi::PhiRotation<AD<B>>> = match cl.phi_carryover_mode {
-        nanobragg_cli::PhiCarryoverMode::CParity => {
-            Box::new(nanobragg_parity::phi_cache::PhiCarryover)
+/// Relative error bound of a passing component.
+const MAX_REL_ERROR: f64 = 1e-6;
+/// A component may be excluded when its Richardson error estimate exceeds this × |FD|.
+const EXCLUSION_ESTIMATE: f64 = 1e-7;
+/// At most this many exclusions per scene.
+const MAX_EXCLUSIONS: usize = 2;
+
+/// One checked component.
+#[derive(Debug, Clone)]
+struct Row {
+    param: ParamName,
+    analytic: f64,
+    numeric: f64,
+    rel_error: f64,
+    richardson_error: f64,
+    /// Base step `h` of the finite difference kept.
+    step: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Pass,
+    Excluded,
+    Fail,
+}
+
+impl Row {
+    fn outcome(&self) -> Outcome {
+        if !self.analytic.is_finite() || !self.numeric.is_finite() || self.numeric == 0.0 {
+            Outcome::Fail
+        } else if self.rel_error <= MAX_REL_ERROR {
+            Outcome::Pass
+        } else if self.richardson_error > EXCLUSION_ESTIMATE * self.numeric.abs() {
+            Outcome::Excluded
+        } else {
+            Outcome::Fail
         }
-        nanobragg_cli::PhiCarryoverMode::Spec => Box::new(nanobragg::phi::FreshPhiRotation),
-    };
-    Simulator::with_phi_rotation(setup, &NdArrayDevice::Cpu, RenderOptions::default(), policy)
-        .unwrap()
-}
-
-/// Relative error of autodiff vs Richardson FD for each parameter on one scene.
-fn check_scene(args: &str, names: &[ParamName]) -> Vec<(ParamName, f64, f64, f64, &'static str)> {
-    let mut sim = simulator(args);
-    let mut out = Vec::new();
-    for &name in names {
-        let value = sim.param_value(name).unwrap();
-        let params = ParamSet::new().scalar(name.name(), value);
-        let config = GradcheckConfig::new().rel_step(1e-4).abs_step(1e-3).rtol(1e-6).atol(1e-12);
-        let report = evaluate::<B, 1, _>(&NdArrayDevice::Cpu, &params, &config, |p| {
-            let pr = sim.params_with(name, p[name.name()].clone()).unwrap();
-            sim.image_tensor_with(&pr).unwrap()
-        })
-        .unwrap();
-        let c = &report.components[0];
-        out.push((name, c.analytic, c.numeric, c.rel_error, c.verdict.label()));
     }
-    out
 }
 
-const SCENE_A: &str = "-default_F 100 -cell 100 100 100 90 90 90 -lambda 6.2 -N 3 -pixel 0.1 \
-    -distance 100 -detpixels 24 -Xbeam 1.25 -Ybeam 1.15 -oversample 1";
+/// Finite-difference steps tried for every component, as `(relative, absolute)`: the base step
+/// at `x` is `max(absolute, relative·|x|)` (before power-of-two rounding). Parameters differ in how fast the image changes
+/// with them (a 1e-3 mm change of a 0.1 mm pixel moves the detector edge by a spot width),
+/// so no single step suits all.
+const STEPS: [(f64, f64); 3] = [(1e-4, 1e-3), (1e-5, 1e-4), (1e-6, 1e-5)];
+
+/// The gradcheck of `name` on `sim` (image reduced by the gradcheck's random projection, or
+/// summed when `sum`) with each of the [`STEPS`]; the component whose finite difference has the
+/// smallest own error estimate (Richardson + round-off, never the distance to the autodiff
+/// value) is kept.
+fn best_component(sim: &mut Simulator<AD<B>>, name: ParamName, sum: bool) -> ComponentReport {
+    let device = NdArrayDevice::Cpu;
+    let value = sim.param_value(name).unwrap();
+    let params = ParamSet::new().scalar(name.name(), value);
+    let sim = &*sim;
+    STEPS
+        .iter()
+        .map(|&(rel, abs)| {
+            let config = GradcheckConfig::new().rel_step(rel).abs_step(abs).rtol(1e-6).atol(1e-12);
+            let report = evaluate::<B, 1, _>(&device, &params, &config, |p| {
+                let pr = sim.params_with(name, p[name.name()].clone()).unwrap();
+                let image = sim.image_tensor_with(&pr).unwrap();
+                assert_eq!(image.dtype(), DType::F64, "f64 suite renders at f64");
+                if sum {
+                    image.sum()
+                } else {
+                    image
+                }
+            })
+            .unwrap();
+            assert_eq!(report.dtype, DType::F64);
+            report.components[0].clone()
+        })
+        .min_by(|a, b| {
+            let rel = |c: &ComponentReport| c.error_estimate / c.numeric.abs().max(f64::MIN_POSITIVE);
+            rel(a).total_cmp(&rel(b))
+        })
+        .expect("at least one step")
+}
+
+/// Autodiff vs Richardson FD for each parameter of `args` (see [`best_component`]).
+fn check_scene(args: &str, names: &[ParamName]) -> Vec<Row> {
+    let mut sim = simulator::<AD<B>>(args, &NdArrayDevice::Cpu);
+    names
+        .iter()
+        .map(|&name| {
+            let best = best_component(&mut sim, name, false);
+            Row {
+                param: name,
+                analytic: best.analytic,
+                numeric: best.numeric,
+                rel_error: best.rel_error,
+                richardson_error: best.richardson_error,
+                step: best.step,
+            }
+        })
+        .collect()
+}
+
+/// The report of scene `i` of [`SCENES`], computed once per test binary.
+fn report(i: usize) -> &'static [Row] {
+    static REPORTS: [OnceLock<Vec<Row>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    REPORTS[i].get_or_init(|| {
+        let scene: &Scene = SCENES[i];
+        let rows = check_scene(scene.args, scene.params);
+        for r in &rows {
+            println!(
+                "scene {} {:>20} analytic {:+.10e} numeric {:+.10e} rel {:.2e} \
+                 richardson {:.2e} ({:.1e}·|FD|) h {:.1e} {:?}",
+                scene.label,
+                r.param.name(),
+                r.analytic,
+                r.numeric,
+                r.rel_error,
+                r.richardson_error,
+                r.richardson_error / r.numeric.abs(),
+                r.step,
+                r.outcome()
+            );
+        }
+        rows
+    })
+}
+
+/// Assert the per-scene rules: no failure, at most two exclusions.
+fn assert_scene_rules(i: usize) {
+    let rows = report(i);
+    let label = SCENES[i].label;
+    let failed: Vec<_> = rows
+        .iter()
+        .filter(|r| r.outcome() == Outcome::Fail)
+        .map(|r| format!("{} (rel {:.2e}, analytic {:e}, FD {:e})", r.param, r.rel_error, r.analytic, r.numeric))
+        .collect();
+    assert!(failed.is_empty(), "scene {label}: gradients off: {failed:?}");
+    let excluded: Vec<_> = rows.iter().filter(|r| r.outcome() == Outcome::Excluded).collect();
+    assert!(
+        excluded.len() <= MAX_EXCLUSIONS,
+        "scene {label}: {} exclusions (at most {MAX_EXCLUSIONS}): {excluded:?}",
+        excluded.len()
+    );
+}
 
 #[test]
-fn cubic_scene_gradients_match_finite_differences() {
-    use ParamName::*;
-    let names = [
-        CellA, CellB, CellC, CellAlpha, CellBeta, CellGamma, MissetX, MissetY, MissetZ, NA, NB, NC,
-        DistanceMm, BeamCenterS, BeamCenterF, DetectorRotx, DetectorRoty, DetectorRotz,
-        DetectorTwotheta, PixelSizeMm, WavelengthA, Fluence, PolarizationK, DefaultF,
-    ];
-    let rows = check_scene(SCENE_A, &names);
-    let mut bad = Vec::new();
-    for (n, a, num, rel, v) in &rows {
-        println!("{n:>20} analytic {a:+.10e} numeric {num:+.10e} rel {rel:.2e} {v}");
-        if *rel > 1e-6 || !a.is_finite() {
-            bad.push(n.name());
+fn scene_a_cubic_gradients_match_richardson_fd() {
+    assert_scene_rules(0);
+}
+
+#[test]
+fn scene_b_tilted_misset_gradients_match_richardson_fd() {
+    assert_scene_rules(1);
+}
+
+#[test]
+fn scene_c_triclinic_mosaic_absorption_gradients_match_richardson_fd() {
+    assert_scene_rules(2);
+}
+
+#[test]
+fn every_parameter_passes_on_at_least_two_scenes() {
+    let mut short = Vec::new();
+    for (name, _, _) in ALL_PARAMS {
+        let passing: Vec<&str> = (0..SCENES.len())
+            .filter(|&i| report(i).iter().any(|r| r.param == name && r.outcome() == Outcome::Pass))
+            .map(|i| SCENES[i].label)
+            .collect();
+        if passing.len() < 2 {
+            short.push(format!("{name}: passes on {passing:?}"));
         }
     }
-    assert!(bad.is_empty(), "gradients off: {bad:?}");
+    assert!(short.is_empty(), "parameters passing on fewer than two scenes: {short:?}");
+}
+
+/// The exclusions table of `docs/gradients.md` (rows `| scene | parameter | … |` under the
+/// heading "Exclusions") names exactly the excluded components.
+#[test]
+fn exclusions_are_listed_in_the_gradients_doc() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/gradients.md"))
+        .expect("docs/gradients.md");
+    let section = doc
+        .split("\n## ")
+        .find(|s| s.starts_with("Exclusions"))
+        .expect("docs/gradients.md has an '## Exclusions' section");
+    let listed: BTreeSet<(String, String)> = section
+        .lines()
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.trim().trim_matches('|').split('|').map(str::trim).collect();
+            let is_scene = cells.len() >= 2 && SCENES.iter().any(|s| s.label == cells[0]);
+            is_scene.then(|| (cells[0].to_string(), cells[1].to_string()))
+        })
+        .collect();
+    let excluded: BTreeSet<(String, String)> = (0..SCENES.len())
+        .flat_map(|i| {
+            report(i)
+                .iter()
+                .filter(|r| r.outcome() == Outcome::Excluded)
+                .map(move |r| (SCENES[i].label.to_string(), r.param.name().to_string()))
+        })
+        .collect();
+    assert_eq!(listed, excluded, "docs/gradients.md exclusions table vs measured exclusions");
+}
+
+/// `Simulator::loss_and_gradients` (the API and `nanobragg grad`: parameter tensors made grad
+/// leaves in place, tile by tile) differentiates the same function as the gradcheck (parameters
+/// substituted through `params_with`): on scene B, its gradient of the image sum matches the
+/// Richardson FD of the sum for every parameter.
+#[test]
+fn loss_and_gradients_match_finite_differences_of_the_image_sum() {
+    let scene = SCENES[1];
+    let mut sim = simulator::<AD<B>>(scene.args, &NdArrayDevice::Cpu);
+    sim.options.tile_pixels = Some(97); // several tiles, the last one partial
+    let api = sim.loss_and_gradients(&Loss::Sum, scene.params).unwrap();
+    let mut fresh = simulator::<AD<B>>(scene.args, &NdArrayDevice::Cpu);
+    let mut bad = Vec::new();
+    for &(name, _, g) in &api.gradients {
+        let fd = best_component(&mut fresh, name, true);
+        let rel = (g - fd.numeric).abs() / fd.numeric.abs();
+        println!("{:>20} api {g:+.10e} FD {:+.10e} rel {rel:.2e}", name.name(), fd.numeric);
+        if !(rel <= MAX_REL_ERROR) {
+            bad.push(format!("{name}: api {g:e} FD {:e} rel {rel:.2e}", fd.numeric));
+        }
+    }
+    assert!(bad.is_empty(), "loss_and_gradients vs FD of the image sum: {bad:?}");
 }
 
 /// A φ = 0 carry-over scene (the golden `phi0_carryover_cubic` geometry on a 20² detector) in
@@ -73,12 +260,11 @@ const SCENE_CARRYOVER: &str = "-cell 100 100 100 90 90 90 -misset 10 20 30 -N 8 
 fn carryover_mode_gradients_match_finite_differences() {
     use ParamName::*;
     let rows = check_scene(SCENE_CARRYOVER, &[CellA, MissetZ, DistanceMm, OscRange]);
-    let mut bad = Vec::new();
-    for (n, a, num, rel, v) in &rows {
-        println!("{n:>20} analytic {a:+.10e} numeric {num:+.10e} rel {rel:.2e} {v}");
-        if *rel > 1e-6 || !a.is_finite() {
-            bad.push(n.name());
-        }
-    }
+    let bad: Vec<_> = rows
+        .iter()
+        .inspect(|r| println!("{:>20} analytic {:+.10e} numeric {:+.10e} rel {:.2e}", r.param.name(), r.analytic, r.numeric, r.rel_error))
+        .filter(|r| r.outcome() != Outcome::Pass)
+        .map(|r| r.param.name())
+        .collect();
     assert!(bad.is_empty(), "gradients off in c-parity mode: {bad:?}");
 }

@@ -48,7 +48,7 @@ pub fn setup_of(args: &str) -> Setup {
 }
 
 /// Forward-render benches of every scene on backend `B` (group `render_<dtype>`).
-pub fn render_benches<B: Backend>(c: &mut Criterion, device: B::Device, dtype: &str) {
+pub fn render_benches<B: Backend>(c: &mut Criterion, device: B::Device, backend: &str, dtype: &str) {
     let full = std::env::var("NANOBRAGG_BENCH_FULL").is_ok_and(|v| v == "1");
     let mut group = c.benchmark_group(format!("render_{dtype}"));
     group
@@ -62,7 +62,7 @@ pub fn render_benches<B: Backend>(c: &mut Criterion, device: B::Device, dtype: &
             .expect("simulator builds");
         let pixels = sim.plan.pixels.len() as u64;
         group.throughput(Throughput::Elements(pixels));
-        group.bench_with_input(BenchmarkId::new("ndarray", scene.name), &sim, |b, sim| {
+        group.bench_with_input(BenchmarkId::new(backend, scene.name), &sim, |b, sim| {
             b.iter(|| sim.render().expect("render succeeds"))
         });
     }

@@ -842,7 +842,7 @@ static FLAGS: &[FlagSpec] = &[
             c.dtype = v.str(0).trim().parse().map_err(|_| v.invalid(0, "f32 or f64"))?;
             Ok(())
         }),
-    flag!(["-backend"], V(1), Ours, "<name>", "Burn backend (default ndarray)",
+    flag!(["-backend"], V(1), Ours, "<name>", "Burn backend: ndarray (default), flex (f32 only), cuda (built with --features cuda)",
         |c, v| {
             let name = v.str(0).trim();
             if name.is_empty() {
@@ -924,6 +924,10 @@ static FLAGS: &[FlagSpec] = &[
             c.tile_pixels = Some(n);
             Ok(())
         }),
+    flag!(["-floatfile_f64"], V(1), Ours, "<file>",
+        "raw 8-byte float (f64, little-endian) image, fast-major: the render's values before \
+         rounding to -floatfile's f32",
+        |c, v| { c.scene.io.floatfile_f64 = Some(v.path(0)?); Ok(()) }),
     flag!(["-pngfile"], V(1), Ours, "<file>", "PNG preview image",
         |c, v| { c.scene.io.pngfile = Some(v.path(0)?); Ok(()) }),
     flag!(["-png_log"], Switch, Ours, "", "log-scale the PNG preview",

@@ -16,6 +16,10 @@ pub fn dispatch<J: BackendJob>(backend: &str, dtype: DType, job: J) -> Result<J:
     match (backend, dtype) {
         ("ndarray", DType::F64) => Ok(job.run::<NdArray<f64>>(NdArrayDevice::Cpu)),
         ("ndarray", DType::F32) => Ok(job.run::<NdArray<f32>>(NdArrayDevice::Cpu)),
+        ("flex", DType::F32) => Ok(job.run::<burn_flex::Flex>(burn_flex::FlexDevice)),
+        ("flex", DType::F64) => {
+            Err("-backend flex: runs at f32 only (burn-flex's Backend is Flex<f32>); use -dtype f32".into())
+        }
         #[cfg(feature = "cuda")]
         ("cuda", dtype) => {
             use burn_cuda::{Cuda, CudaDevice};
@@ -36,7 +40,7 @@ pub fn dispatch<J: BackendJob>(backend: &str, dtype: DType, job: J) -> Result<J:
 
 /// Names of the compiled-in backends.
 pub fn available() -> Vec<&'static str> {
-    let mut v = vec!["ndarray"];
+    let mut v = vec!["ndarray", "flex"];
     if cfg!(feature = "cuda") {
         v.push("cuda");
     }

@@ -10,6 +10,7 @@ macro_rules! say {
 
 mod backend;
 mod grad;
+mod observe;
 mod refine;
 mod report;
 mod run;

@@ -16,6 +16,8 @@ use nanobragg_cli::{parse_args, usage, CommandLine, PhiCarryoverMode};
 use nanobragg_parity::phi_cache::PhiCarryover;
 
 use crate::backend::{dispatch, BackendJob};
+use crate::observe::CliObserver;
+use nanobragg::trace::detector_trace_lines;
 use crate::report;
 
 /// Why the program stops.
@@ -37,6 +39,7 @@ pub struct Rendered {
 
 struct RenderJob<'a> {
     setup: &'a Setup,
+    io: &'a nanobragg::scene::IoScene,
     options: RenderOptions,
     carryover: PhiCarryoverMode,
 }
@@ -50,7 +53,22 @@ impl BackendJob for RenderJob<'_> {
         };
         let sim = Simulator::<B>::with_phi_rotation(self.setup.clone(), &device, self.options, policy)
             .map_err(|e| e.to_string())?;
-        let image = sim.render().map_err(|e| e.to_string())?;
+        let det_setup = &self.setup.detector;
+        let mut observer = CliObserver::new(self.io, det_setup.fpixels, det_setup.spixels);
+        if observer.traces() {
+            for line in detector_trace_lines(&sim).map_err(|e| e.to_string())? {
+                say!("{line}");
+            }
+        }
+        // Printed before the render, where the C program prints them.
+        for n in &sim.plan.notes {
+            say!("{n}");
+        }
+        if let (true, Some([s, f])) = (observer.traces(), self.io.trace_pixel) {
+            say!("TRACE_CONFIG: tracing pixel (spixel={s}, fpixel={f})");
+        }
+        let image = sim.render_observed(&mut observer).map_err(|e| e.to_string())?;
+        observer.finish();
         let det = sim.detector().map_err(|e| e.to_string())?;
         let s = self.setup;
         let mm = |t: &burn::tensor::Tensor<B, 1>| to_f64(t) * 1000.0;
@@ -116,6 +134,9 @@ pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
     let cwd = PathBuf::from(".");
     let setup = Setup::from_scene(&cl.scene, &cwd).map_err(|e| Failure::Runtime(e.to_string()))?;
     write_fdump_cache(&cl, &setup);
+    for w in &setup.warnings {
+        say!("{w}");
+    }
     let options = RenderOptions {
         tile_pixels: cl.tile_pixels,
         ..RenderOptions::default()
@@ -125,16 +146,14 @@ pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
         cl.dtype,
         RenderJob {
             setup: &setup,
+            io: &cl.scene.io,
             options,
             carryover: cl.phi_carryover_mode,
         },
     )
         .map_err(Failure::Usage)?
         .map_err(Failure::Runtime)?;
-    for w in &setup.warnings {
-        say!("{w}");
-    }
-    for n in rendered.plan.notes.iter().chain(&rendered.image.notes) {
+    for n in &rendered.image.notes {
         say!("{n}");
     }
     let stats = image_stats(
@@ -188,6 +207,10 @@ fn write_outputs(
         img.data.len()
     );
     nanobragg::io::float_image::write_float_image(&float_path, &img.data).map_err(fail)?;
+    if let Some(path) = &io.floatfile_f64 {
+        say!("writing {} as {} 8-byte floats", path.display(), img.data_f64.len());
+        nanobragg::io::float_image::write_float64_image(path, &img.data_f64).map_err(fail)?;
+    }
     report::print_stats(stats);
 
     let roi = roi_of(setup);

@@ -388,6 +388,8 @@ fn cases() -> Vec<Case> {
         case!(["-pngfile"], "prev.png", |c| c.scene.io.pngfile =
             p("prev.png")),
         case!(["-png_log"], "", |c| c.scene.io.png_log = true),
+        case!(["-floatfile_f64"], "img64.bin", |c| c.scene.io.floatfile_f64 =
+            p("img64.bin")),
         case!(["-default_scene"], "", |c| c.scene = nanobragg::Scene::builtin_default()),
         case!(["-wrt"], "cell_a,distance_mm", |c| c.wrt =
             vec!["cell_a".to_string(), "distance_mm".to_string()]),

@@ -69,7 +69,10 @@ pub(crate) fn check_supported<B: Backend>(
         dtype,
         DType::F64 | DType::F32 | DType::Flex32 | DType::F16 | DType::BF16
     );
-    if !float || !B::supports_dtype(device, dtype) {
+    // A backend's own float element is supported by construction (burn-cuda does not list F64
+    // in `supports_dtype`, yet `Cuda<f64>` computes in f64); other dtypes must be listed.
+    let native = dtype == <B::FloatElem as burn::tensor::Element>::dtype();
+    if !float || !(native || B::supports_dtype(device, dtype)) {
         return Err(GradcheckError::UnsupportedDType {
             dtype,
             backend: B::name(device),

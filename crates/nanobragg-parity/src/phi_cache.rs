@@ -68,18 +68,19 @@ impl<B: Backend> PhiRotation<B> for PhiCarryover {
         if !context.any_before && first != steady {
             let [p, n] = context.active.dims();
             let device = fresh.device();
-            let active = context.active.clone().reshape([p * n]).int();
-            // Highest score at the first active evaluation in loop order.
+            let active = context.active.clone().reshape([p * n]);
+            // Scores n·p − i at active evaluations, 0 elsewhere: unique and positive where active,
+            // so the maximum marks the first active evaluation in loop order. Every int tensor
+            // comes from the one arange (burn-flex's `arange` and `argmax`/`.int()` dtypes differ).
             let rank = Tensor::<B, 1, Int>::arange(0..(p * n) as i64, &device)
                 .neg()
                 .add_scalar((p * n) as i64);
-            let score = active * rank;
-            let at = score.clone().argmax(0);
-            let any = score.max().greater_elem(0);
-            let position = Tensor::<B, 1, Int>::arange(0..(p * n) as i64, &device);
-            let is_first = position
-                .equal(at.expand([p * n]))
-                .bool_and(any.expand([p * n]))
+            let score = rank.mask_fill(active.bool_not(), 0);
+            let best = score.clone().max();
+            let is_first = score
+                .clone()
+                .equal(best.expand([p * n]))
+                .bool_and(score.greater_elem(0))
                 .reshape([p, n]);
             overrides.push(PhiOverride {
                 evaluations: is_first,

@@ -134,7 +134,8 @@ pub fn phi_rotated_cells<B: Backend>(
 pub fn mosaic_cells<B: Backend>(phi_cells: Tensor<B, 3>, umats: &Tensor<B, 3>) -> Tensor<B, 3> {
     let [np, _, _] = phi_cells.dims();
     let [nm, _, _] = umats.dims();
-    let lhs = phi_cells.unsqueeze_dim::<4>(1).expand([np, nm, 3, 3]);
-    let rhs = umats.clone().swap_dims(1, 2).unsqueeze_dim::<4>(0).expand([np, nm, 3, 3]);
-    lhs.matmul(rhs).reshape([np * nm, 3, 3])
+    // new[φ,m,i,k] = Σ_j cell[φ,i,j]·U[m,k,j], elementwise (no matmul: see linalg::outer_dot3).
+    let lhs = phi_cells.reshape([np, 1, 3, 1, 3]);
+    let rhs = umats.clone().reshape([1, nm, 1, 3, 3]);
+    (lhs * rhs).sum_dim(4).reshape([np * nm, 3, 3])
 }

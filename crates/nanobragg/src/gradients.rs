@@ -152,12 +152,47 @@ pub struct GradientResult {
     pub gradients: Vec<(ParamName, f64, f64)>,
 }
 
-/// How a parameter maps to a tensor of [`Params`]: the tensor and `d(internal)/d(user unit)`.
+/// How the internal (SI, radian) value of a [`Params`] tensor follows from the user's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ToInternal {
+    /// `internal = user · factor` (unit conversions: deg → rad, mm → m, …).
+    Scale(f64),
+    /// `internal = c / user`: the attenuation depth L (µm) gives μ = 1e6 / L (m⁻¹).
+    Reciprocal(f64),
+}
+
+impl ToInternal {
+    /// The user value of an internal value.
+    fn user(self, internal: f64) -> f64 {
+        match self {
+            ToInternal::Scale(f) => internal / f,
+            ToInternal::Reciprocal(c) => c / internal,
+        }
+    }
+
+    /// `d(internal)/d(user)` at `user`.
+    fn derivative(self, user: f64) -> f64 {
+        match self {
+            ToInternal::Scale(f) => f,
+            ToInternal::Reciprocal(c) => -c / (user * user),
+        }
+    }
+
+    /// The internal tensor of a user-value tensor, as tensor ops (so gradients reach `user`).
+    fn apply<B: burn::tensor::backend::Backend>(self, user: Tensor<B, 1>) -> Tensor<B, 1> {
+        match self {
+            ToInternal::Scale(f) => user * f,
+            ToInternal::Reciprocal(c) => user.recip() * c,
+        }
+    }
+}
+
+/// How a parameter maps to a tensor of [`Params`]: the tensor and the user → internal map.
 fn slot<B: burn::tensor::backend::Backend>(
     p: &mut Params<B>,
     name: ParamName,
     osc_per_step: f64,
-) -> Result<(&mut Tensor<B, 1>, f64)> {
+) -> Result<(&mut Tensor<B, 1>, ToInternal)> {
     let deg = 1.0 / RTD;
     let cell_only = |p: &Params<B>| {
         if p.matrix.is_some() {
@@ -219,13 +254,19 @@ fn slot<B: burn::tensor::backend::Backend>(
         ParamName::PolarizationK => (&mut p.polarization_k, 1.0),
         ParamName::WaterUm => (&mut p.water, 1e-6),
         ParamName::DetectorMu => {
-            return Err(NanobraggError::Scene(
-                "detector_abs_um: use the internal μ via the library API (not yet exposed)".into(),
-            ))
+            if to_f64(&p.mu) <= 0.0 {
+                return Err(NanobraggError::Scene(
+                    "detector_abs_um: absorption is off (give -detector_abs <um> and \
+                     -detector_thick <um>)"
+                        .into(),
+                ));
+            }
+            return Ok((&mut p.mu, ToInternal::Reciprocal(1e6)));
         }
         ParamName::DetectorThicknessUm => (&mut p.thickness, 1e-6),
         ParamName::DefaultF => (&mut p.default_f, 1.0),
     })
+    .map(|(t, f)| (t, ToInternal::Scale(f)))
 }
 
 impl<B: burn::tensor::backend::Backend> Simulator<B> {
@@ -242,16 +283,16 @@ impl<B: burn::tensor::backend::Backend> Simulator<B> {
     /// The current value of `name`, in its user unit.
     pub fn param_value(&mut self, name: ParamName) -> Result<f64> {
         let per = self.osc_per_step();
-        let (t, factor) = slot(&mut self.params, name, per)?;
-        Ok(to_f64(t) / factor)
+        let (t, map) = slot(&mut self.params, name, per)?;
+        Ok(map.user(to_f64(t)))
     }
 
     /// Parameters equal to the simulator's, with `name` replaced by `value` (user unit, `[1]`);
     /// the conversion to internal units is a tensor op, so gradients reach `value`.
     pub fn params_with(&self, name: ParamName, value: Tensor<B, 1>) -> Result<Params<B>> {
         let mut p = self.params.clone();
-        let (t, factor) = slot(&mut p, name, self.osc_per_step())?;
-        *t = value * factor;
+        let (t, map) = slot(&mut p, name, self.osc_per_step())?;
+        *t = map.apply(value);
         Ok(p)
     }
 }
@@ -263,8 +304,9 @@ impl<B: AutodiffBackend> Simulator<B> {
         let per = self.osc_per_step();
         let mut values = Vec::with_capacity(wrt.len());
         for &name in wrt {
-            let (t, factor) = slot(&mut self.params, name, per)?;
-            values.push((name, to_f64(t) / factor, factor));
+            let (t, map) = slot(&mut self.params, name, per)?;
+            let user = map.user(to_f64(t));
+            values.push((name, user, map.derivative(user)));
             *t = t.clone().detach().require_grad();
         }
         let device = self.params.pixel.device();

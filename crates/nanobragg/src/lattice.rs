@@ -14,7 +14,8 @@ const SINCG_EPS: f64 = 1e-12;
 
 /// `sin(N·x)/sin(x)` with the limit `N·cos(N·x)/cos(x)` where `sin x → 0` (x = kπ), which
 /// keeps value and gradient finite at Bragg-peak centres. Guarded so no NaN reaches the
-/// gradient of the branch not taken. (Used for non-integer N; [`grating`] is the fast path.)
+/// gradient of the branch not taken. The direct form, as the C program writes it; the renderer
+/// uses [`grating`] (reduced argument, same values for integer N).
 pub fn sincg<B: Backend, const D: usize>(x: Tensor<B, D>, n: &Tensor<B, 1>) -> Tensor<B, D> {
     let n_b = n.clone().reshape([1; D]);
     let nx = x.clone() * n_b.clone();
@@ -25,45 +26,68 @@ pub fn sincg<B: Backend, const D: usize>(x: Tensor<B, D>, n: &Tensor<B, 1>) -> T
     regular.mask_where(near, limit)
 }
 
-/// The grating function of fractional index `h` for `n` cells: `sin(nπh)/sin(πh)`.
+/// The grating function of fractional index `h` for `n` cells: `sin(nπh)/sin(πh)`, evaluated on
+/// the reduced argument `f = h − round(h)`:
 ///
-/// For an integer number of cells (`n_value`, the host value of `n`) it is evaluated on the
-/// reduced argument `f = h − round(h)` using `sin(nπh)/sin(πh) = (−1)^{round(h)·(n−1)}·
-/// sin(nπf)/sin(πf)`, which is exact mathematically and keeps f32 accurate far from the origin
-/// (the direct form loses all digits near Bragg peaks at large h). The derivative with respect to
-/// n gets back the term the reduction drops (`π·round(h)·cos(nπh)/sin(πh)`) through a
-/// value-neutral straight-through term. Non-integer n uses the direct form.
+/// `sin(nπh)/sin(πh) = (−1)^{round(h)·(n−1)}·sin(nπf)/sin(πf)`,
+///
+/// exact for integer n (the C program's N) and accurate at f32 far from the origin (the direct
+/// form loses all digits near Bragg peaks at large h). Near a peak centre (|n·πf| small) the
+/// quotient is replaced by its Taylor series ([`grating_series`]), which keeps the derivatives
+/// accurate where the quotient's cancel; at the centre the value is n with zero slope in h.
+///
+/// **Real n.** For non-integer n the right-hand side is the continuation used for every n: each
+/// reflection keeps the profile `sin(nπf)/sin(πf)` of a crystal n cells wide (height n, width
+/// ~1/n), with the sign fixed by `round(n_value)` (`n_value` is the host value of `n`; the sign
+/// never reaches an intensity, which takes F_latt²). The direct form `sin(nπh)/sin(πh)` is no
+/// continuation to refine with: for non-integer n it is unbounded at every reflection h ≠ 0
+/// (`sin(nπh) ≠ 0` there), and its n-derivative grows as `1/f` towards every peak centre. So
+/// `∂/∂n` is that of the per-reflection profile: at a peak centre `∂F/∂n = 1` whatever h.
 pub fn grating<B: Backend, const D: usize>(
     h: Tensor<B, D>,
     n: &Tensor<B, 1>,
     n_value: f64,
 ) -> Tensor<B, D> {
     let pi = std::f64::consts::PI;
-    if (n_value - n_value.round()).abs() > 1e-9 {
-        return sincg(h * pi, n);
-    }
     let whole = h.clone().detach().round();
     let x = (h - whole.clone()) * pi;
-    let dims = x.dims();
     let n_b = n.clone().reshape([1; D]);
     let nx = x.clone() * n_b.clone();
-    // On the reduced argument |x| ≤ π/2, so sin x vanishes only at x = 0, where the limit is N.
-    let sin_x = x.sin();
-    let near = sin_x.clone().abs().lower_elem(SINCG_EPS);
-    let safe_sin = sin_x.mask_fill(near.clone(), 1.0);
-    let reduced = (nx.clone().sin() / safe_sin.clone()).mask_where(near.clone(), n_b.clone().expand(dims));
-    let k = (whole.clone() * (n_value.round() - 1.0)).abs();
+    // On the reduced argument |x| ≤ π/2, so sin x vanishes only at x = 0, inside the series'
+    // domain. Near there the quotient's derivative cancels catastrophically (two terms of size
+    // N/x whose difference is −N(N²−1)x/3); the Taylor series is used instead.
+    let small = nx.clone().detach().abs().lower_elem(series_radius::<B>());
+    let quotient = nx.sin() / x.clone().sin().mask_fill(small.clone(), 1.0);
+    let reduced = quotient.mask_where(small, grating_series(x, &n_b));
+    let k = (whole * (n_value.round() - 1.0)).abs();
     let odd = k.clone() - (k / 2.0).floor() * 2.0;
     let sign = odd * -2.0 + 1.0;
-    let value = if n.is_require_grad() {
-        // d/dN of the reduced form misses π·round(h)·cos(Nπh)/sin(πh): add it back through a
-        // term whose value is zero.
-        let slope = (nx.cos() / safe_sin).mask_fill(near, 0.0);
-        reduced + (n_b.clone() - n_b.detach()) * whole * pi * slope
-    } else {
-        reduced
-    };
-    value * sign
+    reduced * sign
+}
+
+/// |N·x| below which [`grating`] uses [`grating_series`]: where the series' first omitted term,
+/// about (Nx)⁸/9!, stays below the float's epsilon (0.044 at f64, 0.54 at f32).
+fn series_radius<B: Backend>() -> f64 {
+    use burn::tensor::{Element, FloatDType};
+    let eps = FloatDType::from(<B::FloatElem as Element>::dtype()).finfo().epsilon;
+    0.8 * (eps * 362_880.0).powf(0.125)
+}
+
+/// Taylor series of `sin(N·x)/sin(x)` about x = 0 through x⁶:
+/// `N·(1 + a₂x² + a₄x⁴ + a₆x⁶)` with `a₂ = (1 − N²)/6`, `a₄ = (3N² − 7)(N² − 1)/360`,
+/// `a₆ = (31 − 49N² + 21N⁴ − 3N⁶)/15120`. Its value and its derivatives in x and N are accurate
+/// where the quotient's are not (|N·x| small), and it is exactly N with zero x-slope at x = 0.
+pub fn grating_series<B: Backend, const D: usize>(
+    x: Tensor<B, D>,
+    n_b: &Tensor<B, D>,
+) -> Tensor<B, D> {
+    let x2 = x.powi_scalar(2);
+    let n2 = n_b.clone().powi_scalar(2);
+    let a2 = (n2.clone().neg() + 1.0) / 6.0;
+    let a4 = (n2.clone() * 3.0 - 7.0) * (n2.clone() - 1.0) / 360.0;
+    let a6 = (n2.clone() * (n2.clone() * (n2 * -3.0 + 21.0) - 49.0) + 31.0) / 15120.0;
+    let poly = x2.clone() * (x2.clone() * (x2 * a6 + a4) + a2) + 1.0;
+    poly * n_b.clone()
 }
 
 /// `sinc3(x) = 3(sin x/x − cos x)/x²` given `x²` (value 1 at 0, series `1 − x²/10` near 0), so

@@ -20,11 +20,13 @@ pub mod phi;
 pub mod polarization;
 pub mod random;
 pub mod refine;
+pub mod scattering;
 pub mod scene;
 pub mod setup;
 pub mod stats;
 pub mod simulate;
 pub mod structure_factors;
+pub mod trace;
 pub mod units;
 
 pub use error::{NanobraggError, Result};

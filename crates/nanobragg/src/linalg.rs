@@ -39,6 +39,20 @@ pub fn dot<B: Backend, const D: usize>(a: &Tensor<B, D>, b: &Tensor<B, D>) -> Te
     (a.clone() * b.clone()).sum_dim(D - 1)
 }
 
+/// `a · bᵀ` for `a` `[E, 3]` and `b` `[K, 3]` → `[E, K]`, as three broadcast multiply-adds.
+///
+/// Used instead of `matmul` for the 3-long contractions of the renderer: GPU matmul kernels may
+/// take f32 inputs through reduced-precision (TF32) tensor-core paths, which costs Miller
+/// indices three decimal digits; elementwise ops keep full f32 on every backend.
+pub fn outer_dot3<B: Backend>(a: &Tensor<B, 2>, b: &Tensor<B, 2>) -> Tensor<B, 2> {
+    let [e, _] = a.dims();
+    let [k, _] = b.dims();
+    let term = |c: usize| {
+        a.clone().narrow(1, c, 1).expand([e, k]) * b.clone().narrow(1, c, 1).reshape([1, k])
+    };
+    term(0) + term(1) + term(2)
+}
+
 /// Euclidean norm along the last dimension (kept, size 1).
 pub fn norm<B: Backend, const D: usize>(a: &Tensor<B, D>) -> Tensor<B, D> {
     dot(a, a).sqrt()

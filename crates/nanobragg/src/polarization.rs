@@ -1,8 +1,12 @@
 //! Kahn polarization factor as tensor ops.
 //!
 //! `P = ½(1 + cos²2θ − K·cos 2ψ·sin²2θ)` with `cos 2θ = i·d`, `B_in = unit(p × i)`,
-//! `E_in = unit(i × B_in)`, `ψ = −atan2(d·B_in, d·E_in)`; here `cos 2ψ` is computed as
-//! `(E² − B²)/(E² + B²)`, equal to the C program's but free of atan2 (finite gradient).
+//! `E_in = unit(i × B_in)`, `ψ = −atan2(d·B_in, d·E_in)`. With `E = d·E_in`, `B = d·B_in`
+//! (the components of d in the plane normal to i), `sin²2θ = E² + B²` and
+//! `cos 2ψ = (E² − B²)/(E² + B²)`, so `cos 2ψ·sin²2θ = E² − B²`: the factor is computed as
+//! `½(1 + cos²2θ − K·(E² − B²))`, equal to the C program's (which takes atan2(0, 0) = 0 on the
+//! beam, where the term vanishes anyway) but with no atan2, no quotient and no `1 − cos²`
+//! cancellation — finite, accurate gradients everywhere, at f32 too.
 
 use burn::tensor::{backend::Backend, Tensor};
 
@@ -33,16 +37,11 @@ pub fn kahn_factor<B: Backend>(
     let s = frames.0.len() / 3;
     let e_in = tensor::<B, 5>(frames.0.clone(), [1, 1, 1, s, 3], &device);
     let b_in = tensor::<B, 5>(frames.1.clone(), [1, 1, 1, s, 3], &device);
-    let cos2t = dot(inc, d);
-    let cos2t_sq = cos2t.powi_scalar(2);
-    let sin2t_sq = cos2t_sq.clone().neg() + 1.0;
-    let e_out = dot(d, &e_in);
-    let b_out = dot(d, &b_in);
-    let (e2, b2) = (e_out.powi_scalar(2), b_out.powi_scalar(2));
-    let r2 = e2.clone() + b2.clone();
-    // 1e-30 is representable in f32 too (an f64-only threshold would underflow to 0 there).
-    let tiny = r2.clone().lower_elem(1e-30);
-    let cos2psi = ((e2 - b2) / r2.mask_fill(tiny.clone(), 1.0)).mask_fill(tiny, 1.0);
+    let cos2t_sq = dot(inc, d).powi_scalar(2);
+    let e2 = dot(d, &e_in).powi_scalar(2);
+    let b2 = dot(d, &b_in).powi_scalar(2);
+    // E_in and B_in span the plane normal to i, so E² + B² = sin²2θ and
+    // cos 2ψ·sin²2θ = E² − B²: no quotient, and no 1 − cos²2θ cancellation at small angles.
     let kk = k.clone().reshape([1, 1, 1, 1, 1]);
-    (cos2t_sq + 1.0 - kk * cos2psi * sin2t_sq) * 0.5
+    (cos2t_sq + 1.0 - kk * (e2 - b2)) * 0.5
 }

@@ -255,6 +255,8 @@ pub struct IoScene {
     pub mask_file: Option<PathBuf>,
     /// Raw f32 image output, `-floatfile`/`-floatimage`.
     pub floatfile: Option<PathBuf>,
+    /// Raw f64 image output (the render's values before rounding to f32), `-floatfile_f64`.
+    pub floatfile_f64: Option<PathBuf>,
     /// SMV noiseless output, `-intfile`/`-intimage`.
     pub intfile: Option<PathBuf>,
     /// SMV Poisson-noise output, `-noisefile`/`-noiseimage`.

@@ -13,15 +13,19 @@ use crate::crystal::{mosaic_cells, phi_rotated_cells, CrystalGeometry};
 use crate::detector::DetectorGeometry;
 use crate::error::Result;
 use crate::lattice::{grating, nearest_index, sinc3_of_square};
-use crate::linalg::{dot, float_options, norm, scalar, tensor, to_f64};
+use crate::linalg::{dot, float_options, norm, outer_dot3, scalar, tensor, to_f64};
 use crate::params::Params;
 use crate::phi::{EvaluationContext, FreshPhiRotation, PhiRotation};
 use crate::polarization::{kahn_factor, source_frames};
+use crate::scattering::scattering_vector;
 use crate::scene::LatticeShape;
 use crate::setup::Setup;
 use crate::structure_factors::{nearest, tricubic, GridExtent};
 use burn::tensor::ElementConversion;
-use crate::units::{AVOGADRO, R_E_SQR, WATER_F, WATER_MW};
+use crate::trace::probe::TileDims;
+use crate::trace::{NoObserver, ProbeSelection, RenderObserver, SceneProbe, SceneValues, TileProbe};
+use crate::units::{AVOGADRO, RTD, R_E_SQR, WATER_F, WATER_MW};
+use std::sync::Arc;
 
 /// Memory and tiling options of a render.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,6 +71,8 @@ pub struct Image {
     pub spixels: usize,
     /// Values as the C program stores them (f32), `slow·fpixels + fast`.
     pub data: Vec<f32>,
+    /// The same values before rounding to f32 (in the render's precision).
+    pub data_f64: Vec<f64>,
     /// Warnings raised while rendering (e.g. the one-time interpolation fallback).
     pub notes: Vec<String>,
 }
@@ -224,11 +230,54 @@ impl<B: Backend> Simulator<B> {
 
     /// Render the whole image (ROI and mask applied; other pixels are 0).
     pub fn render(&self) -> Result<Image> {
+        self.render_observed(&mut NoObserver)
+    }
+
+    /// Render the whole image, reporting progress and the pixels the observer selects (see
+    /// [`crate::trace`]). Each selected pixel is rendered as a tile of its own; the scan
+    /// state still flows through it in order, so the image is the same as [`Simulator::render`].
+    pub fn render_observed(&self, observer: &mut dyn RenderObserver) -> Result<Image> {
         let det = &self.setup.detector;
         let mut data = vec![0f32; det.fpixels * det.spixels];
+        let mut data_f64 = vec![0f64; data.len()];
         let mut state = self.scan_start();
-        for tile in self.plan.pixels.chunks(self.tile_pixels()) {
-            let values = self.tile_values(tile, &mut state)?;
+        let pixels = &self.plan.pixels;
+        let selection = observer.selection();
+        let mut tiles: Vec<(&[usize], bool)> = Vec::new();
+        let chunk = self.tile_pixels();
+        fn plain<'a>(range: &'a [usize], tiles: &mut Vec<(&'a [usize], bool)>, chunk: usize, probe: bool) {
+            tiles.extend(range.chunks(chunk).map(|t| (t, probe)));
+        }
+        match selection {
+            ProbeSelection::None => plain(pixels, &mut tiles, chunk, false),
+            ProbeSelection::All => plain(pixels, &mut tiles, chunk, true),
+            ProbeSelection::Pixels(selected) => {
+                let mut start = 0;
+                for (at, p) in pixels.iter().enumerate() {
+                    if selected.contains(p) {
+                        plain(&pixels[start..at], &mut tiles, chunk, false);
+                        tiles.push((&pixels[at..at + 1], true));
+                        start = at + 1;
+                    }
+                }
+                plain(&pixels[start..], &mut tiles, chunk, false);
+            }
+        }
+        let mut scene: Option<Arc<SceneValues>> = None;
+        let mut done = 0;
+        for (tile, probed) in tiles {
+            let model = self.model(&self.params)?;
+            let mut probe = None;
+            if probed && scene.is_none() {
+                scene = Some(Arc::new(self.scene_probe(&model).values()));
+            }
+            let values = self.tile_intensity(
+                &self.params,
+                &model,
+                tile,
+                &mut state,
+                probed.then_some(&mut probe),
+            )?;
             let host = values
                 .into_data()
                 .convert::<f64>()
@@ -236,14 +285,59 @@ impl<B: Backend> Simulator<B> {
                 .expect("converted to f64");
             for (&idx, v) in tile.iter().zip(host) {
                 data[idx] = v as f32;
+                data_f64[idx] = v;
             }
+            if let (Some(probe), Some(scene)) = (probe, &scene) {
+                for report in probe.reports(tile, det.fpixels, self.tile_dims(), scene) {
+                    observer.pixel(&report);
+                }
+            }
+            done += tile.len();
+            observer.progress(done, pixels.len());
         }
         Ok(Image {
             fpixels: det.fpixels,
             spixels: det.spixels,
             data,
+            data_f64,
             notes: state.notes,
         })
+    }
+
+    fn tile_dims(&self) -> TileDims {
+        let os = self.plan.oversample;
+        TileDims {
+            layers: self.setup.detector.thick_steps,
+            subpixels: os * os,
+            sources: self.setup.beam.sources.len(),
+            steps: self.setup.crystal.phi_steps * self.setup.crystal.mosaic_axes.len().max(1),
+        }
+    }
+
+    fn scene_probe(&self, m: &Model<B>) -> SceneProbe<B> {
+        let s = m.inc_host.len();
+        let samp = &self.setup.sampling;
+        SceneProbe {
+            pix0: m.det.pix0.clone(),
+            fdet: m.det.fdet.clone(),
+            sdet: m.det.sdet.clone(),
+            odet: m.det.odet.clone(),
+            close_distance: m.det.close_distance.clone(),
+            reciprocal: m.crystal.reciprocal.clone(),
+            incident: m.inc.clone().reshape([s, 3]),
+            lambda: m.lambda.clone().reshape([s]),
+            fluence: self.params.fluence.clone(),
+            wavelength: self.params.wavelength.clone(),
+            phi_deg: phi_angles(&self.params, self.setup.crystal.phi_steps)
+                .into_iter()
+                .map(|x| x * RTD)
+                .collect(),
+            domains: self.setup.crystal.mosaic_axes.len().max(1),
+            steps: self.plan.steps,
+            oversample_flags: [samp.oversample_thick, samp.oversample_polar, samp.oversample_omega],
+            square_lattice: self.setup.crystal.shape == LatticeShape::Square,
+            water_m: samp.water_m,
+        }
     }
 
     /// The scan state at the start of a render.
@@ -270,7 +364,7 @@ impl<B: Backend> Simulator<B> {
         state: &mut ScanState,
     ) -> Result<Tensor<B, 1>> {
         let model = self.model(params)?;
-        self.tile_intensity(params, &model, tile, state)
+        self.tile_intensity(params, &model, tile, state, None)
     }
 
     /// All rendered pixels `[N]` (scan order, `plan.pixels`) as one graph from `params` — for
@@ -288,6 +382,7 @@ impl<B: Backend> Simulator<B> {
         m: &Model<B>,
         tile: &[usize],
         state: &mut ScanState,
+        probe: Option<&mut Option<TileProbe<B>>>,
     ) -> Result<Tensor<B, 1>> {
         let any_before = state.any_before;
         let setup = &self.setup;
@@ -326,12 +421,14 @@ impl<B: Backend> Simulator<B> {
         }
         let pos = pos.expand([np, nt, no, 3]);
         let r = norm(&pos); // [P,T,O,1]
-        let d = pos / r.clone();
+        let probing = probe.is_some();
+        let kept_pos = probing.then(|| (pos.clone(), r.clone()));
+        let d = pos.clone() / r.clone();
         let omega = if ds.point_pixel {
             r.clone().powi_scalar(2).recip()
         } else {
             let pix2 = p.pixel.clone().powi_scalar(2).reshape([1, 1, 1, 1]);
-            pix2 * m.det.close_distance.clone().reshape([1, 1, 1, 1]) / r.powi_scalar(3)
+            pix2 * m.det.close_distance.clone().reshape([1, 1, 1, 1]) / r.clone().powi_scalar(3)
         };
         let capture = if ds.thick_m > 0.0 {
             let rho = dot(&d, &v4(&m.det.odet));
@@ -345,7 +442,7 @@ impl<B: Backend> Simulator<B> {
 
         // Scattering vectors [P,T,O,S,3] and d_min culling.
         let d5 = d.clone().unsqueeze_dim::<5>(3); // [P,T,O,1,3]
-        let q = (d5.clone() - m.inc.clone()) / m.lambda.clone();
+        let q = scattering_vector(&pos, &r, &m.inc, &m.lambda);
         let ne = np * nt * no * ns;
         let q = q.reshape([ne, 3]);
         let active: Tensor<B, 1, Bool> = if samp.dmin_m > 0.0 {
@@ -374,34 +471,45 @@ impl<B: Backend> Simulator<B> {
             &phi_rad,
             &context,
         );
-        let miller = |phi_cells: Tensor<B, 3>| -> [Tensor<B, 2>; 3] {
-            let table = mosaic_cells(phi_cells, &m.umats); // [K,3,3]
+        let miller = |table: &Tensor<B, 3>| -> [Tensor<B, 2>; 3] {
             let k = table.dims()[0];
             [0, 1, 2].map(|row| {
                 let axis = table.clone().narrow(1, row, 1).reshape([k, 3]);
-                q.clone().matmul(axis.transpose()) // [E, K]
+                outer_dot3(&q, &axis) // [E, K]
             })
         };
-        let mut hkl = miller(cells.base);
+        let base_table = mosaic_cells(cells.base, &m.umats); // [K,3,3]
+        let mut hkl = miller(&base_table);
+        let mut kept_overrides = Vec::new();
         for over in cells.overrides {
             let sel = over.evaluations.reshape([np * nt * no, 1]);
             let sel = sel.expand([np * nt * no, ns]).reshape([ne, 1]);
-            let alt = miller(over.cells);
+            let table = mosaic_cells(over.cells, &m.umats);
+            let alt = miller(&table);
             hkl = [0, 1, 2].map(|i| {
                 let k = hkl[i].dims()[1];
                 hkl[i].clone().mask_where(sel.clone().expand([ne, k]), alt[i].clone())
             });
+            if probing {
+                kept_overrides.push((sel.reshape([ne]), table));
+            }
         }
         let [h, k, l] = hkl;
         let kk = h.dims()[1];
 
         let f_latt = self.lattice_factor(m, &h, &k, &l);
+        let f_latt_axes = (probing && self.setup.crystal.shape == LatticeShape::Square).then(|| {
+            let [na, nb, nc] = &m.n_cells;
+            let nv = self.plan.n_cells;
+            [grating(h.clone(), na, nv[0]), grating(k.clone(), nb, nv[1]), grating(l.clone(), nc, nv[2])]
+        });
         let runs_f_latt = if samp.water_m == 0.0 {
             Some(f_latt.clone().not_equal_elem(0.0))
         } else {
             None
         };
         let f_cell = self.structure_factor(p, [&h, &k, &l], &active, runs_f_latt, state);
+        let kept_f = probing.then(|| (f_cell.clone(), f_latt.clone(), [h.clone(), k.clone(), l.clone()]));
         let term = f_cell.powi_scalar(2) * f_latt.clone().powi_scalar(2); // [E,K]
         let active_f = active.clone().float().reshape([ne, 1]);
 
@@ -440,28 +548,56 @@ impl<B: Backend> Simulator<B> {
 
         // Factors applied once per pixel (C: values of the first sub-pixel / evaluation).
         let mut factor = m.scale.clone().reshape([1]).expand([np]);
+        let mut applied: [Option<Tensor<B, 1>>; 3] = [None, None, None];
         if !flags.0 {
-            let last_layer = capture.narrow(1, nt - 1, 1).narrow(2, 0, 1).reshape([np]);
-            factor = factor * last_layer;
+            let last_layer = capture.clone().narrow(1, nt - 1, 1).narrow(2, 0, 1).reshape([np]);
+            factor = factor * last_layer.clone();
+            applied[0] = Some(last_layer);
         }
         if !flags.1 {
             let pol = if setup.beam.nopolar {
                 None
             } else {
-                Some(first_active(polar.reshape([np, sum_order]), &context.active))
+                Some(first_active(polar.clone().reshape([np, sum_order]), &context.active))
             };
             if let Some(pol) = pol {
-                factor = factor * pol;
+                factor = factor * pol.clone();
+                applied[1] = Some(pol);
             }
         }
         if !flags.2 {
-            let first = omega.narrow(1, 0, 1).narrow(2, 0, 1).reshape([np]);
-            factor = factor * first;
+            let first = omega.clone().narrow(1, 0, 1).narrow(2, 0, 1).reshape([np]);
+            factor = factor * first.clone();
+            applied[2] = Some(first);
         }
         if !any_before {
-            state.any_before = to_f64(&active.float().sum()) > 0.0;
+            state.any_before = to_f64(&active.clone().float().sum()) > 0.0;
         }
-        Ok(intensity * factor)
+        let value = intensity.clone() * factor;
+        if let (Some(slot), Some((position, airpath)), Some((f_cell, f_latt, hkl))) =
+            (probe, kept_pos, kept_f)
+        {
+            *slot = Some(TileProbe {
+                position,
+                airpath,
+                omega,
+                diffracted: d,
+                capture,
+                scattering: q,
+                active,
+                polar,
+                cells: base_table,
+                cell_overrides: kept_overrides,
+                hkl,
+                f_latt_axes,
+                f_latt,
+                f_cell,
+                intensity,
+                factors: applied,
+                value: value.clone(),
+            });
+        }
+        Ok(value)
     }
 
 

@@ -23,6 +23,35 @@ pub fn write_float_image(path: &Path, data: &[f32]) -> Result<(), IoError> {
     })
 }
 
+/// Write a raw f64 image (`-floatfile_f64`): each value as 8 little-endian bytes, no header.
+pub fn write_float64_image(path: &Path, data: &[f64]) -> Result<(), IoError> {
+    write_atomic_with(path, |w: &mut dyn Write| {
+        for chunk in data.chunks(1 << 16) {
+            let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
+            w.write_all(&bytes)?;
+        }
+        Ok(())
+    })
+}
+
+/// Read a raw f64 image of `expected_pixels` values (file size exactly `8 * expected_pixels`).
+pub fn read_float64_image(path: &Path, expected_pixels: usize) -> Result<Vec<f64>, IoError> {
+    let bytes = read_bytes(path)?;
+    if expected_pixels.checked_mul(8) != Some(bytes.len()) {
+        return Err(IoError::format(
+            path,
+            format!(
+                "raw f64 image is {} bytes, expected {expected_pixels} pixels x 8 bytes",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect())
+}
+
 /// Read a raw float image of `expected_pixels` values; the file size must be exactly `4 * expected_pixels`.
 pub fn read_float_image(path: &Path, expected_pixels: usize) -> Result<Vec<f32>, IoError> {
     let bytes = read_bytes(path)?;
@@ -72,6 +101,22 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(float_image_bytes(&[1.0]), vec![0, 0, 0x80, 0x3f]);
         assert!(parse_float_image(&[0; 8], usize::MAX, Path::new("f")).is_err());
+    }
+
+    #[test]
+    fn f64_image_roundtrip_is_little_endian_and_checks_its_size() {
+        let dir = std::env::temp_dir().join(format!("nanobragg-float64-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("float64.bin");
+        let data = vec![0.0, 1.0 + f64::EPSILON, -2.25, 1e-300];
+        write_float64_image(&p, &data).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        assert_eq!(bytes.len(), 32);
+        assert_eq!(bytes[8..16], [1, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
+        assert_eq!(read_float64_image(&p, 4).unwrap(), data);
+        let e = read_float64_image(&p, 5).unwrap_err().to_string();
+        assert!(e.contains("float64.bin") && e.contains("32 bytes"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     proptest! {

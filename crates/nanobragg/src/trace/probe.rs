@@ -1,0 +1,225 @@
+//! The tensors a probed tile keeps, and their conversion to host [`PixelReport`]s.
+
+use std::sync::Arc;
+
+use burn::tensor::{backend::Backend, Bool, Tensor};
+
+use super::{EvaluationValues, PixelReport, SceneValues, StepValues, SubpixelValues};
+
+/// Scene-wide tensors of a probed render, with the host values that need no tensor.
+pub(crate) struct SceneProbe<B: Backend> {
+    pub pix0: Tensor<B, 1>,
+    pub fdet: Tensor<B, 1>,
+    pub sdet: Tensor<B, 1>,
+    pub odet: Tensor<B, 1>,
+    pub close_distance: Tensor<B, 1>,
+    pub reciprocal: [Tensor<B, 1>; 3],
+    /// `[S, 3]`.
+    pub incident: Tensor<B, 2>,
+    /// `[S]` (m).
+    pub lambda: Tensor<B, 1>,
+    pub fluence: Tensor<B, 1>,
+    pub wavelength: Tensor<B, 1>,
+    pub phi_deg: Vec<f64>,
+    pub domains: usize,
+    pub steps: usize,
+    pub oversample_flags: [bool; 3],
+    pub square_lattice: bool,
+    pub water_m: f64,
+}
+
+impl<B: Backend> SceneProbe<B> {
+    pub fn values(self) -> SceneValues {
+        let v3 = |t: Tensor<B, 1>| to3(&host(t));
+        let incident = host(self.incident.reshape([-1]));
+        SceneValues {
+            pix0: v3(self.pix0),
+            fdet: v3(self.fdet),
+            sdet: v3(self.sdet),
+            odet: v3(self.odet),
+            close_distance: host(self.close_distance)[0],
+            reciprocal: self.reciprocal.map(v3),
+            incident: incident.chunks(3).map(to3).collect(),
+            lambda_m: host(self.lambda),
+            phi_deg: self.phi_deg,
+            domains: self.domains,
+            fluence: host(self.fluence)[0],
+            steps: self.steps,
+            oversample_flags: self.oversample_flags,
+            square_lattice: self.square_lattice,
+            water_m: self.water_m,
+            lambda0_m: host(self.wavelength)[0],
+        }
+    }
+}
+
+/// Intermediate tensors of one tile of P pixels (T layers, O sub-pixels, S sources, K steps;
+/// E = P·T·O·S evaluations).
+pub(crate) struct TileProbe<B: Backend> {
+    /// `[P,T,O,3]` (m).
+    pub position: Tensor<B, 4>,
+    /// `[P,T,O,1]` (m).
+    pub airpath: Tensor<B, 4>,
+    /// `[P,T,O,1]` (sr).
+    pub omega: Tensor<B, 4>,
+    /// `[P,T,O,3]`.
+    pub diffracted: Tensor<B, 4>,
+    /// `[P,T,O,1]`.
+    pub capture: Tensor<B, 4>,
+    /// `[E,3]` (m⁻¹).
+    pub scattering: Tensor<B, 2>,
+    /// `[E]`.
+    pub active: Tensor<B, 1, Bool>,
+    /// `[P,T,O,S,1]`.
+    pub polar: Tensor<B, 5>,
+    /// Cells per step `[K,3,3]` (m) for evaluations not overridden…
+    pub cells: Tensor<B, 3>,
+    /// …and the φ policy's substitutions: evaluations `[E]` and their cells `[K,3,3]`.
+    pub cell_overrides: Vec<(Tensor<B, 1, Bool>, Tensor<B, 3>)>,
+    /// `[E,K]` each.
+    pub hkl: [Tensor<B, 2>; 3],
+    /// `[E,K]` each (SQUARE shape).
+    pub f_latt_axes: Option<[Tensor<B, 2>; 3]>,
+    /// `[E,K]`.
+    pub f_latt: Tensor<B, 2>,
+    /// `[E,K]`.
+    pub f_cell: Tensor<B, 2>,
+    /// `[P]`.
+    pub intensity: Tensor<B, 1>,
+    /// Factors applied once per pixel, `[P]` each (None where applied per sub-pixel or not at all).
+    pub factors: [Option<Tensor<B, 1>>; 3],
+    /// `[P]`.
+    pub value: Tensor<B, 1>,
+}
+
+/// Loop extents of a tile.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TileDims {
+    pub layers: usize,
+    pub subpixels: usize,
+    pub sources: usize,
+    pub steps: usize,
+}
+
+impl<B: Backend> TileProbe<B> {
+    /// One report per pixel of `tile` (indices `slow·fpixels + fast`).
+    pub fn reports(
+        self,
+        tile: &[usize],
+        fpixels: usize,
+        dims: TileDims,
+        scene: &Arc<SceneValues>,
+    ) -> Vec<PixelReport> {
+        let TileDims { layers, subpixels, sources, steps } = dims;
+        let samples = layers * subpixels; // per pixel
+        let evals = samples * sources; // per pixel
+        let position = host(self.position.reshape([-1]));
+        let airpath = host(self.airpath.reshape([-1]));
+        let omega = host(self.omega.reshape([-1]));
+        let diffracted = host(self.diffracted.reshape([-1]));
+        let capture = host(self.capture.reshape([-1]));
+        let scattering = host(self.scattering.reshape([-1]));
+        let active = host(self.active.float());
+        let polar = host(self.polar.reshape([-1]));
+        let base_cells = host(self.cells.reshape([-1]));
+        let overrides: Vec<(Vec<f64>, Vec<f64>)> = self
+            .cell_overrides
+            .into_iter()
+            .map(|(sel, cells)| (host(sel.float()), host(cells.reshape([-1]))))
+            .collect();
+        let hkl = self.hkl.map(|t| host(t.reshape([-1])));
+        let axes = self.f_latt_axes.map(|a| a.map(|t| host(t.reshape([-1]))));
+        let f_latt = host(self.f_latt.reshape([-1]));
+        let f_cell = host(self.f_cell.reshape([-1]));
+        let intensity = host(self.intensity);
+        let factors = self.factors.map(|f| f.map(host));
+        let value = host(self.value);
+
+        let mut out = Vec::with_capacity(tile.len());
+        for (p, &idx) in tile.iter().enumerate() {
+            let subs: Vec<SubpixelValues> = (0..samples)
+                .map(|i| {
+                    let s = p * samples + i;
+                    SubpixelValues {
+                        position: to3(&position[3 * s..]),
+                        airpath: airpath[s],
+                        omega: omega[s],
+                        diffracted: to3(&diffracted[3 * s..]),
+                        capture: capture[s],
+                    }
+                })
+                .collect();
+            let evaluations: Vec<EvaluationValues> = (0..evals)
+                .map(|j| {
+                    let e = p * evals + j;
+                    let mut cells = &base_cells;
+                    for (sel, alt) in &overrides {
+                        if sel[e] != 0.0 {
+                            cells = alt;
+                        }
+                    }
+                    let steps = (0..steps)
+                        .map(|k| {
+                            let ek = e * steps + k;
+                            let c = &cells[9 * k..9 * k + 9];
+                            StepValues {
+                                cell_m: [to3(&c[0..]), to3(&c[3..]), to3(&c[6..])],
+                                hkl: [hkl[0][ek], hkl[1][ek], hkl[2][ek]],
+                                f_latt_axes: axes.as_ref().map(|a| [a[0][ek], a[1][ek], a[2][ek]]),
+                                f_latt: f_latt[ek],
+                                f_cell: f_cell[ek],
+                            }
+                        })
+                        .collect();
+                    EvaluationValues {
+                        subpixel: j / sources,
+                        source: j % sources,
+                        scattering: to3(&scattering[3 * e..]),
+                        active: active[e] != 0.0,
+                        polar: polar[e],
+                        steps,
+                    }
+                })
+                .collect();
+            let [cap, pol, om] = &factors;
+            let last_sub = subs.last().expect("at least one sub-pixel");
+            let last_polar = evaluations
+                .iter()
+                .rev()
+                .find(|e| e.active)
+                .map_or(1.0, |e| e.polar);
+            let flags = scene.oversample_flags;
+            let factor = |f: &Option<Vec<f64>>, oversampled: bool, last: f64| match f {
+                Some(v) => v[p],
+                None if oversampled => last,
+                None => 1.0,
+            };
+            out.push(PixelReport {
+                fast: idx % fpixels,
+                slow: idx / fpixels,
+                scene: scene.clone(),
+                factors: [
+                    factor(cap, flags[0], last_sub.capture),
+                    factor(pol, flags[1], last_polar),
+                    factor(om, flags[2], last_sub.omega),
+                ],
+                subpixels: subs,
+                evaluations,
+                intensity: intensity[p],
+                value: value[p],
+            });
+        }
+        out
+    }
+}
+
+fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    t.into_data()
+        .convert::<f64>()
+        .into_vec::<f64>()
+        .expect("converted to f64")
+}
+
+fn to3(v: &[f64]) -> [f64; 3] {
+    [v[0], v[1], v[2]]
+}
