@@ -286,7 +286,7 @@ fn flags_round_trip_through_the_parser() {
         -fluence 1e28 -pixel 0.172 -detpixels_f 30 -detpixels_s 20 -distance 120.5 -Xbeam 1.5 \
         -Ybeam -0.5 -detector_rotx 0.1 -twotheta 3 -detector_abs 300 -detector_thick 450 \
         -detector_thicksteps 2 -oversample 2 -oversample_omega -roi 1 20 2 18 -dmin 2.5 -water 10 \
-        -floatfile a.bin -noisefile n.img -nonoise -pgmscale 2 -nopgm -adc 10 -seed 7 \
+        -floatfile a.bin -floatfile_f64 a64.bin -noisefile n.img -nonoise -pgmscale 2 -nopgm -adc 10 -seed 7 \
         -trace_pixel 3 4 -noprogress -default_F 50 -nointerpolate -pivot beam";
     let before = scene(args);
     let flags = nanobragg_flags(&before).unwrap();

@@ -75,7 +75,8 @@ fn value_for(name: &str) -> BoxedStrategy<String> {
         "-phi_carryover_mode" => select(vec!["spec", "c-parity"])
             .prop_map(String::from)
             .boxed(),
-        "-energy" | "-tile_pixels" => (1i64..100_000).prop_map(|n| n.to_string()).boxed(),
+        "-energy" | "-tile_pixels" | "-max_iter" => (1i64..100_000).prop_map(|n| n.to_string()).boxed(),
+        "-optimizer" => select(vec!["lbfgs", "adam", "Adam"]).prop_map(String::from).boxed(),
         "-detector_abs" | "-detector_absorb" => prop_oneof![
             Just("inf".to_string()),
             (-1000i64..1000).prop_map(|n| n.to_string())

@@ -215,6 +215,7 @@ pub fn nanobragg_flags(scene: &Scene) -> Result<Vec<String>> {
     f.num("-water", sa.water_um);
     // Output.
     f.path("-floatfile", &io.floatfile);
+    f.path("-floatfile_f64", &io.floatfile_f64);
     f.path("-intfile", &io.intfile);
     f.path("-noisefile", &io.noisefile);
     f.switch("-nonoise", io.nonoise);

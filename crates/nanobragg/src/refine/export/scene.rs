@@ -13,8 +13,8 @@ use crate::units::RTD;
 /// values of fields the scene left to defaults (e.g. the two misset angles not refined after a
 /// `-misset random`, or the cell angles of `-cell a b c`).
 ///
-/// Parameters without a scene field of their own are an error: `detector_abs_um` (μ is not
-/// exposed), cell parameters of a scene whose cell comes from `-mat` (write a matrix instead).
+/// Cell parameters of a scene whose cell comes from `-mat` are an error (write a matrix
+/// instead).
 pub fn refined_scene(scene: &Scene, setup: &Setup, values: &[(ParamName, f64)], scale: f64) -> Result<Scene> {
     use ParamName::*;
     let mut out = scene.clone();
@@ -78,11 +78,7 @@ pub fn refined_scene(scene: &Scene, setup: &Setup, values: &[(ParamName, f64)], 
             WaterUm => out.sampling.water_um = Some(v),
             DetectorThicknessUm => out.detector.thick_um = Some(v),
             DefaultF => out.structure.default_f = Some(v),
-            DetectorMu => {
-                return Err(NanobraggError::Refinement(
-                    "detector_abs_um has no scene field in this build".into(),
-                ))
-            }
+            DetectorMu => out.detector.abs_depth_um = Some(v),
         }
     }
     if scale != 1.0 {
