@@ -144,6 +144,8 @@ pub struct CommandLine {
     pub phi_carryover_mode: PhiCarryoverMode,
     /// `-tile_pixels N`: pixels per render tile (default: the renderer's choice).
     pub tile_pixels: Option<usize>,
+    /// `-engine auto|tensor`: fused kernel or the tensor-op reference path.
+    pub engine: nanobragg::kernel::Engine,
     /// `-wrt a,b,...` (`nanobragg grad`): parameters to differentiate with respect to.
     pub wrt: Vec<String>,
     /// `-loss sum|l2:target.bin|poisson:target.bin` (`nanobragg grad`), default `sum`;
@@ -184,6 +186,7 @@ impl Default for CommandLine {
             help: false,
             phi_carryover_mode: PhiCarryoverMode::Spec,
             tile_pixels: None,
+            engine: nanobragg::kernel::Engine::Auto,
             wrt: Vec::new(),
             loss: None,
             refine: RefineArgs::default(),
@@ -922,6 +925,17 @@ static FLAGS: &[FlagSpec] = &[
                 .filter(|&n| n > 0)
                 .ok_or_else(|| v.invalid(0, "a positive integer"))?;
             c.tile_pixels = Some(n);
+            Ok(())
+        }),
+    flag!(["-engine"], V(1), Ours, "auto|tensor",
+        "tile renderer: 'auto' uses the backend's fused kernel where it has one (default); \
+         'tensor' always runs the tensor-op reference path",
+        |c, v| {
+            c.engine = match v.str(0).trim() {
+                "auto" => nanobragg::kernel::Engine::Auto,
+                "tensor" => nanobragg::kernel::Engine::Tensor,
+                _ => return Err(v.invalid(0, "auto or tensor")),
+            };
             Ok(())
         }),
     flag!(["-floatfile_f64"], V(1), Ours, "<file>",

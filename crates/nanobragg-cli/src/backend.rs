@@ -7,7 +7,7 @@ pub trait BackendJob {
     /// Output of the job.
     type Output;
     /// Run on backend `B` with `device`.
-    fn run<B: burn::tensor::backend::Backend>(self, device: B::Device) -> Self::Output;
+    fn run<B: nanobragg::kernel::RenderBackend>(self, device: B::Device) -> Self::Output;
 }
 
 /// Run `job` on the backend named `backend` at `dtype`.

@@ -35,7 +35,7 @@ fn parse_loss(spec: Option<&str>, pixels: usize) -> Result<Loss, Failure> {
     }
 }
 
-fn run_on<B: burn::tensor::backend::AutodiffBackend>(
+fn run_on<B: burn::tensor::backend::AutodiffBackend + nanobragg::kernel::RenderBackend>(
     setup: Setup,
     device: &B::Device,
     options: RenderOptions,
@@ -76,6 +76,7 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
     let loss = parse_loss(cl.loss.as_deref(), pixels)?;
     let options = RenderOptions {
         tile_pixels: cl.tile_pixels,
+        engine: cl.engine,
         ..RenderOptions::default()
     };
     use burn_autodiff::Autodiff;

@@ -82,8 +82,8 @@ struct Job<'a> {
     options: RefineOptions,
 }
 
-fn run_on<B: AutodiffBackend>(job: Job<'_>, device: &B::Device) -> Result<(), Failure> {
-    let render = RenderOptions { tile_pixels: job.cl.tile_pixels, ..RenderOptions::default() };
+fn run_on<B: AutodiffBackend + nanobragg::kernel::RenderBackend>(job: Job<'_>, device: &B::Device) -> Result<(), Failure> {
+    let render = RenderOptions { tile_pixels: job.cl.tile_pixels, engine: job.cl.engine, ..RenderOptions::default() };
     let sim = Simulator::<B>::new(job.setup.clone(), device, render).map_err(runtime)?;
     let mut obj = Objective::new(sim, job.specs, job.observation, job.loss).map_err(runtime)?;
     let r = refine(&mut obj, &job.options, |_| ControlFlow::Continue(())).map_err(runtime)?;

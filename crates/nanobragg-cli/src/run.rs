@@ -1,9 +1,9 @@
 //! The main job: parse flags, resolve the scene, render on the chosen backend, report and write
 //! the output files (each written atomically, none when an error occurs first).
 
+use nanobragg::kernel::RenderBackend;
 use std::path::{Path, PathBuf};
 
-use burn::tensor::backend::Backend;
 use nanobragg::io::smv::SmvHeaderValues;
 use nanobragg::io::Roi;
 use nanobragg::linalg::to_f64;
@@ -46,7 +46,7 @@ struct RenderJob<'a> {
 
 impl BackendJob for RenderJob<'_> {
     type Output = Result<Rendered, String>;
-    fn run<B: Backend>(self, device: B::Device) -> Self::Output {
+    fn run<B: RenderBackend>(self, device: B::Device) -> Self::Output {
         let policy: Box<dyn PhiRotation<B>> = match self.carryover {
             PhiCarryoverMode::Spec => Box::new(FreshPhiRotation),
             PhiCarryoverMode::CParity => Box::new(PhiCarryover),
@@ -139,6 +139,7 @@ pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
     }
     let options = RenderOptions {
         tile_pixels: cl.tile_pixels,
+        engine: cl.engine,
         keep_f64: cl.scene.io.floatfile_f64.is_some(),
         ..RenderOptions::default()
     };

@@ -297,7 +297,7 @@ impl<B: burn::tensor::backend::Backend> Simulator<B> {
     }
 }
 
-impl<B: AutodiffBackend> Simulator<B> {
+impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
     /// The loss over all rendered pixels and its gradient with respect to `wrt`, computed tile
     /// by tile (one graph and one backward pass per tile, gradients summed on the host).
     pub fn loss_and_gradients(&mut self, loss: &Loss, wrt: &[ParamName]) -> Result<GradientResult> {

@@ -13,6 +13,7 @@ pub mod detector;
 pub mod error;
 pub mod gradients;
 pub mod io;
+pub mod kernel;
 pub mod lattice;
 pub mod linalg;
 pub mod params;

@@ -55,6 +55,12 @@ pub trait PhiRotation<B: Backend>: std::fmt::Debug + Send + Sync {
     fn needs_context(&self) -> bool {
         false
     }
+
+    /// Whether this is the spec's rule ([`FreshPhiRotation`]): the renderer may then use a
+    /// backend's fused kernel, which rotates every φ step afresh.
+    fn is_fresh(&self) -> bool {
+        false
+    }
 }
 
 /// The spec's rule: every φ step rotates the reference cell afresh.
@@ -73,5 +79,9 @@ impl<B: Backend> PhiRotation<B> for FreshPhiRotation {
             base: fresh,
             overrides: Vec::new(),
         }
+    }
+
+    fn is_fresh(&self) -> bool {
+        true
     }
 }

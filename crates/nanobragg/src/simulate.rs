@@ -12,6 +12,7 @@ use burn::tensor::{backend::Backend, Bool, Int, Tensor, TensorData};
 use crate::crystal::{mosaic_cells, phi_rotated_cells, CrystalGeometry};
 use crate::detector::DetectorGeometry;
 use crate::error::Result;
+use crate::kernel::{Engine, RenderBackend, TileSpec};
 use crate::lattice::{grating, nearest_index, sinc3_of_square};
 use crate::linalg::{dot, float_options, norm, outer_dot3, scalar, tensor, to_f64};
 use crate::params::Params;
@@ -37,6 +38,8 @@ pub struct RenderOptions {
     /// Also keep the values before rounding to f32 ([`Image::data_f64`], 8 more bytes per
     /// pixel; default off).
     pub keep_f64: bool,
+    /// Fused kernel where the backend has one (default), or the tensor-op reference path.
+    pub engine: Engine,
 }
 
 impl Default for RenderOptions {
@@ -45,6 +48,7 @@ impl Default for RenderOptions {
             tile_budget_bytes: 256 << 20,
             tile_pixels: None,
             keep_f64: false,
+            engine: Engine::Auto,
         }
     }
 }
@@ -126,7 +130,7 @@ struct Model<B: Backend> {
     n_cells: [Tensor<B, 1>; 3],
 }
 
-impl<B: Backend> Simulator<B> {
+impl<B: RenderBackend> Simulator<B> {
     /// Build tensors and plan for `setup` on `device` with the spec's φ rule.
     pub fn new(setup: Setup, device: &B::Device, options: RenderOptions) -> Result<Self> {
         Self::with_phi_rotation(setup, device, options, Box::new(FreshPhiRotation))
@@ -220,6 +224,10 @@ impl<B: Backend> Simulator<B> {
     pub fn tile_pixels(&self) -> usize {
         if let Some(n) = self.options.tile_pixels {
             return n.max(1);
+        }
+        if self.fused_eligible() {
+            // The fused kernel keeps nothing per evaluation: one output value per pixel.
+            return 1 << 16;
         }
         let os = self.plan.oversample;
         let per_pixel = self.setup.detector.thick_steps
@@ -392,6 +400,15 @@ impl<B: Backend> Simulator<B> {
         probe: Option<&mut Option<TileProbe<B>>>,
     ) -> Result<Tensor<B, 1>> {
         let any_before = state.any_before;
+        if probe.is_none() && self.fused_eligible() {
+            let (theta, spec) = self.fused_inputs(p, m, tile, state);
+            if let Some(out) = B::fused_tile(theta.into_primitive().tensor(), &Arc::new(spec)) {
+                if !any_before {
+                    state.any_before = out.any_active;
+                }
+                return Ok(Tensor::from_primitive(burn::tensor::TensorPrimitive::Float(out.values)));
+            }
+        }
         let setup = &self.setup;
         let ds = &setup.detector;
         let samp = &setup.sampling;
@@ -607,6 +624,91 @@ impl<B: Backend> Simulator<B> {
         Ok(value)
     }
 
+    /// Whether tiles may go to the backend's fused kernel: the engine allows it and the scene
+    /// is one the kernel covers (flat detector, the spec's φ rule).
+    fn fused_eligible(&self) -> bool {
+        self.options.engine == Engine::Auto
+            && !self.setup.detector.curved
+            && self.phi_policy.is_fresh()
+    }
+
+    /// The packed inputs θ of a tile ([`crate::kernel::Layout`]), built with tensor ops from the
+    /// parameters, and the tile's discrete description.
+    fn fused_inputs(
+        &self,
+        p: &Params<B>,
+        m: &Model<B>,
+        tile: &[usize],
+        state: &ScanState,
+    ) -> (Tensor<B, 1>, TileSpec) {
+        let setup = &self.setup;
+        let ds = &setup.detector;
+        let samp = &setup.sampling;
+        let s = m.inc_host.len();
+        let cells = mosaic_cells(m.phi_cells.clone(), &m.umats);
+        let k = cells.dims()[0];
+        let thick_coeff = if ds.thick_m > 0.0 { ds.thick_step_m / ds.thick_m } else { 0.0 };
+        let grid = match (p.f_grid.as_ref(), setup.structure.grid.as_ref()) {
+            (Some(v), Some(g)) => Some((
+                v.clone(),
+                GridExtent {
+                    min: [g.h_min as i64, g.k_min as i64, g.l_min as i64],
+                    max: [g.h_max as i64, g.k_max as i64, g.l_max as i64],
+                },
+            )),
+            _ => None,
+        };
+        let [a_star, b_star, c_star] = m.crystal.reciprocal.clone();
+        let mut parts = vec![
+            m.det.pix0.clone(),
+            m.det.fdet.clone(),
+            m.det.sdet.clone(),
+            m.det.odet.clone(),
+            m.det.close_distance.clone().reshape([1]),
+            p.pixel.clone(),
+            p.thickness.clone() * thick_coeff,
+            p.mu.clone(),
+            p.polarization_k.clone(),
+            m.n_cells[0].clone(),
+            m.n_cells[1].clone(),
+            m.n_cells[2].clone(),
+            p.default_f.clone(),
+            m.scale.clone().reshape([1]),
+            m.i_bg.clone().reshape([1]),
+            a_star,
+            b_star,
+            c_star,
+            m.lambda.clone().reshape([s]),
+            cells.reshape([k * 9]),
+        ];
+        if let Some((values, _)) = &grid {
+            parts.push(values.clone());
+        }
+        let (e_in, b_in) = source_frames(&m.inc_host, ds.axes.polar);
+        let triples = |v: Vec<f64>| v.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
+        let spec = TileSpec {
+            pixels: tile.to_vec(),
+            fpixels: ds.fpixels,
+            oversample: self.plan.oversample,
+            layers: ds.thick_steps,
+            thick: ds.thick_m > 0.0,
+            point_pixel: ds.point_pixel,
+            incident: m.inc_host.clone(),
+            e_in: triples(e_in),
+            b_in: triples(b_in),
+            cells: k,
+            shape: setup.crystal.shape,
+            fudge: setup.crystal.fudge,
+            n_value: self.plan.n_cells,
+            dmin_m: samp.dmin_m,
+            water_zero: samp.water_m == 0.0,
+            per_subpixel: [samp.oversample_thick, samp.oversample_polar, samp.oversample_omega],
+            nopolar: setup.beam.nopolar,
+            grid: grid.as_ref().map(|g| g.1),
+            interpolate: state.interpolate && grid.is_some(),
+        };
+        (Tensor::cat(parts, 0), spec)
+    }
 
     fn lattice_factor(
         &self,

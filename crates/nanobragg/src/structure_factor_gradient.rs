@@ -55,7 +55,7 @@ impl StructureFactorGradient {
     }
 }
 
-impl<B: AutodiffBackend> Simulator<B> {
+impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
     /// As [`Simulator::loss_and_gradients`] (same loss, same tiles, same `wrt` gradients), plus
     /// the gradient with respect to the whole structure-factor grid and `default_F`.
     /// Errors when no grid is loaded (`-hkl` or `Fdump.bin`).

@@ -6,6 +6,7 @@
 //! the variables are clamped into their bounds. The learning rate is in scaled units (one
 //! typical step or one standard error, see [`super::Scaling`]) and decays geometrically.
 
+use crate::kernel::RenderBackend;
 use std::ops::ControlFlow;
 
 use burn::module::Param;
@@ -57,7 +58,7 @@ pub fn minimize<B, E, H>(
     mut hook: H,
 ) -> Result<(Vec<f64>, f64, Vec<f64>, Exit)>
 where
-    B: AutodiffBackend,
+    B: AutodiffBackend + RenderBackend,
     E: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
     H: FnMut(&Iterate<'_>) -> ControlFlow<()>,
 {

@@ -1,5 +1,6 @@
 //! The refinement loop: scaling, optimiser, stopping rules, per-iteration log and callback.
 
+use crate::kernel::RenderBackend;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
@@ -71,7 +72,7 @@ pub trait Problem {
     fn value_and_gradient(&mut self, x: &[f64]) -> Result<(f64, Vec<f64>)>;
 }
 
-impl<B: AutodiffBackend> Problem for Objective<B> {
+impl<B: AutodiffBackend + RenderBackend> Problem for Objective<B> {
     fn variables(&self) -> Vec<Variable> {
         self.specs().iter().map(|s| s.variable).collect()
     }
@@ -90,7 +91,7 @@ impl<B: AutodiffBackend> Problem for Objective<B> {
 /// log and may stop the run with `ControlFlow::Break(())`.
 pub fn refine<B, C>(objective: &mut Objective<B>, options: &RefineOptions, callback: C) -> Result<Refined>
 where
-    B: AutodiffBackend,
+    B: AutodiffBackend + RenderBackend,
     C: FnMut(&IterationLog) -> ControlFlow<()>,
 {
     let clock = Instant::now();
@@ -112,7 +113,7 @@ pub fn minimize<B, P, C>(
     mut callback: C,
 ) -> Result<Refined>
 where
-    B: AutodiffBackend,
+    B: AutodiffBackend + RenderBackend,
     P: Problem,
     C: FnMut(&IterationLog) -> ControlFlow<()>,
 {

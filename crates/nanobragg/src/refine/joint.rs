@@ -6,6 +6,7 @@
 //! once (the first part's). The Fisher information is the sum of the parts' (each from its own
 //! finite-difference Jacobian), so the standard errors combine the images.
 
+use crate::kernel::RenderBackend;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
@@ -21,12 +22,12 @@ use crate::error::{NanobraggError, Result};
 
 /// Images sharing the refined variables.
 #[derive(Debug)]
-pub struct Joint<B: AutodiffBackend> {
+pub struct Joint<B: AutodiffBackend + RenderBackend> {
     /// One objective per image.
     pub parts: Vec<Objective<B>>,
 }
 
-impl<B: AutodiffBackend> Joint<B> {
+impl<B: AutodiffBackend + RenderBackend> Joint<B> {
     /// Check that every part refines the same variables from the same start.
     pub fn new(parts: Vec<Objective<B>>) -> Result<Self> {
         let Some(first) = parts.first() else {
@@ -105,7 +106,7 @@ impl<B: AutodiffBackend> Joint<B> {
     }
 }
 
-impl<B: AutodiffBackend> Problem for Joint<B> {
+impl<B: AutodiffBackend + RenderBackend> Problem for Joint<B> {
     fn variables(&self) -> Vec<Variable> {
         Problem::variables(&self.parts[0])
     }

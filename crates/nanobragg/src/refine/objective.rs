@@ -8,6 +8,7 @@
 //! backward pass of `Σ_p w_p·I_p` gives that tile's share of `∂L/∂θ`, so peak memory is one
 //! tile's graph. `∂L/∂s = Σ_p (∂ℓ/∂μ_p)·I_p` is summed on the host.
 
+use crate::kernel::RenderBackend;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 
@@ -28,7 +29,7 @@ pub struct ModelImage {
 }
 
 /// Loss of a simulator's model against an observation, as a function of refined variables.
-pub struct Objective<B: AutodiffBackend> {
+pub struct Objective<B: AutodiffBackend + RenderBackend> {
     sim: Simulator<B>,
     specs: Vec<ParamSpec>,
     observation: Observation,
@@ -45,7 +46,7 @@ pub struct Objective<B: AutodiffBackend> {
 /// and structure factors) and the F-grid leaf when structure factors are refined.
 type Leaves<B> = (Vec<Option<Tensor<B, 1>>>, Option<Tensor<B, 1>>);
 
-impl<B: AutodiffBackend> std::fmt::Debug for Objective<B> {
+impl<B: AutodiffBackend + RenderBackend> std::fmt::Debug for Objective<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Objective")
             .field("specs", &self.specs)
@@ -55,7 +56,7 @@ impl<B: AutodiffBackend> std::fmt::Debug for Objective<B> {
     }
 }
 
-impl<B: AutodiffBackend> Objective<B> {
+impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     /// Fit `sim`'s model to `observation`, refining `specs` (each variable once; the scale at
     /// most once). The starting values are the simulator's (scale 1).
     pub fn new(
@@ -364,7 +365,7 @@ impl<B: AutodiffBackend> Objective<B> {
 }
 
 /// The F grid's values and each spec's grid index, when any spec is a structure factor.
-fn grid_of<B: AutodiffBackend>(sim: &Simulator<B>, specs: &[ParamSpec]) -> Result<Option<(Vec<f64>, Vec<Option<usize>>)>> {
+fn grid_of<B: AutodiffBackend + RenderBackend>(sim: &Simulator<B>, specs: &[ParamSpec]) -> Result<Option<(Vec<f64>, Vec<Option<usize>>)>> {
     if !specs.iter().any(|s| matches!(s.variable, Variable::StructureFactor(_))) {
         return Ok(None);
     }

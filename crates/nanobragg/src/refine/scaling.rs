@@ -11,6 +11,7 @@
 //!
 //! Gradients transform as `∇_z = Tᵀ·∇_x`.
 
+use crate::kernel::RenderBackend;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::objective::Objective;
@@ -60,7 +61,7 @@ impl Transform {
 
 /// The transform of `scaling` at the objective's start (bounds decide whether a full Fisher
 /// transform is allowed).
-pub fn transform<B: AutodiffBackend>(objective: &mut Objective<B>, scaling: &Scaling) -> Result<Transform> {
+pub fn transform<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B>, scaling: &Scaling) -> Result<Transform> {
     let x0 = objective.start().to_vec();
     let n = x0.len();
     let typical: Vec<f64> = objective.specs().iter().zip(&x0).map(|(s, &v)| s.typical_step(v)).collect();

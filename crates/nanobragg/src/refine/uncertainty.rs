@@ -16,6 +16,7 @@
 //! cost a fraction of a backward pass, so the whole Jacobian costs at most `2n + 1` forward
 //! renders whatever the detector size.
 
+use crate::kernel::RenderBackend;
 use burn::tensor::backend::AutodiffBackend;
 
 use super::objective::Objective;
@@ -48,7 +49,7 @@ pub struct Uncertainties {
 }
 
 /// The Jacobian of `μ` at `x` by central differences (see the module documentation).
-pub fn jacobian<B: AutodiffBackend>(objective: &mut Objective<B>, x: &[f64]) -> Result<Jacobian> {
+pub fn jacobian<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B>, x: &[f64]) -> Result<Jacobian> {
     let specs = objective.specs().to_vec();
     let pixels = objective.pixels().to_vec();
     let pick = |v: &[f64]| pixels.iter().map(|&p| v[p]).collect::<Vec<f64>>();
@@ -94,7 +95,7 @@ pub fn jacobian<B: AutodiffBackend>(objective: &mut Objective<B>, x: &[f64]) -> 
 }
 
 /// The Fisher information `Σ_p w_p J_pi J_pj` (plus restraints) from a Jacobian.
-pub fn fisher_information<B: AutodiffBackend>(objective: &Objective<B>, jac: &Jacobian) -> Vec<Vec<f64>> {
+pub fn fisher_information<B: AutodiffBackend + RenderBackend>(objective: &Objective<B>, jac: &Jacobian) -> Vec<Vec<f64>> {
     let n = jac.columns.len();
     let loss = objective.loss_kind();
     let w: Vec<f64> = jac.mu.iter().map(|&m| loss.fisher_weight(m)).collect();
@@ -113,7 +114,7 @@ pub fn fisher_information<B: AutodiffBackend>(objective: &Objective<B>, jac: &Ja
 }
 
 /// Standard errors and correlations at `x` (Jacobian, Fisher information, inverse).
-pub fn uncertainties<B: AutodiffBackend>(objective: &mut Objective<B>, x: &[f64]) -> Result<Uncertainties> {
+pub fn uncertainties<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B>, x: &[f64]) -> Result<Uncertainties> {
     let jac = jacobian(objective, x)?;
     let fisher = fisher_information(objective, &jac);
     let names: Vec<String> = objective.specs().iter().map(|s| s.variable.to_string()).collect();

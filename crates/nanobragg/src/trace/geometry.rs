@@ -52,7 +52,7 @@ fn axis_matrix<B: Backend>(angle: &Tensor<B, 1>) -> [Tensor<B, 2>; 3] {
 }
 
 /// The detector block of `-trace_pixel` output.
-pub fn detector_trace_lines<B: Backend>(sim: &Simulator<B>) -> Result<Vec<String>> {
+pub fn detector_trace_lines<B: crate::kernel::RenderBackend>(sim: &Simulator<B>) -> Result<Vec<String>> {
     let setup = &sim.setup.detector;
     let p = &sim.params;
     let det = sim.detector()?;

@@ -1,0 +1,43 @@
+//! The fused tile under [`Autodiff`]: forward on the inner backend, backward through Burn's
+//! custom backward op calling [`RenderBackend::fused_tile_backward`].
+
+use super::{FusedTile, RenderBackend, TileSpec};
+use burn::tensor::ops::FloatTensor;
+use burn_autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{unary, Backward, Ops, OpsKind};
+use burn_autodiff::Autodiff;
+use std::sync::Arc;
+
+/// Backward step of a fused tile: θ and the tile's spec are its state.
+#[derive(Debug)]
+struct FusedTileBackward;
+
+impl<B: RenderBackend> Backward<B, 1> for FusedTileBackward {
+    type State = (FloatTensor<B>, Arc<TileSpec>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let (theta, spec) = ops.state;
+        unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+            B::fused_tile_backward(theta, &spec, grad)
+        });
+    }
+}
+
+impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
+    fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {
+        let inner = B::fused_tile(theta.primitive.clone(), spec)?;
+        let prep = FusedTileBackward
+            .prepare::<C>([theta.node.clone()])
+            .compute_bound()
+            .stateful();
+        let values = match prep {
+            OpsKind::Tracked(prep) => prep.finish((theta.primitive, spec.clone()), inner.values),
+            OpsKind::UnTracked(prep) => prep.finish(inner.values),
+        };
+        Some(FusedTile {
+            values,
+            any_active: inner.any_active,
+        })
+    }
+}

@@ -1,0 +1,71 @@
+//! [`RenderBackend`] for the backends this crate knows: the CPU kernel on NdArray and Flex, the
+//! tensor path on CUDA.
+
+use super::cpu;
+use super::real::Real;
+use super::{FusedTile, RenderBackend, TileSpec};
+use crate::linalg::float_options;
+use burn::tensor::{backend::Backend, ops::FloatTensor, Element, Tensor, TensorData, TensorPrimitive};
+use burn_ndarray::NdArray;
+use std::sync::Arc;
+
+fn to_host<B: Backend, T: Element>(t: FloatTensor<B>) -> Vec<T> {
+    Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(t))
+        .into_data()
+        .convert::<T>()
+        .into_vec::<T>()
+        .expect("converted tensor data")
+}
+
+fn from_host<B: Backend, T: Element>(values: Vec<T>, device: &B::Device) -> FloatTensor<B> {
+    let n = values.len();
+    Tensor::<B, 1>::from_data(TensorData::new(values, [n]), float_options::<B>(device))
+        .into_primitive()
+        .tensor()
+}
+
+/// The CPU kernel in the host float type `T` (the backend's float element).
+fn cpu_forward<B: Backend, T: Real + Element>(
+    theta: FloatTensor<B>,
+    spec: &TileSpec,
+) -> Option<FusedTile<B>> {
+    let device = B::float_device(&theta);
+    let tile = cpu::forward(&to_host::<B, T>(theta), spec)?;
+    Some(FusedTile {
+        values: from_host::<B, T>(tile.values, &device),
+        any_active: tile.any_active,
+    })
+}
+
+fn cpu_backward<B: Backend>(theta: FloatTensor<B>, spec: &TileSpec, grad: FloatTensor<B>) -> FloatTensor<B> {
+    let device = B::float_device(&theta);
+    let dtheta = cpu::backward(&to_host::<B, f64>(theta), spec, &to_host::<B, f64>(grad));
+    from_host::<B, f64>(dtheta, &device)
+}
+
+/// The CPU kernel for a backend whose float element is `$elem`.
+macro_rules! cpu_kernel {
+    ($backend:ty, $elem:ty) => {
+        impl RenderBackend for $backend {
+            fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {
+                cpu_forward::<Self, $elem>(theta, spec)
+            }
+
+            fn fused_tile_backward(
+                theta: FloatTensor<Self>,
+                spec: &Arc<TileSpec>,
+                grad: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                cpu_backward::<Self>(theta, spec, grad)
+            }
+        }
+    };
+}
+
+cpu_kernel!(NdArray<f32>, f32);
+cpu_kernel!(NdArray<f64>, f64);
+cpu_kernel!(burn_flex::Flex, f32);
+
+/// CUDA renders with the tensor path (a CubeCL kernel would plug in here).
+#[cfg(feature = "cuda")]
+impl<F, I> RenderBackend for burn_cuda::Cuda<F, I> where Self: Backend {}

@@ -1,0 +1,145 @@
+//! The fused CPU kernel: one pass per pixel, pixels spread over rayon's thread pool.
+//!
+//! [`forward`] renders a tile in the backend's float type `T`; [`backward`] returns the
+//! vector–Jacobian product with respect to θ ([`crate::kernel::Layout`]). The backward pass
+//! recomputes each pixel's forward quantities in f64 and applies the hand-derived adjoint of
+//! every step (documented where it is coded); gradients are accumulated in f64 per thread.
+
+mod adjoint;
+pub mod factors;
+mod pixel;
+
+use super::real::Real;
+use super::{Layout, TileSpec};
+use rayon::prelude::*;
+
+/// Pixels per parallel work item.
+const CHUNK: usize = 256;
+
+/// θ unpacked into the kernel's float type, with per-render constants.
+#[derive(Debug, Clone)]
+pub struct Inputs<T> {
+    pub(crate) pix0: [T; 3],
+    pub(crate) fdet: [T; 3],
+    pub(crate) sdet: [T; 3],
+    pub(crate) odet: [T; 3],
+    pub(crate) close: T,
+    pub(crate) pixel: T,
+    pub(crate) layer: T,
+    pub(crate) mu: T,
+    pub(crate) polar_k: T,
+    pub(crate) n: [T; 3],
+    pub(crate) default_f: T,
+    pub(crate) scale: T,
+    pub(crate) i_bg: T,
+    pub(crate) recip: [[T; 3]; 3],
+    pub(crate) lambda: Vec<T>,
+    pub(crate) cells: Vec<[[T; 3]; 3]>,
+    pub(crate) grid: Vec<T>,
+    pub(crate) incident: Vec<[T; 3]>,
+    pub(crate) e_in: Vec<[T; 3]>,
+    pub(crate) b_in: Vec<[T; 3]>,
+    /// `round(N) − 1` per axis (the grating's sign rule).
+    pub(crate) sign_m: [f64; 3],
+    /// |N·x| below which the grating uses its series.
+    pub(crate) radius: T,
+}
+
+impl<T: Real> Inputs<T> {
+    /// Unpack θ (any float type) for `spec`.
+    pub fn new(theta: &[T], spec: &TileSpec) -> Self {
+        let layout = spec.layout();
+        assert_eq!(theta.len(), layout.len(), "θ does not match the tile spec");
+        let v3 = |at: usize| [theta[at], theta[at + 1], theta[at + 2]];
+        let to_t = |v: &[f64; 3]| v.map(T::of);
+        let cells_at = layout.cells_at();
+        Inputs {
+            pix0: v3(Layout::PIX0),
+            fdet: v3(Layout::FDET),
+            sdet: v3(Layout::SDET),
+            odet: v3(Layout::ODET),
+            close: theta[Layout::CLOSE],
+            pixel: theta[Layout::PIXEL],
+            layer: theta[Layout::LAYER],
+            mu: theta[Layout::MU],
+            polar_k: theta[Layout::POLAR_K],
+            n: v3(Layout::N),
+            default_f: theta[Layout::DEFAULT_F],
+            scale: theta[Layout::SCALE],
+            i_bg: theta[Layout::I_BG],
+            recip: [0, 1, 2].map(|i| v3(Layout::RECIP + 3 * i)),
+            lambda: theta[Layout::LAMBDA..Layout::LAMBDA + layout.sources].to_vec(),
+            cells: (0..layout.cells)
+                .map(|k| [0, 1, 2].map(|row| v3(cells_at + 9 * k + 3 * row)))
+                .collect(),
+            grid: theta[layout.grid_at()..].to_vec(),
+            incident: spec.incident.iter().map(to_t).collect(),
+            e_in: spec.e_in.iter().map(to_t).collect(),
+            b_in: spec.b_in.iter().map(to_t).collect(),
+            sign_m: spec.n_value.map(|n| n.round() - 1.0),
+            radius: T::of(0.8 * (T::EPSILON * 362_880.0).powf(0.125)),
+        }
+    }
+}
+
+/// A rendered tile on the host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostTile<T> {
+    /// Photons per pixel.
+    pub values: Vec<T>,
+    /// Whether any evaluation ran the φ loop.
+    pub any_active: bool,
+}
+
+/// Render the tile `spec` from θ; `None` when interpolation left the grid (see
+/// [`factors::LeftGrid`]).
+pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
+    let x = Inputs::new(theta, spec);
+    let n = spec.pixels.len();
+    let mut values = vec![T::ZERO; n];
+    let results: Vec<Option<bool>> = values
+        .par_chunks_mut(CHUNK)
+        .zip(spec.pixels.par_chunks(CHUNK))
+        .map(|(out, pixels)| {
+            let mut any = false;
+            for (i, &p) in pixels.iter().enumerate() {
+                let r = pixel::render(p, &x, spec).ok()?;
+                out[i] = T::of(r.intensity * r.factor);
+                any |= r.any_active;
+            }
+            Some(any)
+        })
+        .collect();
+    let mut any_active = false;
+    for r in results {
+        any_active |= r?;
+    }
+    Some(HostTile { values, any_active })
+}
+
+/// `∂(Σ grad·values)/∂θ` (f64) for a tile rendered by [`forward`].
+pub fn backward(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f64> {
+    let x = Inputs::new(theta, spec);
+    let len = theta.len();
+    spec.pixels
+        .par_chunks(CHUNK)
+        .zip(grad.par_chunks(CHUNK))
+        .fold(
+            || vec![0.0f64; len],
+            |mut acc, (pixels, g)| {
+                for (i, &p) in pixels.iter().enumerate() {
+                    if g[i] != 0.0 {
+                        adjoint::pixel(p, &x, spec, g[i], &mut acc);
+                    }
+                }
+                acc
+            },
+        )
+        .reduce(
+            || vec![0.0f64; len],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            },
+        )
+}

@@ -1,0 +1,204 @@
+//! Fused tile kernels behind a Burn backend extension.
+//!
+//! The tensor-op renderer in [`crate::simulate`] is the reference: it runs on every backend and
+//! every scene. A backend may also offer a *fused* kernel for a tile — one pass per pixel over
+//! layers, sub-pixels, sources and (φ, mosaic) cells with no materialised intermediates — by
+//! implementing [`RenderBackend`]. The renderer packs every continuous input of a tile into one
+//! flat tensor `θ` (see [`Layout`]), built with tensor ops from the parameters so gradients
+//! still reach them, and calls [`RenderBackend::fused_tile`]. Under [`burn_autodiff::Autodiff`]
+//! the fused op registers its own backward step (Burn's custom backward op), which calls
+//! [`RenderBackend::fused_tile_backward`] for the vector–Jacobian product with respect to `θ`;
+//! autodiff carries it on to the parameters through the packing.
+//!
+//! A kernel may decline a tile (return `None`): the renderer then runs the tensor path. The CPU
+//! kernel ([`cpu`]) declines when tricubic interpolation leaves the HKL grid inside the tile (the
+//! C program's one-time fallback is a scan-order rule the tensor path implements), and the
+//! renderer never offers tiles of scenes it does not cover (curved detector, a φ-rotation
+//! policy other than the spec's, traced pixels) — see [`TileSpec`].
+//!
+//! Backends: NdArray (f32, f64) and Flex run the CPU kernel; CUDA runs the tensor path; any other
+//! backend opts in with an empty `impl RenderBackend for MyBackend {}`.
+
+mod autodiff;
+mod backends;
+pub mod cpu;
+pub mod real;
+
+use crate::scene::LatticeShape;
+use crate::structure_factors::GridExtent;
+use burn::tensor::{backend::Backend, ops::FloatTensor};
+use std::sync::Arc;
+
+/// Which implementation renders tiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// The backend's fused kernel where it has one and the scene is covered; tensor ops otherwise.
+    #[default]
+    Auto,
+    /// Always the tensor-op reference path.
+    Tensor,
+}
+
+/// A backend that may render tiles with a fused kernel.
+///
+/// Both methods default to `None` (no fused kernel: the tensor path runs).
+pub trait RenderBackend: Backend {
+    /// Render the tile described by `spec` from the packed inputs `theta` ([`Layout`]).
+    /// Returns `None` to decline the tile.
+    fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {
+        let _ = (theta, spec);
+        None
+    }
+
+    /// `∂(Σ grad·values)/∂θ` `[len θ]` for a tile this backend rendered (`grad` `[P]`). Must
+    /// be implemented by every backend whose [`RenderBackend::fused_tile`] returns tiles.
+    fn fused_tile_backward(
+        theta: FloatTensor<Self>,
+        spec: &Arc<TileSpec>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        let _ = (theta, spec, grad);
+        unimplemented!("a backend that renders fused tiles must implement their backward")
+    }
+}
+
+/// A rendered tile.
+#[derive(Debug, Clone)]
+pub struct FusedTile<B: Backend> {
+    /// Photons per pixel `[P]`.
+    pub values: FloatTensor<B>,
+    /// Whether any evaluation of the tile ran the φ loop (not culled by d_min).
+    pub any_active: bool,
+}
+
+/// Everything about a tile that is discrete or constant (no gradient flows to it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileSpec {
+    /// Pixel indices `slow·fpixels + fast`, in scan order.
+    pub pixels: Vec<usize>,
+    /// Fast pixels of the detector.
+    pub fpixels: usize,
+    /// Sub-pixels per axis.
+    pub oversample: usize,
+    /// Sensor layers.
+    pub layers: usize,
+    /// Whether the sensor has a thickness (capture fraction computed; else 1).
+    pub thick: bool,
+    /// Solid angle `1/r²` instead of `pixel²·close/r³`.
+    pub point_pixel: bool,
+    /// Incident unit vectors per source.
+    pub incident: Vec<[f64; 3]>,
+    /// Polarization frames `E_in`, `B_in` per source.
+    pub e_in: Vec<[f64; 3]>,
+    /// See `e_in`.
+    pub b_in: Vec<[f64; 3]>,
+    /// Number of (φ, mosaic) cells K.
+    pub cells: usize,
+    /// Lattice transform.
+    pub shape: LatticeShape,
+    /// Fudge factor of the ROUND/GAUSS/TOPHAT transforms.
+    pub fudge: f64,
+    /// Host values of N (the grating's sign rule).
+    pub n_value: [f64; 3],
+    /// Resolution cut d_min (m), 0 for none.
+    pub dmin_m: f64,
+    /// No water background: evaluations with F_latt = 0 are skipped (C `continue`).
+    pub water_zero: bool,
+    /// Capture fraction, polarization, solid angle applied per sub-pixel (true) or once.
+    pub per_subpixel: [bool; 3],
+    /// No polarization factor (when not per sub-pixel).
+    pub nopolar: bool,
+    /// HKL grid extent, when a grid is loaded.
+    pub grid: Option<GridExtent>,
+    /// Tricubic interpolation of F.
+    pub interpolate: bool,
+}
+
+impl TileSpec {
+    /// Offsets of the packed inputs.
+    pub fn layout(&self) -> Layout {
+        let grid = self
+            .grid
+            .map(|g| g.counts().iter().product::<i64>() as usize)
+            .unwrap_or(0);
+        Layout {
+            sources: self.incident.len(),
+            cells: self.cells,
+            grid,
+        }
+    }
+
+    /// Whether the CPU kernel's backward covers this spec (all of it does).
+    pub fn differentiable(&self) -> bool {
+        true
+    }
+}
+
+/// Offsets into the packed input vector θ.
+///
+/// `θ = [pix0 (3), fdet (3), sdet (3), odet (3), close_distance, pixel, layer_step, μ,
+/// K_polar, N_a, N_b, N_c, default_F, scale, I_bg, a* (3), b* (3), c* (3), λ (S),
+/// cells (K·9, rows a, b, c of each cell), F grid (G)]`, lengths in metres (a* in Å⁻¹),
+/// `scale = r_e²·fluence/steps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Sources S.
+    pub sources: usize,
+    /// Cells K.
+    pub cells: usize,
+    /// Grid entries G.
+    pub grid: usize,
+}
+
+impl Layout {
+    /// pix0.
+    pub const PIX0: usize = 0;
+    /// Fast axis.
+    pub const FDET: usize = 3;
+    /// Slow axis.
+    pub const SDET: usize = 6;
+    /// Normal axis.
+    pub const ODET: usize = 9;
+    /// Close distance.
+    pub const CLOSE: usize = 12;
+    /// Pixel size.
+    pub const PIXEL: usize = 13;
+    /// Sensor layer step.
+    pub const LAYER: usize = 14;
+    /// Attenuation μ.
+    pub const MU: usize = 15;
+    /// Kahn factor.
+    pub const POLAR_K: usize = 16;
+    /// N_a, N_b, N_c.
+    pub const N: usize = 17;
+    /// default_F.
+    pub const DEFAULT_F: usize = 20;
+    /// Intensity scale.
+    pub const SCALE: usize = 21;
+    /// Water background.
+    pub const I_BG: usize = 22;
+    /// Reciprocal vectors.
+    pub const RECIP: usize = 23;
+    /// Wavelengths.
+    pub const LAMBDA: usize = 32;
+
+    /// First cell entry.
+    pub fn cells_at(&self) -> usize {
+        Self::LAMBDA + self.sources
+    }
+
+    /// First grid entry.
+    pub fn grid_at(&self) -> usize {
+        self.cells_at() + 9 * self.cells
+    }
+
+    /// Length of θ.
+    pub fn len(&self) -> usize {
+        self.grid_at() + self.grid
+    }
+
+    /// Never empty.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
