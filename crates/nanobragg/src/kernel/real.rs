@@ -17,6 +17,7 @@ pub trait Real:
     + AddAssign
     + SubAssign
     + MulAssign
+    + Default
     + 'static
 {
     /// Machine epsilon.
@@ -45,10 +46,15 @@ pub trait Real:
     fn round_even(self) -> Self;
     /// |x|.
     fn abs(self) -> Self;
+    /// Nearest integer, halves to even, for |x| < 2^(mantissa bits − 1): `(x + M) − M` with
+    /// `M = 1.5·2^mantissa bits` (branch-free; vectorises without SSE4.1).
+    fn round_fast(self) -> Self;
+    /// sin x for |x| ≤ π/2, as a branch-free polynomial (vectorises; about 1 ulp).
+    fn sin_small(self) -> Self;
 }
 
 macro_rules! real {
-    ($t:ty) => {
+    ($t:ty, $magic:expr, [$($c:expr),*]) => {
         impl Real for $t {
             const EPSILON: f64 = <$t>::EPSILON as f64;
             const ZERO: Self = 0.0;
@@ -93,12 +99,48 @@ macro_rules! real {
             fn abs(self) -> Self {
                 <$t>::abs(self)
             }
+            #[inline(always)]
+            fn round_fast(self) -> Self {
+                (self + $magic) - $magic
+            }
+            #[inline(always)]
+            fn sin_small(self) -> Self {
+                // sin x = x + x³·u(x²), u a minimax polynomial on [−π/2, π/2] (coefficients as
+                // published with the SLEEF vector math library).
+                let s = self * self;
+                let mut u: $t = 0.0;
+                $(u = u * s + ($c as $t);)*
+                s * (u * self) + self
+            }
         }
     };
 }
 
-real!(f32);
-real!(f64);
+real!(
+    f32,
+    12_582_912.0,
+    [
+        2.6083159809786593541503e-06,
+        -0.0001981069071916863322258,
+        0.00833307858556509017944336,
+        -0.166666597127914428710938
+    ]
+);
+real!(
+    f64,
+    6_755_399_441_055_744.0,
+    [
+        -7.97255955009037868891952e-18,
+        2.81009972710863200091251e-15,
+        -7.64712219118158833288484e-13,
+        1.60590430605664501629054e-10,
+        -2.50521083763502045810755e-08,
+        2.75573192239198747630416e-06,
+        -0.000198412698412696162806809,
+        0.00833333333333332974823815,
+        -0.166666666666666657414808
+    ]
+);
 
 /// `a·b` for 3-vectors.
 #[inline(always)]

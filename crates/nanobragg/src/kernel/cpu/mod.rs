@@ -6,6 +6,7 @@
 //! every step (documented where it is coded); gradients are accumulated in f64 per thread.
 
 mod adjoint;
+pub mod batch;
 pub mod factors;
 mod pixel;
 
@@ -97,10 +98,14 @@ pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
     let x = Inputs::new(theta, spec);
     let n = spec.pixels.len();
     let mut values = vec![T::ZERO; n];
+    let fast = batch::covers(spec);
     let results: Vec<Option<bool>> = values
         .par_chunks_mut(CHUNK)
         .zip(spec.pixels.par_chunks(CHUNK))
-        .map(|(out, pixels)| {
+        .map_init(batch::Scratch::default, |scratch, (out, pixels)| {
+            if fast {
+                return Some(batch::render_chunk(pixels, &x, spec, out, scratch));
+            }
             let mut any = false;
             for (i, &p) in pixels.iter().enumerate() {
                 let r = pixel::render(p, &x, spec).ok()?;

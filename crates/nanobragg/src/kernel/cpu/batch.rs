@@ -1,0 +1,218 @@
+//! Vectorised forward pass for the common case: SQUARE lattice, F from `default_F` or the
+//! nearest grid entry, factors applied once per pixel (no `-oversample_thick/polar/omega`).
+//!
+//! Per chunk of pixels, the geometry of every (layer, sub-pixel, source) evaluation is computed
+//! once (scalar) and its scattering vector stored in lanes; then, cell by cell, F_cell²·F_latt²
+//! is accumulated over blocks of [`LANES`] evaluations in a branch-free loop the compiler turns
+//! into SIMD (AVX2 when the CPU has it, detected at run time). The grating uses
+//! `sin(Nπf)/sin(πf)` with both sines reduced to |x| ≤ π/2 and a polynomial sine; values agree
+//! with the scalar path to a few ulp.
+
+use super::pixel::{scatter, subpixel};
+use super::Inputs;
+use crate::kernel::real::Real;
+use crate::kernel::TileSpec;
+use crate::scene::LatticeShape;
+use std::f64::consts::PI;
+
+/// Evaluations per SIMD block.
+pub const LANES: usize = 16;
+
+/// Whether [`render_chunk`] covers the spec.
+pub fn covers(spec: &TileSpec) -> bool {
+    spec.shape == LatticeShape::Square && !spec.interpolate && spec.per_subpixel == [false; 3]
+}
+
+/// Per-thread buffers.
+#[derive(Debug, Default)]
+pub struct Scratch<T> {
+    q: [Vec<[T; LANES]>; 3],
+    owner: Vec<u32>,
+    acc: Vec<[T; LANES]>,
+}
+
+/// Render `pixels` into `out`; returns whether any evaluation ran.
+pub fn render_chunk<T: Real>(
+    pixels: &[usize],
+    x: &Inputs<T>,
+    spec: &TileSpec,
+    out: &mut [T],
+    scratch: &mut Scratch<T>,
+) -> bool {
+    let no = spec.oversample * spec.oversample;
+    for v in scratch.q.iter_mut() {
+        v.clear();
+    }
+    scratch.owner.clear();
+    let mut factors = Vec::with_capacity(pixels.len());
+    let mut n = 0;
+    for (i, &p) in pixels.iter().enumerate() {
+        let (mut first_polar, mut capture_last, mut omega_first) = (None, T::ONE, T::ONE);
+        for t in 0..spec.layers {
+            for o in 0..no {
+                let g = subpixel(p, t, o, x, spec);
+                if t == 0 && o == 0 {
+                    omega_first = g.omega;
+                }
+                if t + 1 == spec.layers && o == 0 {
+                    capture_last = g.capture;
+                }
+                for s in 0..x.lambda.len() {
+                    let sc = scatter(&g, s, x, spec);
+                    if !sc.active {
+                        continue;
+                    }
+                    first_polar.get_or_insert(sc.polar);
+                    if n % LANES == 0 {
+                        for v in scratch.q.iter_mut() {
+                            v.push([T::ZERO; LANES]);
+                        }
+                    }
+                    for (axis, v) in scratch.q.iter_mut().enumerate() {
+                        v[n / LANES][n % LANES] = sc.q[axis];
+                    }
+                    scratch.owner.push(i as u32);
+                    n += 1;
+                }
+            }
+        }
+        let mut factor = x.scale.to_f64() * capture_last.to_f64() * omega_first.to_f64();
+        if !spec.nopolar {
+            factor *= first_polar.map(|v| v.to_f64()).unwrap_or(0.0);
+        }
+        factors.push(factor);
+    }
+    scratch.acc.clear();
+    scratch.acc.resize(scratch.q[0].len(), [T::ZERO; LANES]);
+    let nearest = spec.grid.is_some();
+    for cell in &x.cells {
+        if nearest {
+            accumulate::<T, true>(cell, &scratch.q, &mut scratch.acc, x, spec);
+        } else {
+            accumulate::<T, false>(cell, &scratch.q, &mut scratch.acc, x, spec);
+        }
+    }
+    let mut sums = vec![0.0f64; pixels.len()];
+    for (e, &owner) in scratch.owner.iter().enumerate() {
+        sums[owner as usize] += scratch.acc[e / LANES][e % LANES].to_f64();
+    }
+    for i in 0..pixels.len() {
+        out[i] = T::of((sums[i] + x.i_bg.to_f64()) * factors[i]);
+    }
+    n > 0
+}
+
+/// `acc += F_cell²·F_latt²` of every lane for one cell, with SIMD dispatch.
+fn accumulate<T: Real, const NEAREST: bool>(
+    cell: &[[T; 3]; 3],
+    q: &[Vec<[T; LANES]>; 3],
+    acc: &mut [[T; LANES]],
+    x: &Inputs<T>,
+    spec: &TileSpec,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+        unsafe { accumulate_avx2::<T, NEAREST>(cell, q, acc, x, spec) };
+        return;
+    }
+    accumulate_blocks::<T, NEAREST>(cell, q, acc, x, spec);
+}
+
+/// [`accumulate_blocks`] compiled with AVX2 and FMA enabled.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn accumulate_avx2<T: Real, const NEAREST: bool>(
+    cell: &[[T; 3]; 3],
+    q: &[Vec<[T; LANES]>; 3],
+    acc: &mut [[T; LANES]],
+    x: &Inputs<T>,
+    spec: &TileSpec,
+) {
+    accumulate_blocks::<T, NEAREST>(cell, q, acc, x, spec);
+}
+
+#[inline(always)]
+fn accumulate_blocks<T: Real, const NEAREST: bool>(
+    cell: &[[T; 3]; 3],
+    q: &[Vec<[T; LANES]>; 3],
+    acc: &mut [[T; LANES]],
+    x: &Inputs<T>,
+    spec: &TileSpec,
+) {
+    let m = x.sign_m.map(T::of);
+    let pi = T::of(PI);
+    for (b, acc) in acc.iter_mut().enumerate() {
+        let (qx, qy, qz) = (&q[0][b], &q[1][b], &q[2][b]);
+        let mut hkl = [[T::ZERO; LANES]; 3];
+        let mut f_latt = [T::ONE; LANES];
+        for (axis, row) in cell.iter().enumerate() {
+            for j in 0..LANES {
+                let h = qx[j] * row[0] + qy[j] * row[1] + qz[j] * row[2];
+                hkl[axis][j] = h;
+                f_latt[j] = f_latt[j] * grating(h, x.n[axis], m[axis], x.radius, pi);
+            }
+        }
+        if NEAREST {
+            for j in 0..LANES {
+                let f = nearest([hkl[0][j], hkl[1][j], hkl[2][j]], x, spec);
+                acc[j] += f * f * (f_latt[j] * f_latt[j]);
+            }
+        } else {
+            let f2 = x.default_f * x.default_f;
+            for j in 0..LANES {
+                acc[j] += f2 * (f_latt[j] * f_latt[j]);
+            }
+        }
+    }
+}
+
+/// `(−1)^k` for integral `k`.
+#[inline(always)]
+fn parity_sign<T: Real>(k: T) -> T {
+    let half = k * T::of(0.5);
+    T::ONE - T::of(4.0) * (half - half.round_fast()).abs()
+}
+
+/// Branch-free grating `sin(Nπh)/sin(πh)` (see [`crate::lattice::grating`]): reduced argument
+/// f = h − round(h), `sin(Nπf) = (−1)^round(Nf)·sin(π(Nf − round(Nf)))`, series near f = 0.
+#[inline(always)]
+fn grating<T: Real>(h: T, n: T, m: T, radius: T, pi: T) -> T {
+    let whole = h.round_fast();
+    let f = h - whole;
+    let x = f * pi;
+    let y = f * n;
+    let ky = y.round_fast();
+    let sin_nx = ((y - ky) * pi).sin_small() * parity_sign(ky);
+    let quotient = sin_nx / x.sin_small();
+    let x2 = x * x;
+    let n2 = n * n;
+    let a2 = (T::ONE - n2) / T::of(6.0);
+    let a4 = (n2 * T::of(3.0) - T::of(7.0)) * (n2 - T::ONE) / T::of(360.0);
+    let a6 = (n2 * (n2 * (n2 * T::of(-3.0) + T::of(21.0)) - T::of(49.0)) + T::of(31.0))
+        / T::of(15120.0);
+    let series = (x2 * (x2 * (x2 * a6 + a4) + a2) + T::ONE) * n;
+    let reduced = if (x * n).abs() < radius { series } else { quotient };
+    reduced * parity_sign(whole * m)
+}
+
+/// F at the nearest grid entry, `default_F` outside the grid.
+#[inline(always)]
+fn nearest<T: Real>(hkl: [T; 3], x: &Inputs<T>, spec: &TileSpec) -> T {
+    let Some(extent) = spec.grid else {
+        return x.default_f;
+    };
+    let counts = extent.counts();
+    let mut flat = 0i64;
+    let mut inside = true;
+    for axis in 0..3 {
+        let idx = (hkl[axis] - T::of(0.5)).ceil().to_f64() as i64 - extent.min[axis];
+        inside &= idx >= 0 && idx < counts[axis];
+        flat = flat * counts[axis] + idx.clamp(0, counts[axis] - 1);
+    }
+    if inside {
+        x.grid[flat as usize]
+    } else {
+        x.default_f
+    }
+}
