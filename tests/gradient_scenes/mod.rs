@@ -6,7 +6,7 @@
 //! image of that scene; see `docs/gradients.md` for the table of which scene checks what.
 #![allow(dead_code)]
 
-use burn::tensor::backend::Backend;
+use nanobragg::kernel::RenderBackend;
 use nanobragg::gradients::ParamName;
 use nanobragg::{RenderOptions, Setup, Simulator};
 
@@ -75,7 +75,16 @@ pub const SCENE_C: Scene = Scene {
 pub const SCENES: [&Scene; 3] = [&SCENE_A, &SCENE_B, &SCENE_C];
 
 /// A simulator of `args` on `device` (spec φ mode unless the flags ask for c-parity).
-pub fn simulator<B: Backend>(args: &str, device: &B::Device) -> Simulator<B> {
+pub fn simulator<B: RenderBackend>(args: &str, device: &B::Device) -> Simulator<B> {
+    simulator_with(args, device, RenderOptions::default())
+}
+
+/// [`simulator`] with render options (e.g. the tensor-op engine).
+pub fn simulator_with<B: RenderBackend>(
+    args: &str,
+    device: &B::Device,
+    options: RenderOptions,
+) -> Simulator<B> {
     let cl = nanobragg_cli::parse_args(args.split_whitespace().map(String::from))
         .unwrap_or_else(|e| panic!("scene flags: {e}"));
     let setup = Setup::from_scene(&cl.scene, std::path::Path::new("."))
@@ -86,6 +95,6 @@ pub fn simulator<B: Backend>(args: &str, device: &B::Device) -> Simulator<B> {
         }
         nanobragg_cli::PhiCarryoverMode::Spec => Box::new(nanobragg::phi::FreshPhiRotation),
     };
-    Simulator::with_phi_rotation(setup, device, RenderOptions::default(), policy)
+    Simulator::with_phi_rotation(setup, device, options, policy)
         .unwrap_or_else(|e| panic!("simulator: {e}"))
 }
