@@ -154,7 +154,7 @@ pub fn pixel(p: usize, x: &Inputs<f64>, spec: &TileSpec, g: f64, acc: &mut [f64]
 }
 
 /// The first (layer, sub-pixel, source) of pixel `p` not culled by d_min, with its scattering.
-fn first_active(
+pub(super) fn first_active(
     p: usize,
     x: &Inputs<f64>,
     spec: &TileSpec,
@@ -272,7 +272,7 @@ fn structure_adjoint(
 
 /// Adjoint of [`scatter`]: `q̄` and `P̄` into λ, K and `d̄`.
 #[allow(clippy::too_many_arguments)]
-fn scatter_adjoint(
+pub(super) fn scatter_adjoint(
     sub: &SubPixel<f64>,
     s: usize,
     sc: &Scatter<f64>,
@@ -302,7 +302,7 @@ fn scatter_adjoint(
 /// Adjoint of [`subpixel`]: `d̄`, `Ω̄` and the capture adjoint into the detector vectors, pixel
 /// size, close distance, layer step and μ.
 #[allow(clippy::too_many_arguments)]
-fn subpixel_adjoint(
+pub(super) fn subpixel_adjoint(
     p: usize,
     t: usize,
     o: usize,

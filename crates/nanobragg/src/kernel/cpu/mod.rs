@@ -7,6 +7,7 @@
 
 mod adjoint;
 pub mod batch;
+mod batch_adjoint;
 pub mod factors;
 mod pixel;
 
@@ -126,12 +127,17 @@ pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
 pub fn backward(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f64> {
     let x = Inputs::new(theta, spec);
     let len = theta.len();
+    let fast = batch::covers(spec);
     spec.pixels
         .par_chunks(CHUNK)
         .zip(grad.par_chunks(CHUNK))
         .fold(
             || vec![0.0f64; len],
             |mut acc, (pixels, g)| {
+                if fast {
+                    batch_adjoint::chunk(pixels, g, &x, spec, &mut acc);
+                    return acc;
+                }
                 for (i, &p) in pixels.iter().enumerate() {
                     if g[i] != 0.0 {
                         adjoint::pixel(p, &x, spec, g[i], &mut acc);
