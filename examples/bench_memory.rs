@@ -19,7 +19,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
+use nanobragg::kernel::RenderBackend;
 use burn_autodiff::Autodiff;
 use burn_ndarray::NdArray;
 use nanobragg::gradients::{Loss, ParamName, ALL_PARAMS};
@@ -47,7 +48,7 @@ struct Measured {
     checksum: f64,
 }
 
-fn render<B: Backend>(setup: Setup, options: RenderOptions) -> Measured {
+fn render<B: RenderBackend>(setup: Setup, options: RenderOptions) -> Measured {
     let device: B::Device = Default::default();
     let start = Instant::now();
     let sim = Simulator::<B>::new(setup, &device, options).expect("simulator builds");
@@ -66,7 +67,7 @@ fn render<B: Backend>(setup: Setup, options: RenderOptions) -> Measured {
 
 /// Loss (image sum) and gradients with respect to `wrt` (`None`: every parameter the scene
 /// defines); the checksum is the loss.
-fn gradient<B: AutodiffBackend>(
+fn gradient<B: AutodiffBackend + RenderBackend>(
     setup: Setup,
     options: RenderOptions,
     wrt: Option<Vec<ParamName>>,

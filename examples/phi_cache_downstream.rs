@@ -24,7 +24,7 @@ const SCENE: &str = "-cell 100 100 100 90 90 90 -misset 10 20 30 -N 8 -default_F
     -distance 100 -pixel 0.1 -detpixels 32 -phi 0 -osc 4 -phisteps 4 -oversample 1";
 
 /// Build a simulator on any backend with the chosen φ policy.
-fn simulator<B: burn::tensor::backend::Backend>(
+fn simulator<B: nanobragg::kernel::RenderBackend>(
     device: &B::Device,
     policy: Box<dyn PhiRotation<B>>,
 ) -> Result<Simulator<B>, Box<dyn Error>> {

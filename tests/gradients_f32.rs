@@ -49,7 +49,7 @@ fn loss(pixels: usize) -> Loss {
 }
 
 /// Loss and gradients (by parameter name) of every scene, rendered on `B`.
-fn scene_gradients<B: Backend<Device = NdArrayDevice>>() -> Vec<(f64, BTreeMap<String, f64>)> {
+fn scene_gradients<B: Backend<Device = NdArrayDevice> + nanobragg::kernel::RenderBackend>() -> Vec<(f64, BTreeMap<String, f64>)> {
     let device = NdArrayDevice::Cpu;
     SCENES
         .iter()

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 use burn::tensor::backend::Backend;
+use nanobragg::kernel::RenderBackend;
 use burn::tensor::DType;
 use nanobragg::gradients::ParamName;
 use nanobragg::phi::{FreshPhiRotation, PhiRotation};
@@ -25,7 +26,7 @@ fn policy<B: Backend>(mode: PhiCarryoverMode) -> Box<dyn PhiRotation<B>> {
 }
 
 /// Build a simulator for `args` (nanoBragg flags) on `device`, files resolved in `dir`.
-pub fn simulator<B: Backend>(args: Vec<String>, dir: &std::path::Path, device: &B::Device) -> Simulator<B> {
+pub fn simulator<B: RenderBackend>(args: Vec<String>, dir: &std::path::Path, device: &B::Device) -> Simulator<B> {
     let cl = parse_args(args).unwrap();
     let setup = Setup::from_scene(&cl.scene, dir).unwrap();
     Simulator::with_phi_rotation(setup, device, RenderOptions::default(), policy(cl.phi_carryover_mode))
@@ -33,7 +34,7 @@ pub fn simulator<B: Backend>(args: Vec<String>, dir: &std::path::Path, device: &
 }
 
 /// Render `case` on `device`, asserting the first tile's output device and dtype.
-pub fn render_checked<B: Backend>(case: &Case, device: &B::Device, dtype: DType) -> Vec<f32> {
+pub fn render_checked<B: RenderBackend>(case: &Case, device: &B::Device, dtype: DType) -> Vec<f32> {
     let sim = simulator::<B>(case.run_args(), &case.dir, device);
     let mut state = sim.scan_start();
     let n = sim.plan.pixels.len().min(64);
@@ -45,7 +46,7 @@ pub fn render_checked<B: Backend>(case: &Case, device: &B::Device, dtype: DType)
 
 /// The φ = 0 carry-over cases (single-thread references), rendered in c-parity mode on the GPU
 /// and on the CPU: each must meet `bar` against C, and GPU and CPU must agree to `max_rel`.
-pub fn carryover_cases_agree<G: Backend, C: Backend>(
+pub fn carryover_cases_agree<G: RenderBackend, C: RenderBackend>(
     gpu: &G::Device,
     cpu: &C::Device,
     dtype: DType,
@@ -91,7 +92,7 @@ pub const CARRYOVER_PARAMS: [ParamName; 4] =
     [ParamName::CellA, ParamName::MissetZ, ParamName::DistanceMm, ParamName::OscRange];
 
 /// (analytic, numeric, relative error, verdict) per parameter on `device`.
-pub fn carryover_gradients<B: Backend>(
+pub fn carryover_gradients<B: RenderBackend>(
     device: &B::Device,
     config: &GradcheckConfig,
 ) -> Vec<(ParamName, f64, f64, f64, String)> {

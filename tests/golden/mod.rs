@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::tensor::backend::Backend;
+use nanobragg::kernel::RenderBackend;
 use burn::tensor::DType;
 use nanobragg::simulate::{Image, Plan};
 use nanobragg::stats::{image_stats, ImageStats};
@@ -295,7 +295,7 @@ pub struct Rendered {
 }
 
 /// Parse the case's arguments, resolve the scene against the case folder and render on `B`.
-pub fn render_case<B: Backend>(case: &Case, device: &B::Device) -> Result<Rendered, String> {
+pub fn render_case<B: RenderBackend>(case: &Case, device: &B::Device) -> Result<Rendered, String> {
     let start = Instant::now();
     let cl = parse_args(case.run_args()).map_err(|e| format!("parse: {e}"))?;
     let setup = Setup::from_scene(&cl.scene, &case.dir).map_err(|e| format!("setup: {e}"))?;
@@ -462,7 +462,7 @@ fn metrics_text(m: &Metrics) -> String {
 /// `cases N, exact(f64) E, pass(f32) P, deferred D, failed F`, and panics if a case outside
 /// the deferral table misses the bar (or errors). `expected` is the dtype the parameter tensors
 /// must have (checked for every case: a wrong dtype is a harness error and panics at once).
-pub fn run_parity_suite<B: Backend>(label: &str, bar: Bar, expected: DType, device: &B::Device) {
+pub fn run_parity_suite<B: RenderBackend>(label: &str, bar: Bar, expected: DType, device: &B::Device) {
     let suite_start = Instant::now();
     let cases = load_cases();
     let deferrals = load_deferrals(&cases);

@@ -9,6 +9,7 @@
 pub mod args;
 pub mod error;
 pub mod help;
+pub mod speed_scenes;
 
 pub use args::{
     flag_table, lookup, parse_args, Arity, CommandLine, DType, FlagGroup, FlagSpec,

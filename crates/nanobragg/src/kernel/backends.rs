@@ -68,4 +68,7 @@ cpu_kernel!(burn_flex::Flex, f32);
 
 /// CUDA renders with the tensor path (a CubeCL kernel would plug in here).
 #[cfg(feature = "cuda")]
-impl<F, I> RenderBackend for burn_cuda::Cuda<F, I> where Self: Backend {}
+impl RenderBackend for burn_cuda::Cuda<f32> {}
+/// See `Cuda<f32>`.
+#[cfg(feature = "cuda")]
+impl RenderBackend for burn_cuda::Cuda<f64> {}
