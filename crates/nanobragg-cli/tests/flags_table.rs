@@ -385,6 +385,7 @@ fn cases() -> Vec<Case> {
             .phi_carryover_mode =
             PhiCarryoverMode::CParity),
         case!(["-tile_pixels"], "4096", |c| c.tile_pixels = Some(4096)),
+        case!(["-engine"], "tensor", |c| c.engine = nanobragg::kernel::Engine::Tensor),
         case!(["-pngfile"], "prev.png", |c| c.scene.io.pngfile =
             p("prev.png")),
         case!(["-png_log"], "", |c| c.scene.io.png_log = true),
@@ -485,6 +486,7 @@ fn usage_lists_every_flag_the_parser_accepts() {
         "-dump_scene",
         "-phi_carryover_mode",
         "-tile_pixels",
+        "-engine",
         "-pngfile",
         "-png_log",
     ] {
@@ -504,6 +506,7 @@ fn defaults() {
     assert_eq!(c.backend, "ndarray");
     assert_eq!(c.phi_carryover_mode, PhiCarryoverMode::Spec);
     assert!(!c.help && c.tile_pixels.is_none() && c.scene_file.is_none() && c.dump_scene.is_none());
+    assert_eq!(c.engine, nanobragg::kernel::Engine::Auto);
 }
 
 // ------------------------------------------------------------------ order and C quirks

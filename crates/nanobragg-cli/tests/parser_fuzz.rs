@@ -77,6 +77,7 @@ fn value_for(name: &str) -> BoxedStrategy<String> {
             .boxed(),
         "-energy" | "-tile_pixels" | "-max_iter" => (1i64..100_000).prop_map(|n| n.to_string()).boxed(),
         "-optimizer" => select(vec!["lbfgs", "adam", "Adam"]).prop_map(String::from).boxed(),
+        "-engine" => select(vec!["auto", "tensor"]).prop_map(String::from).boxed(),
         "-detector_abs" | "-detector_absorb" => prop_oneof![
             Just("inf".to_string()),
             (-1000i64..1000).prop_map(|n| n.to_string())
