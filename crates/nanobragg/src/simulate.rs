@@ -226,8 +226,9 @@ impl<B: RenderBackend> Simulator<B> {
             return n.max(1);
         }
         if self.fused_eligible() {
-            // The fused kernel keeps nothing per evaluation: one output value per pixel.
-            return 1 << 16;
+            // The fused kernel keeps nothing per evaluation (one output value per pixel), so a
+            // tile is large: fewer per-tile setups (model, packing, autodiff graph).
+            return 1 << 20;
         }
         let os = self.plan.oversample;
         let per_pixel = self.setup.detector.thick_steps
@@ -628,6 +629,7 @@ impl<B: RenderBackend> Simulator<B> {
     /// is one the kernel covers (flat detector, the spec's φ rule).
     fn fused_eligible(&self) -> bool {
         self.options.engine == Engine::Auto
+            && B::has_fused_kernel()
             && !self.setup.detector.curved
             && self.phi_policy.is_fresh()
     }

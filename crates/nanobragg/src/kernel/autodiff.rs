@@ -25,6 +25,10 @@ impl<B: RenderBackend> Backward<B, 1> for FusedTileBackward {
 }
 
 impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
+    fn has_fused_kernel() -> bool {
+        B::has_fused_kernel()
+    }
+
     fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {
         let inner = B::fused_tile(theta.primitive.clone(), spec)?;
         let prep = FusedTileBackward

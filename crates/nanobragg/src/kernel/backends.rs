@@ -37,9 +37,9 @@ fn cpu_forward<B: Backend, T: Real + Element>(
     })
 }
 
-fn cpu_backward<B: Backend>(theta: FloatTensor<B>, spec: &TileSpec, grad: FloatTensor<B>) -> FloatTensor<B> {
+fn cpu_backward<B: Backend, T: Real>(theta: FloatTensor<B>, spec: &TileSpec, grad: FloatTensor<B>) -> FloatTensor<B> {
     let device = B::float_device(&theta);
-    let dtheta = cpu::backward(&to_host::<B, f64>(theta), spec, &to_host::<B, f64>(grad));
+    let dtheta = cpu::backward::<T>(&to_host::<B, f64>(theta), spec, &to_host::<B, f64>(grad));
     from_host::<B, f64>(dtheta, &device)
 }
 
@@ -47,6 +47,10 @@ fn cpu_backward<B: Backend>(theta: FloatTensor<B>, spec: &TileSpec, grad: FloatT
 macro_rules! cpu_kernel {
     ($backend:ty, $elem:ty) => {
         impl RenderBackend for $backend {
+            fn has_fused_kernel() -> bool {
+                true
+            }
+
             fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {
                 cpu_forward::<Self, $elem>(theta, spec)
             }
@@ -56,7 +60,7 @@ macro_rules! cpu_kernel {
                 spec: &Arc<TileSpec>,
                 grad: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
-                cpu_backward::<Self>(theta, spec, grad)
+                cpu_backward::<Self, $elem>(theta, spec, grad)
             }
         }
     };

@@ -43,6 +43,12 @@ pub enum Engine {
 ///
 /// Both methods default to `None` (no fused kernel: the tensor path runs).
 pub trait RenderBackend: Backend {
+    /// Whether [`RenderBackend::fused_tile`] may render tiles (the renderer then sizes tiles for
+    /// it: one value per pixel instead of the tensor path's per-evaluation intermediates).
+    fn has_fused_kernel() -> bool {
+        false
+    }
+
     /// Render the tile described by `spec` from the packed inputs `theta` ([`Layout`]).
     /// Returns `None` to decline the tile.
     fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {

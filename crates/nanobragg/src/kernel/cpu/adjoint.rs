@@ -154,7 +154,7 @@ pub fn pixel(p: usize, x: &Inputs<f64>, spec: &TileSpec, g: f64, acc: &mut [f64]
 }
 
 /// The first (layer, sub-pixel, source) of pixel `p` not culled by d_min, with its scattering.
-pub(super) fn first_active(
+fn first_active(
     p: usize,
     x: &Inputs<f64>,
     spec: &TileSpec,

@@ -123,9 +123,12 @@ pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
     Some(HostTile { values, any_active })
 }
 
-/// `∂(Σ grad·values)/∂θ` (f64) for a tile rendered by [`forward`].
-pub fn backward(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f64> {
+/// `∂(Σ grad·values)/∂θ` (f64) for a tile rendered by [`forward`]; the vectorised part runs in
+/// the render's float type `T`, everything else in f64.
+pub fn backward<T: Real>(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f64> {
     let x = Inputs::new(theta, spec);
+    let theta_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
+    let xt = Inputs::new(&theta_t, spec);
     let len = theta.len();
     let fast = batch::covers(spec);
     spec.pixels
@@ -135,7 +138,7 @@ pub fn backward(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f64> {
             || vec![0.0f64; len],
             |mut acc, (pixels, g)| {
                 if fast {
-                    batch_adjoint::chunk(pixels, g, &x, spec, &mut acc);
+                    batch_adjoint::chunk(pixels, g, &x, &xt, spec, &mut acc);
                     return acc;
                 }
                 for (i, &p) in pixels.iter().enumerate() {
