@@ -12,7 +12,9 @@
 //! (default 3); the best render time is reported (process start and file output excluded).
 //! `--grad` also times the loss Σ image and its gradient with respect to every parameter that
 //! applies to the scene (forward + backward, autodiff backend) and prints its ratio to the
-//! forward render. `--engine tensor` forces the tensor-op reference path. S5 writes its HKL file
+//! forward render. `--on-device` times `Simulator::render_tensor` (the image left on the device,
+//! then a device sync) instead of `render` (which copies the image to the host): the fair
+//! comparison with renderers that return a device tensor. `--engine tensor` forces the tensor-op reference path. S5 writes its HKL file
 //! (h, k, l in −20…20, F = 100·(1 + 0.5·sin(h + 2k + 3l))) to the system temp folder first.
 
 use std::error::Error;
@@ -27,6 +29,15 @@ use nanobragg_cli::speed_scenes::{live_params, simulator, NAMES};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
+/// What to time besides the forward render.
+#[derive(Debug, Clone, Copy, Default)]
+struct Flags {
+    /// Also forward + backward.
+    grad: bool,
+    /// Time `render_tensor` (result left on the device, then a device sync) instead of `render`.
+    on_device: bool,
+}
+
 /// Best of `repeat` timings of `f` after one warm-up call (seconds).
 fn best_of(repeat: usize, mut f: impl FnMut() -> Res<()>) -> Res<f64> {
     f()?;
@@ -39,14 +50,27 @@ fn best_of(repeat: usize, mut f: impl FnMut() -> Res<()>) -> Res<f64> {
     Ok(best)
 }
 
-fn forward<B: RenderBackend>(device: &B::Device, name: &str, repeat: usize, options: RenderOptions) -> Res<f64> {
+fn forward<B: RenderBackend>(
+    device: &B::Device,
+    name: &str,
+    repeat: usize,
+    options: RenderOptions,
+    on_device: bool,
+) -> Res<f64> {
     let sim = simulator::<B>(name, device, options)?;
     let pixels = sim.plan.pixels.len() as f64;
     let best = best_of(repeat, || {
-        sim.render()?;
+        if on_device {
+            let image = sim.render_tensor()?;
+            B::sync(device).map_err(|e| format!("{e:?}"))?;
+            drop(image);
+        } else {
+            sim.render()?;
+        }
         Ok(())
     })?;
-    println!("{name:<8} {:>9} pixels  forward best {best:>8.4} s  {:>12.0} pixels/s", pixels as u64, pixels / best);
+    let what = if on_device { "forward (on device)" } else { "forward" };
+    println!("{name:<8} {:>9} pixels  {what} best {best:>8.4} s  {:>12.0} pixels/s", pixels as u64, pixels / best);
     Ok(best)
 }
 
@@ -74,13 +98,13 @@ fn forward_backward<B: AutodiffBackend + RenderBackend>(
     Ok(())
 }
 
-fn run<B: RenderBackend>(device: B::Device, scenes: &[String], repeat: usize, grad: bool, options: RenderOptions) -> Res<()>
+fn run<B: RenderBackend>(device: B::Device, scenes: &[String], repeat: usize, flags: Flags, options: RenderOptions) -> Res<()>
 where
     Autodiff<B>: AutodiffBackend + RenderBackend<Device = B::Device>,
 {
     for name in scenes {
-        let t = forward::<B>(&device, name, repeat, options)?;
-        if grad {
+        let t = forward::<B>(&device, name, repeat, options, flags.on_device)?;
+        if flags.grad {
             forward_backward::<Autodiff<B>>(&device, name, repeat, options, t)?;
         }
     }
@@ -92,7 +116,7 @@ fn main() -> Res<()> {
     let mut dtype = "f32".to_string();
     let mut scenes = "S1,S3,S4_512,S5".to_string();
     let mut repeat = 3;
-    let mut grad = false;
+    let mut flags = Flags::default();
     let mut options = RenderOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -102,7 +126,8 @@ fn main() -> Res<()> {
             "--dtype" => dtype = value()?,
             "--scenes" => scenes = value()?,
             "--repeat" => repeat = value()?.parse()?,
-            "--grad" => grad = true,
+            "--grad" => flags.grad = true,
+            "--on-device" => flags.on_device = true,
             "--engine" => {
                 options.engine = match value()?.as_str() {
                     "auto" => Engine::Auto,
@@ -119,13 +144,13 @@ fn main() -> Res<()> {
     }
     println!("backend {backend}, dtype {dtype}, engine {:?}, best of {repeat} after a warm-up", options.engine);
     match (backend.as_str(), dtype.as_str()) {
-        ("ndarray", "f32") => run::<burn_ndarray::NdArray<f32>>(Default::default(), &scenes, repeat, grad, options),
-        ("ndarray", "f64") => run::<burn_ndarray::NdArray<f64>>(Default::default(), &scenes, repeat, grad, options),
-        ("flex", "f32") => run::<burn_flex::Flex>(burn_flex::FlexDevice, &scenes, repeat, grad, options),
+        ("ndarray", "f32") => run::<burn_ndarray::NdArray<f32>>(Default::default(), &scenes, repeat, flags, options),
+        ("ndarray", "f64") => run::<burn_ndarray::NdArray<f64>>(Default::default(), &scenes, repeat, flags, options),
+        ("flex", "f32") => run::<burn_flex::Flex>(burn_flex::FlexDevice, &scenes, repeat, flags, options),
         #[cfg(feature = "cuda")]
-        ("cuda", "f32") => run::<burn_cuda::Cuda<f32>>(Default::default(), &scenes, repeat, grad, options),
+        ("cuda", "f32") => run::<burn_cuda::Cuda<f32>>(Default::default(), &scenes, repeat, flags, options),
         #[cfg(feature = "cuda")]
-        ("cuda", "f64") => run::<burn_cuda::Cuda<f64>>(Default::default(), &scenes, repeat, grad, options),
+        ("cuda", "f64") => run::<burn_cuda::Cuda<f64>>(Default::default(), &scenes, repeat, flags, options),
         (b, d) => Err(format!("backend {b} at {d} is not available in this build").into()),
     }
 }

@@ -12,7 +12,7 @@ use burn::tensor::{backend::Backend, Bool, Int, Tensor, TensorData};
 use crate::crystal::{mosaic_cells, phi_rotated_cells, CrystalGeometry};
 use crate::detector::DetectorGeometry;
 use crate::error::Result;
-use crate::kernel::{Engine, RenderBackend, TileSpec};
+use crate::kernel::{Engine, Pixels, RenderBackend, TileSpec};
 use crate::lattice::{grating, nearest_index, sinc3_of_square};
 use crate::linalg::{dot, float_options, norm, outer_dot3, scalar, tensor, to_f64};
 use crate::params::Params;
@@ -228,7 +228,7 @@ impl<B: RenderBackend> Simulator<B> {
         if self.fused_eligible() {
             // The fused kernel keeps nothing per evaluation (one output value per pixel), so a
             // tile is large: fewer per-tile setups (model, packing, autodiff graph).
-            return 1 << 20;
+            return B::fused_tile_pixels();
         }
         let os = self.plan.oversample;
         let per_pixel = self.setup.detector.thick_steps
@@ -292,15 +292,22 @@ impl<B: RenderBackend> Simulator<B> {
                 &mut state,
                 probed.then_some(&mut probe),
             )?;
-            let host = values
-                .into_data()
-                .convert::<f64>()
-                .into_vec::<f64>()
-                .expect("converted to f64");
-            for (&idx, v) in tile.iter().zip(host) {
-                data[idx] = v as f32;
-                if let Some(slot) = data_f64.get_mut(idx) {
-                    *slot = v;
+            let host = values.into_data();
+            let contiguous = tile.windows(2).all(|w| w[1] == w[0] + 1);
+            if self.options.keep_f64 {
+                let host = host.convert::<f64>().into_vec::<f64>().expect("converted to f64");
+                for (&idx, v) in tile.iter().zip(host) {
+                    data[idx] = v as f32;
+                    data_f64[idx] = v;
+                }
+            } else {
+                let host = host.convert::<f32>().into_vec::<f32>().expect("converted to f32");
+                if let (true, Some(&start)) = (contiguous, tile.first()) {
+                    data[start..start + tile.len()].copy_from_slice(&host);
+                } else {
+                    for (&idx, v) in tile.iter().zip(host) {
+                        data[idx] = v;
+                    }
                 }
             }
             if let (Some(probe), Some(scene)) = (probe, &scene) {
@@ -318,6 +325,20 @@ impl<B: RenderBackend> Simulator<B> {
             data_f64,
             notes: state.notes,
         })
+    }
+
+    /// The rendered pixels `[N]` (scan order, [`Plan::pixels`]; with no ROI or mask, the whole
+    /// image fast-major) left on the backend's device: no host copy, for pipelines that keep
+    /// working on the device. The same values as [`Simulator::render`] before its rounding to
+    /// f32.
+    pub fn render_tensor(&self) -> Result<Tensor<B, 1>> {
+        let mut state = self.scan_start();
+        let mut parts = Vec::new();
+        for tile in self.plan.pixels.chunks(self.tile_pixels()) {
+            let model = self.model(&self.params)?;
+            parts.push(self.tile_intensity(&self.params, &model, tile, &mut state, None)?);
+        }
+        Ok(if parts.len() == 1 { parts.pop().expect("one tile") } else { Tensor::cat(parts, 0) })
     }
 
     fn tile_dims(&self) -> TileDims {
@@ -689,7 +710,7 @@ impl<B: RenderBackend> Simulator<B> {
         let (e_in, b_in) = source_frames(&m.inc_host, ds.axes.polar);
         let triples = |v: Vec<f64>| v.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
         let spec = TileSpec {
-            pixels: tile.to_vec(),
+            pixels: Pixels::of(tile),
             fpixels: ds.fpixels,
             oversample: self.plan.oversample,
             layers: ds.thick_steps,

@@ -26,15 +26,22 @@ impl<B: RenderBackend> Backward<B, 1> for FusedTileBackward {
 
 impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
     fn has_fused_kernel() -> bool {
-        B::has_fused_kernel()
+        B::has_fused_kernel() && B::has_fused_backward()
+    }
+
+    fn fused_tile_pixels() -> usize {
+        B::fused_tile_pixels()
     }
 
     fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {
-        let inner = B::fused_tile(theta.primitive.clone(), spec)?;
         let prep = FusedTileBackward
             .prepare::<C>([theta.node.clone()])
             .compute_bound()
             .stateful();
+        if matches!(prep, OpsKind::Tracked(_)) && !B::has_fused_backward() {
+            return None;
+        }
+        let inner = B::fused_tile(theta.primitive.clone(), spec)?;
         let values = match prep {
             OpsKind::Tracked(prep) => prep.finish((theta.primitive, spec.clone()), inner.values),
             OpsKind::UnTracked(prep) => prep.finish(inner.values),

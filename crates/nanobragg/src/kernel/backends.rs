@@ -70,9 +70,4 @@ cpu_kernel!(NdArray<f32>, f32);
 cpu_kernel!(NdArray<f64>, f64);
 cpu_kernel!(burn_flex::Flex, f32);
 
-/// CUDA renders with the tensor path (a CubeCL kernel would plug in here).
-#[cfg(feature = "cuda")]
-impl RenderBackend for burn_cuda::Cuda<f32> {}
-/// See `Cuda<f32>`.
-#[cfg(feature = "cuda")]
-impl RenderBackend for burn_cuda::Cuda<f64> {}
+// CUDA: see `super::cuda`.

@@ -16,12 +16,15 @@
 //! renderer never offers tiles of scenes it does not cover (curved detector, a φ-rotation
 //! policy other than the spec's, traced pixels) — see [`TileSpec`].
 //!
-//! Backends: NdArray (f32, f64) and Flex run the CPU kernel; CUDA runs the tensor path; any other
+//! Backends: NdArray (f32, f64) and Flex run the CPU kernel; CUDA runs a CubeCL forward kernel
+//! where it covers the scene (the tensor path otherwise, and always under autodiff); any other
 //! backend opts in with an empty `impl RenderBackend for MyBackend {}`.
 
 mod autodiff;
 mod backends;
 pub mod cpu;
+#[cfg(feature = "cuda")]
+mod cuda;
 pub mod real;
 
 use crate::scene::LatticeShape;
@@ -47,6 +50,17 @@ pub trait RenderBackend: Backend {
     /// it: one value per pixel instead of the tensor path's per-evaluation intermediates).
     fn has_fused_kernel() -> bool {
         false
+    }
+
+    /// Whether [`RenderBackend::fused_tile_backward`] is implemented (otherwise tiles that need
+    /// a gradient run on the tensor path).
+    fn has_fused_backward() -> bool {
+        Self::has_fused_kernel()
+    }
+
+    /// Pixels per tile when the fused kernel renders (it keeps one value per pixel).
+    fn fused_tile_pixels() -> usize {
+        1 << 20
     }
 
     /// Render the tile described by `spec` from the packed inputs `theta` ([`Layout`]).
@@ -81,7 +95,7 @@ pub struct FusedTile<B: Backend> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TileSpec {
     /// Pixel indices `slow·fpixels + fast`, in scan order.
-    pub pixels: Vec<usize>,
+    pub pixels: Pixels,
     /// Fast pixels of the detector.
     pub fpixels: usize,
     /// Sub-pixels per axis.
@@ -137,6 +151,54 @@ impl TileSpec {
     /// Whether the CPU kernel's backward covers this spec (all of it does).
     pub fn differentiable(&self) -> bool {
         true
+    }
+}
+
+/// The pixels of a tile: a run of consecutive indices (no ROI or mask cuts it), or a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pixels {
+    /// Indices `first..first + len`.
+    Run {
+        /// First pixel index.
+        first: usize,
+        /// Number of pixels.
+        len: usize,
+    },
+    /// Explicit indices in scan order.
+    List(Vec<usize>),
+}
+
+impl Pixels {
+    /// The pixels of `tile` (strictly increasing indices), as a run when they are consecutive.
+    pub fn of(tile: &[usize]) -> Self {
+        match (tile.first(), tile.last()) {
+            (Some(&first), Some(&last)) if last - first + 1 == tile.len() => Pixels::Run {
+                first,
+                len: tile.len(),
+            },
+            _ => Pixels::List(tile.to_vec()),
+        }
+    }
+
+    /// Number of pixels.
+    pub fn len(&self) -> usize {
+        match self {
+            Pixels::Run { len, .. } => *len,
+            Pixels::List(v) => v.len(),
+        }
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Pixel indices of positions `range` of the tile.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> std::borrow::Cow<'_, [usize]> {
+        match self {
+            Pixels::Run { first, .. } => (first + range.start..first + range.end).collect(),
+            Pixels::List(v) => std::borrow::Cow::Borrowed(&v[range]),
+        }
     }
 }
 

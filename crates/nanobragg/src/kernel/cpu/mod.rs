@@ -102,8 +102,9 @@ pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
     let fast = batch::covers(spec);
     let results: Vec<Option<bool>> = values
         .par_chunks_mut(CHUNK)
-        .zip(spec.pixels.par_chunks(CHUNK))
-        .map_init(batch::Scratch::default, |scratch, (out, pixels)| {
+        .enumerate()
+        .map_init(batch::Scratch::default, |scratch, (c, out)| {
+            let pixels = &*spec.pixels.slice(c * CHUNK..c * CHUNK + out.len());
             if fast {
                 return Some(batch::render_chunk(pixels, &x, spec, out, scratch));
             }
@@ -131,12 +132,12 @@ pub fn backward<T: Real>(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f6
     let xt = Inputs::new(&theta_t, spec);
     let len = theta.len();
     let fast = batch::covers(spec);
-    spec.pixels
-        .par_chunks(CHUNK)
-        .zip(grad.par_chunks(CHUNK))
+    grad.par_chunks(CHUNK)
+        .enumerate()
         .fold(
             || vec![0.0f64; len],
-            |mut acc, (pixels, g)| {
+            |mut acc, (c, g)| {
+                let pixels = &*spec.pixels.slice(c * CHUNK..c * CHUNK + g.len());
                 if fast {
                     batch_adjoint::chunk(pixels, g, &x, &xt, spec, &mut acc);
                     return acc;

@@ -1,0 +1,286 @@
+//! The fused forward kernel on CUDA, written in CubeCL: one GPU thread per pixel, looping over
+//! sensor layers, sub-pixels, sources and (φ, mosaic) cells as the CPU kernel does.
+//!
+//! Coverage (otherwise the tile is declined and the tensor path renders it): the vectorised
+//! CPU path's scenes ([`super::cpu::batch::covers`]: SQUARE lattice, factors once per pixel)
+//! with F from `default_F` (no HKL grid), pixels forming one contiguous run of the detector
+//! (no ROI or mask), and only outside autodiff: [`RenderBackend::has_fused_backward`] is false,
+//! so tiles that need a gradient run on the tensor path.
+//!
+//! Only F_latt² reaches the image, so the kernel drops the grating's `(−1)^k` signs; both
+//! sines take reduced arguments (|x| ≤ π/2), as on the CPU.
+
+use super::{FusedTile, Layout, RenderBackend, TileSpec};
+use crate::scene::LatticeShape;
+use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData};
+use burn_cubecl::cubecl;
+use burn_cubecl::cubecl::prelude::*;
+use burn_cubecl::cubecl::{calculate_cube_count_elemwise, CubeDim};
+use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::tensor::CubeTensor;
+use burn_cuda::Cuda;
+use std::sync::Arc;
+
+/// Offsets into the per-tile constants array.
+const C_RADIUS: usize = 0;
+const C_DMIN: usize = 1;
+const C_PI: usize = 2;
+const C_SOURCES: usize = 3;
+
+/// `|sin(Nπh)/sin(πh)|` on reduced arguments, with the Taylor series near the peak centre.
+#[cube]
+fn grating_abs<F: Float>(h: F, n: F, radius: F, pi: F) -> F {
+    let f = h - F::floor(h + F::new(0.5));
+    let x = f * pi;
+    let y = f * n;
+    let ry = y - F::floor(y + F::new(0.5));
+    let quotient = F::sin(ry * pi) / F::sin(x);
+    let x2 = x * x;
+    let n2 = n * n;
+    let a2 = (F::new(1.0) - n2) / F::new(6.0);
+    let a4 = (n2 * F::new(3.0) - F::new(7.0)) * (n2 - F::new(1.0)) / F::new(360.0);
+    let a6 = (n2 * (n2 * (n2 * F::new(-3.0) + F::new(21.0)) - F::new(49.0)) + F::new(31.0))
+        / F::new(15120.0);
+    let series = (x2 * (x2 * (x2 * a6 + a4) + a2) + F::new(1.0)) * n;
+    F::abs(select(F::abs(x * n) < radius, series, quotient))
+}
+
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn render_kernel<F: Float>(
+    theta: &Array<F>,
+    consts: &Array<F>,
+    output: &mut Array<F>,
+    #[comptime] first: usize,
+    #[comptime] count: usize,
+    #[comptime] fpixels: usize,
+    #[comptime] oversample: usize,
+    #[comptime] layers: usize,
+    #[comptime] sources: usize,
+    #[comptime] cells: usize,
+    #[comptime] thick: bool,
+    #[comptime] point_pixel: bool,
+    #[comptime] nopolar: bool,
+) {
+    let i = ABSOLUTE_POS;
+    if i >= count {
+        terminate!();
+    }
+    let p = first + i;
+    let fast = p % fpixels;
+    let slow = p / fpixels;
+    let pixel = theta[Layout::PIXEL];
+    let sub = pixel / F::cast_from(oversample);
+    let half = sub * F::new(0.5);
+    let close = theta[Layout::CLOSE];
+    let layer = theta[Layout::LAYER];
+    let mu = theta[Layout::MU];
+    let polar_k = theta[Layout::POLAR_K];
+    let na = theta[Layout::N];
+    let nb = theta[Layout::N + 1];
+    let nc = theta[Layout::N + 2];
+    let default_f = theta[Layout::DEFAULT_F];
+    let radius = consts[C_RADIUS];
+    let dmin = consts[C_DMIN];
+    let pi = consts[C_PI];
+    let cells_at = Layout::LAMBDA + sources;
+
+    let mut sum = F::new(0.0);
+    let mut first_polar = F::new(0.0);
+    let mut have_polar = false;
+    let mut omega_first = F::new(0.0);
+    let mut capture_last = F::new(1.0);
+    for t in 0..layers {
+        for o in 0..oversample * oversample {
+            let fc = F::cast_from(fast * oversample + o % oversample) * sub + half;
+            let sc = F::cast_from(slow * oversample + o / oversample) * sub + half;
+            let oc = F::cast_from(t) * layer;
+            let px = theta[Layout::PIX0] + fc * theta[Layout::FDET] + sc * theta[Layout::SDET]
+                + oc * theta[Layout::ODET];
+            let py = theta[Layout::PIX0 + 1] + fc * theta[Layout::FDET + 1]
+                + sc * theta[Layout::SDET + 1] + oc * theta[Layout::ODET + 1];
+            let pz = theta[Layout::PIX0 + 2] + fc * theta[Layout::FDET + 2]
+                + sc * theta[Layout::SDET + 2] + oc * theta[Layout::ODET + 2];
+            let r = F::sqrt(px * px + py * py + pz * pz);
+            let dx = px / r;
+            let dy = py / r;
+            let dz = pz / r;
+            let mut omega = F::new(1.0) / (r * r);
+            if !point_pixel {
+                omega = pixel * pixel * close / (r * r * r);
+            }
+            if t == 0 && o == 0 {
+                omega_first = omega;
+            }
+            if thick {
+                let rho = dx * theta[Layout::ODET] + dy * theta[Layout::ODET + 1]
+                    + dz * theta[Layout::ODET + 2];
+                let mu_step = layer * mu;
+                let ti = F::cast_from(t);
+                let capture = F::exp(-(ti * mu_step / rho))
+                    - F::exp(-((ti + F::new(1.0)) * mu_step / rho));
+                if t + 1 == layers && o == 0 {
+                    capture_last = capture;
+                }
+            }
+            for s in 0..sources {
+                let at = C_SOURCES + 9 * s;
+                let ix = consts[at];
+                let iy = consts[at + 1];
+                let iz = consts[at + 2];
+                let a = px * ix + py * iy + pz * iz;
+                let qx0 = px - a * ix;
+                let qy0 = py - a * iy;
+                let qz0 = pz - a * iz;
+                let perp2 = qx0 * qx0 + qy0 * qy0 + qz0 * qz0;
+                let denom = r + a;
+                let split = denom >= r * F::new(0.5);
+                let along = perp2 / (r * select(split, denom, r));
+                let lambda = theta[Layout::LAMBDA + s];
+                let qx = select(split, qx0 / r - ix * along, dx - ix) / lambda;
+                let qy = select(split, qy0 / r - iy * along, dy - iy) / lambda;
+                let qz = select(split, qz0 / r - iz * along, dz - iz) / lambda;
+                let stol = F::sqrt(qx * qx + qy * qy + qz * qz) * F::new(0.5);
+                if dmin <= F::new(0.0) || stol * dmin <= F::new(0.5) {
+                    let cos2t = ix * dx + iy * dy + iz * dz;
+                    let e = dx * consts[at + 3] + dy * consts[at + 4] + dz * consts[at + 5];
+                    let b = dx * consts[at + 6] + dy * consts[at + 7] + dz * consts[at + 8];
+                    let polar = (cos2t * cos2t + F::new(1.0) - polar_k * (e * e - b * b)) * F::new(0.5);
+                    if !have_polar {
+                        first_polar = polar;
+                        have_polar = true;
+                    }
+                    for k in 0..cells {
+                        let c = cells_at + 9 * k;
+                        let h = qx * theta[c] + qy * theta[c + 1] + qz * theta[c + 2];
+                        let kk = qx * theta[c + 3] + qy * theta[c + 4] + qz * theta[c + 5];
+                        let l = qx * theta[c + 6] + qy * theta[c + 7] + qz * theta[c + 8];
+                        let f_latt = grating_abs::<F>(h, na, radius, pi)
+                            * grating_abs::<F>(kk, nb, radius, pi)
+                            * grating_abs::<F>(l, nc, radius, pi);
+                        sum += default_f * default_f * (f_latt * f_latt);
+                    }
+                }
+            }
+        }
+    }
+    let mut factor = theta[Layout::SCALE] * capture_last * omega_first;
+    if !nopolar {
+        factor *= first_polar;
+    }
+    output[i] = (sum + theta[Layout::I_BG]) * factor;
+}
+
+/// Whether the CUDA kernel covers `spec`; the first pixel when it does.
+fn covered(spec: &TileSpec) -> Option<usize> {
+    let super::Pixels::Run { first, .. } = spec.pixels else {
+        return None;
+    };
+    (spec.shape == LatticeShape::Square
+        && spec.grid.is_none()
+        && spec.per_subpixel == [false; 3])
+        .then_some(first)
+}
+
+/// Launch the kernel for `spec` on θ (element type `E`).
+fn launch<E: burn_cubecl::FloatElement + Float + KernelElement>(
+    theta: CubeTensor<cubecl::cuda::CudaRuntime>,
+    spec: &TileSpec,
+    first: usize,
+) -> CubeTensor<cubecl::cuda::CudaRuntime> {
+    let count = spec.pixels.len();
+    let mut consts = vec![
+        0.8 * (E::EPSILON_F64 * 362_880.0).powf(0.125),
+        spec.dmin_m,
+        std::f64::consts::PI,
+    ];
+    for s in 0..spec.incident.len() {
+        consts.extend(spec.incident[s]);
+        consts.extend(spec.e_in[s]);
+        consts.extend(spec.b_in[s]);
+    }
+    let device = theta.device.clone();
+    let consts = Tensor::<Cuda<E>, 1>::from_data(
+        TensorData::new(consts.iter().map(|&v| E::from_f64(v)).collect::<Vec<E>>(), [consts.len()]),
+        &device,
+    )
+    .into_primitive()
+    .tensor();
+    let output = empty_device_dtype(theta.client.clone(), device, Shape::new([count]), theta.dtype);
+    let cube_dim = CubeDim::new(&theta.client, count);
+    let cube_count = calculate_cube_count_elemwise(&theta.client, count, cube_dim);
+    render_kernel::launch::<E, cubecl::cuda::CudaRuntime>(
+        &output.client,
+        cube_count,
+        cube_dim,
+        theta.into_array_arg(),
+        consts.into_array_arg(),
+        output.clone().into_array_arg(),
+        first,
+        count,
+        spec.fpixels,
+        spec.oversample,
+        spec.layers,
+        spec.incident.len(),
+        spec.cells,
+        spec.thick,
+        spec.point_pixel,
+        spec.nopolar,
+    );
+    output
+}
+
+macro_rules! cuda_kernel {
+    ($elem:ty) => {
+        impl RenderBackend for Cuda<$elem> {
+            fn has_fused_kernel() -> bool {
+                true
+            }
+
+            fn has_fused_backward() -> bool {
+                false
+            }
+
+            fn fused_tile_pixels() -> usize {
+                // One tile per image: the kernel is compiled once per scene (sizes are
+                // compile-time constants) and the result stays on the device.
+                usize::MAX
+            }
+
+            fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {
+                let first = covered(spec)?;
+                let values = launch::<$elem>(theta, spec, first);
+                Some(FusedTile {
+                    values,
+                    // Culling by d_min is the only way an evaluation does not run; the φ-cache
+                    // policies that read this flag never reach the fused kernel.
+                    any_active: true,
+                })
+            }
+        }
+    };
+}
+
+cuda_kernel!(f32);
+cuda_kernel!(f64);
+
+/// Float element helpers for the launcher.
+trait KernelElement {
+    const EPSILON_F64: f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+impl KernelElement for f32 {
+    const EPSILON_F64: f64 = f32::EPSILON as f64;
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl KernelElement for f64 {
+    const EPSILON_F64: f64 = f64::EPSILON;
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
