@@ -55,17 +55,25 @@ fn loss_for(image: &[f32]) -> Loss {
     Loss::SquaredError { target }
 }
 
+/// The loss of `args` (against its own tensor-path image, see [`loss_for`]) and the scene's
+/// simulators on the fused and the tensor-op engine, under autodiff.
+fn loss_and_engines(args: &str) -> (Loss, nanobragg::Simulator<AD>, nanobragg::Simulator<AD>) {
+    let device = NdArrayDevice::Cpu;
+    let image = simulator_with::<B>(args, &device, options(Engine::Tensor))
+        .render()
+        .expect("render")
+        .data;
+    (
+        loss_for(&image),
+        simulator_with::<AD>(args, &device, options(Engine::Auto)),
+        simulator_with::<AD>(args, &device, options(Engine::Tensor)),
+    )
+}
+
 #[test]
 fn fused_gradients_match_tensor_path_at_f64() {
-    let device = NdArrayDevice::Cpu;
     for scene in [&SCENE_A, &SCENE_B, &SCENE_C] {
-        let image = simulator_with::<B>(scene.args, &device, options(Engine::Tensor))
-            .render()
-            .expect("render")
-            .data;
-        let loss = loss_for(&image);
-        let mut fused = simulator_with::<AD>(scene.args, &device, options(Engine::Auto));
-        let mut reference = simulator_with::<AD>(scene.args, &device, options(Engine::Tensor));
+        let (loss, mut fused, mut reference) = loss_and_engines(scene.args);
         let a = fused.loss_and_gradients(&loss, scene.params).expect("fused gradients");
         let b = reference.loss_and_gradients(&loss, scene.params).expect("tensor gradients");
         assert!((a.loss - b.loss).abs() <= 1e-12 * b.loss.abs(), "scene {}: loss", scene.label);
@@ -88,7 +96,6 @@ fn fused_gradients_match_tensor_path_at_f64() {
 #[test]
 fn fused_gradients_match_tensor_path_on_every_kernel_branch() {
     use nanobragg::gradients::ParamName::*;
-    let device = NdArrayDevice::Cpu;
     let params = [
         CellA, CellGamma, MissetY, PhiStart, NA, NC, DistanceMm, DetectorRotz, DetectorRoty,
         DetectorTwotheta, PixelSizeMm, WavelengthA, Fluence, PolarizationK, DefaultF,
@@ -98,13 +105,7 @@ fn fused_gradients_match_tensor_path_on_every_kernel_branch() {
             continue; // rendered by the tensor path whichever engine is asked for
         }
         let args = flags(template);
-        let image = simulator_with::<B>(&args, &device, options(Engine::Tensor))
-            .render()
-            .expect("render")
-            .data;
-        let loss = loss_for(&image);
-        let mut fused = simulator_with::<AD>(&args, &device, options(Engine::Auto));
-        let mut reference = simulator_with::<AD>(&args, &device, options(Engine::Tensor));
+        let (loss, mut fused, mut reference) = loss_and_engines(&args);
         let a = fused.loss_and_gradients(&loss, &params).expect("fused gradients");
         let b = reference.loss_and_gradients(&loss, &params).expect("tensor gradients");
         let scale = b.gradients.iter().fold(0.0f64, |m, g| m.max(g.2.abs()));
@@ -128,16 +129,9 @@ fn fused_gradients_match_tensor_path_on_every_kernel_branch() {
 
 #[test]
 fn fused_structure_factor_gradient_matches_tensor_path() {
-    let device = NdArrayDevice::Cpu;
     for template in [SCENES[11].1, SCENES[12].1] {
         let args = flags(template);
-        let image = simulator_with::<B>(&args, &device, options(Engine::Tensor))
-            .render()
-            .expect("render")
-            .data;
-        let loss = loss_for(&image);
-        let mut fused = simulator_with::<AD>(&args, &device, options(Engine::Auto));
-        let mut reference = simulator_with::<AD>(&args, &device, options(Engine::Tensor));
+        let (loss, mut fused, mut reference) = loss_and_engines(&args);
         let (_, a) = fused.loss_and_structure_factor_gradient(&loss, &[]).expect("fused");
         let (_, b) = reference.loss_and_structure_factor_gradient(&loss, &[]).expect("tensor");
         assert!((a.default_f - b.default_f).abs() <= 1e-10 * b.default_f.abs().max(1e-30));

@@ -63,7 +63,7 @@ pub fn simulator<B: RenderBackend>(
     device: &B::Device,
     options: RenderOptions,
 ) -> Result<Simulator<B>, Box<dyn std::error::Error>> {
-    let hkl = s5_hkl()?;
+    let hkl = if name == "S5" { s5_hkl()? } else { std::path::PathBuf::new() };
     let args = scene_args(name, &hkl).ok_or_else(|| format!("unknown scene {name} ({})", NAMES.join(" ")))?;
     let cl = crate::parse_args(args.split_whitespace().map(String::from))?;
     let setup = Setup::from_scene(&cl.scene, Path::new("."))?;

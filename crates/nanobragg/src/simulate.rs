@@ -293,7 +293,6 @@ impl<B: RenderBackend> Simulator<B> {
                 probed.then_some(&mut probe),
             )?;
             let host = values.into_data();
-            let contiguous = tile.windows(2).all(|w| w[1] == w[0] + 1);
             if self.options.keep_f64 {
                 let host = host.convert::<f64>().into_vec::<f64>().expect("converted to f64");
                 for (&idx, v) in tile.iter().zip(host) {
@@ -302,11 +301,12 @@ impl<B: RenderBackend> Simulator<B> {
                 }
             } else {
                 let host = host.convert::<f32>().into_vec::<f32>().expect("converted to f32");
-                if let (true, Some(&start)) = (contiguous, tile.first()) {
-                    data[start..start + tile.len()].copy_from_slice(&host);
-                } else {
-                    for (&idx, v) in tile.iter().zip(host) {
-                        data[idx] = v;
+                match Pixels::of(tile) {
+                    Pixels::Run { first, len } => data[first..first + len].copy_from_slice(&host),
+                    Pixels::List(_) => {
+                        for (&idx, v) in tile.iter().zip(host) {
+                            data[idx] = v;
+                        }
                     }
                 }
             }

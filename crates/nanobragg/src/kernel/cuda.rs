@@ -10,6 +10,7 @@
 //! Only F_latt² reaches the image, so the kernel drops the grating's `(−1)^k` signs; both
 //! sines take reduced arguments (|x| ≤ π/2), as on the CPU.
 
+use super::real::Real;
 use super::{FusedTile, Layout, RenderBackend, TileSpec};
 use crate::scene::LatticeShape;
 use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData};
@@ -183,14 +184,14 @@ fn covered(spec: &TileSpec) -> Option<usize> {
 }
 
 /// Launch the kernel for `spec` on θ (element type `E`).
-fn launch<E: burn_cubecl::FloatElement + Float + KernelElement>(
+fn launch<E: burn_cubecl::FloatElement + Float + Real>(
     theta: CubeTensor<cubecl::cuda::CudaRuntime>,
     spec: &TileSpec,
     first: usize,
 ) -> CubeTensor<cubecl::cuda::CudaRuntime> {
     let count = spec.pixels.len();
     let mut consts = vec![
-        0.8 * (E::EPSILON_F64 * 362_880.0).powf(0.125),
+        0.8 * (<E as Real>::EPSILON * 362_880.0).powf(0.125),
         spec.dmin_m,
         std::f64::consts::PI,
     ];
@@ -201,7 +202,7 @@ fn launch<E: burn_cubecl::FloatElement + Float + KernelElement>(
     }
     let device = theta.device.clone();
     let consts = Tensor::<Cuda<E>, 1>::from_data(
-        TensorData::new(consts.iter().map(|&v| E::from_f64(v)).collect::<Vec<E>>(), [consts.len()]),
+        TensorData::new(consts.iter().map(|&v| <E as Real>::of(v)).collect::<Vec<E>>(), [consts.len()]),
         &device,
     )
     .into_primitive()
@@ -263,24 +264,3 @@ macro_rules! cuda_kernel {
 
 cuda_kernel!(f32);
 cuda_kernel!(f64);
-
-/// Float element helpers for the launcher.
-trait KernelElement {
-    const EPSILON_F64: f64;
-    fn from_f64(v: f64) -> Self;
-}
-
-impl KernelElement for f32 {
-    const EPSILON_F64: f64 = f32::EPSILON as f64;
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-}
-
-impl KernelElement for f64 {
-    const EPSILON_F64: f64 = f64::EPSILON;
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-}
-

@@ -147,11 +147,6 @@ impl TileSpec {
             grid,
         }
     }
-
-    /// Whether the CPU kernel's backward covers this spec (all of it does).
-    pub fn differentiable(&self) -> bool {
-        true
-    }
 }
 
 /// The pixels of a tile: a run of consecutive indices (no ROI or mask cuts it), or a list.

@@ -12,7 +12,7 @@
 //!   with `S_n = Π_{m ≥ n} c_m`;
 //! - `h = A_k·q`: `Ā_k += h̄ qᵀ`, `q̄ += A_kᵀ h̄`.
 
-use super::factors::{lattice_grad, source, window_sum, Source};
+use super::factors::{for_window, lattice_grad, source, window_sum, Source};
 use super::pixel::{miller, scatter, subpixel, Scatter, SubPixel};
 use super::Inputs;
 use crate::kernel::real::dot3;
@@ -250,23 +250,13 @@ fn structure_adjoint(
     match from {
         Source::Entry(i) => acc[grid_at + i] += d_cell,
         Source::Default => acc[Layout::DEFAULT_F] += d_cell,
-        Source::Window { base, counts, w, dw } => {
-            for i in 0..4 {
-                let hi = (base[0] + i as i64).clamp(0, counts[0] - 1);
-                for j in 0..4 {
-                    let kj = (base[1] + j as i64).clamp(0, counts[1] - 1);
-                    for l in 0..4 {
-                        let ll = (base[2] + l as i64).clamp(0, counts[2] - 1);
-                        let flat = ((hi * counts[1] + kj) * counts[2] + ll) as usize;
-                        acc[grid_at + flat] += d_cell * w[0][i] * w[1][j] * w[2][l];
-                        let f = x.grid[flat] * d_cell;
-                        dh[0] += f * dw[0][i] * w[1][j] * w[2][l];
-                        dh[1] += f * w[0][i] * dw[1][j] * w[2][l];
-                        dh[2] += f * w[0][i] * w[1][j] * dw[2][l];
-                    }
-                }
-            }
-        }
+        Source::Window { base, counts, w, dw } => for_window(*base, *counts, |i, j, l, flat| {
+            acc[grid_at + flat] += d_cell * w[0][i] * w[1][j] * w[2][l];
+            let f = x.grid[flat] * d_cell;
+            dh[0] += f * dw[0][i] * w[1][j] * w[2][l];
+            dh[1] += f * w[0][i] * dw[1][j] * w[2][l];
+            dh[2] += f * w[0][i] * w[1][j] * dw[2][l];
+        }),
     }
 }
 

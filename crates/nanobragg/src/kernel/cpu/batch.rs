@@ -8,6 +8,7 @@
 //! `sin(Nπf)/sin(πf)` with both sines reduced to |x| ≤ π/2 and a polynomial sine; values agree
 //! with the scalar path to a few ulp.
 
+use super::factors::{grid_entry, parity_sign, series_coefficients};
 use super::pixel::{scatter, subpixel};
 use super::Inputs;
 use crate::kernel::real::Real;
@@ -167,13 +168,6 @@ fn accumulate_blocks<T: Real, const NEAREST: bool>(
     }
 }
 
-/// `(−1)^k` for integral `k`.
-#[inline(always)]
-fn parity_sign<T: Real>(k: T) -> T {
-    let half = k * T::of(0.5);
-    T::ONE - T::of(4.0) * (half - half.round_fast()).abs()
-}
-
 /// Branch-free grating `sin(Nπh)/sin(πh)` (see [`crate::lattice::grating`]): reduced argument
 /// f = h − round(h), `sin(Nπf) = (−1)^round(Nf)·sin(π(Nf − round(Nf)))`, series near f = 0.
 #[inline(always)]
@@ -186,11 +180,7 @@ fn grating<T: Real>(h: T, n: T, m: T, radius: T, pi: T) -> T {
     let sin_nx = ((y - ky) * pi).sin_small() * parity_sign(ky);
     let quotient = sin_nx / x.sin_small();
     let x2 = x * x;
-    let n2 = n * n;
-    let a2 = (T::ONE - n2) / T::of(6.0);
-    let a4 = (n2 * T::of(3.0) - T::of(7.0)) * (n2 - T::ONE) / T::of(360.0);
-    let a6 = (n2 * (n2 * (n2 * T::of(-3.0) + T::of(21.0)) - T::of(49.0)) + T::of(31.0))
-        / T::of(15120.0);
+    let [a2, a4, a6] = series_coefficients(n * n);
     let series = (x2 * (x2 * (x2 * a6 + a4) + a2) + T::ONE) * n;
     let reduced = if (x * n).abs() < radius { series } else { quotient };
     reduced * parity_sign(whole * m)
@@ -199,20 +189,7 @@ fn grating<T: Real>(h: T, n: T, m: T, radius: T, pi: T) -> T {
 /// F at the nearest grid entry, `default_F` outside the grid.
 #[inline(always)]
 fn nearest<T: Real>(hkl: [T; 3], x: &Inputs<T>, spec: &TileSpec) -> T {
-    let Some(extent) = spec.grid else {
-        return x.default_f;
-    };
-    let counts = extent.counts();
-    let mut flat = 0i64;
-    let mut inside = true;
-    for axis in 0..3 {
-        let idx = (hkl[axis] - T::of(0.5)).ceil().to_f64() as i64 - extent.min[axis];
-        inside &= idx >= 0 && idx < counts[axis];
-        flat = flat * counts[axis] + idx.clamp(0, counts[axis] - 1);
-    }
-    if inside {
-        x.grid[flat as usize]
-    } else {
-        x.default_f
-    }
+    spec.grid
+        .and_then(|extent| grid_entry(hkl, extent))
+        .map_or(x.default_f, |i| x.grid[i])
 }

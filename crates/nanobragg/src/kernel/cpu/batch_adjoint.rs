@@ -9,6 +9,7 @@
 
 use super::adjoint::{scatter_adjoint, subpixel_adjoint};
 use super::batch::LANES;
+use super::factors::{grid_entry, parity_sign, series_coefficient_slopes, series_coefficients};
 use super::pixel::{scatter, subpixel, Scatter, SubPixel};
 use super::Inputs;
 use crate::kernel::real::Real;
@@ -269,13 +270,6 @@ fn cell_blocks_body<T: Real>(
     }
 }
 
-/// `(−1)^k` for integral `k`.
-#[inline(always)]
-fn parity_sign<T: Real>(k: T) -> T {
-    let half = k * T::of(0.5);
-    T::ONE - T::of(4.0) * (half - half.round_fast()).abs()
-}
-
 /// Branch-free grating value with `∂/∂h` and `∂/∂N` (same values as
 /// [`super::factors::grating_grad`] to a few ulp).
 #[inline(always)]
@@ -297,14 +291,11 @@ fn grating_grad_lane<T: Real>(h: T, n: T, sign_m: T, radius: T) -> (T, T, T) {
     let q_dn = x * cn / s;
     let x2 = x * x;
     let n2 = n * n;
-    let a2 = (T::ONE - n2) / c(6.0);
-    let a4 = (c(3.0) * n2 - c(7.0)) * (n2 - T::ONE) / c(360.0);
-    let a6 = (n2 * (n2 * (c(-3.0) * n2 + c(21.0)) - c(49.0)) + c(31.0)) / c(15120.0);
+    let [a2, a4, a6] = series_coefficients(n2);
     let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + T::ONE;
     let dpoly_dx = c(2.0) * x * (a2 + x2 * (c(2.0) * a4 + c(3.0) * a6 * x2));
-    let da4 = (c(6.0) * n2 - c(10.0)) / c(360.0);
-    let da6 = (c(-9.0) * n2 * n2 + c(42.0) * n2 - c(49.0)) / c(15120.0);
-    let dpoly_dn2 = x2 * (c(-1.0 / 6.0) + x2 * (da4 + x2 * da6));
+    let [da2, da4, da6] = series_coefficient_slopes(n2);
+    let dpoly_dn2 = x2 * (da2 + x2 * (da4 + x2 * da6));
     let series = (x * n).abs() < radius;
     let v = if series { n * poly } else { q_val };
     let dx = if series { n * dpoly_dx } else { q_dx };
@@ -316,17 +307,8 @@ fn grating_grad_lane<T: Real>(h: T, n: T, sign_m: T, radius: T) -> (T, T, T) {
 /// F at the nearest grid entry and that entry (`usize::MAX` for `default_F`).
 #[inline(always)]
 fn nearest_entry<T: Real>(hkl: [T; 3], x: &Inputs<T>, spec: &TileSpec) -> (T, usize) {
-    let Some(extent) = spec.grid else {
-        return (x.default_f, usize::MAX);
-    };
-    let counts = extent.counts();
-    let mut flat = 0i64;
-    for axis in 0..3 {
-        let idx = (hkl[axis] - T::of(0.5)).ceil().to_f64() as i64 - extent.min[axis];
-        if idx < 0 || idx >= counts[axis] {
-            return (x.default_f, usize::MAX);
-        }
-        flat = flat * counts[axis] + idx;
+    match spec.grid.and_then(|extent| grid_entry(hkl, extent)) {
+        Some(i) => (x.grid[i], i),
+        None => (x.default_f, usize::MAX),
     }
-    (x.grid[flat as usize], flat as usize)
 }

@@ -6,6 +6,7 @@ use super::Inputs;
 use crate::kernel::real::Real;
 use crate::kernel::TileSpec;
 use crate::scene::LatticeShape;
+use crate::structure_factors::GridExtent;
 use std::f64::consts::PI;
 
 /// `sin(Nπh)/sin(πh)` on the reduced argument with its Taylor series near the peak centre and
@@ -34,15 +35,39 @@ fn odd_sign(whole: f64, m: f64) -> bool {
     k - (k / 2.0).floor() * 2.0 != 0.0
 }
 
+/// Coefficients `a₂, a₄, a₆` of the grating's Taylor series in x for `n2 = N²`
+/// ([`crate::lattice::grating_series`]).
+#[inline(always)]
+pub fn series_coefficients<T: Real>(n2: T) -> [T; 3] {
+    [
+        (T::ONE - n2) / T::of(6.0),
+        (n2 * T::of(3.0) - T::of(7.0)) * (n2 - T::ONE) / T::of(360.0),
+        (n2 * (n2 * (n2 * T::of(-3.0) + T::of(21.0)) - T::of(49.0)) + T::of(31.0)) / T::of(15120.0),
+    ]
+}
+
+/// `d(a₂, a₄, a₆)/d(N²)` of [`series_coefficients`].
+#[inline(always)]
+pub fn series_coefficient_slopes<T: Real>(n2: T) -> [T; 3] {
+    [
+        T::of(-1.0 / 6.0),
+        (T::of(6.0) * n2 - T::of(10.0)) / T::of(360.0),
+        (T::of(-9.0) * n2 * n2 + T::of(42.0) * n2 - T::of(49.0)) / T::of(15120.0),
+    ]
+}
+
+/// `(−1)^k` for integral `k`, branch-free.
+#[inline(always)]
+pub fn parity_sign<T: Real>(k: T) -> T {
+    let half = k * T::of(0.5);
+    T::ONE - T::of(4.0) * (half - half.round_fast()).abs()
+}
+
 /// `N·(1 + a₂x² + a₄x⁴ + a₆x⁶)` ([`crate::lattice::grating_series`]).
 #[inline(always)]
 fn series<T: Real>(x: T, n: T) -> T {
     let x2 = x * x;
-    let n2 = n * n;
-    let a2 = (-n2 + T::ONE) / T::of(6.0);
-    let a4 = (n2 * T::of(3.0) - T::of(7.0)) * (n2 - T::ONE) / T::of(360.0);
-    let a6 = (n2 * (n2 * (n2 * T::of(-3.0) + T::of(21.0)) - T::of(49.0)) + T::of(31.0))
-        / T::of(15120.0);
+    let [a2, a4, a6] = series_coefficients(n * n);
     let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + T::ONE;
     poly * n
 }
@@ -55,14 +80,10 @@ pub fn grating_grad(h: f64, n: f64, sign_m: f64, radius: f64) -> (f64, f64, f64)
     let (g, dx, dn) = if nx.abs() < radius {
         let x2 = x * x;
         let n2 = n * n;
-        let a2 = (1.0 - n2) / 6.0;
-        let a4 = (3.0 * n2 - 7.0) * (n2 - 1.0) / 360.0;
-        let a6 = (n2 * (n2 * (-3.0 * n2 + 21.0) - 49.0) + 31.0) / 15120.0;
+        let [a2, a4, a6] = series_coefficients(n2);
         let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + 1.0;
         let dpoly_dx = 2.0 * x * (a2 + x2 * (2.0 * a4 + 3.0 * a6 * x2));
-        let da2 = -1.0 / 6.0;
-        let da4 = (6.0 * n2 - 10.0) / 360.0;
-        let da6 = (-9.0 * n2 * n2 + 42.0 * n2 - 49.0) / 15120.0;
+        let [da2, da4, da6] = series_coefficient_slopes(n2);
         let dpoly_dn2 = x2 * (da2 + x2 * (da4 + x2 * da6));
         (n * poly, n * dpoly_dx, poly + 2.0 * n2 * dpoly_dn2)
     } else {
@@ -213,6 +234,38 @@ pub enum Source {
     },
 }
 
+/// Flat index of the grid entry nearest to `hkl` (the C program's `ceil(x − ½)`), `None` outside
+/// the grid.
+#[inline(always)]
+pub fn grid_entry<T: Real>(hkl: [T; 3], extent: GridExtent) -> Option<usize> {
+    let counts = extent.counts();
+    let mut flat = 0i64;
+    for axis in 0..3 {
+        let idx = (hkl[axis] - T::of(0.5)).ceil().to_f64() as i64 - extent.min[axis];
+        if idx < 0 || idx >= counts[axis] {
+            return None;
+        }
+        flat = flat * counts[axis] + idx;
+    }
+    Some(flat as usize)
+}
+
+/// Visit the 4×4×4 window from the first nodes `base` (node indices clamped to the grid):
+/// `f(i, j, l, flat)`.
+#[inline(always)]
+pub fn for_window(base: [i64; 3], counts: [i64; 3], mut f: impl FnMut(usize, usize, usize, usize)) {
+    for i in 0..4 {
+        let hi = (base[0] + i as i64).clamp(0, counts[0] - 1);
+        for j in 0..4 {
+            let kj = (base[1] + j as i64).clamp(0, counts[1] - 1);
+            for l in 0..4 {
+                let ll = (base[2] + l as i64).clamp(0, counts[2] - 1);
+                f(i, j, l, ((hi * counts[1] + kj) * counts[2] + ll) as usize);
+            }
+        }
+    }
+}
+
 /// F_cell at fractional `hkl` (nearest or tricubic, as the spec says).
 #[inline(always)]
 pub fn structure<T: Real>(hkl: [T; 3], x: &Inputs<T>, spec: &TileSpec) -> Result<T, LeftGrid> {
@@ -220,16 +273,7 @@ pub fn structure<T: Real>(hkl: [T; 3], x: &Inputs<T>, spec: &TileSpec) -> Result
         return Ok(x.default_f);
     };
     if !spec.interpolate {
-        let mut flat = 0i64;
-        let counts = extent.counts();
-        for axis in 0..3 {
-            let idx = (hkl[axis] - T::of(0.5)).ceil().to_f64() as i64 - extent.min[axis];
-            if idx < 0 || idx >= counts[axis] {
-                return Ok(x.default_f);
-            }
-            flat = flat * counts[axis] + idx;
-        }
-        return Ok(x.grid[flat as usize]);
+        return Ok(grid_entry(hkl, extent).map_or(x.default_f, |i| x.grid[i]));
     }
     match source(hkl.map(|v| v.to_f64()), spec)? {
         Source::Window { base, counts, w, .. } => Ok(T::of(window_sum(&x.grid, base, counts, |i, j, l| {
@@ -249,17 +293,7 @@ pub fn window_sum<T: Real>(
     weight: impl Fn(usize, usize, usize) -> f64,
 ) -> f64 {
     let mut total = 0.0;
-    for i in 0..4 {
-        let hi = (base[0] + i as i64).clamp(0, counts[0] - 1);
-        for j in 0..4 {
-            let kj = (base[1] + j as i64).clamp(0, counts[1] - 1);
-            for l in 0..4 {
-                let ll = (base[2] + l as i64).clamp(0, counts[2] - 1);
-                let flat = ((hi * counts[1] + kj) * counts[2] + ll) as usize;
-                total += grid[flat].to_f64() * weight(i, j, l);
-            }
-        }
-    }
+    for_window(base, counts, |i, j, l, flat| total += grid[flat].to_f64() * weight(i, j, l));
     total
 }
 
@@ -270,15 +304,7 @@ pub fn source(hkl: [f64; 3], spec: &TileSpec) -> Result<Source, LeftGrid> {
     };
     let counts = extent.counts();
     if !spec.interpolate {
-        let mut flat = 0i64;
-        for axis in 0..3 {
-            let idx = (hkl[axis] - 0.5).ceil() as i64 - extent.min[axis];
-            if idx < 0 || idx >= counts[axis] {
-                return Ok(Source::Default);
-            }
-            flat = flat * counts[axis] + idx;
-        }
-        return Ok(Source::Entry(flat as usize));
+        return Ok(grid_entry(hkl, extent).map_or(Source::Default, Source::Entry));
     }
     let mut base = [0i64; 3];
     let mut w = [[0.0; 4]; 3];
