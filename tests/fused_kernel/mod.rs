@@ -7,11 +7,16 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Write an HKL file with h, k, l in `-n..=n` and F = 100·(1 + 0.5·sin(h + 2k + 3l)); returns
-/// its path.
+/// its path. Every call gets its own directory: tests of one binary run on parallel threads
+/// and must not rewrite a file another test is reading.
 pub fn hkl_file(tag: &str, n: i32) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nanobragg-fused-{}-{tag}", std::process::id()));
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir()
+        .join(format!("nanobragg-fused-{}-{call}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch dir");
     let path = dir.join("f.hkl");
     let mut text = String::new();
