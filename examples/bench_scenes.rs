@@ -14,7 +14,8 @@
 //! applies to the scene (forward + backward, autodiff backend) and prints its ratio to the
 //! forward render. `--on-device` times `Simulator::render_tensor` (the image left on the device,
 //! then a device sync) instead of `render` (which copies the image to the host): the fair
-//! comparison with renderers that return a device tensor. `--engine tensor` forces the tensor-op reference path. S5 writes its HKL file
+//! comparison with renderers that return a device tensor. On CUDA each scene also prints the
+//! CubeCL allocator's figures after one more render, with the image still alive. `--engine tensor` forces the tensor-op reference path. S5 writes its HKL file
 //! (h, k, l in −20…20, F = 100·(1 + 0.5·sin(h + 2k + 3l))) to the system temp folder first.
 
 use std::error::Error;
@@ -50,12 +51,16 @@ fn best_of(repeat: usize, mut f: impl FnMut() -> Res<()>) -> Res<f64> {
     Ok(best)
 }
 
+/// The device allocator's figures, as text, where the backend has one to read (CUDA).
+type MemoryProbe<'a> = Option<&'a dyn Fn() -> String>;
+
 fn forward<B: RenderBackend>(
     device: &B::Device,
     name: &str,
     repeat: usize,
     options: RenderOptions,
     on_device: bool,
+    memory: MemoryProbe,
 ) -> Res<f64> {
     let sim = simulator::<B>(name, device, options)?;
     let pixels = sim.plan.pixels.len() as f64;
@@ -71,6 +76,13 @@ fn forward<B: RenderBackend>(
     })?;
     let what = if on_device { "forward (on device)" } else { "forward" };
     println!("{name:<8} {:>9} pixels  {what} best {best:>8.4} s  {:>12.0} pixels/s", pixels as u64, pixels / best);
+    if let Some(memory) = memory {
+        // Read with one more rendered image still alive on the device.
+        let image = sim.render_tensor()?;
+        B::sync(device).map_err(|e| format!("{e:?}"))?;
+        println!("{name:<8} allocator after a render, image alive: {}", memory());
+        drop(image);
+    }
     Ok(best)
 }
 
@@ -98,12 +110,19 @@ fn forward_backward<B: AutodiffBackend + RenderBackend>(
     Ok(())
 }
 
-fn run<B: RenderBackend>(device: B::Device, scenes: &[String], repeat: usize, flags: Flags, options: RenderOptions) -> Res<()>
+fn run<B: RenderBackend>(
+    device: B::Device,
+    scenes: &[String],
+    repeat: usize,
+    flags: Flags,
+    options: RenderOptions,
+    memory: MemoryProbe,
+) -> Res<()>
 where
     Autodiff<B>: AutodiffBackend + RenderBackend<Device = B::Device>,
 {
     for name in scenes {
-        let t = forward::<B>(&device, name, repeat, options, flags.on_device)?;
+        let t = forward::<B>(&device, name, repeat, options, flags.on_device, memory)?;
         if flags.grad {
             forward_backward::<Autodiff<B>>(&device, name, repeat, options, t)?;
         }
@@ -143,14 +162,23 @@ fn main() -> Res<()> {
         return Err(format!("unknown scene {bad} ({})", NAMES.join(" ")).into());
     }
     println!("backend {backend}, dtype {dtype}, engine {:?}, best of {repeat} after a warm-up", options.engine);
+    #[cfg(feature = "cuda")]
+    let cuda_memory = || match nanobragg::kernel::allocator_usage(&Default::default()) {
+        Some(u) => format!(
+            "in use {:.1} MiB, reserved {:.1} MiB",
+            u.in_use as f64 / 1048576.0,
+            u.reserved as f64 / 1048576.0
+        ),
+        None => "not available".to_string(),
+    };
     match (backend.as_str(), dtype.as_str()) {
-        ("ndarray", "f32") => run::<burn_ndarray::NdArray<f32>>(Default::default(), &scenes, repeat, flags, options),
-        ("ndarray", "f64") => run::<burn_ndarray::NdArray<f64>>(Default::default(), &scenes, repeat, flags, options),
-        ("flex", "f32") => run::<burn_flex::Flex>(burn_flex::FlexDevice, &scenes, repeat, flags, options),
+        ("ndarray", "f32") => run::<burn_ndarray::NdArray<f32>>(Default::default(), &scenes, repeat, flags, options, None),
+        ("ndarray", "f64") => run::<burn_ndarray::NdArray<f64>>(Default::default(), &scenes, repeat, flags, options, None),
+        ("flex", "f32") => run::<burn_flex::Flex>(burn_flex::FlexDevice, &scenes, repeat, flags, options, None),
         #[cfg(feature = "cuda")]
-        ("cuda", "f32") => run::<burn_cuda::Cuda<f32>>(Default::default(), &scenes, repeat, flags, options),
+        ("cuda", "f32") => run::<burn_cuda::Cuda<f32>>(Default::default(), &scenes, repeat, flags, options, Some(&cuda_memory)),
         #[cfg(feature = "cuda")]
-        ("cuda", "f64") => run::<burn_cuda::Cuda<f64>>(Default::default(), &scenes, repeat, flags, options),
+        ("cuda", "f64") => run::<burn_cuda::Cuda<f64>>(Default::default(), &scenes, repeat, flags, options, Some(&cuda_memory)),
         (b, d) => Err(format!("backend {b} at {d} is not available in this build").into()),
     }
 }

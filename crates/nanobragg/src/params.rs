@@ -6,7 +6,7 @@
 use burn::tensor::{backend::Backend, Element, Tensor};
 
 use crate::error::{NanobraggError, Result};
-use crate::linalg::{scalar, tensor};
+use crate::linalg::{scalar, tensor, to_vec};
 use crate::setup::{CellSource, CenterDefault, Setup};
 
 /// One tensor per continuous quantity. Shapes are `[1]` unless stated.
@@ -122,36 +122,73 @@ impl<B: Backend> Params<B> {
         Ok(params)
     }
 
+    /// The same fields on another backend, each small tensor mapped by `f` in a fixed field
+    /// order; the F grid is not mapped (`f_grid` is `None`).
+    fn map_small<C: Backend>(&self, f: &mut impl FnMut(&Tensor<B, 1>) -> Tensor<C, 1>) -> Params<C> {
+        let mut three = |v: &[Tensor<B, 1>; 3]| [f(&v[0]), f(&v[1]), f(&v[2])];
+        let cell_lengths = three(&self.cell_lengths);
+        let cell_angles = three(&self.cell_angles);
+        let matrix = self.matrix.as_ref().map(&mut three);
+        let misset = three(&self.misset);
+        let n_cells = three(&self.n_cells);
+        let rot = three(&self.rot);
+        Params {
+            cell_lengths,
+            cell_angles,
+            matrix,
+            misset,
+            n_cells,
+            rot,
+            phi_start: f(&self.phi_start),
+            phi_step: f(&self.phi_step),
+            mosaic_spread: f(&self.mosaic_spread),
+            distance: f(&self.distance),
+            close_distance: self.close_distance.as_ref().map(&mut *f),
+            xbeam: self.xbeam.as_ref().map(&mut *f),
+            ybeam: self.ybeam.as_ref().map(&mut *f),
+            pixel: f(&self.pixel),
+            twotheta: f(&self.twotheta),
+            mu: f(&self.mu),
+            thickness: f(&self.thickness),
+            wavelength: f(&self.wavelength),
+            dispersion: f(&self.dispersion),
+            fluence: f(&self.fluence),
+            polarization_k: f(&self.polarization_k),
+            water: f(&self.water),
+            f_grid: None,
+            default_f: f(&self.default_f),
+        }
+    }
+
+    /// Every tensor but the F grid, in [`Params::map_small`]'s order.
+    pub(crate) fn small_tensors(&self) -> Vec<Tensor<B, 1>> {
+        let mut all = Vec::new();
+        self.map_small::<B>(&mut |t| {
+            all.push(t.clone());
+            t.clone()
+        });
+        all
+    }
+
+    /// The parameters' current values as tensors of backend `H` on `device` (no gradient
+    /// links), read from this backend in one transfer. The F grid is left out (`f_grid` is
+    /// `None`).
+    pub fn to_host<H: Backend>(&self, device: &H::Device) -> Result<Params<H>> {
+        let values = to_vec(&Tensor::cat(self.small_tensors(), 0));
+        let mut at = 0;
+        let host = self.map_small::<H>(&mut |t| {
+            let n = t.dims()[0];
+            at += n;
+            tensor::<H, 1>(values[at - n..at].to_vec(), [n], device)
+        });
+        host.check_dtype()?;
+        Ok(host)
+    }
+
     /// Every tensor must carry the backend's float dtype (guards against the default-dtype trap).
     pub fn check_dtype(&self) -> Result<()> {
         let want = <B::FloatElem as Element>::dtype();
-        let mut all: Vec<&Tensor<B, 1>> = vec![
-            &self.phi_start,
-            &self.phi_step,
-            &self.mosaic_spread,
-            &self.distance,
-            &self.pixel,
-            &self.twotheta,
-            &self.mu,
-            &self.thickness,
-            &self.wavelength,
-            &self.dispersion,
-            &self.fluence,
-            &self.polarization_k,
-            &self.water,
-            &self.default_f,
-        ];
-        all.extend(self.cell_lengths.iter());
-        all.extend(self.cell_angles.iter());
-        all.extend(self.misset.iter());
-        all.extend(self.n_cells.iter());
-        all.extend(self.rot.iter());
-        all.extend(self.matrix.iter().flatten());
-        all.extend(self.close_distance.iter());
-        all.extend(self.xbeam.iter());
-        all.extend(self.ybeam.iter());
-        all.extend(self.f_grid.iter());
-        for t in all {
+        for t in self.small_tensors().iter().chain(self.f_grid.iter()) {
             let got = t.dtype();
             if got != want {
                 return Err(NanobraggError::DtypeMismatch {

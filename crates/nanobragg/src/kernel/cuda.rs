@@ -8,7 +8,8 @@
 //! so tiles that need a gradient run on the tensor path.
 //!
 //! Only F_latt² reaches the image, so the kernel drops the grating's `(−1)^k` signs; both
-//! sines take reduced arguments (|x| ≤ π/2), as on the CPU.
+//! sines take reduced arguments (|x| ≤ π/2) and use the CPU kernel's polynomial, and F² (one
+//! `default_F` for every cell) multiplies the pixel's sum once.
 
 use super::real::Real;
 use super::{FusedTile, Layout, RenderBackend, TileSpec};
@@ -22,20 +23,38 @@ use burn_cubecl::tensor::CubeTensor;
 use burn_cuda::Cuda;
 use std::sync::Arc;
 
-/// Offsets into the per-tile constants array.
+/// Offsets into the per-tile constants array: the series radius, d_min, π, the sine
+/// polynomial's coefficients ([`Real::SIN_COEFFICIENTS`], [`SIN_SLOTS`] slots), then 9 values
+/// per source (incident direction, E_in, B_in).
 const C_RADIUS: usize = 0;
 const C_DMIN: usize = 1;
 const C_PI: usize = 2;
-const C_SOURCES: usize = 3;
+const C_SIN: usize = 3;
+const SIN_SLOTS: usize = 9;
+const C_SOURCES: usize = C_SIN + SIN_SLOTS;
+
+/// sin x for |x| ≤ π/2: the CPU kernel's polynomial ([`Real::sin_small`], about 1 ulp), with its
+/// `terms` coefficients at `consts[C_SIN..]` — cheaper than the library sine, which reduces
+/// arguments of any size.
+#[cube]
+fn sin_small<F: Float>(x: F, consts: &Array<F>, #[comptime] terms: usize) -> F {
+    let s = x * x;
+    let mut u = F::new(0.0);
+    #[unroll]
+    for j in 0..terms {
+        u = u * s + consts[C_SIN + j];
+    }
+    s * (u * x) + x
+}
 
 /// `|sin(Nπh)/sin(πh)|` on reduced arguments, with the Taylor series near the peak centre.
 #[cube]
-fn grating_abs<F: Float>(h: F, n: F, radius: F, pi: F) -> F {
+fn grating_abs<F: Float>(h: F, n: F, radius: F, pi: F, consts: &Array<F>, #[comptime] terms: usize) -> F {
     let f = h - F::floor(h + F::new(0.5));
     let x = f * pi;
     let y = f * n;
     let ry = y - F::floor(y + F::new(0.5));
-    let quotient = F::sin(ry * pi) / F::sin(x);
+    let quotient = sin_small::<F>(ry * pi, consts, terms) / sin_small::<F>(x, consts, terms);
     let x2 = x * x;
     let n2 = n * n;
     let a2 = (F::new(1.0) - n2) / F::new(6.0);
@@ -62,6 +81,7 @@ fn render_kernel<F: Float>(
     #[comptime] thick: bool,
     #[comptime] point_pixel: bool,
     #[comptime] nopolar: bool,
+    #[comptime] sin_terms: usize,
 ) {
     let i = ABSOLUTE_POS;
     if i >= count {
@@ -156,10 +176,10 @@ fn render_kernel<F: Float>(
                         let h = qx * theta[c] + qy * theta[c + 1] + qz * theta[c + 2];
                         let kk = qx * theta[c + 3] + qy * theta[c + 4] + qz * theta[c + 5];
                         let l = qx * theta[c + 6] + qy * theta[c + 7] + qz * theta[c + 8];
-                        let f_latt = grating_abs::<F>(h, na, radius, pi)
-                            * grating_abs::<F>(kk, nb, radius, pi)
-                            * grating_abs::<F>(l, nc, radius, pi);
-                        sum += default_f * default_f * (f_latt * f_latt);
+                        let f_latt = grating_abs::<F>(h, na, radius, pi, consts, sin_terms)
+                            * grating_abs::<F>(kk, nb, radius, pi, consts, sin_terms)
+                            * grating_abs::<F>(l, nc, radius, pi, consts, sin_terms);
+                        sum += f_latt * f_latt;
                     }
                 }
             }
@@ -169,7 +189,7 @@ fn render_kernel<F: Float>(
     if !nopolar {
         factor *= first_polar;
     }
-    output[i] = (sum + theta[Layout::I_BG]) * factor;
+    output[i] = (default_f * default_f * sum + theta[Layout::I_BG]) * factor;
 }
 
 /// Whether the CUDA kernel covers `spec`; the first pixel when it does.
@@ -195,6 +215,9 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
         spec.dmin_m,
         std::f64::consts::PI,
     ];
+    let terms = <E as Real>::SIN_COEFFICIENTS;
+    consts.extend(terms);
+    consts.resize(C_SOURCES, 0.0);
     for s in 0..spec.incident.len() {
         consts.extend(spec.incident[s]);
         consts.extend(spec.e_in[s]);
@@ -227,6 +250,7 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
         spec.thick,
         spec.point_pixel,
         spec.nopolar,
+        terms.len(),
     );
     output
 }
@@ -240,6 +264,11 @@ macro_rules! cuda_kernel {
 
             fn has_fused_backward() -> bool {
                 false
+            }
+
+            fn inputs_on_host() -> bool {
+                // Each small op of the model would be a launch; θ is a few hundred values.
+                true
             }
 
             fn fused_tile_pixels() -> usize {
@@ -264,3 +293,23 @@ macro_rules! cuda_kernel {
 
 cuda_kernel!(f32);
 cuda_kernel!(f64);
+
+/// The CubeCL allocator's figures for one CUDA device, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllocatorUsage {
+    /// Bytes held by live tensors.
+    pub in_use: u64,
+    /// Bytes the allocator has reserved from the driver. CubeCL keeps the pages it reserves
+    /// for reuse, so after a render this is about the pool's high-water mark.
+    pub reserved: u64,
+}
+
+/// What the CubeCL allocator of `device` holds now (blocks until the device's queue has run).
+pub fn allocator_usage(device: &burn_cuda::CudaDevice) -> Option<AllocatorUsage> {
+    use burn_cubecl::cubecl::Runtime;
+    let usage = cubecl::cuda::CudaRuntime::client(device).memory_usage().ok()?;
+    Some(AllocatorUsage {
+        in_use: usage.bytes_in_use,
+        reserved: usage.bytes_reserved,
+    })
+}

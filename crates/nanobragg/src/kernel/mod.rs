@@ -25,6 +25,8 @@ mod backends;
 pub mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
+#[cfg(feature = "cuda")]
+pub use cuda::{allocator_usage, AllocatorUsage};
 pub mod real;
 
 use crate::scene::LatticeShape;
@@ -61,6 +63,15 @@ pub trait RenderBackend: Backend {
     /// Pixels per tile when the fused kernel renders (it keeps one value per pixel).
     fn fused_tile_pixels() -> usize {
         1 << 20
+    }
+
+    /// Whether the renderer should build θ on the host (the same generic tensor code on the
+    /// CPU, in f64) and upload it in one transfer, instead of running it on this backend's
+    /// device. Worth it where every small tensor op is a kernel launch (CUDA): the model behind
+    /// θ is about a hundred ops on tensors of a few elements. Only for backends without a
+    /// gradient graph (autodiff needs θ's graph on its own backend), so the default is `false`.
+    fn inputs_on_host() -> bool {
+        false
     }
 
     /// Render the tile described by `spec` from the packed inputs `theta` ([`Layout`]).

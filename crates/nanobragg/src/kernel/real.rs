@@ -22,6 +22,9 @@ pub trait Real:
 {
     /// Machine epsilon.
     const EPSILON: f64;
+    /// Coefficients of [`Real::sin_small`]'s polynomial u(x²), highest power first (sin x =
+    /// x + x³·u(x²)); shared with the CUDA kernel, which evaluates the same polynomial.
+    const SIN_COEFFICIENTS: &'static [f64];
     /// Zero.
     const ZERO: Self;
     /// One.
@@ -57,6 +60,7 @@ macro_rules! real {
     ($t:ty, $magic:expr, [$($c:expr),*]) => {
         impl Real for $t {
             const EPSILON: f64 = <$t>::EPSILON as f64;
+            const SIN_COEFFICIENTS: &'static [f64] = &[$($c),*];
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             #[inline(always)]

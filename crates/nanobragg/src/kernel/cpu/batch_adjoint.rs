@@ -231,12 +231,18 @@ fn cell_blocks_body<T: Real>(
                 (f_cell[j], entry[j]) = nearest_entry([hkl[0][j], hkl[1][j], hkl[2][j]], x, spec);
             }
         }
+        // This block's rows, borrowed once: the lane loop below then indexes fixed-size arrays
+        // only (no bounds checks), so it vectorises.
+        let (w_b, t_b) = (&weight[b], &mut terms[b]);
+        let q_b = [&q[0][b], &q[1][b], &q[2][b]];
+        let [dq0, dq1, dq2] = &mut *dq;
+        let dq_b = [&mut dq0[b], &mut dq1[b], &mut dq2[b]];
         let mut d_cell = [T::ZERO; LANES];
         for j in 0..LANES {
             let f_latt = g[0][j] * g[1][j] * g[2][j];
             let f2 = f_cell[j] * f_cell[j];
-            terms[b][j] += f2 * (f_latt * f_latt);
-            let w = weight[b][j];
+            t_b[j] += f2 * (f_latt * f_latt);
+            let w = w_b[j];
             let d_latt = w * two * f_latt * f2;
             d_cell[j] = w * two * f_cell[j] * (f_latt * f_latt);
             let others = [g[1][j] * g[2][j], g[0][j] * g[2][j], g[0][j] * g[1][j]];
@@ -244,11 +250,11 @@ fn cell_blocks_body<T: Real>(
             for a in 0..3 {
                 sums.d_n[a][j] += d_latt * others[a] * dg_dn[a][j];
                 for c in 0..3 {
-                    sums.d_cell[a][c][j] += dh[a] * q[c][b][j];
+                    sums.d_cell[a][c][j] += dh[a] * q_b[c][j];
                 }
             }
             for c in 0..3 {
-                dq[c][b][j] += dh[0] * cell[0][c] + dh[1] * cell[1][c] + dh[2] * cell[2][c];
+                dq_b[c][j] += dh[0] * cell[0][c] + dh[1] * cell[1][c] + dh[2] * cell[2][c];
             }
         }
         match grid_adj.as_deref_mut() {
@@ -286,9 +292,12 @@ fn grating_grad_lane<T: Real>(h: T, n: T, sign_m: T, radius: T) -> (T, T, T) {
     let sy = parity_sign(ky);
     let (sn, cn) = (r.sin_small() * sy, (half_pi - r.abs()).sin_small() * sy);
     let (s, co) = (x.sin_small(), (half_pi - x.abs()).sin_small());
-    let q_val = sn / s;
-    let q_dx = (n * cn * s - sn * co) / (s * s);
-    let q_dn = x * cn / s;
+    // One reciprocal of sin x for the quotient and both its slopes:
+    // d(sn/s)/dx = (N·cn·s − sn·co)/s², d(sn/s)/dN = x·cn/s.
+    let inv = T::ONE / s;
+    let q_val = sn * inv;
+    let q_dx = (n * cn - q_val * co) * inv;
+    let q_dn = x * cn * inv;
     let x2 = x * x;
     let n2 = n * n;
     let [a2, a4, a6] = series_coefficients(n2);

@@ -12,7 +12,7 @@ use burn::tensor::{backend::Backend, Bool, Int, Tensor, TensorData};
 use crate::crystal::{mosaic_cells, phi_rotated_cells, CrystalGeometry};
 use crate::detector::DetectorGeometry;
 use crate::error::Result;
-use crate::kernel::{Engine, Pixels, RenderBackend, TileSpec};
+use crate::kernel::{Engine, Pixels, RenderBackend};
 use crate::lattice::{grating, nearest_index, sinc3_of_square};
 use crate::linalg::{dot, float_options, norm, outer_dot3, scalar, tensor, to_f64};
 use crate::params::Params;
@@ -27,6 +27,8 @@ use crate::trace::probe::TileDims;
 use crate::trace::{NoObserver, ProbeSelection, RenderObserver, SceneProbe, SceneValues, TileProbe};
 use crate::units::{AVOGADRO, RTD, R_E_SQR, WATER_F, WATER_MW};
 use std::sync::Arc;
+
+mod fused;
 
 /// Memory and tiling options of a render.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -172,7 +174,7 @@ impl<B: RenderBackend> Simulator<B> {
         CrystalGeometry::new(&self.params)
     }
 
-    fn model(&self, p: &Params<B>) -> Result<Model<B>> {
+    fn model<C: Backend>(&self, p: &Params<C>) -> Result<Model<C>> {
         let device = p.pixel.device();
         let det = DetectorGeometry::new(&self.setup.detector, p)?;
         let crystal = CrystalGeometry::new(p);
@@ -191,14 +193,14 @@ impl<B: RenderBackend> Simulator<B> {
             .iter()
             .map(|src| src.direction.map(|x| -x))
             .collect();
-        let inc = tensor::<B, 5>(
+        let inc = tensor::<C, 5>(
             inc_host.iter().flat_map(|v| v.iter().copied()).collect(),
             [1, 1, 1, s, 3],
             &device,
         );
-        let fixed = tensor::<B, 1>(sources.iter().map(|x| x.fixed_m).collect(), [s], &device);
-        let scale_l = tensor::<B, 1>(sources.iter().map(|x| x.scale).collect(), [s], &device);
-        let coeff = tensor::<B, 1>(sources.iter().map(|x| x.disp_coeff).collect(), [s], &device);
+        let fixed = tensor::<C, 1>(sources.iter().map(|x| x.fixed_m).collect(), [s], &device);
+        let scale_l = tensor::<C, 1>(sources.iter().map(|x| x.scale).collect(), [s], &device);
+        let coeff = tensor::<C, 1>(sources.iter().map(|x| x.disp_coeff).collect(), [s], &device);
         let lambda = fixed
             + scale_l * p.wavelength.clone() * (coeff * p.dispersion.clone() + 1.0);
         let lambda = lambda.reshape([1, 1, 1, s, 1]);
@@ -280,18 +282,16 @@ impl<B: RenderBackend> Simulator<B> {
         let mut scene: Option<Arc<SceneValues>> = None;
         let mut done = 0;
         for (tile, probed) in tiles {
-            let model = self.model(&self.params)?;
             let mut probe = None;
-            if probed && scene.is_none() {
-                scene = Some(Arc::new(self.scene_probe(&model).values()));
-            }
-            let values = self.tile_intensity(
-                &self.params,
-                &model,
-                tile,
-                &mut state,
-                probed.then_some(&mut probe),
-            )?;
+            let values = if probed {
+                let model = self.model(&self.params)?;
+                if scene.is_none() {
+                    scene = Some(Arc::new(self.scene_probe(&model).values()));
+                }
+                self.tile_intensity(&self.params, &model, tile, &mut state, Some(&mut probe))?
+            } else {
+                self.tile_values(tile, &mut state)?
+            };
             let host = values.into_data();
             if self.options.keep_f64 {
                 let host = host.convert::<f64>().into_vec::<f64>().expect("converted to f64");
@@ -335,8 +335,7 @@ impl<B: RenderBackend> Simulator<B> {
         let mut state = self.scan_start();
         let mut parts = Vec::new();
         for tile in self.plan.pixels.chunks(self.tile_pixels()) {
-            let model = self.model(&self.params)?;
-            parts.push(self.tile_intensity(&self.params, &model, tile, &mut state, None)?);
+            parts.push(self.tile_values(tile, &mut state)?);
         }
         Ok(if parts.len() == 1 { parts.pop().expect("one tile") } else { Tensor::cat(parts, 0) })
     }
@@ -400,6 +399,9 @@ impl<B: RenderBackend> Simulator<B> {
         tile: &[usize],
         state: &mut ScanState,
     ) -> Result<Tensor<B, 1>> {
+        if let Some(values) = self.fused_tile_from_host(params, tile, state)? {
+            return Ok(values);
+        }
         let model = self.model(params)?;
         self.tile_intensity(params, &model, tile, state, None)
     }
@@ -422,13 +424,9 @@ impl<B: RenderBackend> Simulator<B> {
         probe: Option<&mut Option<TileProbe<B>>>,
     ) -> Result<Tensor<B, 1>> {
         let any_before = state.any_before;
-        if probe.is_none() && self.fused_eligible() {
-            let (theta, spec) = self.fused_inputs(p, m, tile, state);
-            if let Some(out) = B::fused_tile(theta.into_primitive().tensor(), &Arc::new(spec)) {
-                if !any_before {
-                    state.any_before = out.any_active;
-                }
-                return Ok(Tensor::from_primitive(burn::tensor::TensorPrimitive::Float(out.values)));
+        if probe.is_none() {
+            if let Some(values) = self.fused_tile_on_device(p, m, tile, state) {
+                return Ok(values);
             }
         }
         let setup = &self.setup;
@@ -644,93 +642,6 @@ impl<B: RenderBackend> Simulator<B> {
             });
         }
         Ok(value)
-    }
-
-    /// Whether tiles may go to the backend's fused kernel: the engine allows it and the scene
-    /// is one the kernel covers (flat detector, the spec's φ rule).
-    fn fused_eligible(&self) -> bool {
-        self.options.engine == Engine::Auto
-            && B::has_fused_kernel()
-            && !self.setup.detector.curved
-            && self.phi_policy.is_fresh()
-    }
-
-    /// The packed inputs θ of a tile ([`crate::kernel::Layout`]), built with tensor ops from the
-    /// parameters, and the tile's discrete description.
-    fn fused_inputs(
-        &self,
-        p: &Params<B>,
-        m: &Model<B>,
-        tile: &[usize],
-        state: &ScanState,
-    ) -> (Tensor<B, 1>, TileSpec) {
-        let setup = &self.setup;
-        let ds = &setup.detector;
-        let samp = &setup.sampling;
-        let s = m.inc_host.len();
-        let cells = mosaic_cells(m.phi_cells.clone(), &m.umats);
-        let k = cells.dims()[0];
-        let thick_coeff = if ds.thick_m > 0.0 { ds.thick_step_m / ds.thick_m } else { 0.0 };
-        let grid = match (p.f_grid.as_ref(), setup.structure.grid.as_ref()) {
-            (Some(v), Some(g)) => Some((
-                v.clone(),
-                GridExtent {
-                    min: [g.h_min as i64, g.k_min as i64, g.l_min as i64],
-                    max: [g.h_max as i64, g.k_max as i64, g.l_max as i64],
-                },
-            )),
-            _ => None,
-        };
-        let [a_star, b_star, c_star] = m.crystal.reciprocal.clone();
-        let mut parts = vec![
-            m.det.pix0.clone(),
-            m.det.fdet.clone(),
-            m.det.sdet.clone(),
-            m.det.odet.clone(),
-            m.det.close_distance.clone().reshape([1]),
-            p.pixel.clone(),
-            p.thickness.clone() * thick_coeff,
-            p.mu.clone(),
-            p.polarization_k.clone(),
-            m.n_cells[0].clone(),
-            m.n_cells[1].clone(),
-            m.n_cells[2].clone(),
-            p.default_f.clone(),
-            m.scale.clone().reshape([1]),
-            m.i_bg.clone().reshape([1]),
-            a_star,
-            b_star,
-            c_star,
-            m.lambda.clone().reshape([s]),
-            cells.reshape([k * 9]),
-        ];
-        if let Some((values, _)) = &grid {
-            parts.push(values.clone());
-        }
-        let (e_in, b_in) = source_frames(&m.inc_host, ds.axes.polar);
-        let triples = |v: Vec<f64>| v.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
-        let spec = TileSpec {
-            pixels: Pixels::of(tile),
-            fpixels: ds.fpixels,
-            oversample: self.plan.oversample,
-            layers: ds.thick_steps,
-            thick: ds.thick_m > 0.0,
-            point_pixel: ds.point_pixel,
-            incident: m.inc_host.clone(),
-            e_in: triples(e_in),
-            b_in: triples(b_in),
-            cells: k,
-            shape: setup.crystal.shape,
-            fudge: setup.crystal.fudge,
-            n_value: self.plan.n_cells,
-            dmin_m: samp.dmin_m,
-            water_zero: samp.water_m == 0.0,
-            per_subpixel: [samp.oversample_thick, samp.oversample_polar, samp.oversample_omega],
-            nopolar: setup.beam.nopolar,
-            grid: grid.as_ref().map(|g| g.1),
-            interpolate: state.interpolate && grid.is_some(),
-        };
-        (Tensor::cat(parts, 0), spec)
     }
 
     fn lattice_factor(
