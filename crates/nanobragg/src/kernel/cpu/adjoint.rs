@@ -262,7 +262,6 @@ fn structure_adjoint(
 
 /// Adjoint of [`scatter`]: `q̄` and `P̄` into λ, K and `d̄`.
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
 pub(super) fn scatter_adjoint(
     sub: &SubPixel<f64>,
     s: usize,
@@ -293,7 +292,6 @@ pub(super) fn scatter_adjoint(
 /// Adjoint of [`subpixel`]: `d̄`, `Ω̄` and the capture adjoint into the detector vectors, pixel
 /// size, close distance, layer step and μ.
 #[allow(clippy::too_many_arguments)]
-#[inline(always)]
 pub(super) fn subpixel_adjoint(
     p: usize,
     t: usize,

@@ -35,39 +35,6 @@ pub fn chunk<T: Real>(
     spec: &TileSpec,
     acc: &mut [f64],
 ) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { chunk_avx2(pixels, grad, x, xt, spec, acc) };
-        return;
-    }
-    chunk_body(pixels, grad, x, xt, spec, acc);
-}
-
-/// [`chunk`] compiled with AVX2 and FMA enabled (the scalar geometry and its adjoints are
-/// inlined into it).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn chunk_avx2<T: Real>(
-    pixels: &[usize],
-    grad: &[f64],
-    x: &Inputs<f64>,
-    xt: &Inputs<T>,
-    spec: &TileSpec,
-    acc: &mut [f64],
-) {
-    chunk_body(pixels, grad, x, xt, spec, acc);
-}
-
-#[inline(always)]
-fn chunk_body<T: Real>(
-    pixels: &[usize],
-    grad: &[f64],
-    x: &Inputs<f64>,
-    xt: &Inputs<T>,
-    spec: &TileSpec,
-    acc: &mut [f64],
-) {
     let layout = spec.layout();
     let no = spec.oversample * spec.oversample;
     let per_pixel_subs = spec.layers * no;
