@@ -13,6 +13,7 @@
 
 use super::real::Real;
 use super::{FusedTile, Layout, RenderBackend, TileSpec};
+use crate::linalg::float_options;
 use crate::scene::LatticeShape;
 use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData};
 use burn_cubecl::cubecl;
@@ -226,7 +227,7 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
     let device = theta.device.clone();
     let consts = Tensor::<Cuda<E>, 1>::from_data(
         TensorData::new(consts.iter().map(|&v| <E as Real>::of(v)).collect::<Vec<E>>(), [consts.len()]),
-        &device,
+        float_options::<Cuda<E>>(&device),
     )
     .into_primitive()
     .tensor();
