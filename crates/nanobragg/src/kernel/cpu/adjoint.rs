@@ -278,15 +278,50 @@ pub(super) fn scatter_adjoint(
         dd[i] += dq[i] / lambda;
     }
     if dpolar != 0.0 {
-        let (inc, e_in, b_in) = (x.incident[s], x.e_in[s], x.b_in[s]);
-        let c = dot3(inc, sub.d);
-        let e = dot3(sub.d, e_in);
-        let b = dot3(sub.d, b_in);
-        acc[Layout::POLAR_K] -= 0.5 * dpolar * (e * e - b * b);
-        for i in 0..3 {
-            dd[i] += dpolar * (c * inc[i] - x.polar_k * (e * e_in[i] - b * b_in[i]));
-        }
+        polar_adjoint(sub.d, s, dpolar, dd, x, acc);
     }
+}
+
+/// Adjoint of the Kahn factor of direction `d` and source `s`: `P̄` into K and `d̄`.
+pub(super) fn polar_adjoint(d: [f64; 3], s: usize, dpolar: f64, dd: &mut [f64; 3], x: &Inputs<f64>, acc: &mut [f64]) {
+    let (inc, e_in, b_in) = (x.incident[s], x.e_in[s], x.b_in[s]);
+    let c = dot3(inc, d);
+    let e = dot3(d, e_in);
+    let b = dot3(d, b_in);
+    acc[Layout::POLAR_K] -= 0.5 * dpolar * (e * e - b * b);
+    for i in 0..3 {
+        dd[i] += dpolar * (c * inc[i] - x.polar_k * (e * e_in[i] - b * b_in[i]));
+    }
+}
+
+/// Adjoint of the capture fraction of layer `t` seen along `d`: into the layer step, μ, the
+/// detector normal and `d̄`.
+pub(super) fn capture_adjoint(t: usize, d: [f64; 3], dcapture: f64, dd: &mut [f64; 3], x: &Inputs<f64>, acc: &mut [f64]) {
+    let rho = dot3(d, x.odet);
+    let ms = x.layer * x.mu;
+    let ti = t as f64;
+    let ea = (-(ti * ms / rho)).exp();
+    let eb = (-((ti + 1.0) * ms / rho)).exp();
+    let dms = dcapture * (-(ti / rho) * ea + ((ti + 1.0) / rho) * eb);
+    let drho = dcapture * ms / (rho * rho) * (ti * ea - (ti + 1.0) * eb);
+    acc[Layout::LAYER] += dms * x.mu;
+    acc[Layout::MU] += dms * x.layer;
+    for i in 0..3 {
+        dd[i] += drho * x.odet[i];
+        acc[Layout::ODET + i] += drho * d[i];
+    }
+}
+
+/// Adjoint of the solid angle `omega` at distance `r`: into the pixel size and close distance;
+/// returns `r̄`.
+pub(super) fn omega_adjoint(r: f64, omega: f64, domega: f64, x: &Inputs<f64>, spec: &TileSpec, acc: &mut [f64]) -> f64 {
+    let r3 = r * r * r;
+    if spec.point_pixel {
+        return domega * -2.0 / r3;
+    }
+    acc[Layout::PIXEL] += domega * 2.0 * x.pixel * x.close / r3;
+    acc[Layout::CLOSE] += domega * x.pixel * x.pixel / r3;
+    domega * -3.0 * omega / r
 }
 
 /// Adjoint of [`subpixel`]: `d̄`, `Ω̄` and the capture adjoint into the detector vectors, pixel
@@ -305,32 +340,10 @@ pub(super) fn subpixel_adjoint(
     acc: &mut [f64],
 ) {
     let (r, d) = (sub.r, sub.d);
-    let mut dr = 0.0;
     if spec.thick && dcapture != 0.0 {
-        let rho = dot3(d, x.odet);
-        let ms = x.layer * x.mu;
-        let ti = t as f64;
-        let ea = (-(ti * ms / rho)).exp();
-        let eb = (-((ti + 1.0) * ms / rho)).exp();
-        let dms = dcapture * (-(ti / rho) * ea + ((ti + 1.0) / rho) * eb);
-        let drho = dcapture * ms / (rho * rho) * (ti * ea - (ti + 1.0) * eb);
-        acc[Layout::LAYER] += dms * x.mu;
-        acc[Layout::MU] += dms * x.layer;
-        for i in 0..3 {
-            dd[i] += drho * x.odet[i];
-            acc[Layout::ODET + i] += drho * d[i];
-        }
+        capture_adjoint(t, d, dcapture, &mut dd, x, acc);
     }
-    if domega != 0.0 {
-        if spec.point_pixel {
-            dr += domega * -2.0 / (r * r * r);
-        } else {
-            let r3 = r * r * r;
-            acc[Layout::PIXEL] += domega * 2.0 * x.pixel * x.close / r3;
-            acc[Layout::CLOSE] += domega * x.pixel * x.pixel / r3;
-            dr += domega * -3.0 * sub.omega / r;
-        }
-    }
+    let dr = if domega != 0.0 { omega_adjoint(r, sub.omega, domega, x, spec, acc) } else { 0.0 };
     let along = dot3(d, dd);
     let dpos = [0, 1, 2].map(|i| (dd[i] - d[i] * along) / r + dr * d[i]);
     let [fc, sc, oc] = sub.coord;
@@ -342,9 +355,12 @@ pub(super) fn subpixel_adjoint(
     }
     let os = spec.oversample;
     let (fast, slow) = (p % spec.fpixels, p / spec.fpixels);
-    let along_pixel = |pix: usize, s: usize| ((pix * os + s) as f64 + 0.5) / os as f64;
-    acc[Layout::PIXEL] += dot3(x.fdet, dpos) * along_pixel(fast, o % os)
-        + dot3(x.sdet, dpos) * along_pixel(slow, o / os);
+    acc[Layout::PIXEL] += dot3(x.fdet, dpos) * along_pixel(fast, o % os, os)
+        + dot3(x.sdet, dpos) * along_pixel(slow, o / os, os);
     acc[Layout::LAYER] += dot3(x.odet, dpos) * t as f64;
 }
 
+/// `∂(coordinate)/∂(pixel size)` of sub-pixel `s` of pixel `pix` along one axis.
+fn along_pixel(pix: usize, s: usize, os: usize) -> f64 {
+    ((pix * os + s) as f64 + 0.5) / os as f64
+}

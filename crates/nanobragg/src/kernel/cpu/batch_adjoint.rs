@@ -1,28 +1,22 @@
 //! Vectorised backward pass for the scenes [`super::batch`] covers (SQUARE lattice, F from
 //! `default_F` or the nearest grid entry, factors once per pixel), in f64.
 //!
-//! Per chunk of pixels: the scalar geometry of every evaluation is recomputed and its scattering
-//! vector stored in lanes with its upstream weight `G = ∂L/∂value·factor`; then, cell by cell, a
-//! branch-free block loop evaluates F_latt with its derivatives in h, k, l and N and accumulates
-//! `∂L/∂(cell)`, `∂L/∂N`, `∂L/∂default_F` and each evaluation's `q̄`; finally `q̄` and the
-//! per-pixel factors go back through the scalar adjoints of [`super::adjoint`].
+//! Per chunk of pixels: the geometry of every sub-pixel and evaluation is recomputed as
+//! structure-of-arrays ([`Geometry`]) and each evaluation's scattering vector stored in lanes
+//! with its upstream weight `G = ∂L/∂value·factor`; then, cell by cell, a branch-free block
+//! loop evaluates F_latt with its derivatives in h, k, l and N and accumulates `∂L/∂(cell)`,
+//! `∂L/∂N`, `∂L/∂default_F` and each evaluation's `q̄`; the per-pixel factors go back through
+//! their scalar adjoints ([`super::adjoint`]) and `q̄`, `d̄`, `r̄` through the geometry's.
 
-use super::adjoint::{scatter_adjoint, subpixel_adjoint};
+use super::adjoint::{capture_adjoint, omega_adjoint, polar_adjoint};
 use super::batch::LANES;
+use super::batch_geometry::Geometry;
 use super::factors::{grid_entry, parity_sign, series_coefficient_slopes, series_coefficients};
-use super::pixel::{scatter, subpixel, Scatter, SubPixel};
+use super::pixel::{capture, kahn, solid_angle};
 use super::Inputs;
 use crate::kernel::real::Real;
 use crate::kernel::{Layout, TileSpec};
 use std::f64::consts::PI;
-
-/// One (pixel, layer, sub-pixel, source) evaluation that ran.
-struct Evaluation {
-    pixel: usize,
-    sub: usize,
-    source: usize,
-    scatter: Scatter<f64>,
-}
 
 /// Adjoint of the pixels `pixels` (upstream gradients `grad`) added into `acc`. The geometry and
 /// its adjoints run in f64 (`x`); the per-cell lane loop runs in the render's float type (`xt`),
@@ -37,48 +31,58 @@ pub fn chunk<T: Real>(
 ) {
     let layout = spec.layout();
     let no = spec.oversample * spec.oversample;
-    let per_pixel_subs = spec.layers * no;
-    let mut subs: Vec<SubPixel<f64>> = Vec::with_capacity(pixels.len() * per_pixel_subs);
-    let mut evals: Vec<Evaluation> = Vec::new();
+    let per_pixel = spec.layers * no;
+    let sources = x.lambda.len();
+    let geo = Geometry::new(pixels, x, spec);
+    let n = geo.n;
+
+    // Per pixel: the factors applied once (capture of the last layer, Kahn factor of the first
+    // evaluation that runs, solid angle of the first sub-pixel) and that first evaluation.
     let mut parts = Vec::with_capacity(pixels.len());
     let mut firsts = Vec::with_capacity(pixels.len());
-    for (i, &p) in pixels.iter().enumerate() {
-        let mut first = None;
-        for t in 0..spec.layers {
-            for o in 0..no {
-                let g = subpixel(p, t, o, x, spec);
-                let sub = subs.len();
-                subs.push(g);
-                for s in 0..x.lambda.len() {
-                    let sc = scatter(&g, s, x, spec);
-                    if sc.active {
-                        first.get_or_insert(evals.len());
-                        evals.push(Evaluation { pixel: i, sub, source: s, scatter: sc });
-                    }
-                }
-            }
-        }
-        let base = i * per_pixel_subs;
-        let capture_last = subs[base + (spec.layers - 1) * no].capture;
+    for i in 0..pixels.len() {
+        let base = i * per_pixel;
+        let first = (base..base + per_pixel)
+            .flat_map(|j| (0..sources).map(move |s| (j, s)))
+            .find(|&(j, s)| geo.active[s * n + j]);
+        let last = base + (spec.layers - 1) * no;
+        let capture_last = if spec.thick { capture(spec.layers - 1, geo.d(last), x) } else { 1.0 };
         let polar = match (spec.nopolar, first) {
             (true, _) => 1.0,
-            (false, Some(e)) => evals[e].scatter.polar,
+            (false, Some((j, s))) => kahn(geo.d(j), s, x),
             (false, None) => 0.0,
         };
-        parts.push([capture_last, polar, subs[base].omega]);
+        parts.push([capture_last, polar, solid_angle(geo.r[base], x, spec)]);
         firsts.push(first);
     }
-    let n = evals.len();
-    let blocks = n.div_ceil(LANES);
+
+    let evaluations = sources * n;
+    let blocks = evaluations.div_ceil(LANES);
     let zeros = || vec![[T::ZERO; LANES]; blocks];
     let mut q = [zeros(), zeros(), zeros()];
     let mut weight = zeros();
-    for (e, ev) in evals.iter().enumerate() {
-        for axis in 0..3 {
-            q[axis][e / LANES][e % LANES] = T::of(ev.scatter.q[axis]);
+    for e in 0..evaluations {
+        for (axis, q) in q.iter_mut().enumerate() {
+            q[e / LANES][e % LANES] = T::of(geo.q(axis, e));
         }
-        let [c, pol, om] = parts[ev.pixel];
-        weight[e / LANES][e % LANES] = T::of(grad[ev.pixel] * x.scale * c * pol * om);
+    }
+    // Evaluation e = s·n + i·per_pixel + k.
+    let pixel_weight: Vec<T> = (0..pixels.len())
+        .map(|i| {
+            let [c, pol, om] = parts[i];
+            T::of(grad[i] * x.scale * c * pol * om)
+        })
+        .collect();
+    let mut e = 0;
+    for _ in 0..sources {
+        for w in &pixel_weight {
+            for _ in 0..per_pixel {
+                if geo.active[e] {
+                    weight[e / LANES][e % LANES] = *w;
+                }
+                e += 1;
+            }
+        }
     }
     let mut dq = [zeros(), zeros(), zeros()];
     let mut terms = zeros();
@@ -101,43 +105,47 @@ pub fn chunk<T: Real>(
         }
     }
 
-    // Intensities for the factor adjoints; per sub-pixel adjoints d̄, Ω̄ and capture.
+    // Intensities for the factor adjoints; the factors' adjoints into d̄ and r̄ per sub-pixel.
     let mut intensity = vec![x.i_bg; pixels.len()];
-    for (e, ev) in evals.iter().enumerate() {
-        intensity[ev.pixel] += terms[e / LANES][e % LANES].to_f64();
+    let mut e = 0;
+    for _ in 0..sources {
+        for value in intensity.iter_mut() {
+            for _ in 0..per_pixel {
+                if geo.active[e] {
+                    *value += terms[e / LANES][e % LANES].to_f64();
+                }
+                e += 1;
+            }
+        }
     }
-    let mut dd = vec![[0.0; 3]; subs.len()];
-    let mut d_omega = vec![0.0; subs.len()];
-    let mut d_capture = vec![0.0; subs.len()];
-    let mut d_polar = vec![0.0; n];
+    let mut dd = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
+    let mut dr = vec![0.0; n];
+    let mut add_dd = |j: usize, v: [f64; 3]| (0..3).for_each(|a| dd[a][j] += v[a]);
+    // θ's entries before the wavelengths, summed over the chunk here (registers, not memory).
+    let mut head = [0.0; Layout::LAMBDA];
     for (i, first) in firsts.iter().enumerate() {
         // value = intensity·scale·capture·polar·omega
         let [c, pol, om] = parts[i];
         let d_factor = grad[i] * intensity[i];
-        acc[Layout::SCALE] += d_factor * c * pol * om;
-        acc[Layout::I_BG] += grad[i] * x.scale * c * pol * om;
-        let base = i * per_pixel_subs;
-        d_capture[base + (spec.layers - 1) * no] += d_factor * x.scale * pol * om;
-        d_omega[base] += d_factor * x.scale * c * pol;
-        if let (false, Some(e)) = (spec.nopolar, first) {
-            d_polar[*e] = d_factor * x.scale * c * om;
+        head[Layout::SCALE] += d_factor * c * pol * om;
+        head[Layout::I_BG] += grad[i] * x.scale * c * pol * om;
+        let base = i * per_pixel;
+        if spec.thick {
+            let last = base + (spec.layers - 1) * no;
+            let mut v = [0.0; 3];
+            capture_adjoint(spec.layers - 1, geo.d(last), d_factor * x.scale * pol * om, &mut v, x, &mut head);
+            add_dd(last, v);
+        }
+        dr[base] += omega_adjoint(geo.r[base], om, d_factor * x.scale * c * pol, x, spec, &mut head);
+        if let (false, Some((j, s))) = (spec.nopolar, first) {
+            let mut v = [0.0; 3];
+            polar_adjoint(geo.d(*j), *s, d_factor * x.scale * c * om, &mut v, x, &mut head);
+            add_dd(*j, v);
         }
     }
-    for (e, ev) in evals.iter().enumerate() {
-        let dqe = [0, 1, 2].map(|a| dq[a][e / LANES][e % LANES].to_f64());
-        scatter_adjoint(&subs[ev.sub], ev.source, &ev.scatter, dqe, d_polar[e], &mut dd[ev.sub], x, acc);
-    }
-    for (i, &p) in pixels.iter().enumerate() {
-        for t in 0..spec.layers {
-            for o in 0..no {
-                let sub = i * per_pixel_subs + t * no + o;
-                if dd[sub] != [0.0; 3] || d_omega[sub] != 0.0 || d_capture[sub] != 0.0 {
-                    let capture = if spec.thick { d_capture[sub] } else { 0.0 };
-                    subpixel_adjoint(p, t, o, &subs[sub], dd[sub], d_omega[sub], capture, x, spec, acc);
-                }
-            }
-        }
-    }
+    acc.iter_mut().zip(head).for_each(|(a, h)| *a += h);
+    let dq = [0, 1, 2].map(|a| (0..evaluations).map(|e| dq[a][e / LANES][e % LANES].to_f64()).collect());
+    geo.adjoint(&dq, dd, &dr, x, acc);
 }
 
 /// Per-lane partial sums of one cell's adjoints.

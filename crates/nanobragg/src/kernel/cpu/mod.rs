@@ -8,6 +8,7 @@
 mod adjoint;
 pub mod batch;
 mod batch_adjoint;
+mod batch_geometry;
 pub mod factors;
 mod pixel;
 
