@@ -183,6 +183,10 @@ mod tests {
     /// A scene that exercises every part of θ: triclinic cell with misset, φ steps, mosaic
     /// domains, divergence (several sources), dispersion, a thick sensor, detector rotations,
     /// 2θ, water.
+    pub(super) fn busy_scene_pub() -> Setup {
+        busy_scene()
+    }
+
     fn busy_scene() -> Setup {
         let mut s = Scene::builtin_default();
         s.crystal.cell = Some([70.0, 80.0, 90.0, 85.0, 95.0, 105.0]);
@@ -244,5 +248,90 @@ mod tests {
         assert_eq!(to_vec(&host.fluence), vec![sim.setup.beam.fluence]);
         assert_eq!(to_vec(&host.thickness), vec![sim.setup.detector.thick_m]);
         assert!(host.f_grid.is_none());
+    }
+}
+
+#[cfg(test)]
+mod emu_probe {
+    use super::*;
+    use crate::kernel::real::Real;
+    use crate::linalg::{tensor, to_vec};
+    use crate::RenderOptions;
+
+    #[test]
+    fn emulated_cuda_adjoint_matches_cpu_adjoint() {
+        for variant in 0..4 {
+            let mut setup = if variant == 0 { super::tests::busy_scene_pub() } else {
+                let mut s = crate::scene::Scene::builtin_default();
+                s.crystal.cell = Some([60.0, 62.0, 64.0, 89.0, 91.0, 90.5]);
+                s.crystal.misset_deg = Some([5.0, -8.0, 12.0]);
+                s.crystal.n_cells = Some([4.0, 4.0, 4.0]);
+                s.beam.wavelength_a = Some(1.5);
+                s.detector.distance_mm = Some(80.0);
+                s.detector.fpixels = Some(28);
+                s.detector.spixels = Some(28);
+                s.detector.xbeam_mm = Some(2.3);
+                s.detector.ybeam_mm = Some(0.9);
+                s.detector.rotx_deg = Some(2.0);
+                s.detector.roty_deg = Some(-3.0);
+                s.detector.rotz_deg = Some(4.0);
+                s.detector.twotheta_deg = Some(7.0);
+                s.sampling.oversample = Some(1);
+                s.spindle.phi_start_deg = Some(3.0);
+                s.spindle.osc_deg = Some(0.4);
+                s.spindle.phi_steps = Some(2);
+                s.crystal.mosaic_spread_deg = Some(0.3);
+                s.crystal.mosaic_domains = Some(2);
+                s.crystal.mosaic_seed = Some(7);
+                if variant >= 2 {
+                    s.detector.abs_depth_um = Some(300.0);
+                    s.detector.thick_um = Some(120.0);
+                    s.detector.thick_steps = Some(2);
+                }
+                if variant == 3 { s.sampling.water_um = Some(0.03); }
+                crate::setup::Setup::from_scene(&s, std::path::Path::new(".")).unwrap()
+            };
+            let sim0 = Simulator::<Host>::new(setup.clone(), &NdArrayDevice::Cpu, RenderOptions::default()).unwrap();
+            let _ = &mut setup;
+            let sim = sim0;
+            let tile = &sim.plan.pixels;
+            let state = sim.scan_start();
+            let model = sim.model(&sim.params).unwrap();
+            let (parts, mut spec) = sim.fused_inputs(&sim.params, &model, tile, &state, false);
+            let theta = to_vec(&Tensor::cat(parts, 0));
+            let _ = variant;
+            spec.per_subpixel = [false; 3];
+            let n = tile.len();
+            let grad: Vec<f64> = (0..n).map(|i| 1.0 + 0.3 * ((i as f64) * 0.7).sin()).collect();
+            let th = tensor::<Host, 1>(theta.clone(), [theta.len()], &NdArrayDevice::Cpu);
+            let gr = tensor::<Host, 1>(grad.clone(), [n], &NdArrayDevice::Cpu);
+            let reference = <Host as RenderBackend>::fused_tile_backward(
+                th.into_primitive().tensor(), &Arc::new(spec.clone()), gr.into_primitive().tensor());
+            let reference = to_vec(&Tensor::<Host, 1>::from_primitive(TensorPrimitive::Float(reference)));
+            let mut consts = vec![0.8 * (f64::EPSILON * 362_880.0).powf(0.125), spec.dmin_m, std::f64::consts::PI];
+            consts.extend(<f64 as Real>::SIN_COEFFICIENTS);
+            consts.resize(12, 0.0);
+            for s in 0..spec.incident.len() {
+                consts.extend(spec.incident[s]);
+                consts.extend(spec.e_in[s]);
+                consts.extend(spec.b_in[s]);
+            }
+            let nt = theta.len();
+            let mut partial = vec![0.0; nt * n];
+            let Pixels::Run { first, .. } = spec.pixels else { panic!() };
+            for i in 0..n {
+                super::super::emu::adjoint_kernel(&theta, &consts, &grad, &mut partial, i, first, 0, n,
+                    spec.fpixels, spec.oversample, spec.layers, spec.incident.len(), spec.cells,
+                    spec.thick, spec.point_pixel, spec.nopolar, 9);
+            }
+            let emu: Vec<f64> = (0..nt).map(|j| partial[j * n..(j + 1) * n].iter().sum()).collect();
+            println!("cells {} sources {} layers {} os {}", spec.cells, spec.incident.len(), spec.layers, spec.oversample);
+            for j in 0..nt {
+                let (a, b) = (emu[j], reference[j]);
+                if (a - b).abs() > 1e-9 * b.abs().max(1e-30) {
+                    println!("θ[{j}] emu {a:+.9e} cpu {b:+.9e}");
+                }
+            }
+        }
     }
 }
