@@ -15,8 +15,9 @@
 //! forward render. `--on-device` times `Simulator::render_tensor` (the image left on the device,
 //! then a device sync) instead of `render` (which copies the image to the host): the fair
 //! comparison with renderers that return a device tensor. On CUDA each scene also prints the
-//! CubeCL allocator's figures after one more render, with the image still alive. `--engine tensor` forces the tensor-op reference path. S5 writes its HKL file
-//! (h, k, l in −20…20, F = 100·(1 + 0.5·sin(h + 2k + 3l))) to the system temp folder first.
+//! CubeCL allocator's figures after one more render, with the image still alive.
+//! `--engine tensor` forces the tensor-op reference path. S5 writes its HKL file (h, k, l in
+//! −20…20, F = 100·(1 + 0.5·sin(h + 2k + 3l))) to the system temp folder first.
 
 use std::error::Error;
 use std::time::Instant;
@@ -64,11 +65,15 @@ fn forward<B: RenderBackend>(
 ) -> Res<f64> {
     let sim = simulator::<B>(name, device, options)?;
     let pixels = sim.plan.pixels.len() as f64;
+    // The image left on the device, once the device has finished it.
+    let on_device_image = || -> Res<_> {
+        let image = sim.render_tensor()?;
+        B::sync(device).map_err(|e| format!("{e:?}"))?;
+        Ok(image)
+    };
     let best = best_of(repeat, || {
         if on_device {
-            let image = sim.render_tensor()?;
-            B::sync(device).map_err(|e| format!("{e:?}"))?;
-            drop(image);
+            on_device_image()?;
         } else {
             sim.render()?;
         }
@@ -78,8 +83,7 @@ fn forward<B: RenderBackend>(
     println!("{name:<8} {:>9} pixels  {what} best {best:>8.4} s  {:>12.0} pixels/s", pixels as u64, pixels / best);
     if let Some(memory) = memory {
         // Read with one more rendered image still alive on the device.
-        let image = sim.render_tensor()?;
-        B::sync(device).map_err(|e| format!("{e:?}"))?;
+        let image = on_device_image()?;
         println!("{name:<8} allocator after a render, image alive: {}", memory());
         drop(image);
     }

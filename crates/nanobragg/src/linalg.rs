@@ -10,6 +10,18 @@ pub fn float_options<B: Backend>(device: &B::Device) -> TensorCreationOptions<B>
     TensorCreationOptions::new(device.clone()).with_dtype(<B::FloatElem as Element>::dtype())
 }
 
+/// `Ok` when `t` carries the backend's float dtype; otherwise the dtype-mismatch error naming
+/// `what` (guards against the default-dtype trap).
+pub fn check_float_dtype<B: Backend, const D: usize>(t: &Tensor<B, D>, what: &'static str) -> crate::error::Result<()> {
+    let requested = <B::FloatElem as Element>::dtype();
+    let got = t.dtype();
+    if got == requested {
+        Ok(())
+    } else {
+        Err(crate::error::NanobraggError::DtypeMismatch { what, requested, got })
+    }
+}
+
 /// A `[1]` tensor holding `x`, at the backend's float dtype.
 pub fn scalar<B: Backend>(x: f64, device: &B::Device) -> Tensor<B, 1> {
     Tensor::from_data(TensorData::new(vec![x], [1]), float_options::<B>(device))

@@ -3,10 +3,10 @@
 //! Built from a [`Setup`] on a device at the backend's float dtype. A refinement replaces any
 //! of these `[1]` tensors by one that requires grad; everything downstream is tensor ops.
 
-use burn::tensor::{backend::Backend, Element, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
 
-use crate::error::{NanobraggError, Result};
-use crate::linalg::{scalar, tensor, to_vec};
+use crate::error::Result;
+use crate::linalg::{check_float_dtype, scalar, tensor, to_vec};
 use crate::setup::{CellSource, CenterDefault, Setup};
 
 /// One tensor per continuous quantity. Shapes are `[1]` unless stated.
@@ -187,16 +187,8 @@ impl<B: Backend> Params<B> {
 
     /// Every tensor must carry the backend's float dtype (guards against the default-dtype trap).
     pub fn check_dtype(&self) -> Result<()> {
-        let want = <B::FloatElem as Element>::dtype();
         for t in self.small_tensors().iter().chain(self.f_grid.iter()) {
-            let got = t.dtype();
-            if got != want {
-                return Err(NanobraggError::DtypeMismatch {
-                    what: "parameter tensor",
-                    requested: want,
-                    got,
-                });
-            }
+            check_float_dtype(t, "parameter tensor")?;
         }
         Ok(())
     }

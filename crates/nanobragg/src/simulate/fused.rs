@@ -2,15 +2,15 @@
 //! built with tensor ops from the parameters — on the render's device, or on the host for
 //! backends where every small op is a kernel launch ([`RenderBackend::inputs_on_host`]).
 
-use burn::tensor::{backend::Backend, Element, Tensor, TensorPrimitive};
+use burn::tensor::{backend::Backend, Tensor, TensorPrimitive};
 use burn_ndarray::{NdArray, NdArrayDevice};
 use std::sync::Arc;
 
 use super::{Model, ScanState, Simulator};
 use crate::crystal::mosaic_cells;
-use crate::error::{NanobraggError, Result};
+use crate::error::Result;
 use crate::kernel::{Engine, Pixels, RenderBackend, TileSpec};
-use crate::linalg::float_options;
+use crate::linalg::{check_float_dtype, float_options};
 use crate::params::Params;
 use crate::polarization::source_frames;
 use crate::structure_factors::GridExtent;
@@ -50,14 +50,7 @@ impl<B: RenderBackend> Simulator<B> {
         let device = p.pixel.device();
         let head = Tensor::cat(parts, 0).into_data().convert::<B::FloatElem>();
         let head = Tensor::<B, 1>::from_data(head, float_options::<B>(&device));
-        let want = <B::FloatElem as Element>::dtype();
-        if head.dtype() != want {
-            return Err(NanobraggError::DtypeMismatch {
-                what: "packed kernel inputs",
-                requested: want,
-                got: head.dtype(),
-            });
-        }
+        check_float_dtype(&head, "packed kernel inputs")?;
         let theta = match (&p.f_grid, spec.grid) {
             (Some(values), Some(_)) => Tensor::cat(vec![head, values.clone()], 0),
             _ => head,

@@ -13,6 +13,7 @@
 
 use super::real::Real;
 use super::{FusedTile, Layout, RenderBackend, TileSpec};
+use crate::linalg::float_options;
 use crate::scene::LatticeShape;
 use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData, TensorPrimitive};
 use burn_cubecl::cubecl;
