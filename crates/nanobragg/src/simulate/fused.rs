@@ -2,22 +2,20 @@
 //! built with tensor ops from the parameters — on the render's device, or on the host for
 //! backends where every small op is a kernel launch ([`RenderBackend::inputs_on_host`]).
 
-use burn::tensor::{backend::Backend, Tensor, TensorPrimitive};
-use burn_ndarray::{NdArray, NdArrayDevice};
+use burn::tensor::{backend::{AutodiffBackend, Backend}, Tensor, TensorPrimitive};
+use burn_ndarray::NdArray;
 use std::sync::Arc;
 
 use super::{Model, ScanState, Simulator};
 use crate::crystal::mosaic_cells;
 use crate::error::Result;
+use crate::error::NanobraggError;
+use crate::kernel::host_theta::{self, HostAd};
 use crate::kernel::{Engine, Pixels, RenderBackend, TileSpec};
-use crate::linalg::{check_float_dtype, float_options};
+use crate::linalg::{check_float_dtype, float_options, to_vec};
 use crate::params::Params;
 use crate::polarization::source_frames;
 use crate::structure_factors::GridExtent;
-
-/// The backend host-side inputs are built on: f64 on the CPU, like the planner, whatever the
-/// render dtype (θ is rounded once, when it is uploaded).
-type Host = NdArray<f64>;
 
 impl<B: RenderBackend> Simulator<B> {
     /// Whether tiles may go to the backend's fused kernel: the engine allows it and the scene
@@ -30,11 +28,9 @@ impl<B: RenderBackend> Simulator<B> {
     }
 
     /// The tile through the fused kernel with θ built on the host, for backends that ask for it
-    /// ([`RenderBackend::inputs_on_host`]): the parameters are read back in one transfer, the
-    /// detector/crystal model and θ are computed by the same generic code on the CPU, and θ is
-    /// uploaded in one transfer — instead of about a hundred tiny launches on the device. The
-    /// F grid stays on the device and is appended there. `None` when the backend does not ask
-    /// for it, the scene is not eligible, or the kernel declines the tile.
+    /// ([`RenderBackend::inputs_on_host`]): see [`Simulator::host_theta`]. The F grid stays on
+    /// the device and is appended there. `None` when the backend does not ask for it, the scene
+    /// is not eligible, or the kernel declines the tile.
     pub(super) fn fused_tile_from_host(
         &self,
         p: &Params<B>,
@@ -44,18 +40,34 @@ impl<B: RenderBackend> Simulator<B> {
         if !(B::inputs_on_host() && self.fused_eligible()) {
             return Ok(None);
         }
-        let host = p.to_host::<Host>(&NdArrayDevice::Cpu)?;
-        let model = self.model(&host)?;
-        let (parts, spec) = self.fused_inputs(&host, &model, tile, state, p.f_grid.is_some());
-        let device = p.pixel.device();
-        let head = Tensor::cat(parts, 0).into_data().convert::<B::FloatElem>();
-        let head = Tensor::<B, 1>::from_data(head, float_options::<B>(&device));
-        check_float_dtype(&head, "packed kernel inputs")?;
-        let theta = match (&p.f_grid, spec.grid) {
-            (Some(values), Some(_)) => Tensor::cat(vec![head, values.clone()], 0),
-            _ => head,
-        };
-        Ok(self.run_fused(theta, spec, state))
+        let (_, theta, spec) = self.host_theta(p, tile, state, false)?;
+        let head = upload::<B>(&theta, &p.pixel.device())?;
+        Ok(self.run_fused(with_grid(head, p, &spec), spec, state))
+    }
+
+    /// θ up to the F grid built on the host (f64): the small parameters are read back in one
+    /// transfer, and the detector/crystal model and θ computed by the same generic code on the
+    /// CPU — instead of about a hundred tiny launches on the device. Returns the host leaf of the
+    /// packed parameters (tracked when `track`), θ and the tile's description.
+    fn host_theta(
+        &self,
+        p: &Params<B>,
+        tile: &[usize],
+        state: &ScanState,
+        track: bool,
+    ) -> Result<(Tensor<HostAd, 1>, Tensor<HostAd, 1>, TileSpec)> {
+        let small: Vec<Tensor<B, 1>> = p.small_tensors().into_iter().map(|t| t.detach()).collect();
+        let packed = to_vec(&Tensor::cat(small, 0));
+        let mut spec = None;
+        let (leaf, theta) = host_theta::build(&packed, track, |leaf| {
+            let host = p.unpack::<HostAd>(leaf);
+            let model = self.model(&host)?;
+            let (parts, tile_spec) = self.fused_inputs(&host, &model, tile, state, p.f_grid.is_some());
+            spec = Some(tile_spec);
+            Ok(Tensor::cat(parts, 0))
+        })?;
+        let spec = spec.ok_or_else(|| NanobraggError::Scene("θ was built without a tile description".into()))?;
+        Ok((leaf, theta, spec))
     }
 
     /// The tile through the fused kernel with θ built by tensor ops on the render's device
@@ -162,24 +174,86 @@ impl<B: RenderBackend> Simulator<B> {
     }
 }
 
+/// `theta`'s values on `B`'s device at `B`'s float dtype.
+fn upload<B: Backend>(theta: &Tensor<HostAd, 1>, device: &B::Device) -> Result<Tensor<B, 1>> {
+    let data = theta.clone().inner().into_data().convert::<B::FloatElem>();
+    let head = Tensor::<B, 1>::from_data(data, float_options::<B>(device));
+    check_float_dtype(&head, "packed kernel inputs")?;
+    Ok(head)
+}
+
+/// θ's head followed by the F grid, where the tile reads one.
+fn with_grid<B: Backend>(head: Tensor<B, 1>, p: &Params<B>, spec: &TileSpec) -> Tensor<B, 1> {
+    match (&p.f_grid, spec.grid) {
+        (Some(values), Some(_)) => Tensor::cat(vec![head, values.clone()], 0),
+        _ => head,
+    }
+}
+
+/// What a tile rendered with θ built on the host needs to turn `θ̄` into parameter gradients
+/// after its backward pass ([`Simulator::tile_values_pullback`]).
+pub(crate) struct ThetaPullback<B: AutodiffBackend> {
+    /// θ's head on the device: a leaf of the tile's graph.
+    on_device: Tensor<B, 1>,
+    /// The host leaf of the packed small parameters.
+    leaf: Tensor<HostAd, 1>,
+    /// θ's head on the host, with its graph from `leaf`.
+    on_host: Tensor<HostAd, 1>,
+}
+
+impl<B: AutodiffBackend> ThetaPullback<B> {
+    /// The gradient of every small parameter (shaped like `p`'s) from the tile's gradients.
+    pub(crate) fn gradients(&self, grads: &B::Gradients, p: &Params<B>) -> Params<NdArray<f64>> {
+        let n = self.on_device.dims()[0];
+        let theta_grad = match self.on_device.grad(grads) {
+            Some(g) => to_vec(&g),
+            None => vec![0.0; n],
+        };
+        p.unpack(host_theta::pullback(&self.leaf, &self.on_host, theta_grad))
+    }
+}
+
+impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
+    /// A tile's values with θ built on the host and uploaded as a leaf of the tile's graph, for
+    /// backends that pull `θ̄` back on the host ([`RenderBackend::pullback_on_host`]). `None`
+    /// when the backend does not, the scene is not eligible, or the kernel declines the tile
+    /// (the caller then renders it with [`Simulator::tile_values`]).
+    pub(crate) fn tile_values_pullback(
+        &self,
+        tile: &[usize],
+        state: &mut ScanState,
+    ) -> Result<Option<(Tensor<B, 1>, ThetaPullback<B>)>> {
+        if !(B::pullback_on_host() && self.fused_eligible()) {
+            return Ok(None);
+        }
+        let p = &self.params;
+        let (leaf, on_host, spec) = self.host_theta(p, tile, state, true)?;
+        let on_device = upload::<B>(&on_host, &p.pixel.device())?.require_grad();
+        let theta = with_grid(on_device.clone(), p, &spec);
+        Ok(self
+            .run_fused(theta, spec, state)
+            .map(|values| (values, ThetaPullback { on_device, leaf, on_host })))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::linalg::to_vec;
     use crate::scene::Scene;
+    use crate::kernel::host_theta;
     use crate::setup::Setup;
     use crate::RenderOptions;
+    use burn_autodiff::Autodiff;
+    use burn_ndarray::{NdArray, NdArrayDevice};
     use std::path::Path;
 
     type Device = NdArray<f64>;
+    type Host = NdArray<f64>;
 
     /// A scene that exercises every part of θ: triclinic cell with misset, φ steps, mosaic
     /// domains, divergence (several sources), dispersion, a thick sensor, detector rotations,
     /// 2θ, water.
-    pub(super) fn busy_scene_pub() -> Setup {
-        busy_scene()
-    }
-
     fn busy_scene() -> Setup {
         let mut s = Scene::builtin_default();
         s.crystal.cell = Some([70.0, 80.0, 90.0, 85.0, 95.0, 105.0]);
@@ -242,89 +316,36 @@ mod tests {
         assert_eq!(to_vec(&host.thickness), vec![sim.setup.detector.thick_m]);
         assert!(host.f_grid.is_none());
     }
-}
 
-#[cfg(test)]
-mod emu_probe {
-    use super::*;
-    use crate::kernel::real::Real;
-    use crate::linalg::{tensor, to_vec};
-    use crate::RenderOptions;
-
+    /// θ̄ pulled back through the host graph ([`host_theta::pullback`]) to the packed parameters
+    /// equals autodiff through θ built from the same packed leaf by tensor ops.
     #[test]
-    fn emulated_cuda_adjoint_matches_cpu_adjoint() {
-        for variant in 0..4 {
-            let mut setup = if variant == 0 { super::tests::busy_scene_pub() } else {
-                let mut s = crate::scene::Scene::builtin_default();
-                s.crystal.cell = Some([60.0, 62.0, 64.0, 89.0, 91.0, 90.5]);
-                s.crystal.misset_deg = Some([5.0, -8.0, 12.0]);
-                s.crystal.n_cells = Some([4.0, 4.0, 4.0]);
-                s.beam.wavelength_a = Some(1.5);
-                s.detector.distance_mm = Some(80.0);
-                s.detector.fpixels = Some(28);
-                s.detector.spixels = Some(28);
-                s.detector.xbeam_mm = Some(2.3);
-                s.detector.ybeam_mm = Some(0.9);
-                s.detector.rotx_deg = Some(2.0);
-                s.detector.roty_deg = Some(-3.0);
-                s.detector.rotz_deg = Some(4.0);
-                s.detector.twotheta_deg = Some(7.0);
-                s.sampling.oversample = Some(1);
-                s.spindle.phi_start_deg = Some(3.0);
-                s.spindle.osc_deg = Some(0.4);
-                s.spindle.phi_steps = Some(2);
-                s.crystal.mosaic_spread_deg = Some(0.3);
-                s.crystal.mosaic_domains = Some(2);
-                s.crystal.mosaic_seed = Some(7);
-                if variant >= 2 {
-                    s.detector.abs_depth_um = Some(300.0);
-                    s.detector.thick_um = Some(120.0);
-                    s.detector.thick_steps = Some(2);
-                }
-                if variant == 3 { s.sampling.water_um = Some(0.03); }
-                crate::setup::Setup::from_scene(&s, std::path::Path::new(".")).unwrap()
-            };
-            let sim0 = Simulator::<Host>::new(setup.clone(), &NdArrayDevice::Cpu, RenderOptions::default()).unwrap();
-            let _ = &mut setup;
-            let sim = sim0;
-            let tile = &sim.plan.pixels;
-            let state = sim.scan_start();
-            let model = sim.model(&sim.params).unwrap();
-            let (parts, mut spec) = sim.fused_inputs(&sim.params, &model, tile, &state, false);
-            let theta = to_vec(&Tensor::cat(parts, 0));
-            let _ = variant;
-            spec.per_subpixel = [false; 3];
-            let n = tile.len();
-            let grad: Vec<f64> = (0..n).map(|i| 1.0 + 0.3 * ((i as f64) * 0.7).sin()).collect();
-            let th = tensor::<Host, 1>(theta.clone(), [theta.len()], &NdArrayDevice::Cpu);
-            let gr = tensor::<Host, 1>(grad.clone(), [n], &NdArrayDevice::Cpu);
-            let reference = <Host as RenderBackend>::fused_tile_backward(
-                th.into_primitive().tensor(), &Arc::new(spec.clone()), gr.into_primitive().tensor());
-            let reference = to_vec(&Tensor::<Host, 1>::from_primitive(TensorPrimitive::Float(reference)));
-            let mut consts = vec![0.8 * (f64::EPSILON * 362_880.0).powf(0.125), spec.dmin_m, std::f64::consts::PI];
-            consts.extend(<f64 as Real>::SIN_COEFFICIENTS);
-            consts.resize(12, 0.0);
-            for s in 0..spec.incident.len() {
-                consts.extend(spec.incident[s]);
-                consts.extend(spec.e_in[s]);
-                consts.extend(spec.b_in[s]);
-            }
-            let nt = theta.len();
-            let mut partial = vec![0.0; nt * n];
-            let Pixels::Run { first, .. } = spec.pixels else { panic!() };
-            for i in 0..n {
-                super::super::emu::adjoint_kernel(&theta, &consts, &grad, &mut partial, i, first, 0, n,
-                    spec.fpixels, spec.oversample, spec.layers, spec.incident.len(), spec.cells,
-                    spec.thick, spec.point_pixel, spec.nopolar, 9);
-            }
-            let emu: Vec<f64> = (0..nt).map(|j| partial[j * n..(j + 1) * n].iter().sum()).collect();
-            println!("cells {} sources {} layers {} os {}", spec.cells, spec.incident.len(), spec.layers, spec.oversample);
-            for j in 0..nt {
-                let (a, b) = (emu[j], reference[j]);
-                if (a - b).abs() > 1e-9 * b.abs().max(1e-30) {
-                    println!("θ[{j}] emu {a:+.9e} cpu {b:+.9e}");
-                }
-            }
+    fn host_graph_pulls_back_theta_gradient_like_autodiff() {
+        type Ad = Autodiff<NdArray<f64>>;
+        let dev = NdArrayDevice::Cpu;
+        let sim = Simulator::<Ad>::new(busy_scene(), &dev, RenderOptions::default()).expect("simulator");
+        let tile = &sim.plan.pixels;
+        let state = sim.scan_start();
+        let packed: Vec<f64> = sim.params.small_tensors().iter().flat_map(to_vec).collect();
+        let theta_of = |leaf: Tensor<Ad, 1>| -> crate::error::Result<Tensor<Ad, 1>> {
+            let p = sim.params.unpack::<Ad>(leaf);
+            let model = sim.model(&p)?;
+            Ok(Tensor::cat(sim.fused_inputs(&p, &model, tile, &state, false).0, 0))
+        };
+        let leaf = Tensor::<Ad, 1>::from_data(packed.as_slice(), &dev).require_grad();
+        let theta = theta_of(leaf.clone()).expect("θ");
+        let n = theta.dims()[0];
+        let upstream: Vec<f64> = (0..n).map(|i| 1.0 + 0.5 * (i as f64 * 0.37).sin()).collect();
+        let up = Tensor::<Ad, 1>::from_data(upstream.as_slice(), &dev);
+        let grads = (theta * up).sum().backward();
+        let expected = to_vec(&leaf.grad(&grads).expect("packed gradient"));
+
+        let (host_leaf, host_theta) = host_theta::build(&packed, true, theta_of).expect("host θ");
+        let got = to_vec(&host_theta::pullback(&host_leaf, &host_theta, upstream));
+        assert_eq!(got.len(), packed.len());
+        assert!(expected.iter().filter(|v| **v != 0.0).count() > packed.len() / 2, "most parameters reach θ");
+        for (i, (e, g)) in expected.iter().zip(&got).enumerate() {
+            assert!((e - g).abs() <= 1e-12 * e.abs().max(1.0), "packed[{i}]: autodiff {e} host graph {g}");
         }
     }
 }

@@ -29,8 +29,6 @@ use crate::units::{AVOGADRO, RTD, R_E_SQR, WATER_F, WATER_MW};
 use std::sync::Arc;
 
 mod fused;
-#[cfg(test)]
-pub(crate) mod emu;
 
 /// Memory and tiling options of a render.
 #[derive(Debug, Clone, Copy, PartialEq)]

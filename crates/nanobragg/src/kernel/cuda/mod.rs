@@ -21,7 +21,6 @@ use burn_cubecl::cubecl::prelude::*;
 use burn_cubecl::cubecl::{calculate_cube_count_elemwise, CubeDim};
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
-use crate::linalg::float_options;
 use burn_cubecl::kernel::into_contiguous;
 use burn_cuda::Cuda;
 use std::sync::Arc;
@@ -291,7 +290,9 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
     let mut sum: Option<Tensor<Cuda<E>, 1>> = None;
     for offset in (0..total).step_by(chunk) {
         let count = chunk.min(total - offset);
-        let buffer = Tensor::<Cuda<E>, 2>::zeros([n_theta, count], float_options::<Cuda<E>>(&device))
+        // One dense column block per θ entry: allocated 1-D, since a 2-D allocation may pad
+        // its rows (pitched) while the kernel indexes `row·count + pixel`.
+        let buffer = Tensor::<Cuda<E>, 1>::zeros([n_theta * count], float_options::<Cuda<E>>(&device))
             .into_primitive()
             .tensor();
         let cube_dim = CubeDim::new(&buffer.client, count);
@@ -317,8 +318,8 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
             spec.nopolar,
             <E as Real>::SIN_COEFFICIENTS.len(),
         );
-        let partial = Tensor::<Cuda<E>, 2>::from_primitive(TensorPrimitive::Float(buffer));
-        let part = partial.sum_dim(1).reshape([n_theta]);
+        let partial = Tensor::<Cuda<E>, 1>::from_primitive(TensorPrimitive::Float(buffer));
+        let part = partial.reshape([n_theta, count]).sum_dim(1).reshape([n_theta]);
         sum = Some(match sum {
             Some(s) => s + part,
             None => part,
