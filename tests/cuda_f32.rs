@@ -6,6 +6,7 @@
 
 mod cuda_common;
 mod golden;
+mod gradient_scenes;
 
 use burn::tensor::DType;
 use burn_cuda::{Cuda, CudaDevice};
@@ -44,4 +45,11 @@ fn carryover_gradients_on_cuda_f32_match_cpu() {
         assert!(a.is_finite(), "{name}: non-finite gradient");
         assert!(vs_cpu <= 1e-3, "{name}: GPU and CPU f32 gradients differ by {vs_cpu:.2e}");
     }
+}
+
+#[test]
+fn fused_gradients_on_cuda_f32_match_cpu_tensor_path() {
+    let (gpu, cpu) = (CudaDevice::default(), NdArrayDevice::Cpu);
+    nanobragg_parity::assert_default_dtype::<G>(&gpu);
+    cuda_common::fused_gradients_agree::<G, C>(&gpu, &cpu, DType::F32, 1e-2, 1e-3);
 }

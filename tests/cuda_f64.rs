@@ -6,6 +6,7 @@
 
 mod cuda_common;
 mod golden;
+mod gradient_scenes;
 
 use burn::tensor::DType;
 use burn_cuda::{Cuda, CudaDevice};
@@ -42,4 +43,11 @@ fn carryover_gradcheck_on_cuda_f64_matches_cpu() {
         assert!(*rel <= 1e-6, "{name}: GPU gradient off FD by {rel:.2e}");
         assert!(vs_cpu <= 1e-9, "{name}: GPU and CPU gradients differ by {vs_cpu:.2e}");
     }
+}
+
+#[test]
+fn fused_gradients_on_cuda_f64_match_cpu_tensor_path() {
+    let (gpu, cpu) = (CudaDevice::default(), NdArrayDevice::Cpu);
+    nanobragg_parity::assert_default_dtype::<G>(&gpu);
+    cuda_common::fused_gradients_agree::<G, C>(&gpu, &cpu, DType::F64, 1e-8, 1e-11);
 }

@@ -115,3 +115,50 @@ pub fn carryover_gradients<B: RenderBackend>(
         })
         .collect()
 }
+
+/// The CUDA kernel's gradients — fused forward and its adjoint kernel on `Autodiff<G>` — against
+/// the CPU's tensor-op reference (`Autodiff<C>`, same dtype) for every parameter of the gradient
+/// suite's scenes A, B and C (which the kernel covers: SQUARE lattice, `default_F`, whole
+/// detector, factors once per pixel). The loss is a squared error against a perturbed copy of
+/// the image, so every pixel carries its own upstream gradient. Asserts each gradient within
+/// `rel·|reference| + abs·(largest reference gradient of the scene)`.
+pub fn fused_gradients_agree<G: RenderBackend, C: RenderBackend>(
+    gpu: &G::Device,
+    cpu: &C::Device,
+    dtype: DType,
+    rel: f64,
+    abs: f64,
+) {
+    use crate::gradient_scenes::{simulator_with, SCENES};
+    use burn_autodiff::Autodiff;
+    use nanobragg::gradients::Loss;
+    use nanobragg::kernel::Engine;
+    for scene in SCENES {
+        let tensor = RenderOptions { engine: Engine::Tensor, ..RenderOptions::default() };
+        let image = simulator_with::<C>(scene.args, cpu, tensor).render().expect("render").data;
+        let mean = image.iter().map(|&v| v as f64).sum::<f64>() / image.len() as f64;
+        let target = image
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (v as f64 * (1.0 + 0.3 * ((i as f64) * 0.7).sin()) + 0.1 * mean) as f32)
+            .collect();
+        let loss = Loss::SquaredError { target };
+        let mut on_gpu = simulator_with::<Autodiff<G>>(scene.args, gpu, RenderOptions::default());
+        assert_eq!(on_gpu.params.pixel.dtype(), dtype);
+        let mut reference = simulator_with::<Autodiff<C>>(scene.args, cpu, tensor);
+        let a = on_gpu.loss_and_gradients(&loss, scene.params).expect("GPU gradients");
+        let b = reference.loss_and_gradients(&loss, scene.params).expect("CPU gradients");
+        let scale = b.gradients.iter().fold(0.0f64, |m, g| m.max(g.2.abs()));
+        assert!(scale > 0.0, "scene {}: no gradient", scene.label);
+        let mut off = Vec::new();
+        for (ga, gb) in a.gradients.iter().zip(&b.gradients) {
+            let err = (ga.2 - gb.2).abs();
+            println!("scene {} {:?}: GPU {:+.9e} CPU {:+.9e}", scene.label, ga.0, ga.2, gb.2);
+            if err > rel * gb.2.abs() + abs * scale {
+                off.push(format!("{:?}: GPU {:.9e} vs CPU {:.9e}", ga.0, ga.2, gb.2));
+            }
+        }
+        assert!(off.is_empty(), "scene {}: {} gradients off: {}", scene.label, off.len(), off.join("; "));
+        println!("scene {}: {} gradients agree", scene.label, a.gradients.len());
+    }
+}

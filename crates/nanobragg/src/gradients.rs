@@ -342,7 +342,10 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
         for start in (0..count).step_by(per_tile) {
             let tile = self.plan.pixels[start..(start + per_tile).min(count)].to_vec();
             let tile = tile.as_slice();
-            let model_values = self.tile_values(tile, &mut state)?;
+            let (model_values, pullback) = match self.tile_values_pullback(tile, &mut state)? {
+                Some((values, pullback)) => (values, Some(pullback)),
+                None => (self.tile_values(tile, &mut state)?, None),
+            };
             let gather = |img: &[f32]| {
                 tensor::<B, 1>(tile.iter().map(|&i| img[i] as f64).collect(), [tile.len()], &device)
             };
@@ -362,9 +365,13 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
             };
             total_loss += to_f64(&tile_loss);
             let g = tile_loss.backward();
+            // θ built on the host: the parameters are not in the tile's graph; θ̄ is pulled
+            // back to them on the host.
+            let mut pulled = pullback.map(|pb| pb.gradients(&g, &self.params));
             for (k, &name) in wrt.iter().enumerate() {
-                let (t, _) = slot(&mut self.params, name, per)?;
-                if let Some(gt) = t.grad(&g) {
+                if let Some(host) = pulled.as_mut() {
+                    grads[k] += to_f64(slot(host, name, per)?.0);
+                } else if let Some(gt) = slot(&mut self.params, name, per)?.0.grad(&g) {
                     grads[k] += to_vec(&gt)[0];
                 }
             }

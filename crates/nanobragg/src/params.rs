@@ -175,14 +175,21 @@ impl<B: Backend> Params<B> {
     /// `None`).
     pub fn to_host<H: Backend>(&self, device: &H::Device) -> Result<Params<H>> {
         let values = to_vec(&Tensor::cat(self.small_tensors(), 0));
-        let mut at = 0;
-        let host = self.map_small::<H>(&mut |t| {
-            let n = t.dims()[0];
-            at += n;
-            tensor::<H, 1>(values[at - n..at].to_vec(), [n], device)
-        });
+        let n = values.len();
+        let host = self.unpack::<H>(tensor::<H, 1>(values, [n], device));
         host.check_dtype()?;
         Ok(host)
+    }
+
+    /// The small parameters (all but the F grid) cut from one tensor that packs them in
+    /// [`Params::small_tensors`] order, each as long as this set's.
+    pub(crate) fn unpack<C: Backend>(&self, packed: Tensor<C, 1>) -> Params<C> {
+        let mut at = 0;
+        self.map_small::<C>(&mut |t| {
+            let n = t.dims()[0];
+            at += n;
+            packed.clone().slice([at - n..at])
+        })
     }
 
     /// Every tensor must carry the backend's float dtype (guards against the default-dtype trap).

@@ -33,6 +33,10 @@ impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
         B::fused_tile_pixels()
     }
 
+    fn pullback_on_host() -> bool {
+        B::inputs_on_host() && B::has_fused_backward()
+    }
+
     fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {
         let prep = FusedTileBackward
             .prepare::<C>([theta.node.clone()])

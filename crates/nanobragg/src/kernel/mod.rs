@@ -16,9 +16,10 @@
 //! renderer never offers tiles of scenes it does not cover (curved detector, a φ-rotation
 //! policy other than the spec's, traced pixels) — see [`TileSpec`].
 //!
-//! Backends: NdArray (f32, f64) and Flex run the CPU kernel; CUDA runs a CubeCL forward kernel
-//! where it covers the scene (the tensor path otherwise, and always under autodiff); any other
-//! backend opts in with an empty `impl RenderBackend for MyBackend {}`.
+//! Backends: NdArray (f32, f64) and Flex run the CPU kernel; CUDA runs CubeCL forward and
+//! adjoint kernels where they cover the scene (the tensor path otherwise), with θ built on the
+//! host ([`host_theta`]); any other backend opts in with an empty
+//! `impl RenderBackend for MyBackend {}`.
 
 mod autodiff;
 mod backends;
@@ -27,6 +28,7 @@ pub mod cpu;
 mod cuda;
 #[cfg(feature = "cuda")]
 pub use cuda::{allocator_usage, AllocatorUsage};
+pub mod host_theta;
 pub mod real;
 
 use crate::scene::LatticeShape;
@@ -69,8 +71,17 @@ pub trait RenderBackend: Backend {
     /// CPU, in f64) and upload it in one transfer, instead of running it on this backend's
     /// device. Worth it where every small tensor op is a kernel launch (CUDA): the model behind
     /// θ is about a hundred ops on tensors of a few elements. Only for backends without a
-    /// gradient graph (autodiff needs θ's graph on its own backend), so the default is `false`.
+    /// gradient graph (autodiff needs θ's graph: see [`RenderBackend::pullback_on_host`]), so
+    /// the default is `false`.
     fn inputs_on_host() -> bool {
+        false
+    }
+
+    /// Whether [`crate::Simulator::loss_and_gradients`] should build θ on the host and pull
+    /// `θ̄` back through the host graph after each tile's backward pass ([`host_theta`]), for
+    /// autodiff over a backend whose [`RenderBackend::inputs_on_host`] is true. Other uses of
+    /// the autodiff backend build θ with its own tensor ops.
+    fn pullback_on_host() -> bool {
         false
     }
 

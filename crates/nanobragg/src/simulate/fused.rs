@@ -2,22 +2,20 @@
 //! built with tensor ops from the parameters — on the render's device, or on the host for
 //! backends where every small op is a kernel launch ([`RenderBackend::inputs_on_host`]).
 
-use burn::tensor::{backend::Backend, Tensor, TensorPrimitive};
-use burn_ndarray::{NdArray, NdArrayDevice};
+use burn::tensor::{backend::{AutodiffBackend, Backend}, Tensor, TensorPrimitive};
+use burn_ndarray::NdArray;
 use std::sync::Arc;
 
 use super::{Model, ScanState, Simulator};
 use crate::crystal::mosaic_cells;
 use crate::error::Result;
+use crate::error::NanobraggError;
+use crate::kernel::host_theta::{self, HostAd};
 use crate::kernel::{Engine, Pixels, RenderBackend, TileSpec};
-use crate::linalg::{check_float_dtype, float_options};
+use crate::linalg::{check_float_dtype, float_options, to_vec};
 use crate::params::Params;
 use crate::polarization::source_frames;
 use crate::structure_factors::GridExtent;
-
-/// The backend host-side inputs are built on: f64 on the CPU, like the planner, whatever the
-/// render dtype (θ is rounded once, when it is uploaded).
-type Host = NdArray<f64>;
 
 impl<B: RenderBackend> Simulator<B> {
     /// Whether tiles may go to the backend's fused kernel: the engine allows it and the scene
@@ -30,11 +28,9 @@ impl<B: RenderBackend> Simulator<B> {
     }
 
     /// The tile through the fused kernel with θ built on the host, for backends that ask for it
-    /// ([`RenderBackend::inputs_on_host`]): the parameters are read back in one transfer, the
-    /// detector/crystal model and θ are computed by the same generic code on the CPU, and θ is
-    /// uploaded in one transfer — instead of about a hundred tiny launches on the device. The
-    /// F grid stays on the device and is appended there. `None` when the backend does not ask
-    /// for it, the scene is not eligible, or the kernel declines the tile.
+    /// ([`RenderBackend::inputs_on_host`]): see [`Simulator::host_theta`]. The F grid stays on
+    /// the device and is appended there. `None` when the backend does not ask for it, the scene
+    /// is not eligible, or the kernel declines the tile.
     pub(super) fn fused_tile_from_host(
         &self,
         p: &Params<B>,
@@ -44,18 +40,34 @@ impl<B: RenderBackend> Simulator<B> {
         if !(B::inputs_on_host() && self.fused_eligible()) {
             return Ok(None);
         }
-        let host = p.to_host::<Host>(&NdArrayDevice::Cpu)?;
-        let model = self.model(&host)?;
-        let (parts, spec) = self.fused_inputs(&host, &model, tile, state, p.f_grid.is_some());
-        let device = p.pixel.device();
-        let head = Tensor::cat(parts, 0).into_data().convert::<B::FloatElem>();
-        let head = Tensor::<B, 1>::from_data(head, float_options::<B>(&device));
-        check_float_dtype(&head, "packed kernel inputs")?;
-        let theta = match (&p.f_grid, spec.grid) {
-            (Some(values), Some(_)) => Tensor::cat(vec![head, values.clone()], 0),
-            _ => head,
-        };
-        Ok(self.run_fused(theta, spec, state))
+        let (_, theta, spec) = self.host_theta(p, tile, state, false)?;
+        let head = upload::<B>(&theta, &p.pixel.device())?;
+        Ok(self.run_fused(with_grid(head, p, &spec), spec, state))
+    }
+
+    /// θ up to the F grid built on the host (f64): the small parameters are read back in one
+    /// transfer, and the detector/crystal model and θ computed by the same generic code on the
+    /// CPU — instead of about a hundred tiny launches on the device. Returns the host leaf of the
+    /// packed parameters (tracked when `track`), θ and the tile's description.
+    fn host_theta(
+        &self,
+        p: &Params<B>,
+        tile: &[usize],
+        state: &ScanState,
+        track: bool,
+    ) -> Result<(Tensor<HostAd, 1>, Tensor<HostAd, 1>, TileSpec)> {
+        let small: Vec<Tensor<B, 1>> = p.small_tensors().into_iter().map(|t| t.detach()).collect();
+        let packed = to_vec(&Tensor::cat(small, 0));
+        let mut spec = None;
+        let (leaf, theta) = host_theta::build(&packed, track, |leaf| {
+            let host = p.unpack::<HostAd>(leaf);
+            let model = self.model(&host)?;
+            let (parts, tile_spec) = self.fused_inputs(&host, &model, tile, state, p.f_grid.is_some());
+            spec = Some(tile_spec);
+            Ok(Tensor::cat(parts, 0))
+        })?;
+        let spec = spec.ok_or_else(|| NanobraggError::Scene("θ was built without a tile description".into()))?;
+        Ok((leaf, theta, spec))
     }
 
     /// The tile through the fused kernel with θ built by tensor ops on the render's device
@@ -162,16 +174,82 @@ impl<B: RenderBackend> Simulator<B> {
     }
 }
 
+/// `theta`'s values on `B`'s device at `B`'s float dtype.
+fn upload<B: Backend>(theta: &Tensor<HostAd, 1>, device: &B::Device) -> Result<Tensor<B, 1>> {
+    let data = theta.clone().inner().into_data().convert::<B::FloatElem>();
+    let head = Tensor::<B, 1>::from_data(data, float_options::<B>(device));
+    check_float_dtype(&head, "packed kernel inputs")?;
+    Ok(head)
+}
+
+/// θ's head followed by the F grid, where the tile reads one.
+fn with_grid<B: Backend>(head: Tensor<B, 1>, p: &Params<B>, spec: &TileSpec) -> Tensor<B, 1> {
+    match (&p.f_grid, spec.grid) {
+        (Some(values), Some(_)) => Tensor::cat(vec![head, values.clone()], 0),
+        _ => head,
+    }
+}
+
+/// What a tile rendered with θ built on the host needs to turn `θ̄` into parameter gradients
+/// after its backward pass ([`Simulator::tile_values_pullback`]).
+pub(crate) struct ThetaPullback<B: AutodiffBackend> {
+    /// θ's head on the device: a leaf of the tile's graph.
+    on_device: Tensor<B, 1>,
+    /// The host leaf of the packed small parameters.
+    leaf: Tensor<HostAd, 1>,
+    /// θ's head on the host, with its graph from `leaf`.
+    on_host: Tensor<HostAd, 1>,
+}
+
+impl<B: AutodiffBackend> ThetaPullback<B> {
+    /// The gradient of every small parameter (shaped like `p`'s) from the tile's gradients.
+    pub(crate) fn gradients(&self, grads: &B::Gradients, p: &Params<B>) -> Params<NdArray<f64>> {
+        let n = self.on_device.dims()[0];
+        let theta_grad = match self.on_device.grad(grads) {
+            Some(g) => to_vec(&g),
+            None => vec![0.0; n],
+        };
+        p.unpack(host_theta::pullback(&self.leaf, &self.on_host, theta_grad))
+    }
+}
+
+impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
+    /// A tile's values with θ built on the host and uploaded as a leaf of the tile's graph, for
+    /// backends that pull `θ̄` back on the host ([`RenderBackend::pullback_on_host`]). `None`
+    /// when the backend does not, the scene is not eligible, or the kernel declines the tile
+    /// (the caller then renders it with [`Simulator::tile_values`]).
+    pub(crate) fn tile_values_pullback(
+        &self,
+        tile: &[usize],
+        state: &mut ScanState,
+    ) -> Result<Option<(Tensor<B, 1>, ThetaPullback<B>)>> {
+        if !(B::pullback_on_host() && self.fused_eligible()) {
+            return Ok(None);
+        }
+        let p = &self.params;
+        let (leaf, on_host, spec) = self.host_theta(p, tile, state, true)?;
+        let on_device = upload::<B>(&on_host, &p.pixel.device())?.require_grad();
+        let theta = with_grid(on_device.clone(), p, &spec);
+        Ok(self
+            .run_fused(theta, spec, state)
+            .map(|values| (values, ThetaPullback { on_device, leaf, on_host })))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::linalg::to_vec;
     use crate::scene::Scene;
+    use crate::kernel::host_theta;
     use crate::setup::Setup;
     use crate::RenderOptions;
+    use burn_autodiff::Autodiff;
+    use burn_ndarray::{NdArray, NdArrayDevice};
     use std::path::Path;
 
     type Device = NdArray<f64>;
+    type Host = NdArray<f64>;
 
     /// A scene that exercises every part of θ: triclinic cell with misset, φ steps, mosaic
     /// domains, divergence (several sources), dispersion, a thick sensor, detector rotations,
@@ -237,5 +315,37 @@ mod tests {
         assert_eq!(to_vec(&host.fluence), vec![sim.setup.beam.fluence]);
         assert_eq!(to_vec(&host.thickness), vec![sim.setup.detector.thick_m]);
         assert!(host.f_grid.is_none());
+    }
+
+    /// θ̄ pulled back through the host graph ([`host_theta::pullback`]) to the packed parameters
+    /// equals autodiff through θ built from the same packed leaf by tensor ops.
+    #[test]
+    fn host_graph_pulls_back_theta_gradient_like_autodiff() {
+        type Ad = Autodiff<NdArray<f64>>;
+        let dev = NdArrayDevice::Cpu;
+        let sim = Simulator::<Ad>::new(busy_scene(), &dev, RenderOptions::default()).expect("simulator");
+        let tile = &sim.plan.pixels;
+        let state = sim.scan_start();
+        let packed: Vec<f64> = sim.params.small_tensors().iter().flat_map(to_vec).collect();
+        let theta_of = |leaf: Tensor<Ad, 1>| -> crate::error::Result<Tensor<Ad, 1>> {
+            let p = sim.params.unpack::<Ad>(leaf);
+            let model = sim.model(&p)?;
+            Ok(Tensor::cat(sim.fused_inputs(&p, &model, tile, &state, false).0, 0))
+        };
+        let leaf = Tensor::<Ad, 1>::from_data(packed.as_slice(), &dev).require_grad();
+        let theta = theta_of(leaf.clone()).expect("θ");
+        let n = theta.dims()[0];
+        let upstream: Vec<f64> = (0..n).map(|i| 1.0 + 0.5 * (i as f64 * 0.37).sin()).collect();
+        let up = Tensor::<Ad, 1>::from_data(upstream.as_slice(), &dev);
+        let grads = (theta * up).sum().backward();
+        let expected = to_vec(&leaf.grad(&grads).expect("packed gradient"));
+
+        let (host_leaf, host_theta) = host_theta::build(&packed, true, theta_of).expect("host θ");
+        let got = to_vec(&host_theta::pullback(&host_leaf, &host_theta, upstream));
+        assert_eq!(got.len(), packed.len());
+        assert!(expected.iter().filter(|v| **v != 0.0).count() > packed.len() / 2, "most parameters reach θ");
+        for (i, (e, g)) in expected.iter().zip(&got).enumerate() {
+            assert!((e - g).abs() <= 1e-12 * e.abs().max(1.0), "packed[{i}]: autodiff {e} host graph {g}");
+        }
     }
 }

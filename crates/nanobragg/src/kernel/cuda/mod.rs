@@ -4,8 +4,8 @@
 //! Coverage (otherwise the tile is declined and the tensor path renders it): the vectorised
 //! CPU path's scenes ([`super::cpu::batch::covers`]: SQUARE lattice, factors once per pixel)
 //! with F from `default_F` (no HKL grid), pixels forming one contiguous run of the detector
-//! (no ROI or mask), and only outside autodiff: [`RenderBackend::has_fused_backward`] is false,
-//! so tiles that need a gradient run on the tensor path.
+//! (no ROI or mask). Under autodiff the tile's backward runs the adjoint kernel of
+//! [`adjoint`], one thread per pixel.
 //!
 //! Only F_latt² reaches the image, so the kernel drops the grating's `(−1)^k` signs; both
 //! sines take reduced arguments (|x| ≤ π/2) and use the CPU kernel's polynomial, and F² (one
@@ -15,14 +15,17 @@ use super::real::Real;
 use super::{FusedTile, Layout, RenderBackend, TileSpec};
 use crate::linalg::float_options;
 use crate::scene::LatticeShape;
-use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData};
+use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData, TensorPrimitive};
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 use burn_cubecl::cubecl::{calculate_cube_count_elemwise, CubeDim};
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
+use burn_cubecl::kernel::into_contiguous;
 use burn_cuda::Cuda;
 use std::sync::Arc;
+
+mod adjoint;
 
 /// Offsets into the per-tile constants array: the series radius, d_min, π, the sine
 /// polynomial's coefficients ([`Real::SIN_COEFFICIENTS`], [`SIN_SLOTS`] slots), then 9 values
@@ -204,37 +207,47 @@ fn covered(spec: &TileSpec) -> Option<usize> {
         .then_some(first)
 }
 
-/// Launch the kernel for `spec` on θ (element type `E`).
-fn launch<E: burn_cubecl::FloatElement + Float + Real>(
-    theta: CubeTensor<cubecl::cuda::CudaRuntime>,
+type Runtime = cubecl::cuda::CudaRuntime;
+
+/// The per-tile constants array of `spec` at element type `E` on `device` (see `C_RADIUS`).
+fn constants<E: burn_cubecl::FloatElement + Float + Real>(
     spec: &TileSpec,
-    first: usize,
-) -> CubeTensor<cubecl::cuda::CudaRuntime> {
-    let count = spec.pixels.len();
+    device: &burn_cuda::CudaDevice,
+) -> CubeTensor<Runtime> {
     let mut consts = vec![
         0.8 * (<E as Real>::EPSILON * 362_880.0).powf(0.125),
         spec.dmin_m,
         std::f64::consts::PI,
     ];
-    let terms = <E as Real>::SIN_COEFFICIENTS;
-    consts.extend(terms);
+    consts.extend(<E as Real>::SIN_COEFFICIENTS);
     consts.resize(C_SOURCES, 0.0);
     for s in 0..spec.incident.len() {
         consts.extend(spec.incident[s]);
         consts.extend(spec.e_in[s]);
         consts.extend(spec.b_in[s]);
     }
-    let device = theta.device.clone();
-    let consts = Tensor::<Cuda<E>, 1>::from_data(
+    Tensor::<Cuda<E>, 1>::from_data(
         TensorData::new(consts.iter().map(|&v| <E as Real>::of(v)).collect::<Vec<E>>(), [consts.len()]),
-        float_options::<Cuda<E>>(&device),
+        float_options::<Cuda<E>>(device),
     )
     .into_primitive()
-    .tensor();
+    .tensor()
+}
+
+/// Launch the kernel for `spec` on θ (element type `E`).
+fn launch<E: burn_cubecl::FloatElement + Float + Real>(
+    theta: CubeTensor<Runtime>,
+    spec: &TileSpec,
+    first: usize,
+) -> CubeTensor<Runtime> {
+    let count = spec.pixels.len();
+    let terms = <E as Real>::SIN_COEFFICIENTS;
+    let device = theta.device.clone();
+    let consts = constants::<E>(spec, &device);
     let output = empty_device_dtype(theta.client.clone(), device, Shape::new([count]), theta.dtype);
     let cube_dim = CubeDim::new(&theta.client, count);
     let cube_count = calculate_cube_count_elemwise(&theta.client, count, cube_dim);
-    render_kernel::launch::<E, cubecl::cuda::CudaRuntime>(
+    render_kernel::launch::<E, Runtime>(
         &output.client,
         cube_count,
         cube_dim,
@@ -256,6 +269,66 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
     output
 }
 
+/// Bytes of the per-pixel gradient columns one backward launch may hold.
+const BACKWARD_BUDGET_BYTES: usize = 512 << 20;
+
+/// `∂(Σ grad·values)/∂θ` for a tile the forward kernel rendered: the adjoint kernel writes one
+/// column per pixel, summed on the device, in launches of at most [`BACKWARD_BUDGET_BYTES`].
+fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
+    theta: CubeTensor<Runtime>,
+    spec: &TileSpec,
+    first: usize,
+    grad: CubeTensor<Runtime>,
+) -> CubeTensor<Runtime> {
+    let total = spec.pixels.len();
+    let device = theta.device.clone();
+    let n_theta = theta.meta.shape.num_elements();
+    let consts = constants::<E>(spec, &device);
+    let grad = into_contiguous(grad);
+    let theta = into_contiguous(theta);
+    let chunk = (BACKWARD_BUDGET_BYTES / (n_theta * std::mem::size_of::<E>())).clamp(1, total.max(1));
+    let mut sum: Option<Tensor<Cuda<E>, 1>> = None;
+    for offset in (0..total).step_by(chunk) {
+        let count = chunk.min(total - offset);
+        // One dense column block per θ entry: allocated 1-D, since a 2-D allocation may pad
+        // its rows (pitched) while the kernel indexes `row·count + pixel`.
+        let buffer = Tensor::<Cuda<E>, 1>::zeros([n_theta * count], float_options::<Cuda<E>>(&device))
+            .into_primitive()
+            .tensor();
+        let cube_dim = CubeDim::new(&buffer.client, count);
+        let cube_count = calculate_cube_count_elemwise(&buffer.client, count, cube_dim);
+        adjoint::adjoint_kernel::launch::<E, Runtime>(
+            &buffer.client,
+            cube_count,
+            cube_dim,
+            theta.clone().into_array_arg(),
+            consts.clone().into_array_arg(),
+            grad.clone().into_array_arg(),
+            buffer.clone().into_array_arg(),
+            first,
+            offset,
+            count,
+            spec.fpixels,
+            spec.oversample,
+            spec.layers,
+            spec.incident.len(),
+            spec.cells,
+            spec.thick,
+            spec.point_pixel,
+            spec.nopolar,
+            <E as Real>::SIN_COEFFICIENTS.len(),
+        );
+        let partial = Tensor::<Cuda<E>, 1>::from_primitive(TensorPrimitive::Float(buffer));
+        let part = partial.reshape([n_theta, count]).sum_dim(1).reshape([n_theta]);
+        sum = Some(match sum {
+            Some(s) => s + part,
+            None => part,
+        });
+    }
+    let sum = sum.unwrap_or_else(|| Tensor::zeros([n_theta], float_options::<Cuda<E>>(&device)));
+    sum.into_primitive().tensor()
+}
+
 macro_rules! cuda_kernel {
     ($elem:ty) => {
         impl RenderBackend for Cuda<$elem> {
@@ -264,7 +337,7 @@ macro_rules! cuda_kernel {
             }
 
             fn has_fused_backward() -> bool {
-                false
+                true
             }
 
             fn inputs_on_host() -> bool {
@@ -287,6 +360,15 @@ macro_rules! cuda_kernel {
                     // policies that read this flag never reach the fused kernel.
                     any_active: true,
                 })
+            }
+
+            fn fused_tile_backward(
+                theta: FloatTensor<Self>,
+                spec: &Arc<TileSpec>,
+                grad: FloatTensor<Self>,
+            ) -> FloatTensor<Self> {
+                let first = covered(spec).expect("the forward kernel rendered this tile");
+                launch_backward::<$elem>(theta, spec, first, grad)
             }
         }
     };

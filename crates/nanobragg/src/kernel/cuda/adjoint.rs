@@ -1,0 +1,499 @@
+//! The backward pass of the CUDA forward kernel: one GPU thread per pixel recomputes its pixel
+//! and accumulates `∂(g·value)/∂θ` for the pixel's upstream gradient g in registers, then adds
+//! them into its own column of a zeroed `[len θ, pixels]` buffer; the launcher sums the columns.
+//!
+//! The math is the CPU adjoint's ([`crate::kernel::cpu::adjoint`]) for the scenes the forward
+//! kernel covers (SQUARE lattice, `default_F`, factors once per pixel):
+//! - terms `F²·F_latt²` with `F_latt = g_a·g_b·g_c`, `g = sin(Nπh)/sin(πh)` (series near the
+//!   peak centre); `h = A_k·q`: `Ā_k += h̄ qᵀ`, `q̄ += A_kᵀ h̄`;
+//! - `q = (d − i)/λ`: `λ̄ −= q̄·q/λ`, `d̄ += q̄/λ`; `d = p/r`: `p̄ += (d̄ − d(d·d̄))/r + r̄·d`;
+//! - `p = pix0 + f·fdet + s·sdet + o·odet` with f, s proportional to the pixel size;
+//! - the factors applied once per pixel (solid angle of the first sub-pixel, capture of the
+//!   last layer, Kahn factor of the first evaluation that runs) through their own adjoints.
+//!
+//! Loop order: sources, then cells, then layers and sub-pixels, so that a cell's nine
+//! accumulators stay in registers; the sub-pixel geometry is recomputed per cell (cheap next to
+//! the three gratings and their derivatives). Only F_latt² reaches the image, so the grating's
+//! `(−1)^k` sign of the whole part is dropped, as in the forward kernel.
+
+use super::{sin_small, C_DMIN, C_PI, C_RADIUS, C_SOURCES};
+use crate::kernel::Layout;
+use burn_cubecl::cubecl;
+use burn_cubecl::cubecl::prelude::*;
+
+/// `(−1)^k` for integral `k`, branch-free.
+#[cube]
+fn parity_sign<F: Float>(k: F) -> F {
+    let half = k * F::new(0.5);
+    F::new(1.0) - F::new(4.0) * F::abs(half - F::floor(half + F::new(0.5)))
+}
+
+/// `sin(Nπh)/sin(πh)` on reduced arguments with `∂/∂h` and `∂/∂N` (the CPU's lane version),
+/// up to a sign that F_latt² does not see.
+#[cube]
+fn grating_grad<F: Float>(
+    h: F,
+    n: F,
+    radius: F,
+    pi: F,
+    consts: &Array<F>,
+    #[comptime] terms: usize,
+) -> (F, F, F) {
+    let half_pi = pi * F::new(0.5);
+    let whole = F::floor(h + F::new(0.5));
+    let f = h - whole;
+    let x = f * pi;
+    let y = f * n;
+    let ky = F::floor(y + F::new(0.5));
+    let r = (y - ky) * pi;
+    let sy = parity_sign::<F>(ky);
+    let sn = sin_small::<F>(r, consts, terms) * sy;
+    let cn = sin_small::<F>(half_pi - F::abs(r), consts, terms) * sy;
+    let s = sin_small::<F>(x, consts, terms);
+    let co = sin_small::<F>(half_pi - F::abs(x), consts, terms);
+    let inv = F::new(1.0) / s;
+    let q_val = sn * inv;
+    let q_dx = (n * cn - q_val * co) * inv;
+    let q_dn = x * cn * inv;
+    let x2 = x * x;
+    let n2 = n * n;
+    let a2 = (F::new(1.0) - n2) / F::new(6.0);
+    let a4 = (n2 * F::new(3.0) - F::new(7.0)) * (n2 - F::new(1.0)) / F::new(360.0);
+    let a6 = (n2 * (n2 * (n2 * F::new(-3.0) + F::new(21.0)) - F::new(49.0)) + F::new(31.0))
+        / F::new(15120.0);
+    let da2 = F::new(-1.0) / F::new(6.0);
+    let da4 = (n2 * F::new(6.0) - F::new(10.0)) / F::new(360.0);
+    let da6 = (n2 * (n2 * F::new(-9.0) + F::new(42.0)) - F::new(49.0)) / F::new(15120.0);
+    let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + F::new(1.0);
+    let dpoly_dx = F::new(2.0) * x * (a2 + x2 * (F::new(2.0) * a4 + F::new(3.0) * a6 * x2));
+    let dpoly_dn2 = x2 * (da2 + x2 * (da4 + x2 * da6));
+    let series = F::abs(x * n) < radius;
+    let v = select(series, n * poly, q_val);
+    let dx = select(series, n * dpoly_dx, q_dx);
+    let dn = select(series, poly + F::new(2.0) * n2 * dpoly_dn2, q_dn);
+    (v, dx * pi, dn)
+}
+
+/// Position of (layer `t`, sub-pixel `o`) of pixel (`fast`, `slow`) as the forward kernel
+/// computes it: detector-plane coordinates `(fc, sc, oc)` and the lab position.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn position<F: Float>(
+    theta: &Array<F>,
+    fast: usize,
+    slow: usize,
+    t: usize,
+    o: usize,
+    sub: F,
+    half: F,
+    layer: F,
+    #[comptime] oversample: usize,
+) -> (F, F, F, F, F, F) {
+    let fc = F::cast_from(fast * oversample + o % oversample) * sub + half;
+    let sc = F::cast_from(slow * oversample + o / oversample) * sub + half;
+    let oc = F::cast_from(t) * layer;
+    let px = theta[Layout::PIX0]
+        + fc * theta[Layout::FDET]
+        + sc * theta[Layout::SDET]
+        + oc * theta[Layout::ODET];
+    let py = theta[Layout::PIX0 + 1]
+        + fc * theta[Layout::FDET + 1]
+        + sc * theta[Layout::SDET + 1]
+        + oc * theta[Layout::ODET + 1];
+    let pz = theta[Layout::PIX0 + 2]
+        + fc * theta[Layout::FDET + 2]
+        + sc * theta[Layout::SDET + 2]
+        + oc * theta[Layout::ODET + 2];
+    (fc, sc, oc, px, py, pz)
+}
+
+/// `q = (d − i)/λ` of source `s` in the forward kernel's split form, and whether d_min keeps it.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn scattering<F: Float>(
+    consts: &Array<F>,
+    px: F,
+    py: F,
+    pz: F,
+    r: F,
+    lambda: F,
+    dmin: F,
+    s: usize,
+) -> (F, F, F, bool) {
+    let at = C_SOURCES + 9 * s;
+    let ix = consts[at];
+    let iy = consts[at + 1];
+    let iz = consts[at + 2];
+    let a = px * ix + py * iy + pz * iz;
+    let qx0 = px - a * ix;
+    let qy0 = py - a * iy;
+    let qz0 = pz - a * iz;
+    let perp2 = qx0 * qx0 + qy0 * qy0 + qz0 * qz0;
+    let denom = r + a;
+    let split = denom >= r * F::new(0.5);
+    let along = perp2 / (r * select(split, denom, r));
+    let qx = select(split, qx0 / r - ix * along, px / r - ix) / lambda;
+    let qy = select(split, qy0 / r - iy * along, py / r - iy) / lambda;
+    let qz = select(split, qz0 / r - iz * along, pz / r - iz) / lambda;
+    let stol = F::sqrt(qx * qx + qy * qy + qz * qz) * F::new(0.5);
+    let active = dmin <= F::new(0.0) || stol * dmin <= F::new(0.5);
+    (qx, qy, qz, active)
+}
+
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn adjoint_kernel<F: Float>(
+    theta: &Array<F>,
+    consts: &Array<F>,
+    grad: &Array<F>,
+    partial: &mut Array<F>,
+    #[comptime] first: usize,
+    #[comptime] offset: usize,
+    #[comptime] count: usize,
+    #[comptime] fpixels: usize,
+    #[comptime] oversample: usize,
+    #[comptime] layers: usize,
+    #[comptime] sources: usize,
+    #[comptime] cells: usize,
+    #[comptime] thick: bool,
+    #[comptime] point_pixel: bool,
+    #[comptime] nopolar: bool,
+    #[comptime] sin_terms: usize,
+) {
+    let i = ABSOLUTE_POS;
+    if i >= count {
+        terminate!();
+    }
+    let g = grad[offset + i];
+    let p = first + offset + i;
+    let fast = p % fpixels;
+    let slow = p / fpixels;
+    let pixel = theta[Layout::PIXEL];
+    let sub = pixel / F::cast_from(oversample);
+    let half = sub * F::new(0.5);
+    let close = theta[Layout::CLOSE];
+    let layer = theta[Layout::LAYER];
+    let mu = theta[Layout::MU];
+    let polar_k = theta[Layout::POLAR_K];
+    let na = theta[Layout::N];
+    let nb = theta[Layout::N + 1];
+    let nc = theta[Layout::N + 2];
+    let default_f = theta[Layout::DEFAULT_F];
+    let scale = theta[Layout::SCALE];
+    let radius = consts[C_RADIUS];
+    let dmin = consts[C_DMIN];
+    let pi = consts[C_PI];
+    let cells_at = Layout::LAMBDA + sources;
+    let f2 = default_f * default_f;
+    let ox = theta[Layout::ODET];
+    let oy = theta[Layout::ODET + 1];
+    let oz = theta[Layout::ODET + 2];
+    let fx = theta[Layout::FDET];
+    let fy = theta[Layout::FDET + 1];
+    let fz = theta[Layout::FDET + 2];
+    let sx = theta[Layout::SDET];
+    let sy = theta[Layout::SDET + 1];
+    let sz = theta[Layout::SDET + 2];
+
+    // The factors applied once per pixel (geometry only).
+    let mut first_polar = F::new(0.0);
+    let mut have_polar = false;
+    let mut omega_first = F::new(0.0);
+    let mut capture_last = F::new(1.0);
+    for t in 0..layers {
+        for o in 0..oversample * oversample {
+            let (_fc, _sc, _oc, px, py, pz) =
+                position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
+            let r = F::sqrt(px * px + py * py + pz * pz);
+            let dx = px / r;
+            let dy = py / r;
+            let dz = pz / r;
+            if t == 0 && o == 0 {
+                let mut omega = F::new(1.0) / (r * r);
+                if !point_pixel {
+                    omega = pixel * pixel * close / (r * r * r);
+                }
+                omega_first = omega;
+            }
+            if thick {
+                if t + 1 == layers && o == 0 {
+                    let rho = dx * ox + dy * oy + dz * oz;
+                    let ti = F::cast_from(t);
+                    capture_last = F::exp(-(ti * layer * mu / rho))
+                        - F::exp(-((ti + F::new(1.0)) * layer * mu / rho));
+                }
+            }
+            for s in 0..sources {
+                let (_qx, _qy, _qz, active) =
+                    scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
+                if active && !have_polar {
+                    let at = C_SOURCES + 9 * s;
+                    let c2 = consts[at] * dx + consts[at + 1] * dy + consts[at + 2] * dz;
+                    let e = dx * consts[at + 3] + dy * consts[at + 4] + dz * consts[at + 5];
+                    let b = dx * consts[at + 6] + dy * consts[at + 7] + dz * consts[at + 8];
+                    first_polar = (c2 * c2 + F::new(1.0) - polar_k * (e * e - b * b)) * F::new(0.5);
+                    have_polar = true;
+                }
+            }
+        }
+    }
+    let mut polar_part = first_polar;
+    if nopolar {
+        polar_part = F::new(1.0);
+    }
+    let big_g = g * scale * capture_last * omega_first * polar_part;
+
+    // Accumulators of θ's geometry entries.
+    let mut a_pix0x = F::new(0.0);
+    let mut a_pix0y = F::new(0.0);
+    let mut a_pix0z = F::new(0.0);
+    let mut a_fdetx = F::new(0.0);
+    let mut a_fdety = F::new(0.0);
+    let mut a_fdetz = F::new(0.0);
+    let mut a_sdetx = F::new(0.0);
+    let mut a_sdety = F::new(0.0);
+    let mut a_sdetz = F::new(0.0);
+    let mut a_odetx = F::new(0.0);
+    let mut a_odety = F::new(0.0);
+    let mut a_odetz = F::new(0.0);
+    let mut a_pixel = F::new(0.0);
+    let mut a_layer = F::new(0.0);
+    let mut a_nx = F::new(0.0);
+    let mut a_ny = F::new(0.0);
+    let mut a_nz = F::new(0.0);
+    let mut a_default = F::new(0.0);
+    let mut lattice_sum = F::new(0.0);
+
+    for s in 0..sources {
+        let lambda = theta[Layout::LAMBDA + s];
+        let mut a_lambda = F::new(0.0);
+        for k in 0..cells {
+            let c = cells_at + 9 * k;
+            let mut a_cell0 = F::new(0.0);
+            let mut a_cell1 = F::new(0.0);
+            let mut a_cell2 = F::new(0.0);
+            let mut a_cell3 = F::new(0.0);
+            let mut a_cell4 = F::new(0.0);
+            let mut a_cell5 = F::new(0.0);
+            let mut a_cell6 = F::new(0.0);
+            let mut a_cell7 = F::new(0.0);
+            let mut a_cell8 = F::new(0.0);
+            for t in 0..layers {
+                for o in 0..oversample * oversample {
+                    let (fc, sc, oc, px, py, pz) =
+                        position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
+                    let r = F::sqrt(px * px + py * py + pz * pz);
+                    let (qx, qy, qz, active) =
+                        scattering::<F>(consts, px, py, pz, r, lambda, dmin, s);
+                    if active {
+                        let h = qx * theta[c] + qy * theta[c + 1] + qz * theta[c + 2];
+                        let kk = qx * theta[c + 3] + qy * theta[c + 4] + qz * theta[c + 5];
+                        let l = qx * theta[c + 6] + qy * theta[c + 7] + qz * theta[c + 8];
+                        let (ga, dga_dh, dga_dn) =
+                            grating_grad::<F>(h, na, radius, pi, consts, sin_terms);
+                        let (gb, dgb_dh, dgb_dn) =
+                            grating_grad::<F>(kk, nb, radius, pi, consts, sin_terms);
+                        let (gc, dgc_dh, dgc_dn) =
+                            grating_grad::<F>(l, nc, radius, pi, consts, sin_terms);
+                        let f_latt = ga * gb * gc;
+                        lattice_sum += f_latt * f_latt;
+                        let d_latt = big_g * F::new(2.0) * f_latt * f2;
+                        a_default += big_g * F::new(2.0) * default_f * f_latt * f_latt;
+                        let oa = gb * gc;
+                        let ob = ga * gc;
+                        let oc2 = ga * gb;
+                        a_nx += d_latt * oa * dga_dn;
+                        a_ny += d_latt * ob * dgb_dn;
+                        a_nz += d_latt * oc2 * dgc_dn;
+                        let dh0 = d_latt * oa * dga_dh;
+                        let dh1 = d_latt * ob * dgb_dh;
+                        let dh2 = d_latt * oc2 * dgc_dh;
+                        a_cell0 += dh0 * qx;
+                        a_cell1 += dh0 * qy;
+                        a_cell2 += dh0 * qz;
+                        a_cell3 += dh1 * qx;
+                        a_cell4 += dh1 * qy;
+                        a_cell5 += dh1 * qz;
+                        a_cell6 += dh2 * qx;
+                        a_cell7 += dh2 * qy;
+                        a_cell8 += dh2 * qz;
+                        let dqx = dh0 * theta[c] + dh1 * theta[c + 3] + dh2 * theta[c + 6];
+                        let dqy = dh0 * theta[c + 1] + dh1 * theta[c + 4] + dh2 * theta[c + 7];
+                        let dqz = dh0 * theta[c + 2] + dh1 * theta[c + 5] + dh2 * theta[c + 8];
+                        a_lambda -= (dqx * qx + dqy * qy + dqz * qz) / lambda;
+                        // d̄ = q̄/λ, then p̄ = (d̄ − d(d·d̄))/r.
+                        let dx = px / r;
+                        let dy = py / r;
+                        let dz = pz / r;
+                        let ddx = dqx / lambda;
+                        let ddy = dqy / lambda;
+                        let ddz = dqz / lambda;
+                        let along = dx * ddx + dy * ddy + dz * ddz;
+                        let dpx = (ddx - dx * along) / r;
+                        let dpy = (ddy - dy * along) / r;
+                        let dpz = (ddz - dz * along) / r;
+                        a_pix0x += dpx;
+                        a_pix0y += dpy;
+                        a_pix0z += dpz;
+                        a_fdetx += fc * dpx;
+                        a_fdety += fc * dpy;
+                        a_fdetz += fc * dpz;
+                        a_sdetx += sc * dpx;
+                        a_sdety += sc * dpy;
+                        a_sdetz += sc * dpz;
+                        a_odetx += oc * dpx;
+                        a_odety += oc * dpy;
+                        a_odetz += oc * dpz;
+                        a_pixel += (fx * dpx + fy * dpy + fz * dpz) * (fc / pixel)
+                            + (sx * dpx + sy * dpy + sz * dpz) * (sc / pixel);
+                        a_layer += (ox * dpx + oy * dpy + oz * dpz) * F::cast_from(t);
+                    }
+                }
+            }
+            partial[(c) * count + i] += a_cell0;
+            partial[(c + 1) * count + i] += a_cell1;
+            partial[(c + 2) * count + i] += a_cell2;
+            partial[(c + 3) * count + i] += a_cell3;
+            partial[(c + 4) * count + i] += a_cell4;
+            partial[(c + 5) * count + i] += a_cell5;
+            partial[(c + 6) * count + i] += a_cell6;
+            partial[(c + 7) * count + i] += a_cell7;
+            partial[(c + 8) * count + i] += a_cell8;
+        }
+        partial[(Layout::LAMBDA + s) * count + i] += a_lambda;
+    }
+
+    // The per-pixel factors: value = (F²·Σ F_latt² + I_bg)·scale·capture·polar·omega.
+    let intensity = f2 * lattice_sum + theta[Layout::I_BG];
+    let d_factor = g * intensity;
+    let a_scale = d_factor * capture_last * polar_part * omega_first;
+    let d_capture = d_factor * scale * polar_part * omega_first;
+    let d_polar = d_factor * scale * capture_last * omega_first;
+    let d_omega = d_factor * scale * capture_last * polar_part;
+    let mut a_close = F::new(0.0);
+    let mut a_mu = F::new(0.0);
+    let mut a_polar_k = F::new(0.0);
+    let mut polar_done = false;
+    for t in 0..layers {
+        for o in 0..oversample * oversample {
+            let (fc, sc, oc, px, py, pz) =
+                position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
+            let r = F::sqrt(px * px + py * py + pz * pz);
+            let dx = px / r;
+            let dy = py / r;
+            let dz = pz / r;
+            let mut ddx = F::new(0.0);
+            let mut ddy = F::new(0.0);
+            let mut ddz = F::new(0.0);
+            let mut dr = F::new(0.0);
+            if t == 0 && o == 0 {
+                let r3 = r * r * r;
+                if point_pixel {
+                    dr += d_omega * F::new(-2.0) / r3;
+                } else {
+                    a_pixel += d_omega * F::new(2.0) * pixel * close / r3;
+                    a_close += d_omega * pixel * pixel / r3;
+                    dr += d_omega * F::new(-3.0) * (pixel * pixel * close / r3) / r;
+                }
+            }
+            if thick {
+                if t + 1 == layers && o == 0 {
+                    let rho = dx * ox + dy * oy + dz * oz;
+                    let ms = layer * mu;
+                    let ti = F::cast_from(t);
+                    let ea = F::exp(-(ti * ms / rho));
+                    let eb = F::exp(-((ti + F::new(1.0)) * ms / rho));
+                    let dms = d_capture * ((ti + F::new(1.0)) / rho * eb - ti / rho * ea);
+                    let drho = d_capture * ms / (rho * rho) * (ti * ea - (ti + F::new(1.0)) * eb);
+                    a_layer += dms * mu;
+                    a_mu += dms * layer;
+                    ddx += drho * ox;
+                    ddy += drho * oy;
+                    ddz += drho * oz;
+                    a_odetx += drho * dx;
+                    a_odety += drho * dy;
+                    a_odetz += drho * dz;
+                }
+            }
+            for s in 0..sources {
+                if !nopolar {
+                    if !polar_done {
+                        let (_qx, _qy, _qz, active) = scattering::<F>(
+                            consts,
+                            px,
+                            py,
+                            pz,
+                            r,
+                            theta[Layout::LAMBDA + s],
+                            dmin,
+                            s,
+                        );
+                        if active {
+                            let at = C_SOURCES + 9 * s;
+                            let ix = consts[at];
+                            let iy = consts[at + 1];
+                            let iz = consts[at + 2];
+                            let ex = consts[at + 3];
+                            let ey = consts[at + 4];
+                            let ez = consts[at + 5];
+                            let bx = consts[at + 6];
+                            let by = consts[at + 7];
+                            let bz = consts[at + 8];
+                            let c2 = ix * dx + iy * dy + iz * dz;
+                            let e = dx * ex + dy * ey + dz * ez;
+                            let b = dx * bx + dy * by + dz * bz;
+                            a_polar_k -= F::new(0.5) * d_polar * (e * e - b * b);
+                            ddx += d_polar * (c2 * ix - polar_k * (e * ex - b * bx));
+                            ddy += d_polar * (c2 * iy - polar_k * (e * ey - b * by));
+                            ddz += d_polar * (c2 * iz - polar_k * (e * ez - b * bz));
+                            polar_done = true;
+                        }
+                    }
+                }
+            }
+            let along = dx * ddx + dy * ddy + dz * ddz;
+            let dpx = (ddx - dx * along) / r + dr * dx;
+            let dpy = (ddy - dy * along) / r + dr * dy;
+            let dpz = (ddz - dz * along) / r + dr * dz;
+            a_pix0x += dpx;
+            a_pix0y += dpy;
+            a_pix0z += dpz;
+            a_fdetx += fc * dpx;
+            a_fdety += fc * dpy;
+            a_fdetz += fc * dpz;
+            a_sdetx += sc * dpx;
+            a_sdety += sc * dpy;
+            a_sdetz += sc * dpz;
+            a_odetx += oc * dpx;
+            a_odety += oc * dpy;
+            a_odetz += oc * dpz;
+            a_pixel += (fx * dpx + fy * dpy + fz * dpz) * (fc / pixel)
+                + (sx * dpx + sy * dpy + sz * dpz) * (sc / pixel);
+            a_layer += (ox * dpx + oy * dpy + oz * dpz) * F::cast_from(t);
+        }
+    }
+
+    partial[Layout::PIX0 * count + i] += a_pix0x;
+    partial[(Layout::PIX0 + 1) * count + i] += a_pix0y;
+    partial[(Layout::PIX0 + 2) * count + i] += a_pix0z;
+    partial[Layout::FDET * count + i] += a_fdetx;
+    partial[(Layout::FDET + 1) * count + i] += a_fdety;
+    partial[(Layout::FDET + 2) * count + i] += a_fdetz;
+    partial[Layout::SDET * count + i] += a_sdetx;
+    partial[(Layout::SDET + 1) * count + i] += a_sdety;
+    partial[(Layout::SDET + 2) * count + i] += a_sdetz;
+    partial[Layout::ODET * count + i] += a_odetx;
+    partial[(Layout::ODET + 1) * count + i] += a_odety;
+    partial[(Layout::ODET + 2) * count + i] += a_odetz;
+    partial[Layout::CLOSE * count + i] += a_close;
+    partial[Layout::PIXEL * count + i] += a_pixel;
+    partial[Layout::LAYER * count + i] += a_layer;
+    partial[Layout::MU * count + i] += a_mu;
+    partial[Layout::POLAR_K * count + i] += a_polar_k;
+    partial[Layout::N * count + i] += a_nx;
+    partial[(Layout::N + 1) * count + i] += a_ny;
+    partial[(Layout::N + 2) * count + i] += a_nz;
+    partial[Layout::DEFAULT_F * count + i] += a_default;
+    partial[Layout::SCALE * count + i] += a_scale;
+    partial[Layout::I_BG * count + i] += big_g;
+}
