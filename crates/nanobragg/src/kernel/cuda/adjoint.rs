@@ -1,6 +1,7 @@
 //! The backward pass of the CUDA forward kernel: one GPU thread per pixel recomputes its pixel
-//! and accumulates `∂(g·value)/∂θ` for the pixel's upstream gradient g in registers, then adds
-//! them into its own column of a zeroed `[len θ, pixels]` buffer; the launcher sums the columns.
+//! and accumulates `∂(g·value)/∂θ` for the pixel's upstream gradient g in registers; each entry
+//! is summed over the warp (a plane sum) and added into the warp's column of a zeroed
+//! `[len θ, warps]` buffer; the launcher sums the columns.
 //!
 //! The math is the CPU adjoint's ([`crate::kernel::cpu::adjoint`]) for the scenes the forward
 //! kernel covers (SQUARE lattice, `default_F`, factors once per pixel):
@@ -11,10 +12,12 @@
 //! - the factors applied once per pixel (solid angle of the first sub-pixel, capture of the
 //!   last layer, Kahn factor of the first evaluation that runs) through their own adjoints.
 //!
-//! Loop order: sources, then cells, then layers and sub-pixels, so that a cell's nine
-//! accumulators stay in registers; the sub-pixel geometry is recomputed per cell (cheap next to
-//! the three gratings and their derivatives). Only F_latt² reaches the image, so the grating's
-//! `(−1)^k` sign of the whole part is dropped, as in the forward kernel.
+//! Loop order: per source, the scattering vector of every (layer, sub-pixel) once (kept in
+//! a local array), then the cells — a cell's nine accumulators stay in registers — over those
+//! vectors, summing `q̄` per sub-pixel; `d̄ = q̄/λ` is summed over sources and goes back through
+//! the geometry once per sub-pixel, with the per-pixel factors' adjoints. Only F_latt² reaches
+//! the image, so the grating's `(−1)^k` sign of the whole part is dropped, as in the forward
+//! kernel.
 
 use super::{sin_small, C_DMIN, C_PI, C_RADIUS, C_SOURCES};
 use crate::kernel::Layout;
@@ -31,14 +34,22 @@ fn parity_sign<F: Float>(k: F) -> F {
 /// `sin(Nπh)/sin(πh)` on reduced arguments with `∂/∂h` and `∂/∂N` (the CPU's lane version),
 /// up to a sign that F_latt² does not see.
 #[cube]
+#[allow(clippy::too_many_arguments)]
 fn grating_grad<F: Float>(
     h: F,
     n: F,
+    series_coefficients: &Array<F>,
     radius: F,
     pi: F,
     consts: &Array<F>,
     #[comptime] terms: usize,
 ) -> (F, F, F) {
+    let a2 = series_coefficients[0usize];
+    let a4 = series_coefficients[1usize];
+    let a6 = series_coefficients[2usize];
+    let da2 = series_coefficients[3usize];
+    let da4 = series_coefficients[4usize];
+    let da6 = series_coefficients[5usize];
     let half_pi = pi * F::new(0.5);
     let whole = F::floor(h + F::new(0.5));
     let f = h - whole;
@@ -57,13 +68,6 @@ fn grating_grad<F: Float>(
     let q_dn = x * cn * inv;
     let x2 = x * x;
     let n2 = n * n;
-    let a2 = (F::new(1.0) - n2) / F::new(6.0);
-    let a4 = (n2 * F::new(3.0) - F::new(7.0)) * (n2 - F::new(1.0)) / F::new(360.0);
-    let a6 = (n2 * (n2 * (n2 * F::new(-3.0) + F::new(21.0)) - F::new(49.0)) + F::new(31.0))
-        / F::new(15120.0);
-    let da2 = F::new(-1.0) / F::new(6.0);
-    let da4 = (n2 * F::new(6.0) - F::new(10.0)) / F::new(360.0);
-    let da6 = (n2 * (n2 * F::new(-9.0) + F::new(42.0)) - F::new(49.0)) / F::new(15120.0);
     let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + F::new(1.0);
     let dpoly_dx = F::new(2.0) * x * (a2 + x2 * (F::new(2.0) * a4 + F::new(3.0) * a6 * x2));
     let dpoly_dn2 = x2 * (da2 + x2 * (da4 + x2 * da6));
@@ -72,6 +76,32 @@ fn grating_grad<F: Float>(
     let dx = select(series, n * dpoly_dx, q_dx);
     let dn = select(series, poly + F::new(2.0) * n2 * dpoly_dn2, q_dn);
     (v, dx * pi, dn)
+}
+
+/// The grating series' coefficients for N (a₂, a₄, a₆ of sin(Nx)/sin(x) = N(1 + a₂x² + a₄x⁴ +
+/// a₆x⁶)) and their slopes in N², once per axis and thread instead of per evaluation.
+#[cube]
+fn series_coefficients<F: Float>(n: F) -> Array<F> {
+    let n2 = n * n;
+    let mut c = Array::<F>::new(6usize);
+    c[0usize] = (F::new(1.0) - n2) / F::new(6.0);
+    c[1usize] = (n2 * F::new(3.0) - F::new(7.0)) * (n2 - F::new(1.0)) / F::new(360.0);
+    c[2usize] = (n2 * (n2 * (n2 * F::new(-3.0) + F::new(21.0)) - F::new(49.0)) + F::new(31.0))
+        / F::new(15120.0);
+    c[3usize] = F::new(-1.0) / F::new(6.0);
+    c[4usize] = (n2 * F::new(6.0) - F::new(10.0)) / F::new(360.0);
+    c[5usize] = (n2 * (n2 * F::new(-9.0) + F::new(42.0)) - F::new(49.0)) / F::new(15120.0);
+    c
+}
+
+/// Add `value` summed over the plane (warp) into column `warp` of row `row` of `partial`
+/// (`[len θ, warps]`); every unit of the plane must call it (uniform control flow).
+#[cube]
+fn emit<F: Float>(partial: &mut Array<F>, row: usize, value: F, warp: usize, #[comptime] warps: usize) {
+    let total = plane_sum(value);
+    if UNIT_POS_PLANE == 0 && warp < warps {
+        partial[row * warps + warp] += total;
+    }
 }
 
 /// Position of (layer `t`, sub-pixel `o`) of pixel (`fast`, `slow`) as the forward kernel
@@ -150,6 +180,7 @@ pub(super) fn adjoint_kernel<F: Float>(
     #[comptime] first: usize,
     #[comptime] offset: usize,
     #[comptime] count: usize,
+    #[comptime] warps: usize,
     #[comptime] fpixels: usize,
     #[comptime] oversample: usize,
     #[comptime] layers: usize,
@@ -160,12 +191,16 @@ pub(super) fn adjoint_kernel<F: Float>(
     #[comptime] nopolar: bool,
     #[comptime] sin_terms: usize,
 ) {
+    // Every unit runs to the end (the plane sums need the whole plane); units past the last
+    // pixel repeat it with a zero upstream gradient.
     let i = ABSOLUTE_POS;
+    let warp = i / 32;
+    let mut at = i;
     if i >= count {
-        terminate!();
+        at = count - 1;
     }
-    let g = grad[offset + i];
-    let p = first + offset + i;
+    let g = select(i < count, grad[offset + at], F::new(0.0));
+    let p = first + offset + at;
     let fast = p % fpixels;
     let slow = p / fpixels;
     let pixel = theta[Layout::PIXEL];
@@ -178,6 +213,9 @@ pub(super) fn adjoint_kernel<F: Float>(
     let na = theta[Layout::N];
     let nb = theta[Layout::N + 1];
     let nc = theta[Layout::N + 2];
+    let coef_a = series_coefficients::<F>(na);
+    let coef_b = series_coefficients::<F>(nb);
+    let coef_c = series_coefficients::<F>(nc);
     let default_f = theta[Layout::DEFAULT_F];
     let scale = theta[Layout::SCALE];
     let radius = consts[C_RADIUS];
@@ -264,11 +302,53 @@ pub(super) fn adjoint_kernel<F: Float>(
     let mut a_default = F::new(0.0);
     let mut lattice_sum = F::new(0.0);
 
+    // Per source: the scattering vector of every (layer, sub-pixel) once, then the cells (their
+    // nine accumulators in registers) over those, summing q̄ per sub-pixel; then q̄ back
+    // through the geometry once per sub-pixel.
+    let subs = comptime!(layers * oversample * oversample);
+    let per_layer = comptime!(oversample * oversample);
+    let mut qx = Array::<F>::new(subs);
+    let mut qy = Array::<F>::new(subs);
+    let mut qz = Array::<F>::new(subs);
+    let mut on = Array::<F>::new(subs);
+    let mut gx = Array::<F>::new(subs);
+    let mut gy = Array::<F>::new(subs);
+    let mut gz = Array::<F>::new(subs);
+    // d̄ per sub-pixel, summed over sources.
+    let mut sdx = Array::<F>::new(subs);
+    let mut sdy = Array::<F>::new(subs);
+    let mut sdz = Array::<F>::new(subs);
+    for j in 0..subs {
+        sdx[j] = F::new(0.0);
+        sdy[j] = F::new(0.0);
+        sdz[j] = F::new(0.0);
+    }
     for s in 0..sources {
         let lambda = theta[Layout::LAMBDA + s];
-        let mut a_lambda = F::new(0.0);
+        for j in 0..subs {
+            let (_fc, _sc, _oc, px, py, pz) =
+                position::<F>(theta, fast, slow, j / per_layer, j % per_layer, sub, half, layer, oversample);
+            let r = F::sqrt(px * px + py * py + pz * pz);
+            let (x, y, z, active) = scattering::<F>(consts, px, py, pz, r, lambda, dmin, s);
+            qx[j] = x;
+            qy[j] = y;
+            qz[j] = z;
+            on[j] = select(active, F::new(1.0), F::new(0.0));
+            gx[j] = F::new(0.0);
+            gy[j] = F::new(0.0);
+            gz[j] = F::new(0.0);
+        }
         for k in 0..cells {
             let c = cells_at + 9 * k;
+            let m0 = theta[c];
+            let m1 = theta[c + 1];
+            let m2 = theta[c + 2];
+            let m3 = theta[c + 3];
+            let m4 = theta[c + 4];
+            let m5 = theta[c + 5];
+            let m6 = theta[c + 6];
+            let m7 = theta[c + 7];
+            let m8 = theta[c + 8];
             let mut a_cell0 = F::new(0.0);
             let mut a_cell1 = F::new(0.0);
             let mut a_cell2 = F::new(0.0);
@@ -278,89 +358,63 @@ pub(super) fn adjoint_kernel<F: Float>(
             let mut a_cell6 = F::new(0.0);
             let mut a_cell7 = F::new(0.0);
             let mut a_cell8 = F::new(0.0);
-            for t in 0..layers {
-                for o in 0..oversample * oversample {
-                    let (fc, sc, oc, px, py, pz) =
-                        position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
-                    let r = F::sqrt(px * px + py * py + pz * pz);
-                    let (qx, qy, qz, active) =
-                        scattering::<F>(consts, px, py, pz, r, lambda, dmin, s);
-                    if active {
-                        let h = qx * theta[c] + qy * theta[c + 1] + qz * theta[c + 2];
-                        let kk = qx * theta[c + 3] + qy * theta[c + 4] + qz * theta[c + 5];
-                        let l = qx * theta[c + 6] + qy * theta[c + 7] + qz * theta[c + 8];
-                        let (ga, dga_dh, dga_dn) =
-                            grating_grad::<F>(h, na, radius, pi, consts, sin_terms);
-                        let (gb, dgb_dh, dgb_dn) =
-                            grating_grad::<F>(kk, nb, radius, pi, consts, sin_terms);
-                        let (gc, dgc_dh, dgc_dn) =
-                            grating_grad::<F>(l, nc, radius, pi, consts, sin_terms);
-                        let f_latt = ga * gb * gc;
-                        lattice_sum += f_latt * f_latt;
-                        let d_latt = big_g * F::new(2.0) * f_latt * f2;
-                        a_default += big_g * F::new(2.0) * default_f * f_latt * f_latt;
-                        let oa = gb * gc;
-                        let ob = ga * gc;
-                        let oc2 = ga * gb;
-                        a_nx += d_latt * oa * dga_dn;
-                        a_ny += d_latt * ob * dgb_dn;
-                        a_nz += d_latt * oc2 * dgc_dn;
-                        let dh0 = d_latt * oa * dga_dh;
-                        let dh1 = d_latt * ob * dgb_dh;
-                        let dh2 = d_latt * oc2 * dgc_dh;
-                        a_cell0 += dh0 * qx;
-                        a_cell1 += dh0 * qy;
-                        a_cell2 += dh0 * qz;
-                        a_cell3 += dh1 * qx;
-                        a_cell4 += dh1 * qy;
-                        a_cell5 += dh1 * qz;
-                        a_cell6 += dh2 * qx;
-                        a_cell7 += dh2 * qy;
-                        a_cell8 += dh2 * qz;
-                        let dqx = dh0 * theta[c] + dh1 * theta[c + 3] + dh2 * theta[c + 6];
-                        let dqy = dh0 * theta[c + 1] + dh1 * theta[c + 4] + dh2 * theta[c + 7];
-                        let dqz = dh0 * theta[c + 2] + dh1 * theta[c + 5] + dh2 * theta[c + 8];
-                        a_lambda -= (dqx * qx + dqy * qy + dqz * qz) / lambda;
-                        // d̄ = q̄/λ, then p̄ = (d̄ − d(d·d̄))/r.
-                        let dx = px / r;
-                        let dy = py / r;
-                        let dz = pz / r;
-                        let ddx = dqx / lambda;
-                        let ddy = dqy / lambda;
-                        let ddz = dqz / lambda;
-                        let along = dx * ddx + dy * ddy + dz * ddz;
-                        let dpx = (ddx - dx * along) / r;
-                        let dpy = (ddy - dy * along) / r;
-                        let dpz = (ddz - dz * along) / r;
-                        a_pix0x += dpx;
-                        a_pix0y += dpy;
-                        a_pix0z += dpz;
-                        a_fdetx += fc * dpx;
-                        a_fdety += fc * dpy;
-                        a_fdetz += fc * dpz;
-                        a_sdetx += sc * dpx;
-                        a_sdety += sc * dpy;
-                        a_sdetz += sc * dpz;
-                        a_odetx += oc * dpx;
-                        a_odety += oc * dpy;
-                        a_odetz += oc * dpz;
-                        a_pixel += (fx * dpx + fy * dpy + fz * dpz) * (fc / pixel)
-                            + (sx * dpx + sy * dpy + sz * dpz) * (sc / pixel);
-                        a_layer += (ox * dpx + oy * dpy + oz * dpz) * F::cast_from(t);
-                    }
+            for j in 0..subs {
+                if on[j] > F::new(0.0) {
+                    let x = qx[j];
+                    let y = qy[j];
+                    let z = qz[j];
+                    let h = x * m0 + y * m1 + z * m2;
+                    let kk = x * m3 + y * m4 + z * m5;
+                    let l = x * m6 + y * m7 + z * m8;
+                    let (ga, dga_dh, dga_dn) = grating_grad::<F>(h, na, &coef_a, radius, pi, consts, sin_terms);
+                    let (gb, dgb_dh, dgb_dn) = grating_grad::<F>(kk, nb, &coef_b, radius, pi, consts, sin_terms);
+                    let (gc, dgc_dh, dgc_dn) = grating_grad::<F>(l, nc, &coef_c, radius, pi, consts, sin_terms);
+                    let f_latt = ga * gb * gc;
+                    lattice_sum += f_latt * f_latt;
+                    let d_latt = big_g * F::new(2.0) * f_latt * f2;
+                    a_default += big_g * F::new(2.0) * default_f * f_latt * f_latt;
+                    let oa = gb * gc;
+                    let ob = ga * gc;
+                    let oc2 = ga * gb;
+                    a_nx += d_latt * oa * dga_dn;
+                    a_ny += d_latt * ob * dgb_dn;
+                    a_nz += d_latt * oc2 * dgc_dn;
+                    let dh0 = d_latt * oa * dga_dh;
+                    let dh1 = d_latt * ob * dgb_dh;
+                    let dh2 = d_latt * oc2 * dgc_dh;
+                    a_cell0 += dh0 * x;
+                    a_cell1 += dh0 * y;
+                    a_cell2 += dh0 * z;
+                    a_cell3 += dh1 * x;
+                    a_cell4 += dh1 * y;
+                    a_cell5 += dh1 * z;
+                    a_cell6 += dh2 * x;
+                    a_cell7 += dh2 * y;
+                    a_cell8 += dh2 * z;
+                    gx[j] += dh0 * m0 + dh1 * m3 + dh2 * m6;
+                    gy[j] += dh0 * m1 + dh1 * m4 + dh2 * m7;
+                    gz[j] += dh0 * m2 + dh1 * m5 + dh2 * m8;
                 }
             }
-            partial[(c) * count + i] += a_cell0;
-            partial[(c + 1) * count + i] += a_cell1;
-            partial[(c + 2) * count + i] += a_cell2;
-            partial[(c + 3) * count + i] += a_cell3;
-            partial[(c + 4) * count + i] += a_cell4;
-            partial[(c + 5) * count + i] += a_cell5;
-            partial[(c + 6) * count + i] += a_cell6;
-            partial[(c + 7) * count + i] += a_cell7;
-            partial[(c + 8) * count + i] += a_cell8;
+            emit::<F>(partial, c, a_cell0, warp, warps);
+            emit::<F>(partial, c + 1, a_cell1, warp, warps);
+            emit::<F>(partial, c + 2, a_cell2, warp, warps);
+            emit::<F>(partial, c + 3, a_cell3, warp, warps);
+            emit::<F>(partial, c + 4, a_cell4, warp, warps);
+            emit::<F>(partial, c + 5, a_cell5, warp, warps);
+            emit::<F>(partial, c + 6, a_cell6, warp, warps);
+            emit::<F>(partial, c + 7, a_cell7, warp, warps);
+            emit::<F>(partial, c + 8, a_cell8, warp, warps);
         }
-        partial[(Layout::LAMBDA + s) * count + i] += a_lambda;
+        // λ̄ and d̄ = q̄/λ per sub-pixel; d̄ goes on through the geometry below.
+        let mut a_lambda = F::new(0.0);
+        for j in 0..subs {
+            a_lambda -= (gx[j] * qx[j] + gy[j] * qy[j] + gz[j] * qz[j]) / lambda;
+            sdx[j] += gx[j] / lambda;
+            sdy[j] += gy[j] / lambda;
+            sdz[j] += gz[j] / lambda;
+        }
+        emit::<F>(partial, Layout::LAMBDA + s, a_lambda, warp, warps);
     }
 
     // The per-pixel factors: value = (F²·Σ F_latt² + I_bg)·scale·capture·polar·omega.
@@ -382,9 +436,9 @@ pub(super) fn adjoint_kernel<F: Float>(
             let dx = px / r;
             let dy = py / r;
             let dz = pz / r;
-            let mut ddx = F::new(0.0);
-            let mut ddy = F::new(0.0);
-            let mut ddz = F::new(0.0);
+            let mut ddx = sdx[t * per_layer + o];
+            let mut ddy = sdy[t * per_layer + o];
+            let mut ddz = sdz[t * per_layer + o];
             let mut dr = F::new(0.0);
             if t == 0 && o == 0 {
                 let r3 = r * r * r;
@@ -473,27 +527,27 @@ pub(super) fn adjoint_kernel<F: Float>(
         }
     }
 
-    partial[Layout::PIX0 * count + i] += a_pix0x;
-    partial[(Layout::PIX0 + 1) * count + i] += a_pix0y;
-    partial[(Layout::PIX0 + 2) * count + i] += a_pix0z;
-    partial[Layout::FDET * count + i] += a_fdetx;
-    partial[(Layout::FDET + 1) * count + i] += a_fdety;
-    partial[(Layout::FDET + 2) * count + i] += a_fdetz;
-    partial[Layout::SDET * count + i] += a_sdetx;
-    partial[(Layout::SDET + 1) * count + i] += a_sdety;
-    partial[(Layout::SDET + 2) * count + i] += a_sdetz;
-    partial[Layout::ODET * count + i] += a_odetx;
-    partial[(Layout::ODET + 1) * count + i] += a_odety;
-    partial[(Layout::ODET + 2) * count + i] += a_odetz;
-    partial[Layout::CLOSE * count + i] += a_close;
-    partial[Layout::PIXEL * count + i] += a_pixel;
-    partial[Layout::LAYER * count + i] += a_layer;
-    partial[Layout::MU * count + i] += a_mu;
-    partial[Layout::POLAR_K * count + i] += a_polar_k;
-    partial[Layout::N * count + i] += a_nx;
-    partial[(Layout::N + 1) * count + i] += a_ny;
-    partial[(Layout::N + 2) * count + i] += a_nz;
-    partial[Layout::DEFAULT_F * count + i] += a_default;
-    partial[Layout::SCALE * count + i] += a_scale;
-    partial[Layout::I_BG * count + i] += big_g;
+    emit::<F>(partial, Layout::PIX0, a_pix0x, warp, warps);
+    emit::<F>(partial, Layout::PIX0 + 1, a_pix0y, warp, warps);
+    emit::<F>(partial, Layout::PIX0 + 2, a_pix0z, warp, warps);
+    emit::<F>(partial, Layout::FDET, a_fdetx, warp, warps);
+    emit::<F>(partial, Layout::FDET + 1, a_fdety, warp, warps);
+    emit::<F>(partial, Layout::FDET + 2, a_fdetz, warp, warps);
+    emit::<F>(partial, Layout::SDET, a_sdetx, warp, warps);
+    emit::<F>(partial, Layout::SDET + 1, a_sdety, warp, warps);
+    emit::<F>(partial, Layout::SDET + 2, a_sdetz, warp, warps);
+    emit::<F>(partial, Layout::ODET, a_odetx, warp, warps);
+    emit::<F>(partial, Layout::ODET + 1, a_odety, warp, warps);
+    emit::<F>(partial, Layout::ODET + 2, a_odetz, warp, warps);
+    emit::<F>(partial, Layout::CLOSE, a_close, warp, warps);
+    emit::<F>(partial, Layout::PIXEL, a_pixel, warp, warps);
+    emit::<F>(partial, Layout::LAYER, a_layer, warp, warps);
+    emit::<F>(partial, Layout::MU, a_mu, warp, warps);
+    emit::<F>(partial, Layout::POLAR_K, a_polar_k, warp, warps);
+    emit::<F>(partial, Layout::N, a_nx, warp, warps);
+    emit::<F>(partial, Layout::N + 1, a_ny, warp, warps);
+    emit::<F>(partial, Layout::N + 2, a_nz, warp, warps);
+    emit::<F>(partial, Layout::DEFAULT_F, a_default, warp, warps);
+    emit::<F>(partial, Layout::SCALE, a_scale, warp, warps);
+    emit::<F>(partial, Layout::I_BG, big_g, warp, warps);
 }

@@ -269,11 +269,16 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
     output
 }
 
-/// Bytes of the per-pixel gradient columns one backward launch may hold.
+/// Bytes of the per-warp gradient columns one backward launch may hold.
 const BACKWARD_BUDGET_BYTES: usize = 512 << 20;
 
-/// `∂(Σ grad·values)/∂θ` for a tile the forward kernel rendered: the adjoint kernel writes one
-/// column per pixel, summed on the device, in launches of at most [`BACKWARD_BUDGET_BYTES`].
+/// Units per plane (warp) on CUDA: the adjoint kernel sums each θ entry over a warp before
+/// writing it.
+const WARP: usize = 32;
+
+/// `∂(Σ grad·values)/∂θ` for a tile the forward kernel rendered: the adjoint kernel sums each
+/// θ entry over a warp and writes one column per warp, summed on the device, in launches of at
+/// most [`BACKWARD_BUDGET_BYTES`].
 fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
     theta: CubeTensor<Runtime>,
     spec: &TileSpec,
@@ -286,16 +291,19 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
     let consts = constants::<E>(spec, &device);
     let grad = into_contiguous(grad);
     let theta = into_contiguous(theta);
-    let chunk = (BACKWARD_BUDGET_BYTES / (n_theta * std::mem::size_of::<E>())).clamp(1, total.max(1));
+    let per_pixel = (n_theta * std::mem::size_of::<E>()).div_ceil(WARP);
+    let chunk = (BACKWARD_BUDGET_BYTES / per_pixel / WARP * WARP).clamp(WARP, total.max(WARP));
     let mut sum: Option<Tensor<Cuda<E>, 1>> = None;
     for offset in (0..total).step_by(chunk) {
         let count = chunk.min(total - offset);
+        let warps = count.div_ceil(WARP);
         // One dense column block per θ entry: allocated 1-D, since a 2-D allocation may pad
-        // its rows (pitched) while the kernel indexes `row·count + pixel`.
-        let buffer = Tensor::<Cuda<E>, 1>::zeros([n_theta * count], float_options::<Cuda<E>>(&device))
+        // its rows (pitched) while the kernel indexes `row·warps + warp`.
+        let buffer = Tensor::<Cuda<E>, 1>::zeros([n_theta * warps], float_options::<Cuda<E>>(&device))
             .into_primitive()
             .tensor();
-        let cube_dim = CubeDim::new(&buffer.client, count);
+        // Whole warps in every cube, so that each plane sum sees a full warp.
+        let cube_dim = CubeDim::new_1d(256);
         let cube_count = calculate_cube_count_elemwise(&buffer.client, count, cube_dim);
         adjoint::adjoint_kernel::launch::<E, Runtime>(
             &buffer.client,
@@ -308,6 +316,7 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
             first,
             offset,
             count,
+            warps,
             spec.fpixels,
             spec.oversample,
             spec.layers,
@@ -319,7 +328,7 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
             <E as Real>::SIN_COEFFICIENTS.len(),
         );
         let partial = Tensor::<Cuda<E>, 1>::from_primitive(TensorPrimitive::Float(buffer));
-        let part = partial.reshape([n_theta, count]).sum_dim(1).reshape([n_theta]);
+        let part = partial.reshape([n_theta, warps]).sum_dim(1).reshape([n_theta]);
         sum = Some(match sum {
             Some(s) => s + part,
             None => part,
