@@ -283,6 +283,7 @@ pub(super) fn scatter_adjoint(
 }
 
 /// Adjoint of the Kahn factor of direction `d` and source `s`: `P̄` into K and `d̄`.
+#[inline(always)]
 pub(super) fn polar_adjoint(d: [f64; 3], s: usize, dpolar: f64, dd: &mut [f64; 3], x: &Inputs<f64>, acc: &mut [f64]) {
     let (inc, e_in, b_in) = (x.incident[s], x.e_in[s], x.b_in[s]);
     let c = dot3(inc, d);
@@ -296,6 +297,7 @@ pub(super) fn polar_adjoint(d: [f64; 3], s: usize, dpolar: f64, dd: &mut [f64; 3
 
 /// Adjoint of the capture fraction of layer `t` seen along `d`: into the layer step, μ, the
 /// detector normal and `d̄`.
+#[inline(always)]
 pub(super) fn capture_adjoint(t: usize, d: [f64; 3], dcapture: f64, dd: &mut [f64; 3], x: &Inputs<f64>, acc: &mut [f64]) {
     let rho = dot3(d, x.odet);
     let ms = x.layer * x.mu;
@@ -314,6 +316,7 @@ pub(super) fn capture_adjoint(t: usize, d: [f64; 3], dcapture: f64, dd: &mut [f6
 
 /// Adjoint of the solid angle `omega` at distance `r`: into the pixel size and close distance;
 /// returns `r̄`.
+#[inline(always)]
 pub(super) fn omega_adjoint(r: f64, omega: f64, domega: f64, x: &Inputs<f64>, spec: &TileSpec, acc: &mut [f64]) -> f64 {
     let r3 = r * r * r;
     if spec.point_pixel {
