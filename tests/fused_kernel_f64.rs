@@ -10,7 +10,7 @@ use burn::tensor::DType;
 use burn_autodiff::Autodiff;
 use burn_ndarray::{NdArray, NdArrayDevice};
 use fused_kernel::{flags, max_rel, SCENES};
-use gradient_scenes::{simulator_with, SCENE_A, SCENE_B, SCENE_C};
+use gradient_scenes::{perturbed_loss, simulator_with, SCENE_A, SCENE_B, SCENE_C};
 use nanobragg::gradients::Loss;
 use nanobragg::kernel::Engine;
 use nanobragg::RenderOptions;
@@ -43,19 +43,7 @@ fn fused_images_match_tensor_path_at_f64() {
     }
 }
 
-/// A squared-error loss against a shifted copy of the image, so every pixel carries a
-/// different upstream gradient.
-fn loss_for(image: &[f32]) -> Loss {
-    let mean = image.iter().map(|&v| v as f64).sum::<f64>() / image.len() as f64;
-    let target = image
-        .iter()
-        .enumerate()
-        .map(|(i, &v)| (v as f64 * (1.0 + 0.3 * ((i as f64) * 0.7).sin()) + 0.1 * mean) as f32)
-        .collect();
-    Loss::SquaredError { target }
-}
-
-/// The loss of `args` (against its own tensor-path image, see [`loss_for`]) and the scene's
+/// The loss of `args` (against its own tensor-path image, see [`perturbed_loss`]) and the scene's
 /// simulators on the fused and the tensor-op engine, under autodiff.
 fn loss_and_engines(args: &str) -> (Loss, nanobragg::Simulator<AD>, nanobragg::Simulator<AD>) {
     let device = NdArrayDevice::Cpu;
@@ -64,7 +52,7 @@ fn loss_and_engines(args: &str) -> (Loss, nanobragg::Simulator<AD>, nanobragg::S
         .expect("render")
         .data;
     (
-        loss_for(&image),
+        perturbed_loss(&image),
         simulator_with::<AD>(args, &device, options(Engine::Auto)),
         simulator_with::<AD>(args, &device, options(Engine::Tensor)),
     )

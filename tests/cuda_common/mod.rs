@@ -129,20 +129,13 @@ pub fn fused_gradients_agree<G: RenderBackend, C: RenderBackend>(
     rel: f64,
     abs: f64,
 ) {
-    use crate::gradient_scenes::{simulator_with, SCENES};
+    use crate::gradient_scenes::{perturbed_loss, simulator_with, SCENES};
     use burn_autodiff::Autodiff;
-    use nanobragg::gradients::Loss;
     use nanobragg::kernel::Engine;
     for scene in SCENES {
         let tensor = RenderOptions { engine: Engine::Tensor, ..RenderOptions::default() };
         let image = simulator_with::<C>(scene.args, cpu, tensor).render().expect("render").data;
-        let mean = image.iter().map(|&v| v as f64).sum::<f64>() / image.len() as f64;
-        let target = image
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| (v as f64 * (1.0 + 0.3 * ((i as f64) * 0.7).sin()) + 0.1 * mean) as f32)
-            .collect();
-        let loss = Loss::SquaredError { target };
+        let loss = perturbed_loss(&image);
         let mut on_gpu = simulator_with::<Autodiff<G>>(scene.args, gpu, RenderOptions::default());
         assert_eq!(on_gpu.params.pixel.dtype(), dtype);
         let mut reference = simulator_with::<Autodiff<C>>(scene.args, cpu, tensor);

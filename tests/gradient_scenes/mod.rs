@@ -98,3 +98,15 @@ pub fn simulator_with<B: RenderBackend>(
     Simulator::with_phi_rotation(setup, device, options, policy)
         .unwrap_or_else(|e| panic!("simulator: {e}"))
 }
+
+/// A squared-error loss against a shifted copy of the image, so every pixel carries a
+/// different upstream gradient.
+pub fn perturbed_loss(image: &[f32]) -> nanobragg::gradients::Loss {
+    let mean = image.iter().map(|&v| v as f64).sum::<f64>() / image.len() as f64;
+    let target = image
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (v as f64 * (1.0 + 0.3 * ((i as f64) * 0.7).sin()) + 0.1 * mean) as f32)
+        .collect();
+    nanobragg::gradients::Loss::SquaredError { target }
+}

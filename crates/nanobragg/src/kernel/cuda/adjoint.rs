@@ -19,6 +19,7 @@
 //! the image, so the grating's `(−1)^k` sign of the whole part is dropped, as in the forward
 //! kernel.
 
+use super::geometry::{capture, kahn, position, scattering, series_coefficients, solid_angle};
 use super::{sin_small, C_DMIN, C_PI, C_RADIUS, C_SOURCES};
 use crate::kernel::Layout;
 use burn_cubecl::cubecl;
@@ -78,22 +79,6 @@ fn grating_grad<F: Float>(
     (v, dx * pi, dn)
 }
 
-/// The grating series' coefficients for N (a₂, a₄, a₆ of sin(Nx)/sin(x) = N(1 + a₂x² + a₄x⁴ +
-/// a₆x⁶)) and their slopes in N², once per axis and thread instead of per evaluation.
-#[cube]
-fn series_coefficients<F: Float>(n: F) -> Array<F> {
-    let n2 = n * n;
-    let mut c = Array::<F>::new(6usize);
-    c[0usize] = (F::new(1.0) - n2) / F::new(6.0);
-    c[1usize] = (n2 * F::new(3.0) - F::new(7.0)) * (n2 - F::new(1.0)) / F::new(360.0);
-    c[2usize] = (n2 * (n2 * (n2 * F::new(-3.0) + F::new(21.0)) - F::new(49.0)) + F::new(31.0))
-        / F::new(15120.0);
-    c[3usize] = F::new(-1.0) / F::new(6.0);
-    c[4usize] = (n2 * F::new(6.0) - F::new(10.0)) / F::new(360.0);
-    c[5usize] = (n2 * (n2 * F::new(-9.0) + F::new(42.0)) - F::new(49.0)) / F::new(15120.0);
-    c
-}
-
 /// Add `value` summed over the plane (warp) into column `warp` of row `row` of `partial`
 /// (`[len θ, warps]`); every unit of the plane must call it (uniform control flow).
 #[cube]
@@ -102,72 +87,6 @@ fn emit<F: Float>(partial: &mut Array<F>, row: usize, value: F, warp: usize, #[c
     if UNIT_POS_PLANE == 0 && warp < warps {
         partial[row * warps + warp] += total;
     }
-}
-
-/// Position of (layer `t`, sub-pixel `o`) of pixel (`fast`, `slow`) as the forward kernel
-/// computes it: detector-plane coordinates `(fc, sc, oc)` and the lab position.
-#[cube]
-#[allow(clippy::too_many_arguments)]
-fn position<F: Float>(
-    theta: &Array<F>,
-    fast: usize,
-    slow: usize,
-    t: usize,
-    o: usize,
-    sub: F,
-    half: F,
-    layer: F,
-    #[comptime] oversample: usize,
-) -> (F, F, F, F, F, F) {
-    let fc = F::cast_from(fast * oversample + o % oversample) * sub + half;
-    let sc = F::cast_from(slow * oversample + o / oversample) * sub + half;
-    let oc = F::cast_from(t) * layer;
-    let px = theta[Layout::PIX0]
-        + fc * theta[Layout::FDET]
-        + sc * theta[Layout::SDET]
-        + oc * theta[Layout::ODET];
-    let py = theta[Layout::PIX0 + 1]
-        + fc * theta[Layout::FDET + 1]
-        + sc * theta[Layout::SDET + 1]
-        + oc * theta[Layout::ODET + 1];
-    let pz = theta[Layout::PIX0 + 2]
-        + fc * theta[Layout::FDET + 2]
-        + sc * theta[Layout::SDET + 2]
-        + oc * theta[Layout::ODET + 2];
-    (fc, sc, oc, px, py, pz)
-}
-
-/// `q = (d − i)/λ` of source `s` in the forward kernel's split form, and whether d_min keeps it.
-#[cube]
-#[allow(clippy::too_many_arguments)]
-fn scattering<F: Float>(
-    consts: &Array<F>,
-    px: F,
-    py: F,
-    pz: F,
-    r: F,
-    lambda: F,
-    dmin: F,
-    s: usize,
-) -> (F, F, F, bool) {
-    let at = C_SOURCES + 9 * s;
-    let ix = consts[at];
-    let iy = consts[at + 1];
-    let iz = consts[at + 2];
-    let a = px * ix + py * iy + pz * iz;
-    let qx0 = px - a * ix;
-    let qy0 = py - a * iy;
-    let qz0 = pz - a * iz;
-    let perp2 = qx0 * qx0 + qy0 * qy0 + qz0 * qz0;
-    let denom = r + a;
-    let split = denom >= r * F::new(0.5);
-    let along = perp2 / (r * select(split, denom, r));
-    let qx = select(split, qx0 / r - ix * along, px / r - ix) / lambda;
-    let qy = select(split, qy0 / r - iy * along, py / r - iy) / lambda;
-    let qz = select(split, qz0 / r - iz * along, pz / r - iz) / lambda;
-    let stol = F::sqrt(qx * qx + qy * qy + qz * qz) * F::new(0.5);
-    let active = dmin <= F::new(0.0) || stol * dmin <= F::new(0.5);
-    (qx, qy, qz, active)
 }
 
 #[cube(launch)]
@@ -247,29 +166,18 @@ pub(super) fn adjoint_kernel<F: Float>(
             let dy = py / r;
             let dz = pz / r;
             if t == 0 && o == 0 {
-                let mut omega = F::new(1.0) / (r * r);
-                if !point_pixel {
-                    omega = pixel * pixel * close / (r * r * r);
-                }
-                omega_first = omega;
+                omega_first = solid_angle::<F>(r, pixel, close, point_pixel);
             }
             if thick {
                 if t + 1 == layers && o == 0 {
-                    let rho = dx * ox + dy * oy + dz * oz;
-                    let ti = F::cast_from(t);
-                    capture_last = F::exp(-(ti * layer * mu / rho))
-                        - F::exp(-((ti + F::new(1.0)) * layer * mu / rho));
+                    capture_last = capture::<F>(theta, t, dx, dy, dz, layer * mu);
                 }
             }
             for s in 0..sources {
                 let (_qx, _qy, _qz, active) =
                     scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
                 if active && !have_polar {
-                    let at = C_SOURCES + 9 * s;
-                    let c2 = consts[at] * dx + consts[at + 1] * dy + consts[at + 2] * dz;
-                    let e = dx * consts[at + 3] + dy * consts[at + 4] + dz * consts[at + 5];
-                    let b = dx * consts[at + 6] + dy * consts[at + 7] + dz * consts[at + 8];
-                    first_polar = (c2 * c2 + F::new(1.0) - polar_k * (e * e - b * b)) * F::new(0.5);
+                    first_polar = kahn::<F>(consts, s, dx, dy, dz, polar_k);
                     have_polar = true;
                 }
             }
@@ -447,7 +355,7 @@ pub(super) fn adjoint_kernel<F: Float>(
                 } else {
                     a_pixel += d_omega * F::new(2.0) * pixel * close / r3;
                     a_close += d_omega * pixel * pixel / r3;
-                    dr += d_omega * F::new(-3.0) * (pixel * pixel * close / r3) / r;
+                    dr += d_omega * F::new(-3.0) * omega_first / r;
                 }
             }
             if thick {

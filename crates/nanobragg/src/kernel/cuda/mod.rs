@@ -26,6 +26,9 @@ use burn_cuda::Cuda;
 use std::sync::Arc;
 
 mod adjoint;
+mod geometry;
+
+use geometry::{capture, kahn, position, scattering, series_coefficients, solid_angle};
 
 /// Offsets into the per-tile constants array: the series radius, d_min, π, the sine
 /// polynomial's coefficients ([`Real::SIN_COEFFICIENTS`], [`SIN_SLOTS`] slots), then 9 values
@@ -51,20 +54,27 @@ fn sin_small<F: Float>(x: F, consts: &Array<F>, #[comptime] terms: usize) -> F {
     s * (u * x) + x
 }
 
-/// `|sin(Nπh)/sin(πh)|` on reduced arguments, with the Taylor series near the peak centre.
+/// `|sin(Nπh)/sin(πh)|` on reduced arguments, with the Taylor series near the peak centre
+/// (coefficients from [`geometry::series_coefficients`]).
 #[cube]
-fn grating_abs<F: Float>(h: F, n: F, radius: F, pi: F, consts: &Array<F>, #[comptime] terms: usize) -> F {
+fn grating_abs<F: Float>(
+    h: F,
+    n: F,
+    series_coefficients: &Array<F>,
+    radius: F,
+    pi: F,
+    consts: &Array<F>,
+    #[comptime] terms: usize,
+) -> F {
     let f = h - F::floor(h + F::new(0.5));
     let x = f * pi;
     let y = f * n;
     let ry = y - F::floor(y + F::new(0.5));
     let quotient = sin_small::<F>(ry * pi, consts, terms) / sin_small::<F>(x, consts, terms);
     let x2 = x * x;
-    let n2 = n * n;
-    let a2 = (F::new(1.0) - n2) / F::new(6.0);
-    let a4 = (n2 * F::new(3.0) - F::new(7.0)) * (n2 - F::new(1.0)) / F::new(360.0);
-    let a6 = (n2 * (n2 * (n2 * F::new(-3.0) + F::new(21.0)) - F::new(49.0)) + F::new(31.0))
-        / F::new(15120.0);
+    let a2 = series_coefficients[0usize];
+    let a4 = series_coefficients[1usize];
+    let a6 = series_coefficients[2usize];
     let series = (x2 * (x2 * (x2 * a6 + a4) + a2) + F::new(1.0)) * n;
     F::abs(select(F::abs(x * n) < radius, series, quotient))
 }
@@ -110,6 +120,10 @@ fn render_kernel<F: Float>(
     let pi = consts[C_PI];
     let cells_at = Layout::LAMBDA + sources;
 
+    let coef_a = series_coefficients::<F>(na);
+    let coef_b = series_coefficients::<F>(nb);
+    let coef_c = series_coefficients::<F>(nc);
+
     let mut sum = F::new(0.0);
     let mut first_polar = F::new(0.0);
     let mut have_polar = false;
@@ -117,62 +131,26 @@ fn render_kernel<F: Float>(
     let mut capture_last = F::new(1.0);
     for t in 0..layers {
         for o in 0..oversample * oversample {
-            let fc = F::cast_from(fast * oversample + o % oversample) * sub + half;
-            let sc = F::cast_from(slow * oversample + o / oversample) * sub + half;
-            let oc = F::cast_from(t) * layer;
-            let px = theta[Layout::PIX0] + fc * theta[Layout::FDET] + sc * theta[Layout::SDET]
-                + oc * theta[Layout::ODET];
-            let py = theta[Layout::PIX0 + 1] + fc * theta[Layout::FDET + 1]
-                + sc * theta[Layout::SDET + 1] + oc * theta[Layout::ODET + 1];
-            let pz = theta[Layout::PIX0 + 2] + fc * theta[Layout::FDET + 2]
-                + sc * theta[Layout::SDET + 2] + oc * theta[Layout::ODET + 2];
+            let (_fc, _sc, _oc, px, py, pz) =
+                position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
             let r = F::sqrt(px * px + py * py + pz * pz);
             let dx = px / r;
             let dy = py / r;
             let dz = pz / r;
-            let mut omega = F::new(1.0) / (r * r);
-            if !point_pixel {
-                omega = pixel * pixel * close / (r * r * r);
-            }
             if t == 0 && o == 0 {
-                omega_first = omega;
+                omega_first = solid_angle::<F>(r, pixel, close, point_pixel);
             }
             if thick {
-                let rho = dx * theta[Layout::ODET] + dy * theta[Layout::ODET + 1]
-                    + dz * theta[Layout::ODET + 2];
-                let mu_step = layer * mu;
-                let ti = F::cast_from(t);
-                let capture = F::exp(-(ti * mu_step / rho))
-                    - F::exp(-((ti + F::new(1.0)) * mu_step / rho));
                 if t + 1 == layers && o == 0 {
-                    capture_last = capture;
+                    capture_last = capture::<F>(theta, t, dx, dy, dz, layer * mu);
                 }
             }
             for s in 0..sources {
-                let at = C_SOURCES + 9 * s;
-                let ix = consts[at];
-                let iy = consts[at + 1];
-                let iz = consts[at + 2];
-                let a = px * ix + py * iy + pz * iz;
-                let qx0 = px - a * ix;
-                let qy0 = py - a * iy;
-                let qz0 = pz - a * iz;
-                let perp2 = qx0 * qx0 + qy0 * qy0 + qz0 * qz0;
-                let denom = r + a;
-                let split = denom >= r * F::new(0.5);
-                let along = perp2 / (r * select(split, denom, r));
-                let lambda = theta[Layout::LAMBDA + s];
-                let qx = select(split, qx0 / r - ix * along, dx - ix) / lambda;
-                let qy = select(split, qy0 / r - iy * along, dy - iy) / lambda;
-                let qz = select(split, qz0 / r - iz * along, dz - iz) / lambda;
-                let stol = F::sqrt(qx * qx + qy * qy + qz * qz) * F::new(0.5);
-                if dmin <= F::new(0.0) || stol * dmin <= F::new(0.5) {
-                    let cos2t = ix * dx + iy * dy + iz * dz;
-                    let e = dx * consts[at + 3] + dy * consts[at + 4] + dz * consts[at + 5];
-                    let b = dx * consts[at + 6] + dy * consts[at + 7] + dz * consts[at + 8];
-                    let polar = (cos2t * cos2t + F::new(1.0) - polar_k * (e * e - b * b)) * F::new(0.5);
+                let (qx, qy, qz, active) =
+                    scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
+                if active {
                     if !have_polar {
-                        first_polar = polar;
+                        first_polar = kahn::<F>(consts, s, dx, dy, dz, polar_k);
                         have_polar = true;
                     }
                     for k in 0..cells {
@@ -180,9 +158,9 @@ fn render_kernel<F: Float>(
                         let h = qx * theta[c] + qy * theta[c + 1] + qz * theta[c + 2];
                         let kk = qx * theta[c + 3] + qy * theta[c + 4] + qz * theta[c + 5];
                         let l = qx * theta[c + 6] + qy * theta[c + 7] + qz * theta[c + 8];
-                        let f_latt = grating_abs::<F>(h, na, radius, pi, consts, sin_terms)
-                            * grating_abs::<F>(kk, nb, radius, pi, consts, sin_terms)
-                            * grating_abs::<F>(l, nc, radius, pi, consts, sin_terms);
+                        let f_latt = grating_abs::<F>(h, na, &coef_a, radius, pi, consts, sin_terms)
+                            * grating_abs::<F>(kk, nb, &coef_b, radius, pi, consts, sin_terms)
+                            * grating_abs::<F>(l, nc, &coef_c, radius, pi, consts, sin_terms);
                         sum += f_latt * f_latt;
                     }
                 }

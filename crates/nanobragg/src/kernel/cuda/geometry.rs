@@ -1,0 +1,119 @@
+//! Device functions both CUDA kernels share ([`super::render_kernel`] and the adjoint kernel of
+//! [`super::adjoint`]): a sub-pixel's position, its scattering vector, the per-pixel factors and
+//! the grating series' coefficients — one definition, so the backward pass recomputes exactly
+//! what the forward pass computed.
+
+use super::C_SOURCES;
+use crate::kernel::Layout;
+use burn_cubecl::cubecl;
+use burn_cubecl::cubecl::prelude::*;
+
+/// Position of (layer `t`, sub-pixel `o`) of pixel (`fast`, `slow`): detector-plane coordinates `(fc, sc, oc)` and the lab position.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn position<F: Float>(
+    theta: &Array<F>,
+    fast: usize,
+    slow: usize,
+    t: usize,
+    o: usize,
+    sub: F,
+    half: F,
+    layer: F,
+    #[comptime] oversample: usize,
+) -> (F, F, F, F, F, F) {
+    let fc = F::cast_from(fast * oversample + o % oversample) * sub + half;
+    let sc = F::cast_from(slow * oversample + o / oversample) * sub + half;
+    let oc = F::cast_from(t) * layer;
+    let px = theta[Layout::PIX0]
+        + fc * theta[Layout::FDET]
+        + sc * theta[Layout::SDET]
+        + oc * theta[Layout::ODET];
+    let py = theta[Layout::PIX0 + 1]
+        + fc * theta[Layout::FDET + 1]
+        + sc * theta[Layout::SDET + 1]
+        + oc * theta[Layout::ODET + 1];
+    let pz = theta[Layout::PIX0 + 2]
+        + fc * theta[Layout::FDET + 2]
+        + sc * theta[Layout::SDET + 2]
+        + oc * theta[Layout::ODET + 2];
+    (fc, sc, oc, px, py, pz)
+}
+
+/// `q = (d − i)/λ` of source `s` in the split form of [`crate::scattering`], and whether d_min keeps it.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+pub(super) fn scattering<F: Float>(
+    consts: &Array<F>,
+    px: F,
+    py: F,
+    pz: F,
+    r: F,
+    lambda: F,
+    dmin: F,
+    s: usize,
+) -> (F, F, F, bool) {
+    let at = C_SOURCES + 9 * s;
+    let ix = consts[at];
+    let iy = consts[at + 1];
+    let iz = consts[at + 2];
+    let a = px * ix + py * iy + pz * iz;
+    let qx0 = px - a * ix;
+    let qy0 = py - a * iy;
+    let qz0 = pz - a * iz;
+    let perp2 = qx0 * qx0 + qy0 * qy0 + qz0 * qz0;
+    let denom = r + a;
+    let split = denom >= r * F::new(0.5);
+    let along = perp2 / (r * select(split, denom, r));
+    let qx = select(split, qx0 / r - ix * along, px / r - ix) / lambda;
+    let qy = select(split, qy0 / r - iy * along, py / r - iy) / lambda;
+    let qz = select(split, qz0 / r - iz * along, pz / r - iz) / lambda;
+    let stol = F::sqrt(qx * qx + qy * qy + qz * qz) * F::new(0.5);
+    let active = dmin <= F::new(0.0) || stol * dmin <= F::new(0.5);
+    (qx, qy, qz, active)
+}
+
+/// Solid angle of a pixel at distance `r` (`pixel²·close/r³`, or `1/r²` for point pixels).
+#[cube]
+pub(super) fn solid_angle<F: Float>(r: F, pixel: F, close: F, #[comptime] point_pixel: bool) -> F {
+    let mut omega = F::new(1.0) / (r * r);
+    if !point_pixel {
+        omega = pixel * pixel * close / (r * r * r);
+    }
+    omega
+}
+
+/// Fraction of the beam captured by sensor layer `t` along the unit vector `(dx, dy, dz)`
+/// (`mu_step` = layer step · μ).
+#[cube]
+pub(super) fn capture<F: Float>(theta: &Array<F>, t: usize, dx: F, dy: F, dz: F, mu_step: F) -> F {
+    let rho = dx * theta[Layout::ODET] + dy * theta[Layout::ODET + 1] + dz * theta[Layout::ODET + 2];
+    let ti = F::cast_from(t);
+    F::exp(-(ti * mu_step / rho)) - F::exp(-((ti + F::new(1.0)) * mu_step / rho))
+}
+
+/// Kahn polarization factor of the unit vector `(dx, dy, dz)` for source `s`.
+#[cube]
+pub(super) fn kahn<F: Float>(consts: &Array<F>, s: usize, dx: F, dy: F, dz: F, polar_k: F) -> F {
+    let at = C_SOURCES + 9 * s;
+    let cos2t = consts[at] * dx + consts[at + 1] * dy + consts[at + 2] * dz;
+    let e = dx * consts[at + 3] + dy * consts[at + 4] + dz * consts[at + 5];
+    let b = dx * consts[at + 6] + dy * consts[at + 7] + dz * consts[at + 8];
+    (cos2t * cos2t + F::new(1.0) - polar_k * (e * e - b * b)) * F::new(0.5)
+}
+
+/// The grating series' coefficients for N (a₂, a₄, a₆ of sin(Nx)/sin(x) = N(1 + a₂x² + a₄x⁴ +
+/// a₆x⁶)) and their slopes in N², once per axis and thread instead of per evaluation.
+#[cube]
+pub(super) fn series_coefficients<F: Float>(n: F) -> Array<F> {
+    let n2 = n * n;
+    let mut c = Array::<F>::new(6usize);
+    c[0usize] = (F::new(1.0) - n2) / F::new(6.0);
+    c[1usize] = (n2 * F::new(3.0) - F::new(7.0)) * (n2 - F::new(1.0)) / F::new(360.0);
+    c[2usize] = (n2 * (n2 * (n2 * F::new(-3.0) + F::new(21.0)) - F::new(49.0)) + F::new(31.0))
+        / F::new(15120.0);
+    c[3usize] = F::new(-1.0) / F::new(6.0);
+    c[4usize] = (n2 * F::new(6.0) - F::new(10.0)) / F::new(360.0);
+    c[5usize] = (n2 * (n2 * F::new(-9.0) + F::new(42.0)) - F::new(49.0)) / F::new(15120.0);
+    c
+}
