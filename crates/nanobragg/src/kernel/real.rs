@@ -22,9 +22,6 @@ pub trait Real:
 {
     /// Machine epsilon.
     const EPSILON: f64;
-    /// Coefficients of [`Real::sin_small`]'s polynomial u(x²), highest power first (sin x =
-    /// x + x³·u(x²)); shared with the CUDA kernel, which evaluates the same polynomial.
-    const SIN_COEFFICIENTS: &'static [f64];
     /// Zero.
     const ZERO: Self;
     /// One.
@@ -52,15 +49,22 @@ pub trait Real:
     /// Nearest integer, halves to even, for |x| < 2^(mantissa bits − 1): `(x + M) − M` with
     /// `M = 1.5·2^mantissa bits` (branch-free; vectorises without SSE4.1).
     fn round_fast(self) -> Self;
-    /// sin x for |x| ≤ π/2, as a branch-free polynomial (vectorises; about 1 ulp).
+    /// `self·a + b` with one rounding. One instruction where the code is compiled for a CPU
+    /// with FMA (the kernel's AVX2 + FMA entry points, aarch64); elsewhere a library call.
+    fn mul_add(self, a: Self, b: Self) -> Self;
+    /// sin x for |x| ≤ π/2, as a branch-free polynomial with fused multiply-adds (vectorises;
+    /// about 1 ulp).
     fn sin_small(self) -> Self;
+    /// `(sin x, cos x)` for |x| ≤ π/2 from one square: [`Real::sin_small`]'s polynomial and
+    /// the cosine's Taylor series to the last term that matters at this precision (x¹² for
+    /// f32, x²⁰ for f64; truncation below 10⁻⁸ and 2·10⁻¹⁷ at |x| = π/2).
+    fn sin_cos_small(self) -> (Self, Self);
 }
 
 macro_rules! real {
-    ($t:ty, $magic:expr, [$($c:expr),*]) => {
+    ($t:ty, $magic:expr, [$($c:expr),*], cos [$($k:expr),*]) => {
         impl Real for $t {
             const EPSILON: f64 = <$t>::EPSILON as f64;
-            const SIN_COEFFICIENTS: &'static [f64] = &[$($c),*];
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             #[inline(always)]
@@ -108,46 +112,128 @@ macro_rules! real {
                 (self + $magic) - $magic
             }
             #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                <$t>::mul_add(self, a, b)
+            }
+            #[inline(always)]
             fn sin_small(self) -> Self {
                 // sin x = x + x³·u(x²), u a minimax polynomial on [−π/2, π/2] (coefficients as
                 // published with the SLEEF vector math library).
                 let s = self * self;
                 let mut u: $t = 0.0;
-                $(u = u * s + ($c as $t);)*
-                s * (u * self) + self
+                $(u = u.mul_add(s, $c as $t);)*
+                (u * self).mul_add(s, self)
+            }
+            #[inline(always)]
+            fn sin_cos_small(self) -> (Self, Self) {
+                let s = self * self;
+                let mut u: $t = 0.0;
+                $(u = u.mul_add(s, $c as $t);)*
+                let mut v: $t = 0.0;
+                $(v = v.mul_add(s, $k as $t);)*
+                ((u * self).mul_add(s, self), v.mul_add(s, 1.0))
             }
         }
     };
 }
 
-real!(
-    f32,
-    12_582_912.0,
-    [
-        2.6083159809786593541503e-06,
-        -0.0001981069071916863322258,
-        0.00833307858556509017944336,
-        -0.166666597127914428710938
-    ]
-);
-real!(
-    f64,
-    6_755_399_441_055_744.0,
-    [
-        -7.97255955009037868891952e-18,
-        2.81009972710863200091251e-15,
-        -7.64712219118158833288484e-13,
-        1.60590430605664501629054e-10,
-        -2.50521083763502045810755e-08,
-        2.75573192239198747630416e-06,
-        -0.000198412698412696162806809,
-        0.00833333333333332974823815,
-        -0.166666666666666657414808
-    ]
-);
+/// The small-angle polynomials' coefficients of each float type, highest power first, handed
+/// to the macro `$m`: sin x = x + x³·u(x²) with u minimax on [−π/2, π/2] (as published with the
+/// SLEEF vector math library), cos x = 1 + x²·v(x²) with v the Taylor series' (−1)ᵏ/(2k)!.
+/// The one definition that both the [`Real`] impls here and the CUDA kernels' device functions
+/// (`kernel::cuda`, which writes them into the kernel source as constants) expand.
+macro_rules! small_angle_coefficients {
+    ($m:ident) => {
+        $m! {
+            f32: sin [
+                2.6083159809786593541503e-06_f64,
+                -0.0001981069071916863322258_f64,
+                0.00833307858556509017944336_f64,
+                -0.166666597127914428710938_f64
+            ] cos [
+                2.08767569878681e-09_f64,
+                -2.755731922398589e-07_f64,
+                2.48015873015873e-05_f64,
+                -0.001388888888888889_f64,
+                0.041666666666666664_f64,
+                -0.5_f64
+            ];
+            f64: sin [
+                -7.97255955009037868891952e-18_f64,
+                2.81009972710863200091251e-15_f64,
+                -7.64712219118158833288484e-13_f64,
+                1.60590430605664501629054e-10_f64,
+                -2.50521083763502045810755e-08_f64,
+                2.75573192239198747630416e-06_f64,
+                -0.000198412698412696162806809_f64,
+                0.00833333333333332974823815_f64,
+                -0.166666666666666657414808_f64
+            ] cos [
+                4.110317623312165e-19_f64,
+                -1.5619206968586225e-16_f64,
+                4.779477332387385e-14_f64,
+                -1.1470745597729725e-11_f64,
+                2.08767569878681e-09_f64,
+                -2.755731922398589e-07_f64,
+                2.48015873015873e-05_f64,
+                -0.001388888888888889_f64,
+                0.041666666666666664_f64,
+                -0.5_f64
+            ];
+        }
+    };
+}
+#[cfg(feature = "cuda")]
+pub(crate) use small_angle_coefficients;
+
+macro_rules! real_impls {
+    (
+        f32: sin [$($s32:literal),*] cos [$($c32:literal),*];
+        f64: sin [$($s64:literal),*] cos [$($c64:literal),*];
+    ) => {
+        real!(f32, 12_582_912.0, [$($s32),*], cos [$($c32),*]);
+        real!(f64, 6_755_399_441_055_744.0, [$($s64),*], cos [$($c64),*]);
+    };
+}
+small_angle_coefficients!(real_impls);
 
 /// `a·b` for 3-vectors.
 #[inline(always)]
 pub fn dot3<T: Real>(a: [T; 3], b: [T; 3]) -> T {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Real;
+    use std::f64::consts::FRAC_PI_2;
+
+    /// Largest |error| of `(sin, cos)` from [`Real::sin_cos_small`] and of [`Real::sin_small`]
+    /// against the library functions in f64, over [−π/2, π/2].
+    fn worst<T: Real>() -> [f64; 3] {
+        let mut worst = [0.0f64; 3];
+        for i in 0..=20_000 {
+            let x = T::of(FRAC_PI_2 * (i as f64 / 10_000.0 - 1.0));
+            let exact = x.to_f64();
+            let (s, c) = x.sin_cos_small();
+            worst[0] = worst[0].max((s.to_f64() - exact.sin()).abs());
+            worst[1] = worst[1].max((c.to_f64() - exact.cos()).abs());
+            worst[2] = worst[2].max((x.sin_small().to_f64() - exact.sin()).abs());
+        }
+        worst
+    }
+
+    #[test]
+    fn small_angle_sine_and_cosine_are_within_two_ulp_of_one_in_f32() {
+        for (what, e) in ["sin", "cos", "sin_small"].iter().zip(worst::<f32>()) {
+            assert!(e <= 2.0 * f32::EPSILON as f64, "{what}: {e:e}");
+        }
+    }
+
+    #[test]
+    fn small_angle_sine_and_cosine_are_within_two_ulp_of_one_in_f64() {
+        for (what, e) in ["sin", "cos", "sin_small"].iter().zip(worst::<f64>()) {
+            assert!(e <= 2.0 * f64::EPSILON, "{what}: {e:e}");
+        }
+    }
 }

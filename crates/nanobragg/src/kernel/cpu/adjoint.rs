@@ -318,13 +318,15 @@ pub(super) fn capture_adjoint(t: usize, d: [f64; 3], dcapture: f64, dd: &mut [f6
 /// returns `r̄`.
 #[inline(always)]
 pub(super) fn omega_adjoint(r: f64, omega: f64, domega: f64, x: &Inputs<f64>, spec: &TileSpec, acc: &mut [f64]) -> f64 {
-    let r3 = r * r * r;
+    // One division: the three quotients by r and r³ as products with 1/r.
+    let inv_r = 1.0 / r;
+    let per_r3 = domega * (inv_r * inv_r * inv_r);
     if spec.point_pixel {
-        return domega * -2.0 / r3;
+        return -2.0 * per_r3;
     }
-    acc[Layout::PIXEL] += domega * 2.0 * x.pixel * x.close / r3;
-    acc[Layout::CLOSE] += domega * x.pixel * x.pixel / r3;
-    domega * -3.0 * omega / r
+    acc[Layout::PIXEL] += per_r3 * 2.0 * x.pixel * x.close;
+    acc[Layout::CLOSE] += per_r3 * x.pixel * x.pixel;
+    domega * -3.0 * omega * inv_r
 }
 
 /// Adjoint of [`subpixel`]: `d̄`, `Ω̄` and the capture adjoint into the detector vectors, pixel

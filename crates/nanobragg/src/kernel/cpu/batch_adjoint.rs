@@ -218,6 +218,7 @@ fn cell_blocks_body<T: Real>(
 ) {
     let m = x.sign_m.map(T::of);
     let two = T::of(2.0);
+    let series = x.n.map(SeriesCoefficients::new);
     for b in 0..weight.len() {
         let mut hkl = [[T::ZERO; LANES]; 3];
         let mut g = [[T::ZERO; LANES]; 3];
@@ -225,11 +226,27 @@ fn cell_blocks_body<T: Real>(
         let mut dg_dn = [[T::ZERO; LANES]; 3];
         for axis in 0..3 {
             let row = cell[axis];
+            // Per lane 1 where the series must replace the quotient (counted as integers, a
+            // reduction that vectorises).
+            let mut near = [0u32; LANES];
             for j in 0..LANES {
                 let h = q[0][b][j] * row[0] + q[1][b][j] * row[1] + q[2][b][j] * row[2];
                 hkl[axis][j] = h;
-                (g[axis][j], dg_dh[axis][j], dg_dn[axis][j]) =
-                    grating_grad_lane(h, x.n[axis], m[axis], x.radius);
+                let close;
+                (g[axis][j], dg_dh[axis][j], dg_dn[axis][j], close) =
+                    grating_quotient_lane(h, x.n[axis], m[axis], x.radius);
+                near[j] = close as u32;
+            }
+            // The series near a peak's centre is rare (|Nπf| below a few hundredths at f64):
+            // only blocks with such a lane pay for it.
+            if near.iter().sum::<u32>() != 0 {
+                for j in 0..LANES {
+                    let (v, dh, dn) = grating_series_lane(hkl[axis][j], x.n[axis], m[axis], &series[axis]);
+                    let near = near[j] != 0;
+                    g[axis][j] = if near { v } else { g[axis][j] };
+                    dg_dh[axis][j] = if near { dh } else { dg_dh[axis][j] };
+                    dg_dn[axis][j] = if near { dn } else { dg_dn[axis][j] };
+                }
             }
         }
         let mut f_cell = [x.default_f; LANES];
@@ -256,13 +273,14 @@ fn cell_blocks_body<T: Real>(
             let others = [g[1][j] * g[2][j], g[0][j] * g[2][j], g[0][j] * g[1][j]];
             let dh = [0, 1, 2].map(|a| d_latt * others[a] * dg_dh[a][j]);
             for a in 0..3 {
-                sums.d_n[a][j] += d_latt * others[a] * dg_dn[a][j];
+                sums.d_n[a][j] = (d_latt * others[a]).mul_add(dg_dn[a][j], sums.d_n[a][j]);
                 for c in 0..3 {
-                    sums.d_cell[a][c][j] += dh[a] * q_b[c][j];
+                    sums.d_cell[a][c][j] = dh[a].mul_add(q_b[c][j], sums.d_cell[a][c][j]);
                 }
             }
             for c in 0..3 {
-                dq_b[c][j] += dh[0] * cell[0][c] + dh[1] * cell[1][c] + dh[2] * cell[2][c];
+                dq_b[c][j] =
+                    dh[0].mul_add(cell[0][c], dh[1].mul_add(cell[1][c], dh[2].mul_add(cell[2][c], dq_b[c][j])));
             }
         }
         match grid_adj.as_deref_mut() {
@@ -284,13 +302,25 @@ fn cell_blocks_body<T: Real>(
     }
 }
 
-/// Branch-free grating value with `∂/∂h` and `∂/∂N` (same values as
-/// [`super::factors::grating_grad`] to a few ulp).
+/// The grating's Taylor coefficients in x and their slopes in N² for one axis's N.
+struct SeriesCoefficients<T> {
+    a: [T; 3],
+    da: [T; 3],
+}
+
+impl<T: Real> SeriesCoefficients<T> {
+    fn new(n: T) -> Self {
+        SeriesCoefficients { a: series_coefficients(n * n), da: series_coefficient_slopes(n * n) }
+    }
+}
+
+/// Branch-free grating `sin(Nπh)/sin(πh)` from the quotient of sines, with `∂/∂h`, `∂/∂N` and
+/// whether h is near enough to a peak's centre that the series must replace the quotient
+/// ([`grating_series_lane`]). Together they give [`super::factors::grating_grad`]'s values to a
+/// few ulp.
 #[inline(always)]
-fn grating_grad_lane<T: Real>(h: T, n: T, sign_m: T, radius: T) -> (T, T, T) {
+fn grating_quotient_lane<T: Real>(h: T, n: T, sign_m: T, radius: T) -> (T, T, T, bool) {
     let pi = T::of(PI);
-    let half_pi = T::of(PI / 2.0);
-    let c = |v: f64| T::of(v);
     let whole = h.round_fast();
     let f = h - whole;
     let x = f * pi;
@@ -298,27 +328,35 @@ fn grating_grad_lane<T: Real>(h: T, n: T, sign_m: T, radius: T) -> (T, T, T) {
     let ky = y.round_fast();
     let r = (y - ky) * pi;
     let sy = parity_sign(ky);
-    let (sn, cn) = (r.sin_small() * sy, (half_pi - r.abs()).sin_small() * sy);
-    let (s, co) = (x.sin_small(), (half_pi - x.abs()).sin_small());
+    let (sr, cr) = r.sin_cos_small();
+    let (sn, cn) = (sr * sy, cr * sy);
+    let (s, co) = x.sin_cos_small();
     // One reciprocal of sin x for the quotient and both its slopes:
     // d(sn/s)/dx = (N·cn·s − sn·co)/s², d(sn/s)/dN = x·cn/s.
     let inv = T::ONE / s;
-    let q_val = sn * inv;
-    let q_dx = (n * cn - q_val * co) * inv;
-    let q_dn = x * cn * inv;
-    let x2 = x * x;
-    let n2 = n * n;
-    let [a2, a4, a6] = series_coefficients(n2);
+    let v = sn * inv;
+    let dx = (n * cn - v * co) * inv;
+    let dn = x * cn * inv;
+    let sign = parity_sign(whole * sign_m);
+    (sign * v, sign * dx * pi, sign * dn, (x * n).abs() < radius)
+}
+
+/// The grating's series `N·(1 + a₂x² + a₄x⁴ + a₆x⁶)` near a peak's centre, with `∂/∂h` and
+/// `∂/∂N`.
+#[inline(always)]
+fn grating_series_lane<T: Real>(h: T, n: T, sign_m: T, coefficients: &SeriesCoefficients<T>) -> (T, T, T) {
+    let pi = T::of(PI);
+    let c = |v: f64| T::of(v);
+    let whole = h.round_fast();
+    let x = (h - whole) * pi;
+    let (x2, n2) = (x * x, n * n);
+    let [a2, a4, a6] = coefficients.a;
+    let [da2, da4, da6] = coefficients.da;
     let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + T::ONE;
     let dpoly_dx = c(2.0) * x * (a2 + x2 * (c(2.0) * a4 + c(3.0) * a6 * x2));
-    let [da2, da4, da6] = series_coefficient_slopes(n2);
     let dpoly_dn2 = x2 * (da2 + x2 * (da4 + x2 * da6));
-    let series = (x * n).abs() < radius;
-    let v = if series { n * poly } else { q_val };
-    let dx = if series { n * dpoly_dx } else { q_dx };
-    let dn = if series { poly + c(2.0) * n2 * dpoly_dn2 } else { q_dn };
     let sign = parity_sign(whole * sign_m);
-    (sign * v, sign * dx * pi, sign * dn)
+    (sign * n * poly, sign * n * dpoly_dx * pi, sign * (poly + c(2.0) * n2 * dpoly_dn2))
 }
 
 /// F at the nearest grid entry and that entry (`usize::MAX` for `default_F`).

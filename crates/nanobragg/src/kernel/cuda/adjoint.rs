@@ -20,7 +20,7 @@
 //! kernel.
 
 use super::geometry::{capture, kahn, position, scattering, series_coefficients, solid_angle};
-use super::{sin_small, C_DMIN, C_PI, C_RADIUS, C_SOURCES};
+use super::{sin_cos_small, C_DMIN, C_RADIUS, C_SOURCES, C_SUBS};
 use crate::kernel::Layout;
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
@@ -33,25 +33,13 @@ fn parity_sign<F: Float>(k: F) -> F {
 }
 
 /// `sin(Nπh)/sin(πh)` on reduced arguments with `∂/∂h` and `∂/∂N` (the CPU's lane version),
-/// up to a sign that F_latt² does not see.
+/// up to a sign that F_latt² does not see. The series near a peak's centre runs only for the
+/// units that need it (rare: a warp pays for it only when one of its units is there).
 #[cube]
 #[allow(clippy::too_many_arguments)]
-fn grating_grad<F: Float>(
-    h: F,
-    n: F,
-    series_coefficients: &Array<F>,
-    radius: F,
-    pi: F,
-    consts: &Array<F>,
-    #[comptime] terms: usize,
-) -> (F, F, F) {
-    let a2 = series_coefficients[0usize];
-    let a4 = series_coefficients[1usize];
-    let a6 = series_coefficients[2usize];
-    let da2 = series_coefficients[3usize];
-    let da4 = series_coefficients[4usize];
-    let da6 = series_coefficients[5usize];
-    let half_pi = pi * F::new(0.5);
+fn grating_grad<F: Float>(h: F, n: F, radius: F, #[comptime] double: bool) -> (F, F, F) {
+    // π as a constant of the kernel source (no register).
+    let pi = F::cast_from(3.141592653589793_f64);
     let whole = F::floor(h + F::new(0.5));
     let f = h - whole;
     let x = f * pi;
@@ -59,23 +47,35 @@ fn grating_grad<F: Float>(
     let ky = F::floor(y + F::new(0.5));
     let r = (y - ky) * pi;
     let sy = parity_sign::<F>(ky);
-    let sn = sin_small::<F>(r, consts, terms) * sy;
-    let cn = sin_small::<F>(half_pi - F::abs(r), consts, terms) * sy;
-    let s = sin_small::<F>(x, consts, terms);
-    let co = sin_small::<F>(half_pi - F::abs(x), consts, terms);
+    let (sr, cr) = sin_cos_small::<F>(r, double);
+    let sn = sr * sy;
+    let cn = cr * sy;
+    let (s, co) = sin_cos_small::<F>(x, double);
+    // One reciprocal of sin x for the quotient and both its slopes:
+    // d(sn/s)/dx = (N·cn·s − sn·co)/s², d(sn/s)/dN = x·cn/s.
     let inv = F::new(1.0) / s;
-    let q_val = sn * inv;
-    let q_dx = (n * cn - q_val * co) * inv;
-    let q_dn = x * cn * inv;
-    let x2 = x * x;
-    let n2 = n * n;
-    let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + F::new(1.0);
-    let dpoly_dx = F::new(2.0) * x * (a2 + x2 * (F::new(2.0) * a4 + F::new(3.0) * a6 * x2));
-    let dpoly_dn2 = x2 * (da2 + x2 * (da4 + x2 * da6));
-    let series = F::abs(x * n) < radius;
-    let v = select(series, n * poly, q_val);
-    let dx = select(series, n * dpoly_dx, q_dx);
-    let dn = select(series, poly + F::new(2.0) * n2 * dpoly_dn2, q_dn);
+    let mut v = sn * inv;
+    let mut dx = (n * cn - v * co) * inv;
+    let mut dn = x * cn * inv;
+    if F::abs(x * n) < radius {
+        // The coefficients here, not once per thread: they would hold six registers per axis
+        // through the whole cell loop for a branch that rarely runs.
+        let c = series_coefficients::<F>(n);
+        let a2 = c[0usize];
+        let a4 = c[1usize];
+        let a6 = c[2usize];
+        let da2 = c[3usize];
+        let da4 = c[4usize];
+        let da6 = c[5usize];
+        let x2 = x * x;
+        let n2 = n * n;
+        let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + F::new(1.0);
+        let dpoly_dx = F::new(2.0) * x * (a2 + x2 * (F::new(2.0) * a4 + F::new(3.0) * a6 * x2));
+        let dpoly_dn2 = x2 * (da2 + x2 * (da4 + x2 * da6));
+        v = n * poly;
+        dx = n * dpoly_dx;
+        dn = poly + F::new(2.0) * n2 * dpoly_dn2;
+    }
     (v, dx * pi, dn)
 }
 
@@ -108,7 +108,7 @@ pub(super) fn adjoint_kernel<F: Float>(
     #[comptime] thick: bool,
     #[comptime] point_pixel: bool,
     #[comptime] nopolar: bool,
-    #[comptime] sin_terms: usize,
+    #[comptime] double: bool,
 ) {
     // Every unit runs to the end (the plane sums need the whole plane); units past the last
     // pixel repeat it with a zero upstream gradient.
@@ -132,25 +132,12 @@ pub(super) fn adjoint_kernel<F: Float>(
     let na = theta[Layout::N];
     let nb = theta[Layout::N + 1];
     let nc = theta[Layout::N + 2];
-    let coef_a = series_coefficients::<F>(na);
-    let coef_b = series_coefficients::<F>(nb);
-    let coef_c = series_coefficients::<F>(nc);
     let default_f = theta[Layout::DEFAULT_F];
     let scale = theta[Layout::SCALE];
     let radius = consts[C_RADIUS];
     let dmin = consts[C_DMIN];
-    let pi = consts[C_PI];
     let cells_at = Layout::LAMBDA + sources;
     let f2 = default_f * default_f;
-    let ox = theta[Layout::ODET];
-    let oy = theta[Layout::ODET + 1];
-    let oz = theta[Layout::ODET + 2];
-    let fx = theta[Layout::FDET];
-    let fy = theta[Layout::FDET + 1];
-    let fz = theta[Layout::FDET + 2];
-    let sx = theta[Layout::SDET];
-    let sy = theta[Layout::SDET + 1];
-    let sz = theta[Layout::SDET + 2];
 
     // The factors applied once per pixel (geometry only).
     let mut first_polar = F::new(0.0);
@@ -159,8 +146,7 @@ pub(super) fn adjoint_kernel<F: Float>(
     let mut capture_last = F::new(1.0);
     for t in 0..layers {
         for o in 0..oversample * oversample {
-            let (_fc, _sc, _oc, px, py, pz) =
-                position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
+            let (_fc, _sc, _oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
             let r = F::sqrt(px * px + py * py + pz * pz);
             let dx = px / r;
             let dy = py / r;
@@ -189,32 +175,23 @@ pub(super) fn adjoint_kernel<F: Float>(
     }
     let big_g = g * scale * capture_last * omega_first * polar_part;
 
-    // Accumulators of θ's geometry entries.
-    let mut a_pix0x = F::new(0.0);
-    let mut a_pix0y = F::new(0.0);
-    let mut a_pix0z = F::new(0.0);
-    let mut a_fdetx = F::new(0.0);
-    let mut a_fdety = F::new(0.0);
-    let mut a_fdetz = F::new(0.0);
-    let mut a_sdetx = F::new(0.0);
-    let mut a_sdety = F::new(0.0);
-    let mut a_sdetz = F::new(0.0);
-    let mut a_odetx = F::new(0.0);
-    let mut a_odety = F::new(0.0);
-    let mut a_odetz = F::new(0.0);
-    let mut a_pixel = F::new(0.0);
-    let mut a_layer = F::new(0.0);
     let mut a_nx = F::new(0.0);
     let mut a_ny = F::new(0.0);
     let mut a_nz = F::new(0.0);
-    let mut a_default = F::new(0.0);
     let mut lattice_sum = F::new(0.0);
+    // ∂(g·value)/∂F_latt = G·2F²·F_latt (and ∂/∂default_F = G·2F·Σ F_latt², after the loop).
+    let g2f2 = big_g * F::new(2.0) * f2;
 
     // Per source: the scattering vector of every (layer, sub-pixel) once, then the cells (their
     // nine accumulators in registers) over those, summing q̄ per sub-pixel; then q̄ back
     // through the geometry once per sub-pixel.
     let subs = comptime!(layers * oversample * oversample);
     let per_layer = comptime!(oversample * oversample);
+    // The same count read at run time: with a compile-time bound the CUDA compiler unrolls the
+    // loops over sub-pixels, keeps every sub-pixel's evaluation in flight at once and needs
+    // ~230 registers a thread at f64 (one 128-unit block per multiprocessor); as a run-time
+    // loop it keeps one.
+    let subs_run = usize::cast_from(consts[C_SUBS]);
     let mut qx = Array::<F>::new(subs);
     let mut qy = Array::<F>::new(subs);
     let mut qz = Array::<F>::new(subs);
@@ -226,14 +203,14 @@ pub(super) fn adjoint_kernel<F: Float>(
     let mut sdx = Array::<F>::new(subs);
     let mut sdy = Array::<F>::new(subs);
     let mut sdz = Array::<F>::new(subs);
-    for j in 0..subs {
+    for j in 0..subs_run {
         sdx[j] = F::new(0.0);
         sdy[j] = F::new(0.0);
         sdz[j] = F::new(0.0);
     }
     for s in 0..sources {
         let lambda = theta[Layout::LAMBDA + s];
-        for j in 0..subs {
+        for j in 0..subs_run {
             let (_fc, _sc, _oc, px, py, pz) =
                 position::<F>(theta, fast, slow, j / per_layer, j % per_layer, sub, half, layer, oversample);
             let r = F::sqrt(px * px + py * py + pz * pz);
@@ -248,15 +225,6 @@ pub(super) fn adjoint_kernel<F: Float>(
         }
         for k in 0..cells {
             let c = cells_at + 9 * k;
-            let m0 = theta[c];
-            let m1 = theta[c + 1];
-            let m2 = theta[c + 2];
-            let m3 = theta[c + 3];
-            let m4 = theta[c + 4];
-            let m5 = theta[c + 5];
-            let m6 = theta[c + 6];
-            let m7 = theta[c + 7];
-            let m8 = theta[c + 8];
             let mut a_cell0 = F::new(0.0);
             let mut a_cell1 = F::new(0.0);
             let mut a_cell2 = F::new(0.0);
@@ -266,21 +234,31 @@ pub(super) fn adjoint_kernel<F: Float>(
             let mut a_cell6 = F::new(0.0);
             let mut a_cell7 = F::new(0.0);
             let mut a_cell8 = F::new(0.0);
-            for j in 0..subs {
+            for j in 0..subs_run {
                 if on[j] > F::new(0.0) {
+                    // The cell's matrix read here rather than held through the loop (18
+                    // registers at f64; the reads hit the cache).
+                    let m0 = theta[c];
+                    let m1 = theta[c + 1];
+                    let m2 = theta[c + 2];
+                    let m3 = theta[c + 3];
+                    let m4 = theta[c + 4];
+                    let m5 = theta[c + 5];
+                    let m6 = theta[c + 6];
+                    let m7 = theta[c + 7];
+                    let m8 = theta[c + 8];
                     let x = qx[j];
                     let y = qy[j];
                     let z = qz[j];
                     let h = x * m0 + y * m1 + z * m2;
                     let kk = x * m3 + y * m4 + z * m5;
                     let l = x * m6 + y * m7 + z * m8;
-                    let (ga, dga_dh, dga_dn) = grating_grad::<F>(h, na, &coef_a, radius, pi, consts, sin_terms);
-                    let (gb, dgb_dh, dgb_dn) = grating_grad::<F>(kk, nb, &coef_b, radius, pi, consts, sin_terms);
-                    let (gc, dgc_dh, dgc_dn) = grating_grad::<F>(l, nc, &coef_c, radius, pi, consts, sin_terms);
+                    let (ga, dga_dh, dga_dn) = grating_grad::<F>(h, na, radius, double);
+                    let (gb, dgb_dh, dgb_dn) = grating_grad::<F>(kk, nb, radius, double);
+                    let (gc, dgc_dh, dgc_dn) = grating_grad::<F>(l, nc, radius, double);
                     let f_latt = ga * gb * gc;
                     lattice_sum += f_latt * f_latt;
-                    let d_latt = big_g * F::new(2.0) * f_latt * f2;
-                    a_default += big_g * F::new(2.0) * default_f * f_latt * f_latt;
+                    let d_latt = g2f2 * f_latt;
                     let oa = gb * gc;
                     let ob = ga * gc;
                     let oc2 = ga * gb;
@@ -316,7 +294,7 @@ pub(super) fn adjoint_kernel<F: Float>(
         }
         // λ̄ and d̄ = q̄/λ per sub-pixel; d̄ goes on through the geometry below.
         let mut a_lambda = F::new(0.0);
-        for j in 0..subs {
+        for j in 0..subs_run {
             a_lambda -= (gx[j] * qx[j] + gy[j] * qy[j] + gz[j] * qz[j]) / lambda;
             sdx[j] += gx[j] / lambda;
             sdy[j] += gy[j] / lambda;
@@ -324,6 +302,34 @@ pub(super) fn adjoint_kernel<F: Float>(
         }
         emit::<F>(partial, Layout::LAMBDA + s, a_lambda, warp, warps);
     }
+
+    // Accumulators of θ's geometry entries and the detector vectors, declared after the cell
+    // loop so that they hold no registers through it.
+    let mut a_pix0x = F::new(0.0);
+    let mut a_pix0y = F::new(0.0);
+    let mut a_pix0z = F::new(0.0);
+    let mut a_fdetx = F::new(0.0);
+    let mut a_fdety = F::new(0.0);
+    let mut a_fdetz = F::new(0.0);
+    let mut a_sdetx = F::new(0.0);
+    let mut a_sdety = F::new(0.0);
+    let mut a_sdetz = F::new(0.0);
+    let mut a_odetx = F::new(0.0);
+    let mut a_odety = F::new(0.0);
+    let mut a_odetz = F::new(0.0);
+    let mut a_pixel = F::new(0.0);
+    let mut a_layer = F::new(0.0);
+    let ox = theta[Layout::ODET];
+    let oy = theta[Layout::ODET + 1];
+    let oz = theta[Layout::ODET + 2];
+    let fx = theta[Layout::FDET];
+    let fy = theta[Layout::FDET + 1];
+    let fz = theta[Layout::FDET + 2];
+    let sx = theta[Layout::SDET];
+    let sy = theta[Layout::SDET + 1];
+    let sz = theta[Layout::SDET + 2];
+
+    let a_default = big_g * F::new(2.0) * default_f * lattice_sum;
 
     // The per-pixel factors: value = (F²·Σ F_latt² + I_bg)·scale·capture·polar·omega.
     let intensity = f2 * lattice_sum + theta[Layout::I_BG];
@@ -338,8 +344,7 @@ pub(super) fn adjoint_kernel<F: Float>(
     let mut polar_done = false;
     for t in 0..layers {
         for o in 0..oversample * oversample {
-            let (fc, sc, oc, px, py, pz) =
-                position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
+            let (fc, sc, oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
             let r = F::sqrt(px * px + py * py + pz * pz);
             let dx = px / r;
             let dy = py / r;
@@ -380,16 +385,8 @@ pub(super) fn adjoint_kernel<F: Float>(
             for s in 0..sources {
                 if !nopolar {
                     if !polar_done {
-                        let (_qx, _qy, _qz, active) = scattering::<F>(
-                            consts,
-                            px,
-                            py,
-                            pz,
-                            r,
-                            theta[Layout::LAMBDA + s],
-                            dmin,
-                            s,
-                        );
+                        let (_qx, _qy, _qz, active) =
+                            scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
                         if active {
                             let at = C_SOURCES + 9 * s;
                             let ix = consts[at];
@@ -429,8 +426,8 @@ pub(super) fn adjoint_kernel<F: Float>(
             a_odetx += oc * dpx;
             a_odety += oc * dpy;
             a_odetz += oc * dpz;
-            a_pixel += (fx * dpx + fy * dpy + fz * dpz) * (fc / pixel)
-                + (sx * dpx + sy * dpy + sz * dpz) * (sc / pixel);
+            a_pixel +=
+                (fx * dpx + fy * dpy + fz * dpz) * (fc / pixel) + (sx * dpx + sy * dpy + sz * dpz) * (sc / pixel);
             a_layer += (ox * dpx + oy * dpy + oz * dpz) * F::cast_from(t);
         }
     }

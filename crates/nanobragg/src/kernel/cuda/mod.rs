@@ -19,9 +19,9 @@ use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData, TensorPrimitive}
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 use burn_cubecl::cubecl::{calculate_cube_count_elemwise, CubeDim};
+use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
 use burn_cubecl::tensor::CubeTensor;
-use burn_cubecl::kernel::into_contiguous;
 use burn_cuda::Cuda;
 use std::sync::Arc;
 
@@ -30,47 +30,75 @@ mod geometry;
 
 use geometry::{capture, kahn, position, scattering, series_coefficients, solid_angle};
 
-/// Offsets into the per-tile constants array: the series radius, d_min, π, the sine
-/// polynomial's coefficients ([`Real::SIN_COEFFICIENTS`], [`SIN_SLOTS`] slots), then 9 values
-/// per source (incident direction, E_in, B_in).
+/// Offsets into the per-tile constants array: the series radius, d_min, π, the number of
+/// (layer, sub-pixel) positions per pixel (read by the adjoint kernel as a run-time loop bound),
+/// then 9 values per source (incident direction, E_in, B_in).
 const C_RADIUS: usize = 0;
 const C_DMIN: usize = 1;
 const C_PI: usize = 2;
-const C_SIN: usize = 3;
-const SIN_SLOTS: usize = 9;
-const C_SOURCES: usize = C_SIN + SIN_SLOTS;
+const C_SUBS: usize = 3;
+const C_SOURCES: usize = 4;
 
-/// sin x for |x| ≤ π/2: the CPU kernel's polynomial ([`Real::sin_small`], about 1 ulp), with its
-/// `terms` coefficients at `consts[C_SIN..]` — cheaper than the library sine, which reduces
-/// arguments of any size.
+/// The kernels' small-angle sine and cosine: the CPU kernel's polynomials ([`Real::sin_small`],
+/// [`Real::sin_cos_small`], about 1 ulp) with their coefficients written into the kernel source
+/// as constants (no loads; the f64 set where `double`) — cheaper than the library functions,
+/// which reduce arguments of any size. The coefficients enter as f64 values cast to the kernel's
+/// float type: `F::new` takes an f32 and would round the f64 set.
+macro_rules! cube_small_angle {
+    (
+        f32: sin [$($s32:literal),*] cos [$($c32:literal),*];
+        f64: sin [$($s64:literal),*] cos [$($c64:literal),*];
+    ) => {
+        /// `u(x²)` of sin x = x + x³·u(x²).
+        #[cube]
+        fn sin_tail<F: Float>(s: F, #[comptime] double: bool) -> F {
+            let mut u = F::new(0.0);
+            if double {
+                $(u = u * s + F::cast_from($s64);)*
+            } else {
+                $(u = u * s + F::cast_from($s32);)*
+            }
+            u
+        }
+
+        /// `v(x²)` of cos x = 1 + x²·v(x²).
+        #[cube]
+        fn cos_tail<F: Float>(s: F, #[comptime] double: bool) -> F {
+            let mut v = F::new(0.0);
+            if double {
+                $(v = v * s + F::cast_from($c64);)*
+            } else {
+                $(v = v * s + F::cast_from($c32);)*
+            }
+            v
+        }
+    };
+}
+crate::kernel::real::small_angle_coefficients!(cube_small_angle);
+
+/// sin x for |x| ≤ π/2.
 #[cube]
-fn sin_small<F: Float>(x: F, consts: &Array<F>, #[comptime] terms: usize) -> F {
+fn sin_small<F: Float>(x: F, #[comptime] double: bool) -> F {
     let s = x * x;
-    let mut u = F::new(0.0);
-    #[unroll]
-    for j in 0..terms {
-        u = u * s + consts[C_SIN + j];
-    }
-    s * (u * x) + x
+    s * (sin_tail::<F>(s, double) * x) + x
+}
+
+/// `(sin x, cos x)` for |x| ≤ π/2 from one square.
+#[cube]
+fn sin_cos_small<F: Float>(x: F, #[comptime] double: bool) -> (F, F) {
+    let s = x * x;
+    (s * (sin_tail::<F>(s, double) * x) + x, cos_tail::<F>(s, double) * s + F::new(1.0))
 }
 
 /// `|sin(Nπh)/sin(πh)|` on reduced arguments, with the Taylor series near the peak centre
 /// (coefficients from [`geometry::series_coefficients`]).
 #[cube]
-fn grating_abs<F: Float>(
-    h: F,
-    n: F,
-    series_coefficients: &Array<F>,
-    radius: F,
-    pi: F,
-    consts: &Array<F>,
-    #[comptime] terms: usize,
-) -> F {
+fn grating_abs<F: Float>(h: F, n: F, series_coefficients: &Array<F>, radius: F, pi: F, #[comptime] double: bool) -> F {
     let f = h - F::floor(h + F::new(0.5));
     let x = f * pi;
     let y = f * n;
     let ry = y - F::floor(y + F::new(0.5));
-    let quotient = sin_small::<F>(ry * pi, consts, terms) / sin_small::<F>(x, consts, terms);
+    let quotient = sin_small::<F>(ry * pi, double) / sin_small::<F>(x, double);
     let x2 = x * x;
     let a2 = series_coefficients[0usize];
     let a4 = series_coefficients[1usize];
@@ -95,7 +123,7 @@ fn render_kernel<F: Float>(
     #[comptime] thick: bool,
     #[comptime] point_pixel: bool,
     #[comptime] nopolar: bool,
-    #[comptime] sin_terms: usize,
+    #[comptime] double: bool,
 ) {
     let i = ABSOLUTE_POS;
     if i >= count {
@@ -131,8 +159,7 @@ fn render_kernel<F: Float>(
     let mut capture_last = F::new(1.0);
     for t in 0..layers {
         for o in 0..oversample * oversample {
-            let (_fc, _sc, _oc, px, py, pz) =
-                position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
+            let (_fc, _sc, _oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
             let r = F::sqrt(px * px + py * py + pz * pz);
             let dx = px / r;
             let dy = py / r;
@@ -146,8 +173,7 @@ fn render_kernel<F: Float>(
                 }
             }
             for s in 0..sources {
-                let (qx, qy, qz, active) =
-                    scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
+                let (qx, qy, qz, active) = scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
                 if active {
                     if !have_polar {
                         first_polar = kahn::<F>(consts, s, dx, dy, dz, polar_k);
@@ -158,9 +184,9 @@ fn render_kernel<F: Float>(
                         let h = qx * theta[c] + qy * theta[c + 1] + qz * theta[c + 2];
                         let kk = qx * theta[c + 3] + qy * theta[c + 4] + qz * theta[c + 5];
                         let l = qx * theta[c + 6] + qy * theta[c + 7] + qz * theta[c + 8];
-                        let f_latt = grating_abs::<F>(h, na, &coef_a, radius, pi, consts, sin_terms)
-                            * grating_abs::<F>(kk, nb, &coef_b, radius, pi, consts, sin_terms)
-                            * grating_abs::<F>(l, nc, &coef_c, radius, pi, consts, sin_terms);
+                        let f_latt = grating_abs::<F>(h, na, &coef_a, radius, pi, double)
+                            * grating_abs::<F>(kk, nb, &coef_b, radius, pi, double)
+                            * grating_abs::<F>(l, nc, &coef_c, radius, pi, double);
                         sum += f_latt * f_latt;
                     }
                 }
@@ -179,10 +205,7 @@ fn covered(spec: &TileSpec) -> Option<usize> {
     let super::Pixels::Run { first, .. } = spec.pixels else {
         return None;
     };
-    (spec.shape == LatticeShape::Square
-        && spec.grid.is_none()
-        && spec.per_subpixel == [false; 3])
-        .then_some(first)
+    (spec.shape == LatticeShape::Square && spec.grid.is_none() && spec.per_subpixel == [false; 3]).then_some(first)
 }
 
 type Runtime = cubecl::cuda::CudaRuntime;
@@ -196,9 +219,8 @@ fn constants<E: burn_cubecl::FloatElement + Float + Real>(
         0.8 * (<E as Real>::EPSILON * 362_880.0).powf(0.125),
         spec.dmin_m,
         std::f64::consts::PI,
+        (spec.layers * spec.oversample * spec.oversample) as f64,
     ];
-    consts.extend(<E as Real>::SIN_COEFFICIENTS);
-    consts.resize(C_SOURCES, 0.0);
     for s in 0..spec.incident.len() {
         consts.extend(spec.incident[s]);
         consts.extend(spec.e_in[s]);
@@ -219,7 +241,6 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
     first: usize,
 ) -> CubeTensor<Runtime> {
     let count = spec.pixels.len();
-    let terms = <E as Real>::SIN_COEFFICIENTS;
     let device = theta.device.clone();
     let consts = constants::<E>(spec, &device);
     let output = empty_device_dtype(theta.client.clone(), device, Shape::new([count]), theta.dtype);
@@ -242,7 +263,7 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
         spec.thick,
         spec.point_pixel,
         spec.nopolar,
-        terms.len(),
+        std::mem::size_of::<E>() == 8,
     );
     output
 }
@@ -277,11 +298,13 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
         let warps = count.div_ceil(WARP);
         // One dense column block per θ entry: allocated 1-D, since a 2-D allocation may pad
         // its rows (pitched) while the kernel indexes `row·warps + warp`.
-        let buffer = Tensor::<Cuda<E>, 1>::zeros([n_theta * warps], float_options::<Cuda<E>>(&device))
-            .into_primitive()
-            .tensor();
-        // Whole warps in every cube, so that each plane sum sees a full warp.
-        let cube_dim = CubeDim::new_1d(256);
+        let buffer =
+            Tensor::<Cuda<E>, 1>::zeros([n_theta * warps], float_options::<Cuda<E>>(&device)).into_primitive().tensor();
+        // One warp per cube: each plane sum sees a full warp, and the kernel's occupancy,
+        // which its registers limit (about 184 a thread at f64), is counted in warps rather
+        // than rounded down to whole larger blocks (11 warps per multiprocessor instead of 8
+        // with 128-unit blocks on an H100).
+        let cube_dim = CubeDim::new_1d(WARP as u32);
         let cube_count = calculate_cube_count_elemwise(&buffer.client, count, cube_dim);
         adjoint::adjoint_kernel::launch::<E, Runtime>(
             &buffer.client,
@@ -303,7 +326,7 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
             spec.thick,
             spec.point_pixel,
             spec.nopolar,
-            <E as Real>::SIN_COEFFICIENTS.len(),
+            std::mem::size_of::<E>() == 8,
         );
         let partial = Tensor::<Cuda<E>, 1>::from_primitive(TensorPrimitive::Float(buffer));
         let part = partial.reshape([n_theta, warps]).sum_dim(1).reshape([n_theta]);
@@ -378,8 +401,5 @@ pub struct AllocatorUsage {
 pub fn allocator_usage(device: &burn_cuda::CudaDevice) -> Option<AllocatorUsage> {
     use burn_cubecl::cubecl::Runtime;
     let usage = cubecl::cuda::CudaRuntime::client(device).memory_usage().ok()?;
-    Some(AllocatorUsage {
-        in_use: usage.bytes_in_use,
-        reserved: usage.bytes_reserved,
-    })
+    Some(AllocatorUsage { in_use: usage.bytes_in_use, reserved: usage.bytes_reserved })
 }
