@@ -20,7 +20,7 @@
 //! kernel.
 
 use super::geometry::{capture, kahn, position, scattering, series_coefficients, solid_angle};
-use super::{sin_cos_small, C_DMIN, C_RADIUS, C_SOURCES, C_SUBS};
+use super::{sin_cos_small, C_DMIN, C_RADIUS, C_SOURCES};
 use crate::kernel::Layout;
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
@@ -187,11 +187,6 @@ pub(super) fn adjoint_kernel<F: Float>(
     // through the geometry once per sub-pixel.
     let subs = comptime!(layers * oversample * oversample);
     let per_layer = comptime!(oversample * oversample);
-    // The same count read at run time: with a compile-time bound the CUDA compiler unrolls the
-    // loops over sub-pixels, keeps every sub-pixel's evaluation in flight at once and needs
-    // ~230 registers a thread at f64 (one 128-unit block per multiprocessor); as a run-time
-    // loop it keeps one.
-    let subs_run = usize::cast_from(consts[C_SUBS]);
     let mut qx = Array::<F>::new(subs);
     let mut qy = Array::<F>::new(subs);
     let mut qz = Array::<F>::new(subs);
@@ -203,14 +198,14 @@ pub(super) fn adjoint_kernel<F: Float>(
     let mut sdx = Array::<F>::new(subs);
     let mut sdy = Array::<F>::new(subs);
     let mut sdz = Array::<F>::new(subs);
-    for j in 0..subs_run {
+    for j in 0..subs {
         sdx[j] = F::new(0.0);
         sdy[j] = F::new(0.0);
         sdz[j] = F::new(0.0);
     }
     for s in 0..sources {
         let lambda = theta[Layout::LAMBDA + s];
-        for j in 0..subs_run {
+        for j in 0..subs {
             let (_fc, _sc, _oc, px, py, pz) =
                 position::<F>(theta, fast, slow, j / per_layer, j % per_layer, sub, half, layer, oversample);
             let r = F::sqrt(px * px + py * py + pz * pz);
@@ -234,7 +229,7 @@ pub(super) fn adjoint_kernel<F: Float>(
             let mut a_cell6 = F::new(0.0);
             let mut a_cell7 = F::new(0.0);
             let mut a_cell8 = F::new(0.0);
-            for j in 0..subs_run {
+            for j in 0..subs {
                 if on[j] > F::new(0.0) {
                     // The cell's matrix read here rather than held through the loop (18
                     // registers at f64; the reads hit the cache).
@@ -294,7 +289,7 @@ pub(super) fn adjoint_kernel<F: Float>(
         }
         // λ̄ and d̄ = q̄/λ per sub-pixel; d̄ goes on through the geometry below.
         let mut a_lambda = F::new(0.0);
-        for j in 0..subs_run {
+        for j in 0..subs {
             a_lambda -= (gx[j] * qx[j] + gy[j] * qy[j] + gz[j] * qz[j]) / lambda;
             sdx[j] += gx[j] / lambda;
             sdy[j] += gy[j] / lambda;

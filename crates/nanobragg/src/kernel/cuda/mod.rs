@@ -30,14 +30,12 @@ mod geometry;
 
 use geometry::{capture, kahn, position, scattering, series_coefficients, solid_angle};
 
-/// Offsets into the per-tile constants array: the series radius, d_min, π, the number of
-/// (layer, sub-pixel) positions per pixel (read by the adjoint kernel as a run-time loop bound),
-/// then 9 values per source (incident direction, E_in, B_in).
+/// Offsets into the per-tile constants array: the series radius, d_min, π, then 9 values per
+/// source (incident direction, E_in, B_in).
 const C_RADIUS: usize = 0;
 const C_DMIN: usize = 1;
 const C_PI: usize = 2;
-const C_SUBS: usize = 3;
-const C_SOURCES: usize = 4;
+const C_SOURCES: usize = 3;
 
 /// The kernels' small-angle sine and cosine: the CPU kernel's polynomials ([`Real::sin_small`],
 /// [`Real::sin_cos_small`], about 1 ulp) with their coefficients written into the kernel source
@@ -219,7 +217,6 @@ fn constants<E: burn_cubecl::FloatElement + Float + Real>(
         0.8 * (<E as Real>::EPSILON * 362_880.0).powf(0.125),
         spec.dmin_m,
         std::f64::consts::PI,
-        (spec.layers * spec.oversample * spec.oversample) as f64,
     ];
     for s in 0..spec.incident.len() {
         consts.extend(spec.incident[s]);
@@ -300,11 +297,8 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
         // its rows (pitched) while the kernel indexes `row·warps + warp`.
         let buffer =
             Tensor::<Cuda<E>, 1>::zeros([n_theta * warps], float_options::<Cuda<E>>(&device)).into_primitive().tensor();
-        // One warp per cube: each plane sum sees a full warp, and the kernel's occupancy,
-        // which its registers limit (about 184 a thread at f64), is counted in warps rather
-        // than rounded down to whole larger blocks (11 warps per multiprocessor instead of 8
-        // with 128-unit blocks on an H100).
-        let cube_dim = CubeDim::new_1d(WARP as u32);
+        // Whole warps in every cube, so that each plane sum sees a full warp.
+        let cube_dim = CubeDim::new_1d(256);
         let cube_count = calculate_cube_count_elemwise(&buffer.client, count, cube_dim);
         adjoint::adjoint_kernel::launch::<E, Runtime>(
             &buffer.client,
