@@ -11,7 +11,7 @@
 use super::adjoint::{capture_adjoint, omega_adjoint, polar_adjoint};
 use super::batch::LANES;
 use super::batch_geometry::Geometry;
-use super::factors::{grid_entry, parity_sign, series_coefficient_slopes, series_coefficients};
+use super::factors::{grid_entry, parity_sign, series_coefficient_slopes, series_coefficients, series_grad};
 use super::pixel::{capture, kahn, solid_angle};
 use super::Inputs;
 use crate::kernel::real::Real;
@@ -345,18 +345,11 @@ fn grating_quotient_lane<T: Real>(h: T, n: T, sign_m: T, radius: T) -> (T, T, T,
 /// `∂/∂N`.
 #[inline(always)]
 fn grating_series_lane<T: Real>(h: T, n: T, sign_m: T, coefficients: &SeriesCoefficients<T>) -> (T, T, T) {
-    let pi = T::of(PI);
-    let c = |v: f64| T::of(v);
     let whole = h.round_fast();
-    let x = (h - whole) * pi;
-    let (x2, n2) = (x * x, n * n);
-    let [a2, a4, a6] = coefficients.a;
-    let [da2, da4, da6] = coefficients.da;
-    let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + T::ONE;
-    let dpoly_dx = c(2.0) * x * (a2 + x2 * (c(2.0) * a4 + c(3.0) * a6 * x2));
-    let dpoly_dn2 = x2 * (da2 + x2 * (da4 + x2 * da6));
+    let x = (h - whole) * T::of(PI);
+    let (v, dx, dn) = series_grad(x, n, coefficients.a, coefficients.da);
     let sign = parity_sign(whole * sign_m);
-    (sign * n * poly, sign * n * dpoly_dx * pi, sign * (poly + c(2.0) * n2 * dpoly_dn2))
+    (sign * v, sign * dx * T::of(PI), sign * dn)
 }
 
 /// F at the nearest grid entry and that entry (`usize::MAX` for `default_F`).

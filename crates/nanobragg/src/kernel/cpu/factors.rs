@@ -72,20 +72,28 @@ fn series<T: Real>(x: T, n: T) -> T {
     poly * n
 }
 
+/// The series `N·(1 + a₂x² + a₄x⁴ + a₆x⁶)` with `∂/∂x` and `∂/∂N`, from the coefficients `a`
+/// ([`series_coefficients`]) and their slopes `da` in N² ([`series_coefficient_slopes`]).
+#[inline(always)]
+pub fn series_grad<T: Real>(x: T, n: T, a: [T; 3], da: [T; 3]) -> (T, T, T) {
+    let two = T::of(2.0);
+    let (x2, n2) = (x * x, n * n);
+    let [a2, a4, a6] = a;
+    let [da2, da4, da6] = da;
+    let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + T::ONE;
+    let dpoly_dx = two * x * (a2 + x2 * (two * a4 + T::of(3.0) * a6 * x2));
+    let dpoly_dn2 = x2 * (da2 + x2 * (da4 + x2 * da6));
+    (n * poly, n * dpoly_dx, poly + two * n2 * dpoly_dn2)
+}
+
 /// Grating value with `∂/∂h` and `∂/∂N` (f64).
 pub fn grating_grad(h: f64, n: f64, sign_m: f64, radius: f64) -> (f64, f64, f64) {
     let whole = h.round_ties_even();
     let x = (h - whole) * PI;
     let nx = x * n;
     let (g, dx, dn) = if nx.abs() < radius {
-        let x2 = x * x;
         let n2 = n * n;
-        let [a2, a4, a6] = series_coefficients(n2);
-        let poly = x2 * (x2 * (x2 * a6 + a4) + a2) + 1.0;
-        let dpoly_dx = 2.0 * x * (a2 + x2 * (2.0 * a4 + 3.0 * a6 * x2));
-        let [da2, da4, da6] = series_coefficient_slopes(n2);
-        let dpoly_dn2 = x2 * (da2 + x2 * (da4 + x2 * da6));
-        (n * poly, n * dpoly_dx, poly + 2.0 * n2 * dpoly_dn2)
+        series_grad(x, n, series_coefficients(n2), series_coefficient_slopes(n2))
     } else {
         let (s, c) = x.sin_cos();
         let (sn, cn) = nx.sin_cos();
