@@ -130,3 +130,55 @@ fn fused_structure_factor_gradient_matches_tensor_path() {
         assert!(worst <= 1e-10 * scale, "{template}: grid gradient differs by {worst:.3e} of {scale:.3e}");
     }
 }
+
+/// `loss_and_gradients` takes the kernel's one-pass loss and gradient (each pixel's gradient
+/// terms weighted by the loss's slope at its value); the same loss built with tensor ops on the
+/// image that the kernel renders under autodiff (its render, then its custom backward step)
+/// must give the same loss and gradients — for every kind of loss.
+#[test]
+fn one_pass_loss_gradient_matches_render_then_backward() {
+    use burn::tensor::Tensor;
+    let device = NdArrayDevice::Cpu;
+    for scene in [&SCENE_A, &SCENE_B, &SCENE_C] {
+        let image = simulator_with::<B>(scene.args, &device, options(Engine::Auto)).render().expect("render").data;
+        let mean = image.iter().map(|&v| v as f64).sum::<f64>() / image.len() as f64;
+        let Loss::SquaredError { target } = perturbed_loss(&image) else { unreachable!() };
+        let losses = [
+            Loss::Sum,
+            Loss::SquaredError { target: target.clone() },
+            Loss::Poisson { target, background: Some(vec![(0.2 * mean) as f32; image.len()]) },
+        ];
+        for loss in &losses {
+            // The parameters as leaves in user units (their round trip moves some values by an
+            // ulp; both routes then start from the same values).
+            let mut sim = simulator_with::<AD>(scene.args, &device, options(Engine::Auto));
+            let mut leaves = Vec::new();
+            for &name in scene.params {
+                let value = sim.param_value(name).expect("value");
+                let leaf = Tensor::<AD, 1>::from_floats([value], &device).require_grad();
+                sim.params = sim.params_with(name, leaf.clone()).expect("params");
+                leaves.push(leaf);
+            }
+            let values = sim.image_tensor_with(&sim.params.clone()).expect("image under autodiff");
+            let total = loss.tile_tensor(values, &sim.plan.pixels);
+            let b_loss = total.clone().into_scalar();
+            let grads = total.backward();
+            let a = sim.loss_and_gradients(loss, scene.params).expect("one-pass gradients");
+
+            let kind = format!("scene {} {:?}", scene.label, std::mem::discriminant(loss));
+            assert!((a.loss - b_loss).abs() <= 1e-12 * b_loss.abs(), "{kind}: loss {} vs {b_loss}", a.loss);
+            let b: Vec<f64> = leaves
+                .iter()
+                .map(|l| l.grad(&grads).map_or(0.0, |g| g.into_scalar()))
+                .collect();
+            let scale = b.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+            assert!(scale > 0.0, "{kind}: no gradient");
+            for ((name, _, ga), gb) in a.gradients.iter().zip(&b) {
+                assert!(
+                    (ga - gb).abs() <= 1e-10 * gb.abs() + 1e-12 * scale,
+                    "{kind} {name:?}: one pass {ga:.12e} vs render then backward {gb:.12e}"
+                );
+            }
+        }
+    }
+}

@@ -143,6 +143,50 @@ pub enum Loss {
     },
 }
 
+impl Loss {
+    /// The loss term of detector pixel `index` (`slow·fpixels + fast`) at value `value`, and
+    /// its slope `∂/∂value` — the same function as [`Loss::tile_tensor`], for kernels that take
+    /// a pixelwise loss ([`crate::kernel::PixelLoss`]).
+    pub fn pixel(&self, index: usize, value: f64) -> (f64, f64) {
+        match self {
+            Loss::Sum => (value, 1.0),
+            Loss::SquaredError { target } => {
+                let d = value - target[index] as f64;
+                (d * d, 2.0 * d)
+            }
+            Loss::Poisson { target, background } => {
+                let mu = value + background.as_ref().map_or(0.0, |b| b[index] as f64);
+                let y = target[index] as f64;
+                // ln of μ clamped at 1e-30: no slope through the clamp.
+                let slope = if mu >= POISSON_FLOOR { 1.0 - y / mu } else { 1.0 };
+                (mu - y * mu.max(POISSON_FLOOR).ln(), slope)
+            }
+        }
+    }
+
+    /// The loss over rendered values `[P]` of the detector pixels `tile` as a tensor `[1]`, for
+    /// autodiff.
+    pub fn tile_tensor<B: burn::tensor::backend::Backend>(&self, values: Tensor<B, 1>, tile: &[usize]) -> Tensor<B, 1> {
+        let device = values.device();
+        let gather = |img: &[f32]| tensor::<B, 1>(tile.iter().map(|&i| img[i] as f64).collect(), [tile.len()], &device);
+        match self {
+            Loss::Sum => values.sum(),
+            Loss::SquaredError { target } => (values - gather(target)).powi_scalar(2).sum(),
+            Loss::Poisson { target, background } => {
+                let mu = match background {
+                    Some(b) => values + gather(b),
+                    None => values,
+                };
+                let y = gather(target);
+                (mu.clone() - y * mu.clamp_min(POISSON_FLOOR).log()).sum()
+            }
+        }
+    }
+}
+
+/// The floor of μ inside the Poisson loss's logarithm.
+const POISSON_FLOOR: f64 = 1e-30;
+
 /// Loss value and gradients with respect to the requested parameters, in the parameters' units.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradientResult {
@@ -333,7 +377,6 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
                 ))
             }
         };
-        let device = self.params.pixel.device();
         let mut total_loss = 0.0;
         let mut grads = vec![0.0; wrt.len()];
         let mut state = self.scan_start();
@@ -342,29 +385,19 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
         for start in (0..count).step_by(per_tile) {
             let tile = self.plan.pixels[start..(start + per_tile).min(count)].to_vec();
             let tile = tile.as_slice();
-            let (model_values, pullback) = match self.tile_values_pullback(tile, &mut state)? {
-                Some((values, pullback)) => (values, Some(pullback)),
-                None => (self.tile_values(tile, &mut state)?, None),
-            };
-            let gather = |img: &[f32]| {
-                tensor::<B, 1>(tile.iter().map(|&i| img[i] as f64).collect(), [tile.len()], &device)
-            };
-            let tile_loss = match loss {
-                Loss::Sum => model_values.sum(),
-                Loss::SquaredError { target } => {
-                    (model_values - gather(target)).powi_scalar(2).sum()
-                }
-                Loss::Poisson { target, background } => {
-                    let mu = match background {
-                        Some(b) => model_values + gather(b),
-                        None => model_values,
+            let pixel_loss = |i: usize, value: f64| loss.pixel(tile[i], value);
+            let (tile_loss, g, pullback) = match self.tile_loss_gradients(tile, &mut state, &pixel_loss)? {
+                Some(step) => step,
+                None => {
+                    let (model_values, pullback) = match self.tile_values_pullback(tile, &mut state)? {
+                        Some((values, pullback)) => (values, Some(pullback)),
+                        None => (self.tile_values(tile, &mut state)?, None),
                     };
-                    let y = gather(target);
-                    (mu.clone() - y * mu.clamp_min(1e-30).log()).sum()
+                    let tile_loss = loss.tile_tensor(model_values, tile);
+                    (to_f64(&tile_loss), tile_loss.backward(), pullback)
                 }
             };
-            total_loss += to_f64(&tile_loss);
-            let g = tile_loss.backward();
+            total_loss += tile_loss;
             // θ built on the host: the parameters are not in the tile's graph; θ̄ is pulled
             // back to them on the host.
             let mut pulled = pullback.map(|pb| pb.gradients(&g, &self.params));

@@ -1,7 +1,8 @@
 //! The fused tile under [`Autodiff`]: forward on the inner backend, backward through Burn's
-//! custom backward op calling [`RenderBackend::fused_tile_backward`].
+//! custom backward op calling [`RenderBackend::fused_tile_backward`]; the one-pass loss and
+//! gradient on the inner backend.
 
-use super::{FusedTile, RenderBackend, TileSpec};
+use super::{FusedTile, PixelLoss, RenderBackend, TileLossGrad, TileSpec};
 use burn::tensor::ops::FloatTensor;
 use burn_autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn_autodiff::grads::Gradients;
@@ -29,6 +30,10 @@ impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
         B::has_fused_kernel() && B::has_fused_backward()
     }
 
+    fn has_fused_loss_grad() -> bool {
+        B::has_fused_loss_grad() && B::has_fused_backward()
+    }
+
     fn fused_tile_pixels() -> usize {
         B::fused_tile_pixels()
     }
@@ -54,5 +59,17 @@ impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
             values,
             any_active: inner.any_active,
         })
+    }
+
+    /// The inner backend's pass on θ's values (θ's graph is the caller's to follow).
+    fn fused_tile_loss_grad(
+        theta: FloatTensor<Self>,
+        spec: &Arc<TileSpec>,
+        loss: &PixelLoss<'_>,
+    ) -> Option<TileLossGrad> {
+        if !Self::has_fused_loss_grad() {
+            return None;
+        }
+        B::fused_tile_loss_grad(theta.primitive, spec, loss)
     }
 }

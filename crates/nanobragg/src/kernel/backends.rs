@@ -3,7 +3,7 @@
 
 use super::cpu;
 use super::real::Real;
-use super::{FusedTile, RenderBackend, TileSpec};
+use super::{FusedTile, PixelLoss, RenderBackend, TileLossGrad, TileSpec};
 use crate::linalg::float_options;
 use burn::tensor::{backend::Backend, ops::FloatTensor, Element, Tensor, TensorData, TensorPrimitive};
 use burn_ndarray::NdArray;
@@ -43,11 +43,23 @@ fn cpu_backward<B: Backend, T: Real>(theta: FloatTensor<B>, spec: &TileSpec, gra
     from_host::<B, f64>(dtheta, &device)
 }
 
+fn cpu_loss_grad<B: Backend, T: Real>(
+    theta: FloatTensor<B>,
+    spec: &TileSpec,
+    loss: &PixelLoss<'_>,
+) -> Option<TileLossGrad> {
+    cpu::loss_grad::<T>(&to_host::<B, f64>(theta), spec, loss)
+}
+
 /// The CPU kernel for a backend whose float element is `$elem`.
 macro_rules! cpu_kernel {
     ($backend:ty, $elem:ty) => {
         impl RenderBackend for $backend {
             fn has_fused_kernel() -> bool {
+                true
+            }
+
+            fn has_fused_loss_grad() -> bool {
                 true
             }
 
@@ -61,6 +73,14 @@ macro_rules! cpu_kernel {
                 grad: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
                 cpu_backward::<Self, $elem>(theta, spec, grad)
+            }
+
+            fn fused_tile_loss_grad(
+                theta: FloatTensor<Self>,
+                spec: &Arc<TileSpec>,
+                loss: &PixelLoss<'_>,
+            ) -> Option<TileLossGrad> {
+                cpu_loss_grad::<Self, $elem>(theta, spec, loss)
             }
         }
     };

@@ -10,6 +10,13 @@
 //! [`RenderBackend::fused_tile_backward`] for the vector–Jacobian product with respect to `θ`;
 //! autodiff carries it on to the parameters through the packing.
 //!
+//! For a loss that is a sum over pixels ([`PixelLoss`]), a backend may also offer the loss and
+//! `∂loss/∂θ` of a tile from one pass ([`RenderBackend::fused_tile_loss_grad`]): each pixel's
+//! gradient terms are computed with its value and weighted by the loss's slope once the value
+//! is known, instead of a render followed by the vector–Jacobian product, which evaluates every
+//! grating twice. [`crate::Simulator::loss_and_gradients`] takes it where offered and carries
+//! `θ̄` on to the parameters through the packing.
+//!
 //! A kernel may decline a tile (return `None`): the renderer then runs the tensor path. The CPU
 //! kernel ([`cpu`]) declines when tricubic interpolation leaves the HKL grid inside the tile (the
 //! C program's one-time fallback is a scan-order rule the tensor path implements), and the
@@ -62,6 +69,11 @@ pub trait RenderBackend: Backend {
         Self::has_fused_kernel()
     }
 
+    /// Whether [`RenderBackend::fused_tile_loss_grad`] is implemented.
+    fn has_fused_loss_grad() -> bool {
+        false
+    }
+
     /// Pixels per tile when the fused kernel renders (it keeps one value per pixel).
     fn fused_tile_pixels() -> usize {
         1 << 20
@@ -102,6 +114,36 @@ pub trait RenderBackend: Backend {
         let _ = (theta, spec, grad);
         unimplemented!("a backend that renders fused tiles must implement their backward")
     }
+
+    /// The tile's loss `Σ_i loss(i, value_i)` and `∂loss/∂θ` from one pass (see
+    /// [`PixelLoss`]), for backends whose kernel can weight each pixel's gradient terms by the
+    /// loss's slope once it has the pixel's value. `None` (the default): not offered, or the
+    /// tile declined — the caller renders the tile and differentiates it through autodiff.
+    fn fused_tile_loss_grad(
+        theta: FloatTensor<Self>,
+        spec: &Arc<TileSpec>,
+        loss: &PixelLoss<'_>,
+    ) -> Option<TileLossGrad> {
+        let _ = (theta, spec, loss);
+        None
+    }
+}
+
+/// A tile's loss as a sum over its pixels: `loss(i, value)` is the share of the pixel at
+/// position `i` of the tile, whose rendered value is `value` (photons), and its slope
+/// `∂/∂value`.
+pub type PixelLoss<'a> = dyn Fn(usize, f64) -> (f64, f64) + Sync + 'a;
+
+/// A tile's loss and its gradient with respect to θ from one fused pass
+/// ([`RenderBackend::fused_tile_loss_grad`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileLossGrad {
+    /// `Σ_i loss(i, value_i)` over the tile's pixels.
+    pub loss: f64,
+    /// `∂loss/∂θ` `[len θ]`.
+    pub theta_grad: Vec<f64>,
+    /// Whether any evaluation of the tile ran the φ loop (not culled by d_min).
+    pub any_active: bool,
 }
 
 /// A rendered tile.

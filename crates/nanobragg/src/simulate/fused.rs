@@ -11,8 +11,8 @@ use crate::crystal::mosaic_cells;
 use crate::error::Result;
 use crate::error::NanobraggError;
 use crate::kernel::host_theta::{self, HostAd};
-use crate::kernel::{Engine, Pixels, RenderBackend, TileSpec};
-use crate::linalg::{check_float_dtype, float_options, to_vec};
+use crate::kernel::{Engine, PixelLoss, Pixels, RenderBackend, TileSpec};
+use crate::linalg::{check_float_dtype, float_options, tensor, to_vec};
 use crate::params::Params;
 use crate::polarization::source_frames;
 use crate::structure_factors::GridExtent;
@@ -233,6 +233,56 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
         Ok(self
             .run_fused(theta, spec, state)
             .map(|values| (values, ThetaPullback { on_device, leaf, on_host })))
+    }
+}
+
+/// A tile's loss, the gradients of its graph, and (θ built on the host) what turns them into
+/// parameter gradients.
+pub(crate) type TileLossGradients<B> = (f64, <B as AutodiffBackend>::Gradients, Option<ThetaPullback<B>>);
+
+impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
+    /// A tile's loss and gradients from the kernel's one-pass loss and gradient
+    /// ([`RenderBackend::fused_tile_loss_grad`]): θ is built with its graph (on the device, or
+    /// on the host where the backend pulls `θ̄` back there), the kernel returns the loss and
+    /// `θ̄`, and the backward pass of `Σ θ·θ̄` carries `θ̄` on to the parameters. `None` when the
+    /// backend does not offer the pass, the scene is not eligible, or the kernel declines the
+    /// tile (the caller then renders and differentiates it).
+    pub(crate) fn tile_loss_gradients(
+        &self,
+        tile: &[usize],
+        state: &mut ScanState,
+        loss: &PixelLoss<'_>,
+    ) -> Result<Option<TileLossGradients<B>>> {
+        if !(B::has_fused_loss_grad() && self.fused_eligible()) {
+            return Ok(None);
+        }
+        let p = &self.params;
+        let device = p.pixel.device();
+        let (theta, spec, pullback) = if B::pullback_on_host() {
+            let (leaf, on_host, spec) = self.host_theta(p, tile, state, true)?;
+            let on_device = upload::<B>(&on_host, &device)?.require_grad();
+            let theta = with_grid(on_device.clone(), p, &spec);
+            (theta, spec, Some(ThetaPullback { on_device, leaf, on_host }))
+        } else if B::inputs_on_host() {
+            return Ok(None);
+        } else {
+            let model = self.model(p)?;
+            let (mut parts, spec) = self.fused_inputs(p, &model, tile, state, p.f_grid.is_some());
+            if let (Some(values), Some(_)) = (&p.f_grid, spec.grid) {
+                parts.push(values.clone());
+            }
+            (Tensor::cat(parts, 0), spec, None)
+        };
+        let Some(out) = B::fused_tile_loss_grad(theta.clone().into_primitive().tensor(), &Arc::new(spec), loss) else {
+            return Ok(None);
+        };
+        if !state.any_before {
+            state.any_before = out.any_active;
+        }
+        let n = out.theta_grad.len();
+        let theta_grad = tensor::<B, 1>(out.theta_grad, [n], &device);
+        let grads = (theta * theta_grad).sum().backward();
+        Ok(Some((out.loss, grads, pullback)))
     }
 }
 

@@ -2,11 +2,23 @@
 //! `default_F` or the nearest grid entry, factors once per pixel), in f64.
 //!
 //! Per chunk of pixels: the geometry of every sub-pixel and evaluation is recomputed as
-//! structure-of-arrays ([`Geometry`]) and each evaluation's scattering vector stored in lanes
-//! with its upstream weight `G = ∂L/∂value·factor`; then, cell by cell, a branch-free block
-//! loop evaluates F_latt with its derivatives in h, k, l and N and accumulates `∂L/∂(cell)`,
-//! `∂L/∂N`, `∂L/∂default_F` and each evaluation's `q̄`; the per-pixel factors go back through
-//! their scalar adjoints ([`super::adjoint`]) and `q̄`, `d̄`, `r̄` through the geometry's.
+//! structure-of-arrays ([`Geometry`]) and each evaluation's scattering vector stored in lanes.
+//! Then two sweeps over the cells:
+//!
+//! 1. *Gratings* ([`cell_gratings`]): a branch-free block loop evaluates F_latt with its
+//!    derivatives in h, k, l and N, adds `F_cell²·F_latt²` to each evaluation's intensity and
+//!    stores each evaluation's unweighted slopes ([`Slopes`]: `∂I/∂(h, k, l)`, `∂I/∂N`,
+//!    `∂I/∂F_cell`).
+//! 2. *Adjoint* ([`cell_adjoint`]): with every pixel's upstream weight `G = ∂L/∂value·factor`
+//!    known, the slopes are weighted and accumulated into `∂L/∂(cell)`, `∂L/∂N`,
+//!    `∂L/∂default_F` (or the grid entries) and each evaluation's `q̄`.
+//!
+//! The weights need each pixel's value only through its upstream gradient, so a pixelwise
+//! loss ([`Upstream::Loss`]) gets its slopes from the intensities of sweep 1: value, loss and
+//! gradient come out of one pass, with no separate forward render. The per-pixel factors go
+//! back through their scalar adjoints ([`super::adjoint`]) and `q̄`, `d̄`, `r̄` through the
+//! geometry's. A chunk's slopes stay within [`SLOPES_BUDGET`] bytes ([`chunk_pixels`]) so
+//! that sweep 2 reads them from the core's cache.
 
 use super::adjoint::{capture_adjoint, omega_adjoint, polar_adjoint};
 use super::batch::LANES;
@@ -15,20 +27,59 @@ use super::factors::{grid_entry, parity_sign, series_coefficient_slopes, series_
 use super::pixel::{capture, kahn, solid_angle};
 use super::Inputs;
 use crate::kernel::real::Real;
-use crate::kernel::{Layout, TileSpec};
+use crate::kernel::{Layout, PixelLoss, TileSpec};
 use std::f64::consts::PI;
 
-/// Adjoint of the pixels `pixels` (upstream gradients `grad`) added into `acc`. The geometry and
-/// its adjoints run in f64 (`x`); the per-cell lane loop runs in the render's float type (`xt`),
-/// its partial sums collected in f64 per chunk.
+/// Bytes of [`Slopes`] one chunk may keep between its two sweeps (a quarter of a 1 MiB L2).
+pub const SLOPES_BUDGET: usize = 256 * 1024;
+
+/// Most pixels in a chunk.
+const MAX_CHUNK: usize = 256;
+
+/// Where a chunk's upstream gradient `∂L/∂value` comes from.
+#[derive(Clone, Copy)]
+pub enum Upstream<'a> {
+    /// Given per pixel of the chunk (autodiff's backward step).
+    Given(&'a [f64]),
+    /// A pixelwise loss: `loss(first + i, value)` is pixel i's loss term and its slope, from
+    /// the value this pass computes.
+    Loss {
+        /// The loss term of a pixel (position in the tile) and value.
+        loss: &'a PixelLoss<'a>,
+        /// Tile position of the chunk's first pixel.
+        first: usize,
+    },
+}
+
+/// What a chunk returns besides its gradient.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ChunkOutcome {
+    /// Sum of the chunk's loss terms ([`Upstream::Loss`]; 0 otherwise).
+    pub loss: f64,
+    /// Whether any evaluation ran (not culled by d_min).
+    pub any_active: bool,
+}
+
+/// Pixels per chunk for `spec`: as many as keep the chunk's slopes within [`SLOPES_BUDGET`]
+/// (at least one block's worth, at most [`MAX_CHUNK`]).
+pub fn chunk_pixels<T>(spec: &TileSpec) -> usize {
+    let evaluations = spec.layers * spec.oversample * spec.oversample * spec.incident.len();
+    let entry = if spec.grid.is_some() { std::mem::size_of::<u32>() } else { 0 };
+    let per_evaluation = spec.cells * (std::mem::size_of::<Slopes<T>>() / LANES + entry);
+    (SLOPES_BUDGET / (evaluations * per_evaluation).max(1)).clamp(LANES, MAX_CHUNK)
+}
+
+/// Adjoint of the pixels `pixels` added into `acc`, with the upstream gradient from `upstream`.
+/// The geometry and its adjoints run in f64 (`x`); the per-cell lane loops run in the render's
+/// float type (`xt`), their partial sums collected in f64 per chunk.
 pub fn chunk<T: Real>(
     pixels: &[usize],
-    grad: &[f64],
+    upstream: Upstream<'_>,
     x: &Inputs<f64>,
     xt: &Inputs<T>,
     spec: &TileSpec,
     acc: &mut [f64],
-) {
+) -> ChunkOutcome {
     let layout = spec.layout();
     let no = spec.oversample * spec.oversample;
     let per_pixel = spec.layers * no;
@@ -60,12 +111,51 @@ pub fn chunk<T: Real>(
     let blocks = evaluations.div_ceil(LANES);
     let zeros = || vec![[T::ZERO; LANES]; blocks];
     let mut q = [zeros(), zeros(), zeros()];
-    let mut weight = zeros();
     for e in 0..evaluations {
         for (axis, q) in q.iter_mut().enumerate() {
             q[e / LANES][e % LANES] = T::of(geo.q(axis, e));
         }
     }
+
+    // Sweep 1: intensities and unweighted slopes, cell by cell.
+    let nearest = spec.grid.is_some();
+    let mut terms = zeros();
+    let mut slopes = vec![Slopes::<T>::default(); xt.cells.len() * blocks];
+    let mut entries = vec![[u32::MAX; LANES]; if nearest { xt.cells.len() * blocks } else { 0 }];
+    for (k, cell) in xt.cells.iter().enumerate() {
+        let at = k * blocks..(k + 1) * blocks;
+        let entries = if nearest { Some(&mut entries[at.clone()]) } else { None };
+        cell_gratings(cell, &q, &mut terms, &mut slopes[at], entries, xt, spec);
+    }
+
+    // Each pixel's intensity (for its value and the factor adjoints) and upstream gradient.
+    let mut intensity = vec![x.i_bg; pixels.len()];
+    let mut e = 0;
+    for _ in 0..sources {
+        for value in intensity.iter_mut() {
+            for _ in 0..per_pixel {
+                if geo.active[e] {
+                    *value += terms[e / LANES][e % LANES].to_f64();
+                }
+                e += 1;
+            }
+        }
+    }
+    let mut outcome = ChunkOutcome { loss: 0.0, any_active: geo.active.iter().any(|&a| a) };
+    let grad: Vec<f64> = match upstream {
+        Upstream::Given(grad) => grad.to_vec(),
+        Upstream::Loss { loss, first } => (0..pixels.len())
+            .map(|i| {
+                let [c, pol, om] = parts[i];
+                let (term, slope) = loss(first + i, intensity[i] * x.scale * c * pol * om);
+                outcome.loss += term;
+                slope
+            })
+            .collect(),
+    };
+
+    // Sweep 2: the slopes weighted by each evaluation's upstream weight.
+    let mut weight = zeros();
     // Evaluation e = s·n + i·per_pixel + k.
     let pixel_weight: Vec<T> = (0..pixels.len())
         .map(|i| {
@@ -85,12 +175,12 @@ pub fn chunk<T: Real>(
         }
     }
     let mut dq = [zeros(), zeros(), zeros()];
-    let mut terms = zeros();
-    let nearest = spec.grid.is_some();
     for (k, cell) in xt.cells.iter().enumerate() {
+        let at = k * blocks..(k + 1) * blocks;
         let mut sums = Sums::<T>::default();
         let mut grid_adj: Vec<(usize, f64)> = Vec::new();
-        cell_blocks(cell, &q, &weight, &mut dq, &mut terms, &mut sums, xt, spec, nearest.then_some(&mut grid_adj));
+        let entries = if nearest { Some((&entries[at.clone()], &mut grid_adj)) } else { None };
+        cell_adjoint(cell, &q, &weight, &slopes[at], entries, &mut dq, &mut sums);
         let cells_at = layout.cells_at() + 9 * k;
         let total = |v: &[T; LANES]| v.iter().map(|t| t.to_f64()).sum::<f64>();
         for row in 0..3 {
@@ -105,19 +195,7 @@ pub fn chunk<T: Real>(
         }
     }
 
-    // Intensities for the factor adjoints; the factors' adjoints into d̄ and r̄ per sub-pixel.
-    let mut intensity = vec![x.i_bg; pixels.len()];
-    let mut e = 0;
-    for _ in 0..sources {
-        for value in intensity.iter_mut() {
-            for _ in 0..per_pixel {
-                if geo.active[e] {
-                    *value += terms[e / LANES][e % LANES].to_f64();
-                }
-                e += 1;
-            }
-        }
-    }
+    // The factors' adjoints into d̄ and r̄ per sub-pixel.
     let mut dd = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
     let mut dr = vec![0.0; n];
     let mut add_dd = |j: usize, v: [f64; 3]| (0..3).for_each(|a| dd[a][j] += v[a]);
@@ -146,6 +224,24 @@ pub fn chunk<T: Real>(
     acc.iter_mut().zip(head).for_each(|(a, h)| *a += h);
     let dq = [0, 1, 2].map(|a| (0..evaluations).map(|e| dq[a][e / LANES][e % LANES].to_f64()).collect());
     geo.adjoint(&dq, dd, &dr, x, acc);
+    outcome
+}
+
+/// One block's unweighted slopes of `I = F_cell²·F_latt²` for one cell.
+#[derive(Clone, Copy)]
+struct Slopes<T> {
+    /// `∂I/∂h`, `∂I/∂k`, `∂I/∂l`.
+    dh: [[T; LANES]; 3],
+    /// `∂I/∂N` per axis.
+    dn: [[T; LANES]; 3],
+    /// `∂I/∂F_cell`.
+    df: [T; LANES],
+}
+
+impl<T: Real> Default for Slopes<T> {
+    fn default() -> Self {
+        Slopes { dh: [[T::ZERO; LANES]; 3], dn: [[T::ZERO; LANES]; 3], df: [T::ZERO; LANES] }
+    }
 }
 
 /// Per-lane partial sums of one cell's adjoints.
@@ -165,61 +261,34 @@ impl<T: Real> Default for Sums<T> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn cell_blocks<T: Real>(
-    cell: &[[T; 3]; 3],
-    q: &[Vec<[T; LANES]>; 3],
-    weight: &[[T; LANES]],
-    dq: &mut [Vec<[T; LANES]>; 3],
-    terms: &mut [[T; LANES]],
-    sums: &mut Sums<T>,
-    x: &Inputs<T>,
-    spec: &TileSpec,
-    grid_adj: Option<&mut Vec<(usize, f64)>>,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { cell_blocks_avx2(cell, q, weight, dq, terms, sums, x, spec, grid_adj) };
-        return;
-    }
-    cell_blocks_body(cell, q, weight, dq, terms, sums, x, spec, grid_adj);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn cell_blocks_avx2<T: Real>(
-    cell: &[[T; 3]; 3],
-    q: &[Vec<[T; LANES]>; 3],
-    weight: &[[T; LANES]],
-    dq: &mut [Vec<[T; LANES]>; 3],
-    terms: &mut [[T; LANES]],
-    sums: &mut Sums<T>,
-    x: &Inputs<T>,
-    spec: &TileSpec,
-    grid_adj: Option<&mut Vec<(usize, f64)>>,
-) {
-    cell_blocks_body(cell, q, weight, dq, terms, sums, x, spec, grid_adj);
+avx2_dispatch! {
+    /// Sweep 1 for one cell: adds `F_cell²·F_latt²` of every lane to `terms` and stores its
+    /// slopes (and, with a grid, the nearest entry per lane, `u32::MAX` for `default_F`).
+    fn cell_gratings<T: Real>(
+        cell: &[[T; 3]; 3],
+        q: &[Vec<[T; LANES]>; 3],
+        terms: &mut [[T; LANES]],
+        slopes: &mut [Slopes<T>],
+        entries: Option<&mut [[u32; LANES]]>,
+        x: &Inputs<T>,
+        spec: &TileSpec,
+    ) => cell_gratings_body
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn cell_blocks_body<T: Real>(
+fn cell_gratings_body<T: Real>(
     cell: &[[T; 3]; 3],
     q: &[Vec<[T; LANES]>; 3],
-    weight: &[[T; LANES]],
-    dq: &mut [Vec<[T; LANES]>; 3],
     terms: &mut [[T; LANES]],
-    sums: &mut Sums<T>,
+    slopes: &mut [Slopes<T>],
+    mut entries: Option<&mut [[u32; LANES]]>,
     x: &Inputs<T>,
     spec: &TileSpec,
-    mut grid_adj: Option<&mut Vec<(usize, f64)>>,
 ) {
     let m = x.sign_m.map(T::of);
     let two = T::of(2.0);
     let series = x.n.map(SeriesCoefficients::new);
-    for b in 0..weight.len() {
+    for (b, (t_b, out)) in terms.iter_mut().zip(slopes.iter_mut()).enumerate() {
         let mut hkl = [[T::ZERO; LANES]; 3];
         let mut g = [[T::ZERO; LANES]; 3];
         let mut dg_dh = [[T::ZERO; LANES]; 3];
@@ -250,30 +319,66 @@ fn cell_blocks_body<T: Real>(
             }
         }
         let mut f_cell = [x.default_f; LANES];
-        let mut entry = [usize::MAX; LANES];
-        if grid_adj.is_some() {
+        if let Some(entries) = entries.as_deref_mut() {
             for j in 0..LANES {
-                (f_cell[j], entry[j]) = nearest_entry([hkl[0][j], hkl[1][j], hkl[2][j]], x, spec);
+                let (f, entry) = nearest_entry([hkl[0][j], hkl[1][j], hkl[2][j]], x, spec);
+                f_cell[j] = f;
+                entries[b][j] = entry;
             }
         }
-        // This block's rows, borrowed once: the lane loop below then indexes fixed-size arrays
-        // only (no bounds checks), so it vectorises.
-        let (w_b, t_b) = (&weight[b], &mut terms[b]);
-        let q_b = [&q[0][b], &q[1][b], &q[2][b]];
-        let [dq0, dq1, dq2] = &mut *dq;
-        let dq_b = [&mut dq0[b], &mut dq1[b], &mut dq2[b]];
-        let mut d_cell = [T::ZERO; LANES];
         for j in 0..LANES {
             let f_latt = g[0][j] * g[1][j] * g[2][j];
             let f2 = f_cell[j] * f_cell[j];
             t_b[j] += f2 * (f_latt * f_latt);
-            let w = w_b[j];
-            let d_latt = w * two * f_latt * f2;
-            d_cell[j] = w * two * f_cell[j] * (f_latt * f_latt);
+            let d_latt = two * f_latt * f2;
+            out.df[j] = two * f_cell[j] * (f_latt * f_latt);
             let others = [g[1][j] * g[2][j], g[0][j] * g[2][j], g[0][j] * g[1][j]];
-            let dh = [0, 1, 2].map(|a| d_latt * others[a] * dg_dh[a][j]);
             for a in 0..3 {
-                sums.d_n[a][j] = (d_latt * others[a]).mul_add(dg_dn[a][j], sums.d_n[a][j]);
+                let d = d_latt * others[a];
+                out.dh[a][j] = d * dg_dh[a][j];
+                out.dn[a][j] = d * dg_dn[a][j];
+            }
+        }
+    }
+}
+
+avx2_dispatch! {
+    /// Sweep 2 for one cell: every lane's slopes times its upstream weight, into the cell's
+    /// sums, `q̄` and `default_F` (or, with `entries`, the grid entries' adjoints).
+    fn cell_adjoint<T: Real>(
+        cell: &[[T; 3]; 3],
+        q: &[Vec<[T; LANES]>; 3],
+        weight: &[[T; LANES]],
+        slopes: &[Slopes<T>],
+        entries: Option<(&[[u32; LANES]], &mut Vec<(usize, f64)>)>,
+        dq: &mut [Vec<[T; LANES]>; 3],
+        sums: &mut Sums<T>,
+    ) => cell_adjoint_body
+}
+
+#[inline(always)]
+fn cell_adjoint_body<T: Real>(
+    cell: &[[T; 3]; 3],
+    q: &[Vec<[T; LANES]>; 3],
+    weight: &[[T; LANES]],
+    slopes: &[Slopes<T>],
+    mut entries: Option<(&[[u32; LANES]], &mut Vec<(usize, f64)>)>,
+    dq: &mut [Vec<[T; LANES]>; 3],
+    sums: &mut Sums<T>,
+) {
+    let [dq0, dq1, dq2] = dq;
+    for (b, (w_b, s_b)) in weight.iter().zip(slopes).enumerate() {
+        // This block's rows, borrowed once: the lane loop below then indexes fixed-size arrays
+        // only (no bounds checks), so it vectorises.
+        let q_b = [&q[0][b], &q[1][b], &q[2][b]];
+        let dq_b = [&mut dq0[b], &mut dq1[b], &mut dq2[b]];
+        let mut d_cell = [T::ZERO; LANES];
+        for j in 0..LANES {
+            let w = w_b[j];
+            d_cell[j] = w * s_b.df[j];
+            let dh = [0, 1, 2].map(|a| w * s_b.dh[a][j]);
+            for a in 0..3 {
+                sums.d_n[a][j] = w.mul_add(s_b.dn[a][j], sums.d_n[a][j]);
                 for c in 0..3 {
                     sums.d_cell[a][c][j] = dh[a].mul_add(q_b[c][j], sums.d_cell[a][c][j]);
                 }
@@ -283,18 +388,18 @@ fn cell_blocks_body<T: Real>(
                     dh[0].mul_add(cell[0][c], dh[1].mul_add(cell[1][c], dh[2].mul_add(cell[2][c], dq_b[c][j])));
             }
         }
-        match grid_adj.as_deref_mut() {
+        match entries.as_mut() {
             None => {
                 for j in 0..LANES {
                     sums.d_default[j] += d_cell[j];
                 }
             }
-            Some(adj) => {
+            Some((entries, adj)) => {
                 for j in 0..LANES {
-                    if entry[j] == usize::MAX {
+                    if entries[b][j] == u32::MAX {
                         sums.d_default[j] += d_cell[j];
                     } else if d_cell[j] != T::ZERO {
-                        adj.push((entry[j], d_cell[j].to_f64()));
+                        adj.push((entries[b][j] as usize, d_cell[j].to_f64()));
                     }
                 }
             }
@@ -352,11 +457,12 @@ fn grating_series_lane<T: Real>(h: T, n: T, sign_m: T, coefficients: &SeriesCoef
     (sign * v, sign * dx * T::of(PI), sign * dn)
 }
 
-/// F at the nearest grid entry and that entry (`usize::MAX` for `default_F`).
+/// F at the nearest grid entry and that entry (`u32::MAX` for `default_F`; a grid of 2³²
+/// entries would not fit in memory).
 #[inline(always)]
-fn nearest_entry<T: Real>(hkl: [T; 3], x: &Inputs<T>, spec: &TileSpec) -> (T, usize) {
+fn nearest_entry<T: Real>(hkl: [T; 3], x: &Inputs<T>, spec: &TileSpec) -> (T, u32) {
     match spec.grid.and_then(|extent| grid_entry(hkl, extent)) {
-        Some(i) => (x.grid[i], i),
-        None => (x.default_f, usize::MAX),
+        Some(i) => (x.grid[i], i as u32),
+        None => (x.default_f, u32::MAX),
     }
 }

@@ -5,6 +5,31 @@
 //! recomputes each pixel's forward quantities in f64 and applies the hand-derived adjoint of
 //! every step (documented where it is coded); gradients are accumulated in f64 per thread.
 
+/// Defines `fn $name<T: Real>(args)` calling `$body(args)` — compiled with AVX2 and FMA when
+/// the CPU has them (detected at run time), as written otherwise. `$body` is an
+/// `#[inline(always)]` function, so each build inlines it and vectorises it for its target.
+macro_rules! avx2_dispatch {
+    ($(#[$meta:meta])* fn $name:ident<$t:ident: Real>($($arg:ident: $ty:ty),* $(,)?) => $body:ident) => {
+        $(#[$meta])*
+        #[allow(clippy::too_many_arguments)]
+        fn $name<$t: Real>($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx2<$t: Real>($($arg: $ty),*) {
+                    $body($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
 mod adjoint;
 pub mod batch;
 mod batch_adjoint;
@@ -13,7 +38,8 @@ pub mod factors;
 mod pixel;
 
 use super::real::Real;
-use super::{Layout, TileSpec};
+use super::{Layout, PixelLoss, TileLossGrad, TileSpec};
+use batch_adjoint::Upstream;
 use rayon::prelude::*;
 
 /// Pixels per parallel work item.
@@ -128,21 +154,16 @@ pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
 /// `∂(Σ grad·values)/∂θ` (f64) for a tile rendered by [`forward`]; the vectorised part runs in
 /// the render's float type `T`, everything else in f64.
 pub fn backward<T: Real>(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f64> {
+    if batch::covers(spec) {
+        return batch_pass::<T>(theta, spec, |range| Upstream::Given(&grad[range])).1;
+    }
     let x = Inputs::new(theta, spec);
-    let theta_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
-    let xt = Inputs::new(&theta_t, spec);
-    let len = theta.len();
-    let fast = batch::covers(spec);
     grad.par_chunks(CHUNK)
         .enumerate()
         .fold(
-            || vec![0.0f64; len],
+            || vec![0.0f64; theta.len()],
             |mut acc, (c, g)| {
                 let pixels = &*spec.pixels.slice(c * CHUNK..c * CHUNK + g.len());
-                if fast {
-                    batch_adjoint::chunk(pixels, g, &x, &xt, spec, &mut acc);
-                    return acc;
-                }
                 for (i, &p) in pixels.iter().enumerate() {
                     if g[i] != 0.0 {
                         adjoint::pixel(p, &x, spec, g[i], &mut acc);
@@ -151,11 +172,57 @@ pub fn backward<T: Real>(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f6
                 acc
             },
         )
-        .reduce(
-            || vec![0.0f64; len],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            },
-        )
+        .reduce(|| vec![0.0f64; theta.len()], add)
+}
+
+/// The tile's loss `Σ_i loss(i, value_i)` and its gradient with respect to θ (f64). Where the
+/// vectorised pass covers the tile, values and gradient come from one pass
+/// ([`batch_adjoint`]'s [`Upstream::Loss`]); otherwise the tile is rendered by [`forward`] and
+/// differentiated by [`backward`] with each pixel's slope. `None` where [`forward`] declines.
+pub fn loss_grad<T: Real>(theta: &[f64], spec: &TileSpec, loss: &PixelLoss<'_>) -> Option<TileLossGrad> {
+    if batch::covers(spec) {
+        let ((total, any_active), theta_grad) =
+            batch_pass::<T>(theta, spec, |range| Upstream::Loss { loss, first: range.start });
+        return Some(TileLossGrad { loss: total, theta_grad, any_active });
+    }
+    let theta_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
+    let tile = forward(&theta_t, spec)?;
+    let (mut total, mut slopes) = (0.0, Vec::with_capacity(tile.values.len()));
+    for (i, v) in tile.values.iter().enumerate() {
+        let (term, slope) = loss(i, v.to_f64());
+        total += term;
+        slopes.push(slope);
+    }
+    Some(TileLossGrad { loss: total, theta_grad: backward::<T>(theta, spec, &slopes), any_active: tile.any_active })
+}
+
+/// The vectorised backward pass over the tile in chunks of [`batch_adjoint::chunk_pixels`]
+/// pixels, each chunk's upstream gradient from `upstream(tile positions of the chunk)`. Returns
+/// the summed loss terms, whether any evaluation ran, and `θ̄`.
+fn batch_pass<'a, T: Real>(
+    theta: &[f64],
+    spec: &TileSpec,
+    upstream: impl Fn(std::ops::Range<usize>) -> Upstream<'a> + Sync,
+) -> ((f64, bool), Vec<f64>) {
+    let x = Inputs::new(theta, spec);
+    let theta_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
+    let xt = Inputs::new(&theta_t, spec);
+    let (len, count) = (theta.len(), spec.pixels.len());
+    let per_chunk = batch_adjoint::chunk_pixels::<T>(spec);
+    let zero = || ((0.0, false), vec![0.0f64; len]);
+    (0..count.div_ceil(per_chunk))
+        .into_par_iter()
+        .fold(zero, |((loss, any), mut acc), c| {
+            let range = c * per_chunk..((c + 1) * per_chunk).min(count);
+            let pixels = &*spec.pixels.slice(range.clone());
+            let out = batch_adjoint::chunk(pixels, upstream(range), &x, &xt, spec, &mut acc);
+            ((loss + out.loss, any | out.any_active), acc)
+        })
+        .reduce(zero, |((la, aa), a), ((lb, ab), b)| ((la + lb, aa | ab), add(a, b)))
+}
+
+/// Element-wise sum of two gradients.
+fn add(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
+    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+    a
 }
