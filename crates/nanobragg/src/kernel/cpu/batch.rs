@@ -8,7 +8,7 @@
 //! `sin(Nπf)/sin(πf)` with both sines reduced to |x| ≤ π/2 and a polynomial sine; values agree
 //! with the scalar path to a few ulp.
 
-use super::factors::{grid_entry, parity_sign, series_coefficients};
+use super::factors::{grid_entry, series_coefficients};
 use super::pixel::{scatter, subpixel};
 use super::Inputs;
 use crate::kernel::real::Real;
@@ -141,7 +141,6 @@ fn accumulate_blocks<T: Real, const NEAREST: bool>(
     x: &Inputs<T>,
     spec: &TileSpec,
 ) {
-    let m = x.sign_m.map(T::of);
     let pi = T::of(PI);
     for (b, acc) in acc.iter_mut().enumerate() {
         let (qx, qy, qz) = (&q[0][b], &q[1][b], &q[2][b]);
@@ -151,7 +150,7 @@ fn accumulate_blocks<T: Real, const NEAREST: bool>(
             for j in 0..LANES {
                 let h = qx[j] * row[0] + qy[j] * row[1] + qz[j] * row[2];
                 hkl[axis][j] = h;
-                f_latt[j] = f_latt[j] * grating(h, x.n[axis], m[axis], x.radius, pi);
+                f_latt[j] = f_latt[j] * grating(h, x.n[axis], x.radius, pi);
             }
         }
         if NEAREST {
@@ -168,22 +167,25 @@ fn accumulate_blocks<T: Real, const NEAREST: bool>(
     }
 }
 
-/// Branch-free grating `sin(Nπh)/sin(πh)` (see [`crate::lattice::grating`]): reduced argument
-/// f = h − round(h), `sin(Nπf) = (−1)^round(Nf)·sin(π(Nf − round(Nf)))`, series near f = 0.
+/// Branch-free grating `±sin(Nπh)/sin(πh)` (see [`crate::lattice::grating`]): reduced argument
+/// f = h − round(h), `sin(Nπf) = ±sin(π(Nf − round(Nf)))`, series near f = 0. The signs
+/// (`(−1)^round(Nf)` and the whole part's `(−1)^(h·(N−1))`) are dropped: only F_latt² reaches
+/// the image.
 #[inline(always)]
-fn grating<T: Real>(h: T, n: T, m: T, radius: T, pi: T) -> T {
-    let whole = h.round_fast();
-    let f = h - whole;
+fn grating<T: Real>(h: T, n: T, radius: T, pi: T) -> T {
+    let f = h - h.round_fast();
     let x = f * pi;
     let y = f * n;
-    let ky = y.round_fast();
-    let sin_nx = ((y - ky) * pi).sin_small() * parity_sign(ky);
+    let sin_nx = ((y - y.round_fast()) * pi).sin_small();
     let quotient = sin_nx / x.sin_small();
     let x2 = x * x;
     let [a2, a4, a6] = series_coefficients(n * n);
     let series = (x2 * (x2 * (x2 * a6 + a4) + a2) + T::ONE) * n;
-    let reduced = if (x * n).abs() < radius { series } else { quotient };
-    reduced * parity_sign(whole * m)
+    if (x * n).abs() < radius {
+        series
+    } else {
+        quotient
+    }
 }
 
 /// F at the nearest grid entry, `default_F` outside the grid.

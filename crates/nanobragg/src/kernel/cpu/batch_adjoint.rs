@@ -23,7 +23,7 @@
 use super::adjoint::{capture_adjoint, omega_adjoint, polar_adjoint};
 use super::batch::LANES;
 use super::batch_geometry::Geometry;
-use super::factors::{grid_entry, parity_sign, series_coefficient_slopes, series_coefficients, series_grad};
+use super::factors::{grid_entry, series_coefficient_slopes, series_coefficients, series_grad};
 use super::pixel::{capture, kahn, solid_angle};
 use super::Inputs;
 use crate::kernel::real::Real;
@@ -285,7 +285,6 @@ fn cell_gratings_body<T: Real>(
     x: &Inputs<T>,
     spec: &TileSpec,
 ) {
-    let m = x.sign_m.map(T::of);
     let two = T::of(2.0);
     let series = x.n.map(SeriesCoefficients::new);
     for (b, (t_b, out)) in terms.iter_mut().zip(slopes.iter_mut()).enumerate() {
@@ -303,14 +302,14 @@ fn cell_gratings_body<T: Real>(
                 hkl[axis][j] = h;
                 let close;
                 (g[axis][j], dg_dh[axis][j], dg_dn[axis][j], close) =
-                    grating_quotient_lane(h, x.n[axis], m[axis], x.radius);
+                    grating_quotient_lane(h, x.n[axis], x.radius);
                 near[j] = close as u32;
             }
             // The series near a peak's centre is rare (|Nπf| below a few hundredths at f64):
             // only blocks with such a lane pay for it.
             if near.iter().sum::<u32>() != 0 {
                 for j in 0..LANES {
-                    let (v, dh, dn) = grating_series_lane(hkl[axis][j], x.n[axis], m[axis], &series[axis]);
+                    let (v, dh, dn) = grating_series_lane(hkl[axis][j], x.n[axis], &series[axis]);
                     let near = near[j] != 0;
                     g[axis][j] = if near { v } else { g[axis][j] };
                     dg_dh[axis][j] = if near { dh } else { dg_dh[axis][j] };
@@ -419,22 +418,20 @@ impl<T: Real> SeriesCoefficients<T> {
     }
 }
 
-/// Branch-free grating `sin(Nπh)/sin(πh)` from the quotient of sines, with `∂/∂h`, `∂/∂N` and
+/// Branch-free grating `±sin(Nπh)/sin(πh)` from the quotient of sines, with `∂/∂h`, `∂/∂N` and
 /// whether h is near enough to a peak's centre that the series must replace the quotient
-/// ([`grating_series_lane`]). Together they give [`super::factors::grating_grad`]'s values to a
-/// few ulp.
+/// ([`grating_series_lane`]). Up to one sign per lane (`(−1)^round(Nf)` of the reduced sine and
+/// the `(−1)^(h·(N−1))` of the whole part, dropped): the value and both slopes carry the same
+/// sign, and `I = F²·F_latt²` and its slopes (`F_latt·∂F_latt`) do not see it. Up to that sign
+/// they are [`super::factors::grating_grad`]'s values to a few ulp.
 #[inline(always)]
-fn grating_quotient_lane<T: Real>(h: T, n: T, sign_m: T, radius: T) -> (T, T, T, bool) {
+fn grating_quotient_lane<T: Real>(h: T, n: T, radius: T) -> (T, T, T, bool) {
     let pi = T::of(PI);
-    let whole = h.round_fast();
-    let f = h - whole;
+    let f = h - h.round_fast();
     let x = f * pi;
     let y = f * n;
-    let ky = y.round_fast();
-    let r = (y - ky) * pi;
-    let sy = parity_sign(ky);
-    let (sr, cr) = r.sin_cos_small();
-    let (sn, cn) = (sr * sy, cr * sy);
+    let r = (y - y.round_fast()) * pi;
+    let (sn, cn) = r.sin_cos_small();
     let (s, co) = x.sin_cos_small();
     // One reciprocal of sin x for the quotient and both its slopes:
     // d(sn/s)/dx = (N·cn·s − sn·co)/s², d(sn/s)/dN = x·cn/s.
@@ -442,19 +439,16 @@ fn grating_quotient_lane<T: Real>(h: T, n: T, sign_m: T, radius: T) -> (T, T, T,
     let v = sn * inv;
     let dx = (n * cn - v * co) * inv;
     let dn = x * cn * inv;
-    let sign = parity_sign(whole * sign_m);
-    (sign * v, sign * dx * pi, sign * dn, (x * n).abs() < radius)
+    (v, dx * pi, dn, (x * n).abs() < radius)
 }
 
 /// The grating's series `N·(1 + a₂x² + a₄x⁴ + a₆x⁶)` near a peak's centre, with `∂/∂h` and
-/// `∂/∂N`.
+/// `∂/∂N`, up to the sign [`grating_quotient_lane`] drops.
 #[inline(always)]
-fn grating_series_lane<T: Real>(h: T, n: T, sign_m: T, coefficients: &SeriesCoefficients<T>) -> (T, T, T) {
-    let whole = h.round_fast();
-    let x = (h - whole) * T::of(PI);
+fn grating_series_lane<T: Real>(h: T, n: T, coefficients: &SeriesCoefficients<T>) -> (T, T, T) {
+    let x = (h - h.round_fast()) * T::of(PI);
     let (v, dx, dn) = series_grad(x, n, coefficients.a, coefficients.da);
-    let sign = parity_sign(whole * sign_m);
-    (sign * v, sign * dx * T::of(PI), sign * dn)
+    (v, dx * T::of(PI), dn)
 }
 
 /// F at the nearest grid entry and that entry (`u32::MAX` for `default_F`; a grid of 2³²

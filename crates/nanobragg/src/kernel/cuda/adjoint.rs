@@ -16,8 +16,8 @@
 //! a local array), then the cells — a cell's nine accumulators stay in registers — over those
 //! vectors, summing `q̄` per sub-pixel; `d̄ = q̄/λ` is summed over sources and goes back through
 //! the geometry once per sub-pixel, with the per-pixel factors' adjoints. Only F_latt² reaches
-//! the image, so the grating's `(−1)^k` sign of the whole part is dropped, as in the forward
-//! kernel.
+//! the image, so the grating's signs (the whole part's and the reduced sine's) are dropped, as in
+//! the forward kernel.
 
 use super::geometry::{capture, kahn, position, scattering, series_coefficients, solid_angle};
 use super::{sin_cos_small, C_DMIN, C_RADIUS, C_SOURCES};
@@ -25,31 +25,21 @@ use crate::kernel::Layout;
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 
-/// `(−1)^k` for integral `k`, branch-free.
-#[cube]
-fn parity_sign<F: Float>(k: F) -> F {
-    let half = k * F::new(0.5);
-    F::new(1.0) - F::new(4.0) * F::abs(half - F::floor(half + F::new(0.5)))
-}
-
 /// `sin(Nπh)/sin(πh)` on reduced arguments with `∂/∂h` and `∂/∂N` (the CPU's lane version),
-/// up to a sign that F_latt² does not see. The series near a peak's centre runs only for the
-/// units that need it (rare: a warp pays for it only when one of its units is there).
+/// up to a sign that F_latt² and its slopes do not see (`(−1)^round(Nf)` of the reduced sine and
+/// the whole part's sign: the value and both slopes carry it alike). The series near a peak's
+/// centre runs only for the units that need it (rare: a warp pays for it only when one of its
+/// units is there).
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn grating_grad<F: Float>(h: F, n: F, radius: F, #[comptime] double: bool) -> (F, F, F) {
     // π as a constant of the kernel source (no register).
     let pi = F::cast_from(3.141592653589793_f64);
-    let whole = F::floor(h + F::new(0.5));
-    let f = h - whole;
+    let f = h - F::floor(h + F::new(0.5));
     let x = f * pi;
     let y = f * n;
-    let ky = F::floor(y + F::new(0.5));
-    let r = (y - ky) * pi;
-    let sy = parity_sign::<F>(ky);
-    let (sr, cr) = sin_cos_small::<F>(r, double);
-    let sn = sr * sy;
-    let cn = cr * sy;
+    let r = (y - F::floor(y + F::new(0.5))) * pi;
+    let (sn, cn) = sin_cos_small::<F>(r, double);
     let (s, co) = sin_cos_small::<F>(x, double);
     // One reciprocal of sin x for the quotient and both its slopes:
     // d(sn/s)/dx = (N·cn·s − sn·co)/s², d(sn/s)/dN = x·cn/s.
