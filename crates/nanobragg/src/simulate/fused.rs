@@ -83,19 +83,21 @@ impl<B: RenderBackend> Simulator<B> {
         if B::inputs_on_host() || !self.fused_eligible() {
             return None;
         }
-        let (mut parts, spec) = self.fused_inputs(p, m, tile, state, p.f_grid.is_some());
-        if let (Some(values), Some(_)) = (&p.f_grid, spec.grid) {
-            parts.push(values.clone());
-        }
-        self.run_fused(Tensor::cat(parts, 0), spec, state)
+        let (theta, spec) = self.device_theta(p, m, tile, state);
+        self.run_fused(theta, spec, state)
+    }
+
+    /// θ of a tile built with tensor ops on the render's device, the F grid appended where the
+    /// tile reads one, and the tile's description.
+    fn device_theta(&self, p: &Params<B>, m: &Model<B>, tile: &[usize], state: &ScanState) -> (Tensor<B, 1>, TileSpec) {
+        let (parts, spec) = self.fused_inputs(p, m, tile, state, p.f_grid.is_some());
+        (with_grid(Tensor::cat(parts, 0), p, &spec), spec)
     }
 
     /// Offer the tile to the backend's kernel; updates the scan state when it renders.
     fn run_fused(&self, theta: Tensor<B, 1>, spec: TileSpec, state: &mut ScanState) -> Option<Tensor<B, 1>> {
         let out = B::fused_tile(theta.into_primitive().tensor(), &Arc::new(spec))?;
-        if !state.any_before {
-            state.any_before = out.any_active;
-        }
+        state.any_before |= out.any_active;
         Some(Tensor::from_primitive(TensorPrimitive::Float(out.values)))
     }
 
@@ -226,13 +228,19 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
         if !(B::pullback_on_host() && self.fused_eligible()) {
             return Ok(None);
         }
+        let (theta, spec, pullback) = self.tracked_host_theta(tile, state)?;
+        Ok(self.run_fused(theta, spec, state).map(|values| (values, pullback)))
+    }
+
+    /// θ of a tile built on the host with its graph kept and uploaded as a leaf of the device
+    /// graph (F grid appended on the device), the tile's description, and what pulls `θ̄` back
+    /// to the parameters.
+    fn tracked_host_theta(&self, tile: &[usize], state: &ScanState) -> Result<(Tensor<B, 1>, TileSpec, ThetaPullback<B>)> {
         let p = &self.params;
         let (leaf, on_host, spec) = self.host_theta(p, tile, state, true)?;
         let on_device = upload::<B>(&on_host, &p.pixel.device())?.require_grad();
         let theta = with_grid(on_device.clone(), p, &spec);
-        Ok(self
-            .run_fused(theta, spec, state)
-            .map(|values| (values, ThetaPullback { on_device, leaf, on_host })))
+        Ok((theta, spec, ThetaPullback { on_device, leaf, on_host }))
     }
 }
 
@@ -256,31 +264,22 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
         if !(B::has_fused_loss_grad() && self.fused_eligible()) {
             return Ok(None);
         }
-        let p = &self.params;
-        let device = p.pixel.device();
         let (theta, spec, pullback) = if B::pullback_on_host() {
-            let (leaf, on_host, spec) = self.host_theta(p, tile, state, true)?;
-            let on_device = upload::<B>(&on_host, &device)?.require_grad();
-            let theta = with_grid(on_device.clone(), p, &spec);
-            (theta, spec, Some(ThetaPullback { on_device, leaf, on_host }))
+            let (theta, spec, pullback) = self.tracked_host_theta(tile, state)?;
+            (theta, spec, Some(pullback))
         } else if B::inputs_on_host() {
             return Ok(None);
         } else {
-            let model = self.model(p)?;
-            let (mut parts, spec) = self.fused_inputs(p, &model, tile, state, p.f_grid.is_some());
-            if let (Some(values), Some(_)) = (&p.f_grid, spec.grid) {
-                parts.push(values.clone());
-            }
-            (Tensor::cat(parts, 0), spec, None)
+            let model = self.model(&self.params)?;
+            let (theta, spec) = self.device_theta(&self.params, &model, tile, state);
+            (theta, spec, None)
         };
         let Some(out) = B::fused_tile_loss_grad(theta.clone().into_primitive().tensor(), &Arc::new(spec), loss) else {
             return Ok(None);
         };
-        if !state.any_before {
-            state.any_before = out.any_active;
-        }
+        state.any_before |= out.any_active;
         let n = out.theta_grad.len();
-        let theta_grad = tensor::<B, 1>(out.theta_grad, [n], &device);
+        let theta_grad = tensor::<B, 1>(out.theta_grad, [n], &theta.device());
         let grads = (theta * theta_grad).sum().backward();
         Ok(Some((out.loss, grads, pullback)))
     }

@@ -128,26 +128,19 @@ pub fn chunk<T: Real>(
         cell_gratings(cell, &q, &mut terms, &mut slopes[at], entries, xt, spec);
     }
 
-    // Each pixel's intensity (for its value and the factor adjoints) and upstream gradient.
+    // Each pixel's intensity (for its value and the factor adjoints) and upstream gradient;
+    // value = intensity·factor.
+    let factor: Vec<f64> = parts.iter().map(|[c, pol, om]| x.scale * c * pol * om).collect();
     let mut intensity = vec![x.i_bg; pixels.len()];
-    let mut e = 0;
-    for _ in 0..sources {
-        for value in intensity.iter_mut() {
-            for _ in 0..per_pixel {
-                if geo.active[e] {
-                    *value += terms[e / LANES][e % LANES].to_f64();
-                }
-                e += 1;
-            }
-        }
+    for (i, e) in active_evaluations(&geo.active, per_pixel, n) {
+        intensity[i] += terms[e / LANES][e % LANES].to_f64();
     }
     let mut outcome = ChunkOutcome { loss: 0.0, any_active: geo.active.iter().any(|&a| a) };
     let grad: Vec<f64> = match upstream {
         Upstream::Given(grad) => grad.to_vec(),
         Upstream::Loss { loss, first } => (0..pixels.len())
             .map(|i| {
-                let [c, pol, om] = parts[i];
-                let (term, slope) = loss(first + i, intensity[i] * x.scale * c * pol * om);
+                let (term, slope) = loss(first + i, intensity[i] * factor[i]);
                 outcome.loss += term;
                 slope
             })
@@ -156,23 +149,8 @@ pub fn chunk<T: Real>(
 
     // Sweep 2: the slopes weighted by each evaluation's upstream weight.
     let mut weight = zeros();
-    // Evaluation e = s·n + i·per_pixel + k.
-    let pixel_weight: Vec<T> = (0..pixels.len())
-        .map(|i| {
-            let [c, pol, om] = parts[i];
-            T::of(grad[i] * x.scale * c * pol * om)
-        })
-        .collect();
-    let mut e = 0;
-    for _ in 0..sources {
-        for w in &pixel_weight {
-            for _ in 0..per_pixel {
-                if geo.active[e] {
-                    weight[e / LANES][e % LANES] = *w;
-                }
-                e += 1;
-            }
-        }
+    for (i, e) in active_evaluations(&geo.active, per_pixel, n) {
+        weight[e / LANES][e % LANES] = T::of(grad[i] * factor[i]);
     }
     let mut dq = [zeros(), zeros(), zeros()];
     for (k, cell) in xt.cells.iter().enumerate() {
@@ -206,7 +184,7 @@ pub fn chunk<T: Real>(
         let [c, pol, om] = parts[i];
         let d_factor = grad[i] * intensity[i];
         head[Layout::SCALE] += d_factor * c * pol * om;
-        head[Layout::I_BG] += grad[i] * x.scale * c * pol * om;
+        head[Layout::I_BG] += grad[i] * factor[i];
         let base = i * per_pixel;
         if spec.thick {
             let last = base + (spec.layers - 1) * no;
@@ -225,6 +203,12 @@ pub fn chunk<T: Real>(
     let dq = [0, 1, 2].map(|a| (0..evaluations).map(|e| dq[a][e / LANES][e % LANES].to_f64()).collect());
     geo.adjoint(&dq, dd, &dr, x, acc);
     outcome
+}
+
+/// `(pixel, evaluation)` of every evaluation that d_min keeps, evaluation `e = s·n + i·per_pixel
+/// + k` (source s, pixel i, sub-pixel k of `per_pixel`, n sub-pixels per source).
+fn active_evaluations(active: &[bool], per_pixel: usize, n: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+    active.iter().enumerate().filter(|(_, &on)| on).map(move |(e, _)| ((e % n) / per_pixel, e))
 }
 
 /// One block's unweighted slopes of `I = F_cell²·F_latt²` for one cell.

@@ -155,7 +155,7 @@ pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
 /// the render's float type `T`, everything else in f64.
 pub fn backward<T: Real>(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f64> {
     if batch::covers(spec) {
-        return batch_pass::<T>(theta, spec, |range| Upstream::Given(&grad[range])).1;
+        return batch_pass::<T>(theta, spec, |range| Upstream::Given(&grad[range])).theta_grad;
     }
     let x = Inputs::new(theta, spec);
     grad.par_chunks(CHUNK)
@@ -181,9 +181,7 @@ pub fn backward<T: Real>(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f6
 /// differentiated by [`backward`] with each pixel's slope. `None` where [`forward`] declines.
 pub fn loss_grad<T: Real>(theta: &[f64], spec: &TileSpec, loss: &PixelLoss<'_>) -> Option<TileLossGrad> {
     if batch::covers(spec) {
-        let ((total, any_active), theta_grad) =
-            batch_pass::<T>(theta, spec, |range| Upstream::Loss { loss, first: range.start });
-        return Some(TileLossGrad { loss: total, theta_grad, any_active });
+        return Some(batch_pass::<T>(theta, spec, |range| Upstream::Loss { loss, first: range.start }));
     }
     let theta_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
     let tile = forward(&theta_t, spec)?;
@@ -197,28 +195,34 @@ pub fn loss_grad<T: Real>(theta: &[f64], spec: &TileSpec, loss: &PixelLoss<'_>) 
 }
 
 /// The vectorised backward pass over the tile in chunks of [`batch_adjoint::chunk_pixels`]
-/// pixels, each chunk's upstream gradient from `upstream(tile positions of the chunk)`. Returns
-/// the summed loss terms, whether any evaluation ran, and `θ̄`.
+/// pixels, each chunk's upstream gradient from `upstream(tile positions of the chunk)`: `θ̄`, the
+/// summed loss terms (0 for [`Upstream::Given`]) and whether any evaluation ran.
 fn batch_pass<'a, T: Real>(
     theta: &[f64],
     spec: &TileSpec,
     upstream: impl Fn(std::ops::Range<usize>) -> Upstream<'a> + Sync,
-) -> ((f64, bool), Vec<f64>) {
+) -> TileLossGrad {
     let x = Inputs::new(theta, spec);
     let theta_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();
     let xt = Inputs::new(&theta_t, spec);
-    let (len, count) = (theta.len(), spec.pixels.len());
+    let count = spec.pixels.len();
     let per_chunk = batch_adjoint::chunk_pixels::<T>(spec);
-    let zero = || ((0.0, false), vec![0.0f64; len]);
+    let zero = || TileLossGrad { loss: 0.0, theta_grad: vec![0.0f64; theta.len()], any_active: false };
     (0..count.div_ceil(per_chunk))
         .into_par_iter()
-        .fold(zero, |((loss, any), mut acc), c| {
+        .fold(zero, |mut acc, c| {
             let range = c * per_chunk..((c + 1) * per_chunk).min(count);
             let pixels = &*spec.pixels.slice(range.clone());
-            let out = batch_adjoint::chunk(pixels, upstream(range), &x, &xt, spec, &mut acc);
-            ((loss + out.loss, any | out.any_active), acc)
+            let out = batch_adjoint::chunk(pixels, upstream(range), &x, &xt, spec, &mut acc.theta_grad);
+            acc.loss += out.loss;
+            acc.any_active |= out.any_active;
+            acc
         })
-        .reduce(zero, |((la, aa), a), ((lb, ab), b)| ((la + lb, aa | ab), add(a, b)))
+        .reduce(zero, |a, b| TileLossGrad {
+            loss: a.loss + b.loss,
+            theta_grad: add(a.theta_grad, b.theta_grad),
+            any_active: a.any_active | b.any_active,
+        })
 }
 
 /// Element-wise sum of two gradients.
