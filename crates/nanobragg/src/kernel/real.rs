@@ -59,10 +59,13 @@ pub trait Real:
     /// the cosine's Taylor series to the last term that matters at this precision (x¹² for
     /// f32, x²⁰ for f64; truncation below 10⁻⁸ and 2·10⁻¹⁷ at |x| = π/2).
     fn sin_cos_small(self) -> (Self, Self);
+    /// `other` where `take` holds, else `self`, selected bit by bit (no branch: lane loops with
+    /// a per-lane choice stay vectorised, and a NaN in the value not taken does not leak).
+    fn pick(self, other: Self, take: bool) -> Self;
 }
 
 macro_rules! real {
-    ($t:ty, $magic:expr, [$($c:expr),*], cos [$($k:expr),*]) => {
+    ($t:ty, $bits:ty, $magic:expr, [$c0:expr $(, $c:expr)*], cos [$k0:expr $(, $k:expr)*]) => {
         impl Real for $t {
             const EPSILON: f64 = <$t>::EPSILON as f64;
             const ZERO: Self = 0.0;
@@ -120,18 +123,23 @@ macro_rules! real {
                 // sin x = x + x³·u(x²), u a minimax polynomial on [−π/2, π/2] (coefficients as
                 // published with the SLEEF vector math library).
                 let s = self * self;
-                let mut u: $t = 0.0;
+                let mut u = $c0 as $t;
                 $(u = u.mul_add(s, $c as $t);)*
                 (u * self).mul_add(s, self)
             }
             #[inline(always)]
             fn sin_cos_small(self) -> (Self, Self) {
                 let s = self * self;
-                let mut u: $t = 0.0;
+                let mut u = $c0 as $t;
                 $(u = u.mul_add(s, $c as $t);)*
-                let mut v: $t = 0.0;
+                let mut v = $k0 as $t;
                 $(v = v.mul_add(s, $k as $t);)*
                 ((u * self).mul_add(s, self), v.mul_add(s, 1.0))
+            }
+            #[inline(always)]
+            fn pick(self, other: Self, take: bool) -> Self {
+                let mask = (take as $bits).wrapping_neg();
+                <$t>::from_bits((self.to_bits() & !mask) | (other.to_bits() & mask))
             }
         }
     };
@@ -191,11 +199,28 @@ macro_rules! real_impls {
         f32: sin [$($s32:literal),*] cos [$($c32:literal),*];
         f64: sin [$($s64:literal),*] cos [$($c64:literal),*];
     ) => {
-        real!(f32, 12_582_912.0, [$($s32),*], cos [$($c32),*]);
-        real!(f64, 6_755_399_441_055_744.0, [$($s64),*], cos [$($c64),*]);
+        real!(f32, u32, 12_582_912.0, [$($s32),*], cos [$($c32),*]);
+        real!(f64, u64, 6_755_399_441_055_744.0, [$($s64),*], cos [$($c64),*]);
     };
 }
 small_angle_coefficients!(real_impls);
+
+/// |N·x| below which the grating `sin(Nx)/sin(x)` takes its Taylor series through x⁶ at a float
+/// of machine epsilon `epsilon`: where the first omitted term, about (Nx)⁸/9!, stays below it
+/// (0.044 at f64, 0.54 at f32). The kernels' forward passes use it for the value.
+pub fn series_radius(epsilon: f64) -> f64 {
+    0.8 * (epsilon * 362_880.0).powf(0.125)
+}
+
+/// |N·x| below which the kernels' backward passes take the grating's slopes from its series:
+/// the f64 [`series_radius`], 0.044, at either float type. Outside it the quotient's x-slope
+/// `(N·cos Nx − v·cos x)/sin x` loses about log₂(3/(N·x)²) bits to cancellation, an absolute
+/// error near `N²·ε/(N·x)` — below 3·10⁻⁶·N² at f32, against slopes of order N². At f32 the
+/// value's radius (0.54) would send a third of the CPU's lane blocks (two thirds of the GPU's
+/// warps) through the series at N = 10.
+pub fn slope_radius() -> f64 {
+    series_radius(f64::EPSILON)
+}
 
 /// `a·b` for 3-vectors.
 #[inline(always)]

@@ -10,6 +10,7 @@
 
 use super::factors::{grid_entry, series_coefficients};
 use super::pixel::{scatter, subpixel};
+use super::simd::simd_dispatch;
 use super::Inputs;
 use crate::kernel::real::Real;
 use crate::kernel::TileSpec;
@@ -88,9 +89,9 @@ pub fn render_chunk<T: Real>(
     let nearest = spec.grid.is_some();
     for cell in &x.cells {
         if nearest {
-            accumulate::<T, true>(cell, &scratch.q, &mut scratch.acc, x, spec);
+            accumulate_nearest(cell, &scratch.q, &mut scratch.acc, x, spec);
         } else {
-            accumulate::<T, false>(cell, &scratch.q, &mut scratch.acc, x, spec);
+            accumulate_default(cell, &scratch.q, &mut scratch.acc, x, spec);
         }
     }
     let mut sums = vec![0.0f64; pixels.len()];
@@ -103,34 +104,26 @@ pub fn render_chunk<T: Real>(
     n > 0
 }
 
-/// `acc += F_cell²·F_latt²` of every lane for one cell, with SIMD dispatch.
-fn accumulate<T: Real, const NEAREST: bool>(
-    cell: &[[T; 3]; 3],
-    q: &[Vec<[T; LANES]>; 3],
-    acc: &mut [[T; LANES]],
-    x: &Inputs<T>,
-    spec: &TileSpec,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-        unsafe { accumulate_avx2::<T, NEAREST>(cell, q, acc, x, spec) };
-        return;
-    }
-    accumulate_blocks::<T, NEAREST>(cell, q, acc, x, spec);
+simd_dispatch! {
+    /// `acc += F_cell²·F_latt²` of every lane for one cell, F from the nearest grid entry.
+    fn accumulate_nearest<T: Real>(
+        cell: &[[T; 3]; 3],
+        q: &[Vec<[T; LANES]>; 3],
+        acc: &mut [[T; LANES]],
+        x: &Inputs<T>,
+        spec: &TileSpec,
+    ) => accumulate_blocks::<T, true>
 }
 
-/// [`accumulate_blocks`] compiled with AVX2 and FMA enabled.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn accumulate_avx2<T: Real, const NEAREST: bool>(
-    cell: &[[T; 3]; 3],
-    q: &[Vec<[T; LANES]>; 3],
-    acc: &mut [[T; LANES]],
-    x: &Inputs<T>,
-    spec: &TileSpec,
-) {
-    accumulate_blocks::<T, NEAREST>(cell, q, acc, x, spec);
+simd_dispatch! {
+    /// `acc += F_cell²·F_latt²` of every lane for one cell, F = `default_F`.
+    fn accumulate_default<T: Real>(
+        cell: &[[T; 3]; 3],
+        q: &[Vec<[T; LANES]>; 3],
+        acc: &mut [[T; LANES]],
+        x: &Inputs<T>,
+        spec: &TileSpec,
+    ) => accumulate_blocks::<T, false>
 }
 
 #[inline(always)]

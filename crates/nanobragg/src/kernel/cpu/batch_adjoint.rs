@@ -25,6 +25,7 @@ use super::batch::LANES;
 use super::batch_geometry::Geometry;
 use super::factors::{grid_entry, series_coefficient_slopes, series_coefficients, series_grad};
 use super::pixel::{capture, kahn, solid_angle};
+use super::simd::simd_dispatch;
 use super::Inputs;
 use crate::kernel::real::Real;
 use crate::kernel::{Layout, PixelLoss, TileSpec};
@@ -69,6 +70,23 @@ pub fn chunk_pixels<T>(spec: &TileSpec) -> usize {
     (SLOPES_BUDGET / (evaluations * per_evaluation).max(1)).clamp(LANES, MAX_CHUNK)
 }
 
+/// The buffers a thread's chunks reuse: the slopes and grid entries of sweep 1, which sweep 1
+/// overwrites in full (no zeroing between chunks).
+#[derive(Default)]
+pub struct Scratch<T> {
+    slopes: Vec<Slopes<T>>,
+    entries: Vec<[u32; LANES]>,
+}
+
+/// The first `len` elements of `v`, grown with `fill` where it is shorter; the elements kept
+/// from earlier use are stale.
+fn stale_prefix<E: Copy>(v: &mut Vec<E>, len: usize, fill: E) -> &mut [E] {
+    if v.len() < len {
+        v.resize(len, fill);
+    }
+    &mut v[..len]
+}
+
 /// Adjoint of the pixels `pixels` added into `acc`, with the upstream gradient from `upstream`.
 /// The geometry and its adjoints run in f64 (`x`); the per-cell lane loops run in the render's
 /// float type (`xt`), their partial sums collected in f64 per chunk.
@@ -79,6 +97,7 @@ pub fn chunk<T: Real>(
     xt: &Inputs<T>,
     spec: &TileSpec,
     acc: &mut [f64],
+    scratch: &mut Scratch<T>,
 ) -> ChunkOutcome {
     let layout = spec.layout();
     let no = spec.oversample * spec.oversample;
@@ -120,8 +139,10 @@ pub fn chunk<T: Real>(
     // Sweep 1: intensities and unweighted slopes, cell by cell.
     let nearest = spec.grid.is_some();
     let mut terms = zeros();
-    let mut slopes = vec![Slopes::<T>::default(); xt.cells.len() * blocks];
-    let mut entries = vec![[u32::MAX; LANES]; if nearest { xt.cells.len() * blocks } else { 0 }];
+    // Every block of every cell is written by sweep 1 before sweep 2 reads it.
+    let slopes = stale_prefix(&mut scratch.slopes, xt.cells.len() * blocks, Slopes::default());
+    let entries_len = if nearest { xt.cells.len() * blocks } else { 0 };
+    let entries = stale_prefix(&mut scratch.entries, entries_len, [u32::MAX; LANES]);
     for (k, cell) in xt.cells.iter().enumerate() {
         let at = k * blocks..(k + 1) * blocks;
         let entries = if nearest { Some(&mut entries[at.clone()]) } else { None };
@@ -155,10 +176,9 @@ pub fn chunk<T: Real>(
     let mut dq = [zeros(), zeros(), zeros()];
     for (k, cell) in xt.cells.iter().enumerate() {
         let at = k * blocks..(k + 1) * blocks;
-        let mut sums = Sums::<T>::default();
         let mut grid_adj: Vec<(usize, f64)> = Vec::new();
         let entries = if nearest { Some((&entries[at.clone()], &mut grid_adj)) } else { None };
-        cell_adjoint(cell, &q, &weight, &slopes[at], entries, &mut dq, &mut sums);
+        let sums = cell_adjoint(cell, &q, &weight, &slopes[at], entries, &mut dq);
         let cells_at = layout.cells_at() + 9 * k;
         let total = |v: &[T; LANES]| v.iter().map(|t| t.to_f64()).sum::<f64>();
         for row in 0..3 {
@@ -245,7 +265,7 @@ impl<T: Real> Default for Sums<T> {
     }
 }
 
-avx2_dispatch! {
+simd_dispatch! {
     /// Sweep 1 for one cell: adds `F_cell²·F_latt²` of every lane to `terms` and stores its
     /// slopes (and, with a grid, the nearest entry per lane, `u32::MAX` for `default_F`).
     fn cell_gratings<T: Real>(
@@ -286,7 +306,7 @@ fn cell_gratings_body<T: Real>(
                 hkl[axis][j] = h;
                 let close;
                 (g[axis][j], dg_dh[axis][j], dg_dn[axis][j], close) =
-                    grating_quotient_lane(h, x.n[axis], x.radius);
+                    grating_quotient_lane(h, x.n[axis], x.slope_radius);
                 near[j] = close as u32;
             }
             // The series near a peak's centre is rare (|Nπf| below a few hundredths at f64):
@@ -295,9 +315,9 @@ fn cell_gratings_body<T: Real>(
                 for j in 0..LANES {
                     let (v, dh, dn) = grating_series_lane(hkl[axis][j], x.n[axis], &series[axis]);
                     let near = near[j] != 0;
-                    g[axis][j] = if near { v } else { g[axis][j] };
-                    dg_dh[axis][j] = if near { dh } else { dg_dh[axis][j] };
-                    dg_dn[axis][j] = if near { dn } else { dg_dn[axis][j] };
+                    g[axis][j] = g[axis][j].pick(v, near);
+                    dg_dh[axis][j] = dg_dh[axis][j].pick(dh, near);
+                    dg_dn[axis][j] = dg_dn[axis][j].pick(dn, near);
                 }
             }
         }
@@ -325,9 +345,9 @@ fn cell_gratings_body<T: Real>(
     }
 }
 
-avx2_dispatch! {
-    /// Sweep 2 for one cell: every lane's slopes times its upstream weight, into the cell's
-    /// sums, `q̄` and `default_F` (or, with `entries`, the grid entries' adjoints).
+simd_dispatch! {
+    /// Sweep 2 for one cell: every lane's slopes times its upstream weight, into `q̄` and the
+    /// cell's sums (returned; `default_F`'s, or with `entries` the grid entries' adjoints).
     fn cell_adjoint<T: Real>(
         cell: &[[T; 3]; 3],
         q: &[Vec<[T; LANES]>; 3],
@@ -335,8 +355,7 @@ avx2_dispatch! {
         slopes: &[Slopes<T>],
         entries: Option<(&[[u32; LANES]], &mut Vec<(usize, f64)>)>,
         dq: &mut [Vec<[T; LANES]>; 3],
-        sums: &mut Sums<T>,
-    ) => cell_adjoint_body
+    ) -> Sums<T> => cell_adjoint_body
 }
 
 #[inline(always)]
@@ -345,25 +364,27 @@ fn cell_adjoint_body<T: Real>(
     q: &[Vec<[T; LANES]>; 3],
     weight: &[[T; LANES]],
     slopes: &[Slopes<T>],
-    mut entries: Option<(&[[u32; LANES]], &mut Vec<(usize, f64)>)>,
+    entries: Option<(&[[u32; LANES]], &mut Vec<(usize, f64)>)>,
     dq: &mut [Vec<[T; LANES]>; 3],
-    sums: &mut Sums<T>,
-) {
+) -> Sums<T> {
+    // Locals, and a loop without calls or branches: the sums stay in registers where they fit.
+    let (mut d_cell, mut d_n, mut d_default) = ([[[T::ZERO; LANES]; 3]; 3], [[T::ZERO; LANES]; 3], [T::ZERO; LANES]);
     let [dq0, dq1, dq2] = dq;
+    let grid = entries.as_ref().map(|(entries, _)| *entries);
     for (b, (w_b, s_b)) in weight.iter().zip(slopes).enumerate() {
         // This block's rows, borrowed once: the lane loop below then indexes fixed-size arrays
         // only (no bounds checks), so it vectorises.
         let q_b = [&q[0][b], &q[1][b], &q[2][b]];
         let dq_b = [&mut dq0[b], &mut dq1[b], &mut dq2[b]];
-        let mut d_cell = [T::ZERO; LANES];
+        let on_default = grid.map_or([true; LANES], |entries| entries[b].map(|e| e == u32::MAX));
         for j in 0..LANES {
             let w = w_b[j];
-            d_cell[j] = w * s_b.df[j];
+            d_default[j] += T::ZERO.pick(w * s_b.df[j], on_default[j]);
             let dh = [0, 1, 2].map(|a| w * s_b.dh[a][j]);
             for a in 0..3 {
-                sums.d_n[a][j] = w.mul_add(s_b.dn[a][j], sums.d_n[a][j]);
+                d_n[a][j] = w.mul_add(s_b.dn[a][j], d_n[a][j]);
                 for c in 0..3 {
-                    sums.d_cell[a][c][j] = dh[a].mul_add(q_b[c][j], sums.d_cell[a][c][j]);
+                    d_cell[a][c][j] = dh[a].mul_add(q_b[c][j], d_cell[a][c][j]);
                 }
             }
             for c in 0..3 {
@@ -371,23 +392,19 @@ fn cell_adjoint_body<T: Real>(
                     dh[0].mul_add(cell[0][c], dh[1].mul_add(cell[1][c], dh[2].mul_add(cell[2][c], dq_b[c][j])));
             }
         }
-        match entries.as_mut() {
-            None => {
-                for j in 0..LANES {
-                    sums.d_default[j] += d_cell[j];
-                }
-            }
-            Some((entries, adj)) => {
-                for j in 0..LANES {
-                    if entries[b][j] == u32::MAX {
-                        sums.d_default[j] += d_cell[j];
-                    } else if d_cell[j] != T::ZERO {
-                        adj.push((entries[b][j] as usize, d_cell[j].to_f64()));
-                    }
+    }
+    // The grid entries' adjoints, in a loop of their own.
+    if let Some((entries, adj)) = entries {
+        for (b, (w_b, s_b)) in weight.iter().zip(slopes).enumerate() {
+            for j in 0..LANES {
+                let d = w_b[j] * s_b.df[j];
+                if entries[b][j] != u32::MAX && d != T::ZERO {
+                    adj.push((entries[b][j] as usize, d.to_f64()));
                 }
             }
         }
     }
+    Sums { d_cell, d_n, d_default }
 }
 
 /// The grating's Taylor coefficients in x and their slopes in N² for one axis's N.

@@ -8,10 +8,11 @@
 //! Sub-pixel `j = i·L·O + t·O + o` (pixel i, layer t, sub-pixel o); evaluation `e = s·n + j` of
 //! source s (source-major, n sub-pixels).
 
+use super::simd::simd_dispatch;
 use super::Inputs;
 use crate::kernel::{Layout, TileSpec};
 
-/// Partial sums per reduction (two AVX2 registers of f64).
+/// Partial sums per reduction (two AVX2 registers or one AVX-512 register of f64).
 const W: usize = 8;
 
 /// Geometry of every sub-pixel of a chunk and the scattering of every evaluation.
@@ -40,19 +41,10 @@ pub struct Geometry {
 impl Geometry {
     /// Geometry of the sub-pixels of `pixels` and the scattering of every source.
     pub fn new(pixels: &[usize], x: &Inputs<f64>, spec: &TileSpec) -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-            return unsafe { Self::new_avx2(pixels, x, spec) };
+        simd_dispatch! {
+            fn build(pixels: &[usize], x: &Inputs<f64>, spec: &TileSpec) -> Geometry => Geometry::new_body
         }
-        Self::new_body(pixels, x, spec)
-    }
-
-    /// [`Geometry::new`] compiled with AVX2 and FMA enabled (no contraction: same values).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn new_avx2(pixels: &[usize], x: &Inputs<f64>, spec: &TileSpec) -> Self {
-        Self::new_body(pixels, x, spec)
+        build(pixels, x, spec)
     }
 
     #[inline(always)]
@@ -151,19 +143,17 @@ impl Geometry {
     /// Adjoint of the geometry: `q̄` per evaluation, and per sub-pixel the `d̄` and `r̄` the
     /// per-pixel factors already contributed, into θ's wavelengths and detector entries.
     pub fn adjoint(&self, dq: &[Vec<f64>; 3], dd: [Vec<f64>; 3], dr: &[f64], x: &Inputs<f64>, acc: &mut [f64]) {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-            return unsafe { self.adjoint_avx2(dq, dd, dr, x, acc) };
+        simd_dispatch! {
+            fn pull_back(
+                geo: &Geometry,
+                dq: &[Vec<f64>; 3],
+                dd: [Vec<f64>; 3],
+                dr: &[f64],
+                x: &Inputs<f64>,
+                acc: &mut [f64],
+            ) => Geometry::adjoint_body
         }
-        self.adjoint_body(dq, dd, dr, x, acc)
-    }
-
-    /// [`Geometry::adjoint`] compiled with AVX2 and FMA enabled (no contraction: same values).
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    unsafe fn adjoint_avx2(&self, dq: &[Vec<f64>; 3], dd: [Vec<f64>; 3], dr: &[f64], x: &Inputs<f64>, acc: &mut [f64]) {
-        self.adjoint_body(dq, dd, dr, x, acc)
+        pull_back(self, dq, dd, dr, x, acc)
     }
 
     #[inline(always)]

@@ -5,39 +5,17 @@
 //! recomputes each pixel's forward quantities in f64 and applies the hand-derived adjoint of
 //! every step (documented where it is coded); gradients are accumulated in f64 per thread.
 
-/// Defines `fn $name<T: Real>(args)` calling `$body(args)` — compiled with AVX2 and FMA when
-/// the CPU has them (detected at run time), as written otherwise. `$body` is an
-/// `#[inline(always)]` function, so each build inlines it and vectorises it for its target.
-macro_rules! avx2_dispatch {
-    ($(#[$meta:meta])* fn $name:ident<$t:ident: Real>($($arg:ident: $ty:ty),* $(,)?) => $body:ident) => {
-        $(#[$meta])*
-        #[allow(clippy::too_many_arguments)]
-        fn $name<$t: Real>($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2,fma")]
-                #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2<$t: Real>($($arg: $ty),*) {
-                    $body($($arg),*)
-                }
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                    // SAFETY: the CPU supports AVX2 and FMA (checked just above).
-                    return unsafe { avx2($($arg),*) };
-                }
-            }
-            $body($($arg),*)
-        }
-    };
-}
-
 mod adjoint;
 pub mod batch;
 mod batch_adjoint;
 mod batch_geometry;
 pub mod factors;
 mod pixel;
+pub mod simd;
 
-use super::real::Real;
+pub use simd::{limit_simd, Simd};
+
+use super::real::{series_radius, slope_radius, Real};
 use super::{Layout, PixelLoss, TileLossGrad, TileSpec};
 use batch_adjoint::Upstream;
 use rayon::prelude::*;
@@ -72,6 +50,9 @@ pub struct Inputs<T> {
     pub(crate) sign_m: [f64; 3],
     /// |N·x| below which the grating uses its series.
     pub(crate) radius: T,
+    /// |N·x| below which the vectorised backward takes the grating's slopes from its series
+    /// ([`slope_radius`]).
+    pub(crate) slope_radius: T,
 }
 
 impl<T: Real> Inputs<T> {
@@ -106,7 +87,8 @@ impl<T: Real> Inputs<T> {
             e_in: spec.e_in.iter().map(to_t).collect(),
             b_in: spec.b_in.iter().map(to_t).collect(),
             sign_m: spec.n_value.map(|n| n.round() - 1.0),
-            radius: T::of(0.8 * (T::EPSILON * 362_880.0).powf(0.125)),
+            radius: T::of(series_radius(T::EPSILON)),
+            slope_radius: T::of(slope_radius()),
         }
     }
 }
@@ -210,14 +192,19 @@ fn batch_pass<'a, T: Real>(
     let zero = || TileLossGrad { loss: 0.0, theta_grad: vec![0.0f64; theta.len()], any_active: false };
     (0..count.div_ceil(per_chunk))
         .into_par_iter()
-        .fold(zero, |mut acc, c| {
-            let range = c * per_chunk..((c + 1) * per_chunk).min(count);
-            let pixels = &*spec.pixels.slice(range.clone());
-            let out = batch_adjoint::chunk(pixels, upstream(range), &x, &xt, spec, &mut acc.theta_grad);
-            acc.loss += out.loss;
-            acc.any_active |= out.any_active;
-            acc
-        })
+        .fold(
+            || (zero(), batch_adjoint::Scratch::default()),
+            |(mut acc, mut scratch), c| {
+                let range = c * per_chunk..((c + 1) * per_chunk).min(count);
+                let pixels = &*spec.pixels.slice(range.clone());
+                let up = upstream(range);
+                let out = batch_adjoint::chunk(pixels, up, &x, &xt, spec, &mut acc.theta_grad, &mut scratch);
+                acc.loss += out.loss;
+                acc.any_active |= out.any_active;
+                (acc, scratch)
+            },
+        )
+        .map(|(acc, _)| acc)
         .reduce(zero, |a, b| TileLossGrad {
             loss: a.loss + b.loss,
             theta_grad: add(a.theta_grad, b.theta_grad),

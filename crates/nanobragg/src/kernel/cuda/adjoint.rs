@@ -20,7 +20,7 @@
 //! the forward kernel.
 
 use super::geometry::{capture, kahn, position, scattering, series_coefficients, solid_angle};
-use super::{sin_cos_small, C_DMIN, C_RADIUS, C_SOURCES};
+use super::{sin_cos_small, C_DMIN, C_SLOPE_RADIUS, C_SOURCES};
 use crate::kernel::Layout;
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
@@ -124,7 +124,7 @@ pub(super) fn adjoint_kernel<F: Float>(
     let nc = theta[Layout::N + 2];
     let default_f = theta[Layout::DEFAULT_F];
     let scale = theta[Layout::SCALE];
-    let radius = consts[C_RADIUS];
+    let radius = consts[C_SLOPE_RADIUS];
     let dmin = consts[C_DMIN];
     let cells_at = Layout::LAMBDA + sources;
     let f2 = default_f * default_f;

@@ -11,7 +11,7 @@
 //! sines take reduced arguments (|x| ≤ π/2) and use the CPU kernel's polynomial, and F² (one
 //! `default_F` for every cell) multiplies the pixel's sum once.
 
-use super::real::Real;
+use super::real::{series_radius, slope_radius, Real};
 use super::{FusedTile, Layout, RenderBackend, TileSpec};
 use crate::linalg::float_options;
 use crate::scene::LatticeShape;
@@ -30,11 +30,12 @@ mod geometry;
 
 use geometry::{capture, kahn, position, scattering, series_coefficients, solid_angle};
 
-/// Offsets into the per-tile constants array: the series radius, d_min, π, then 9 values per
-/// source (incident direction, E_in, B_in).
+/// Offsets into the per-tile constants array: the series radius of the value (forward), d_min,
+/// the series radius of the slopes (adjoint, [`slope_radius`]), then 9 values per source
+/// (incident direction, E_in, B_in).
 const C_RADIUS: usize = 0;
 const C_DMIN: usize = 1;
-const C_PI: usize = 2;
+const C_SLOPE_RADIUS: usize = 2;
 const C_SOURCES: usize = 3;
 
 /// The kernels' small-angle sine and cosine: the CPU kernel's polynomials ([`Real::sin_small`],
@@ -44,16 +45,18 @@ const C_SOURCES: usize = 3;
 /// float type: `F::new` takes an f32 and would round the f64 set.
 macro_rules! cube_small_angle {
     (
-        f32: sin [$($s32:literal),*] cos [$($c32:literal),*];
-        f64: sin [$($s64:literal),*] cos [$($c64:literal),*];
+        f32: sin [$s32h:literal $(, $s32:literal)*] cos [$c32h:literal $(, $c32:literal)*];
+        f64: sin [$s64h:literal $(, $s64:literal)*] cos [$c64h:literal $(, $c64:literal)*];
     ) => {
         /// `u(x²)` of sin x = x + x³·u(x²).
         #[cube]
         fn sin_tail<F: Float>(s: F, #[comptime] double: bool) -> F {
             let mut u = F::new(0.0);
             if double {
+                u = F::cast_from($s64h);
                 $(u = u * s + F::cast_from($s64);)*
             } else {
+                u = F::cast_from($s32h);
                 $(u = u * s + F::cast_from($s32);)*
             }
             u
@@ -64,8 +67,10 @@ macro_rules! cube_small_angle {
         fn cos_tail<F: Float>(s: F, #[comptime] double: bool) -> F {
             let mut v = F::new(0.0);
             if double {
+                v = F::cast_from($c64h);
                 $(v = v * s + F::cast_from($c64);)*
             } else {
+                v = F::cast_from($c32h);
                 $(v = v * s + F::cast_from($c32);)*
             }
             v
@@ -91,7 +96,9 @@ fn sin_cos_small<F: Float>(x: F, #[comptime] double: bool) -> (F, F) {
 /// `|sin(Nπh)/sin(πh)|` on reduced arguments, with the Taylor series near the peak centre
 /// (coefficients from [`geometry::series_coefficients`]).
 #[cube]
-fn grating_abs<F: Float>(h: F, n: F, series_coefficients: &Array<F>, radius: F, pi: F, #[comptime] double: bool) -> F {
+fn grating_abs<F: Float>(h: F, n: F, series_coefficients: &Array<F>, radius: F, #[comptime] double: bool) -> F {
+    // π as a constant of the kernel source (no register).
+    let pi = F::cast_from(3.141592653589793_f64);
     let f = h - F::floor(h + F::new(0.5));
     let x = f * pi;
     let y = f * n;
@@ -143,7 +150,6 @@ fn render_kernel<F: Float>(
     let default_f = theta[Layout::DEFAULT_F];
     let radius = consts[C_RADIUS];
     let dmin = consts[C_DMIN];
-    let pi = consts[C_PI];
     let cells_at = Layout::LAMBDA + sources;
 
     let coef_a = series_coefficients::<F>(na);
@@ -182,9 +188,9 @@ fn render_kernel<F: Float>(
                         let h = qx * theta[c] + qy * theta[c + 1] + qz * theta[c + 2];
                         let kk = qx * theta[c + 3] + qy * theta[c + 4] + qz * theta[c + 5];
                         let l = qx * theta[c + 6] + qy * theta[c + 7] + qz * theta[c + 8];
-                        let f_latt = grating_abs::<F>(h, na, &coef_a, radius, pi, double)
-                            * grating_abs::<F>(kk, nb, &coef_b, radius, pi, double)
-                            * grating_abs::<F>(l, nc, &coef_c, radius, pi, double);
+                        let f_latt = grating_abs::<F>(h, na, &coef_a, radius, double)
+                            * grating_abs::<F>(kk, nb, &coef_b, radius, double)
+                            * grating_abs::<F>(l, nc, &coef_c, radius, double);
                         sum += f_latt * f_latt;
                     }
                 }
@@ -214,9 +220,9 @@ fn constants<E: burn_cubecl::FloatElement + Float + Real>(
     device: &burn_cuda::CudaDevice,
 ) -> CubeTensor<Runtime> {
     let mut consts = vec![
-        0.8 * (<E as Real>::EPSILON * 362_880.0).powf(0.125),
+        series_radius(<E as Real>::EPSILON),
         spec.dmin_m,
-        std::f64::consts::PI,
+        slope_radius(),
     ];
     for s in 0..spec.incident.len() {
         consts.extend(spec.incident[s]);
