@@ -16,7 +16,8 @@
 //! then a device sync) instead of `render` (which copies the image to the host): the fair
 //! comparison with renderers that return a device tensor. On CUDA each scene also prints the
 //! CubeCL allocator's figures after one more render, with the image still alive.
-//! `--engine tensor` forces the tensor-op reference path. S5 writes its HKL file (h, k, l in
+//! `--engine tensor` forces the tensor-op reference path. `--simd avx2` (or `portable`) caps the
+//! instruction set of the CPU kernel's lane loops (default: the widest the CPU has, printed). S5 writes its HKL file (h, k, l in
 //! −20…20, F = 100·(1 + 0.5·sin(h + 2k + 3l))) to the system temp folder first.
 
 use std::error::Error;
@@ -158,6 +159,15 @@ fn main() -> Res<()> {
                     other => return Err(format!("--engine {other}: auto or tensor").into()),
                 }
             }
+            "--simd" => {
+                use nanobragg::kernel::cpu::{limit_simd, Simd};
+                limit_simd(match value()?.as_str() {
+                    "portable" => Simd::Portable,
+                    "avx2" => Simd::Avx2,
+                    "avx512" => Simd::Avx512,
+                    other => return Err(format!("--simd {other}: portable, avx2 or avx512").into()),
+                })
+            }
             other => return Err(format!("unknown argument {other}").into()),
         }
     }
@@ -165,7 +175,11 @@ fn main() -> Res<()> {
     if let Some(bad) = scenes.iter().find(|s| !NAMES.contains(&s.as_str())) {
         return Err(format!("unknown scene {bad} ({})", NAMES.join(" ")).into());
     }
-    println!("backend {backend}, dtype {dtype}, engine {:?}, best of {repeat} after a warm-up", options.engine);
+    println!(
+        "backend {backend}, dtype {dtype}, engine {:?}, CPU lane loops {:?}, best of {repeat} after a warm-up",
+        options.engine,
+        nanobragg::kernel::cpu::simd()
+    );
     #[cfg(feature = "cuda")]
     let cuda_memory = || match nanobragg::kernel::allocator_usage(&Default::default()) {
         Some(u) => format!(

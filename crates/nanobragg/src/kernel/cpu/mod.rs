@@ -13,7 +13,7 @@ pub mod factors;
 mod pixel;
 pub mod simd;
 
-pub use simd::{limit_simd, Simd};
+pub use simd::{limit_simd, simd, Simd};
 
 use super::real::{series_radius, slope_radius, Real};
 use super::{Layout, PixelLoss, TileLossGrad, TileSpec};
