@@ -66,30 +66,29 @@ impl<B: Backend> CrystalGeometry<B> {
                 ([a_star, b_star, c_star], Some(([a, b, c], v)))
             }
         };
-        let [a_s, b_s, c_s] = stars.map(|v| rotate_xyz(&v, mx, my, mz));
-        let mut bxc = cross(&b_s, &c_s);
-        let mut cxa = cross(&c_s, &a_s);
-        let mut axb = cross(&a_s, &b_s);
-        let mut vstar = dot(&a_s, &bxc);
+        // The three vectors go through each step together, as the rows of one `[3, 3]` batch
+        // (the same arithmetic per vector as one at a time, a third of the graph's ops).
+        let stars = rotate_xyz(&Tensor::stack::<2>(stars.to_vec(), 0), mx, my, mz);
+        // Rows b×c, c×a, a×b of the rows a, b, c of `m`.
+        let pair_crosses = |m: &Tensor<B, 2>| {
+            let row = |i: usize| m.clone().narrow(0, i, 1);
+            cross(&Tensor::cat(vec![row(1), row(2), row(0)], 0), &Tensor::cat(vec![row(2), row(0), row(1)], 0))
+        };
+        let mut crosses = pair_crosses(&stars);
+        let mut vstar = dot(&stars.clone().narrow(0, 0, 1), &crosses.clone().narrow(0, 0, 1)).reshape([1]);
         if let Some(([a, b, c], v)) = user_cell {
             // Force |b*×c*| = a/V etc. so the given lengths are reproduced exactly.
-            bxc = rescale(&bxc, a / v.clone());
-            cxa = rescale(&cxa, b / v.clone());
-            axb = rescale(&axb, c / v.clone());
+            let magnitudes = Tensor::cat(vec![a / v.clone(), b / v.clone(), c / v.clone()], 0).reshape([3, 1]);
+            crosses = crosses.clone() / norm(&crosses) * magnitudes;
             vstar = v.recip();
         }
         let volume = vstar.clone().recip();
-        let a = bxc * volume.clone();
-        let b = cxa * volume.clone();
-        let c = axb * volume.clone();
-        let reciprocal = [
-            cross(&b, &c) * vstar.clone(),
-            cross(&c, &a) * vstar.clone(),
-            cross(&a, &b) * vstar,
-        ];
+        let real = crosses * volume.clone().reshape([1, 1]);
+        let reciprocal = pair_crosses(&real) * vstar.reshape([1, 1]);
+        let rows = |m: &Tensor<B, 2>| [0, 1, 2].map(|i| m.clone().narrow(0, i, 1).reshape([3]));
         CrystalGeometry {
-            real: [a * 1e-10, b * 1e-10, c * 1e-10],
-            reciprocal,
+            real: rows(&(real * 1e-10)),
+            reciprocal: rows(&reciprocal),
             volume,
         }
     }
@@ -103,10 +102,6 @@ impl<B: Backend> CrystalGeometry<B> {
     pub fn cell_matrix(&self) -> Tensor<B, 2> {
         Tensor::stack::<2>(self.real.to_vec(), 0)
     }
-}
-
-fn rescale<B: Backend>(v: &Tensor<B, 1>, magnitude: Tensor<B, 1>) -> Tensor<B, 1> {
-    v.clone() / norm(v) * magnitude
 }
 
 /// Cells rotated by every φ step about the spindle: `[Φ, 3, 3]` (rows a, b, c in metres),

@@ -89,36 +89,49 @@ pub fn unit<B: Backend, const D: usize>(a: &Tensor<B, D>) -> Tensor<B, D> {
     a.clone() / norm(a)
 }
 
-/// Rotate `v` about the unit `axis` by `angle` (rad), right-handed (Rodrigues):
-/// `v cos φ + (u × v) sin φ + u (u·v)(1 − cos φ)`.
-pub fn rotate_axis<B: Backend>(
-    v: &Tensor<B, 1>,
-    axis: &Tensor<B, 1>,
-    angle: &Tensor<B, 1>,
-) -> Tensor<B, 1> {
-    let (s, c) = (angle.clone().sin(), angle.clone().cos());
-    let along = axis.clone() * dot(axis, v) * (c.clone().neg() + 1.0);
-    along + v.clone() * c + cross(axis, v) * s
+/// A `[1]` tensor (an angle, a scalar) reshaped to broadcast against `D`-dimensional vectors.
+fn broadcast_scalar<B: Backend, const D: usize>(t: &Tensor<B, 1>) -> Tensor<B, D> {
+    t.clone().reshape([1; D])
 }
 
-/// Rotate `v` about lab X, then Y, then Z by the given angles (rad), as the C `rotate`.
-pub fn rotate_xyz<B: Backend>(
-    v: &Tensor<B, 1>,
+/// Rotate the vectors `v` (last dimension 3: one `[3]` vector or a batch `[N, 3]`) about the
+/// unit `axis` (`[3]`) by `angle` (`[1]`, rad), right-handed (Rodrigues):
+/// `v cos φ + (u × v) sin φ + u (u·v)(1 − cos φ)`. A batch takes the ops of one vector.
+pub fn rotate_axis<B: Backend, const D: usize>(
+    v: &Tensor<B, D>,
+    axis: &Tensor<B, 1>,
+    angle: &Tensor<B, 1>,
+) -> Tensor<B, D> {
+    let mut shape = [1; D];
+    shape[D - 1] = 3;
+    let axis: Tensor<B, D> = axis.clone().reshape(shape);
+    let (s, c) = (broadcast_scalar::<B, D>(&angle.clone().sin()), broadcast_scalar::<B, D>(&angle.clone().cos()));
+    let along = axis.clone() * dot(&axis, v) * (c.clone().neg() + 1.0);
+    along + v.clone() * c + cross(&axis.expand(v.dims()), v) * s
+}
+
+/// Rotate the vectors `v` (`[3]` or `[N, 3]`) about lab X, then Y, then Z by the given angles
+/// (`[1]` each, rad), as the C `rotate`. A batch takes the ops of one vector.
+pub fn rotate_xyz<B: Backend, const D: usize>(
+    v: &Tensor<B, D>,
     rx: &Tensor<B, 1>,
     ry: &Tensor<B, 1>,
     rz: &Tensor<B, 1>,
-) -> Tensor<B, 1> {
+) -> Tensor<B, D> {
     let (x, y, z) = (comp(v, 0), comp(v, 1), comp(v, 2));
+    let sin_cos = |angle: &Tensor<B, 1>| {
+        (broadcast_scalar::<B, D>(&angle.clone().sin()), broadcast_scalar::<B, D>(&angle.clone().cos()))
+    };
     // about X
-    let (s, c) = (rx.clone().sin(), rx.clone().cos());
+    let (s, c) = sin_cos(rx);
     let (y, z) = (y.clone() * c.clone() - z.clone() * s.clone(), y * s + z * c);
     // about Y
-    let (s, c) = (ry.clone().sin(), ry.clone().cos());
+    let (s, c) = sin_cos(ry);
     let (x, z) = (x.clone() * c.clone() + z.clone() * s.clone(), z * c - x * s);
     // about Z
-    let (s, c) = (rz.clone().sin(), rz.clone().cos());
+    let (s, c) = sin_cos(rz);
     let (x, y) = (x.clone() * c.clone() - y.clone() * s.clone(), x * s + y * c);
-    Tensor::cat(vec![x, y, z], 0)
+    Tensor::cat(vec![x, y, z], D - 1)
 }
 
 /// Host-side f64 Rodrigues rotation (for quantities no gradient needs, e.g. divergence grids).
