@@ -6,7 +6,7 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::linalg::{cross, dot, norm, rotate_xyz, scalar, tensor, to_f64, vec3};
+use crate::linalg::{cross, dot, norm, rotate_xyz, rows, scalar, tensor, to_f64, vec3};
 use crate::params::Params;
 
 /// The unrotated (φ = 0, mosaic = identity) crystal.
@@ -85,10 +85,13 @@ impl<B: Backend> CrystalGeometry<B> {
         let volume = vstar.clone().recip();
         let real = crosses * volume.clone().reshape([1, 1]);
         let reciprocal = pair_crosses(&real) * vstar.reshape([1, 1]);
-        let rows = |m: &Tensor<B, 2>| [0, 1, 2].map(|i| m.clone().narrow(0, i, 1).reshape([3]));
+        let three = |m: &Tensor<B, 2>| {
+            let r = rows(m);
+            [r[0].clone(), r[1].clone(), r[2].clone()]
+        };
         CrystalGeometry {
-            real: rows(&(real * 1e-10)),
-            reciprocal: rows(&reciprocal),
+            real: three(&(real * 1e-10)),
+            reciprocal: three(&reciprocal),
             volume,
         }
     }

@@ -8,7 +8,7 @@
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::error::{NanobraggError, Result};
-use crate::linalg::{dot, rotate_axis, rotate_xyz, scalar, to_f64, vec3};
+use crate::linalg::{dot, rotate_axis, rotate_xyz, rows, scalar, to_f64, vec3};
 use crate::params::Params;
 use crate::scene::{Convention, Pivot};
 use crate::setup::{BeamCenterMapping, CenterDefault, DetectorSetup};
@@ -111,14 +111,8 @@ impl<B: Backend> DetectorGeometry<B> {
         let [rx, ry, rz] = &p.rot;
         // The detector rotations turn every vector the same way: the unit vectors (and, with
         // the sample pivot, pix0's unrotated position) go through them together as the rows of
-        // one batch — the same arithmetic per vector, a quarter of the graph's ops.
-        let rows = |batch: &Tensor<B, 2>| -> Vec<Tensor<B, 1>> {
-            let n = batch.dims()[0];
-            (0..n).map(|i| batch.clone().narrow(0, i, 1).reshape([3])).collect()
-        };
-        let mut unrotated = vec![f0.clone(), s0.clone(), o0.clone()];
-        // The sample pivot's pix0 needs close0, which needs the rotated o (ratio) unless given.
-        let xyz = rotate_xyz(&Tensor::stack::<2>(unrotated.clone(), 0), rx, ry, rz);
+        // one batch — the same arithmetic per vector, a fraction of the graph's ops.
+        let mut xyz = rotate_xyz(&Tensor::stack::<2>(vec![f0.clone(), s0.clone(), o0.clone()], 0), rx, ry, rz);
         let ratio = dot(&beam, &rows(&xyz)[2]);
         let ratio_value = to_f64(&ratio);
         if !ratio_value.is_finite() || ratio_value.abs() < 1e-12 {
@@ -132,13 +126,12 @@ impl<B: Backend> DetectorGeometry<B> {
         };
         let distance0 = close0.clone() / ratio.clone();
         if setup.pivot == Pivot::Sample {
-            unrotated.push(f0.clone() * fclose0.clone().neg() - s0.clone() * sclose0.clone() + o0.clone() * close0.clone());
+            // pix0's unrotated position needs close0, which needs the rotated o (the ratio)
+            // unless given: it joins the batch after the lab rotations, before 2θ.
+            let start = f0.clone() * fclose0.clone().neg() - s0.clone() * sclose0.clone() + o0.clone() * close0.clone();
+            xyz = Tensor::cat(vec![xyz, rotate_xyz(&start.unsqueeze_dim::<2>(0), rx, ry, rz)], 0);
         }
-        let turned = rows(&rotate_axis(
-            &rotate_xyz(&Tensor::stack::<2>(unrotated, 0), rx, ry, rz),
-            &tt_axis,
-            &p.twotheta,
-        ));
+        let turned = rows(&rotate_axis(&xyz, &tt_axis, &p.twotheta));
         let (fdet, sdet, odet) = (turned[0].clone(), turned[1].clone(), turned[2].clone());
         let pix0 = match setup.pivot {
             Pivot::Sample => turned[3].clone(),

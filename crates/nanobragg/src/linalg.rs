@@ -89,6 +89,11 @@ pub fn unit<B: Backend, const D: usize>(a: &Tensor<B, D>) -> Tensor<B, D> {
     a.clone() / norm(a)
 }
 
+/// The rows of a batch of vectors `[N, 3]`, each `[3]`.
+pub fn rows<B: Backend>(batch: &Tensor<B, 2>) -> Vec<Tensor<B, 1>> {
+    (0..batch.dims()[0]).map(|i| batch.clone().narrow(0, i, 1).reshape([3])).collect()
+}
+
 /// A `[1]` tensor (an angle, a scalar) reshaped to broadcast against `D`-dimensional vectors.
 fn broadcast_scalar<B: Backend, const D: usize>(t: &Tensor<B, 1>) -> Tensor<B, D> {
     t.clone().reshape([1; D])

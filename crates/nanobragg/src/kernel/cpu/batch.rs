@@ -88,11 +88,7 @@ pub fn render_chunk<T: Real>(
     scratch.acc.resize(scratch.q[0].len(), [T::ZERO; LANES]);
     let nearest = spec.grid.is_some();
     for cell in &x.cells {
-        if nearest {
-            accumulate_nearest(cell, &scratch.q, &mut scratch.acc, x, spec);
-        } else {
-            accumulate_default(cell, &scratch.q, &mut scratch.acc, x, spec);
-        }
+        accumulate(nearest, cell, &scratch.q, &mut scratch.acc, x, spec);
     }
     let mut sums = vec![0.0f64; pixels.len()];
     for (e, &owner) in scratch.owner.iter().enumerate() {
@@ -105,25 +101,33 @@ pub fn render_chunk<T: Real>(
 }
 
 simd_dispatch! {
-    /// `acc += F_cell²·F_latt²` of every lane for one cell, F from the nearest grid entry.
-    fn accumulate_nearest<T: Real>(
+    /// `acc += F_cell²·F_latt²` of every lane for one cell, F from the nearest grid entry
+    /// (`nearest`) or `default_F`.
+    fn accumulate<T: Real>(
+        nearest: bool,
         cell: &[[T; 3]; 3],
         q: &[Vec<[T; LANES]>; 3],
         acc: &mut [[T; LANES]],
         x: &Inputs<T>,
         spec: &TileSpec,
-    ) => accumulate_blocks::<T, true>
+    ) => accumulate_either
 }
 
-simd_dispatch! {
-    /// `acc += F_cell²·F_latt²` of every lane for one cell, F = `default_F`.
-    fn accumulate_default<T: Real>(
-        cell: &[[T; 3]; 3],
-        q: &[Vec<[T; LANES]>; 3],
-        acc: &mut [[T; LANES]],
-        x: &Inputs<T>,
-        spec: &TileSpec,
-    ) => accumulate_blocks::<T, false>
+/// [`accumulate_blocks`] with F's source chosen once per cell, outside the block loop.
+#[inline(always)]
+fn accumulate_either<T: Real>(
+    nearest: bool,
+    cell: &[[T; 3]; 3],
+    q: &[Vec<[T; LANES]>; 3],
+    acc: &mut [[T; LANES]],
+    x: &Inputs<T>,
+    spec: &TileSpec,
+) {
+    if nearest {
+        accumulate_blocks::<T, true>(cell, q, acc, x, spec);
+    } else {
+        accumulate_blocks::<T, false>(cell, q, acc, x, spec);
+    }
 }
 
 #[inline(always)]

@@ -309,7 +309,7 @@ fn cell_gratings_body<T: Real>(
                     grating_quotient_lane(h, x.n[axis], x.slope_radius);
                 near[j] = close as u32;
             }
-            // The series near a peak's centre is rare (|Nπf| below a few hundredths at f64):
+            // The series near a peak's centre is rare (|Nπf| below the slopes' radius, 0.044):
             // only blocks with such a lane pay for it.
             if near.iter().sum::<u32>() != 0 {
                 for j in 0..LANES {
@@ -364,22 +364,22 @@ fn cell_adjoint_body<T: Real>(
     q: &[Vec<[T; LANES]>; 3],
     weight: &[[T; LANES]],
     slopes: &[Slopes<T>],
-    entries: Option<(&[[u32; LANES]], &mut Vec<(usize, f64)>)>,
+    mut entries: Option<(&[[u32; LANES]], &mut Vec<(usize, f64)>)>,
     dq: &mut [Vec<[T; LANES]>; 3],
 ) -> Sums<T> {
-    // Locals, and a loop without calls or branches: the sums stay in registers where they fit.
+    // The compiler keeps these sums on the stack (the lane loop is too large to be unrolled and
+    // its arrays split into registers; see docs/benchmarks.md, session 8).
     let (mut d_cell, mut d_n, mut d_default) = ([[[T::ZERO; LANES]; 3]; 3], [[T::ZERO; LANES]; 3], [T::ZERO; LANES]);
     let [dq0, dq1, dq2] = dq;
-    let grid = entries.as_ref().map(|(entries, _)| *entries);
     for (b, (w_b, s_b)) in weight.iter().zip(slopes).enumerate() {
         // This block's rows, borrowed once: the lane loop below then indexes fixed-size arrays
         // only (no bounds checks), so it vectorises.
         let q_b = [&q[0][b], &q[1][b], &q[2][b]];
         let dq_b = [&mut dq0[b], &mut dq1[b], &mut dq2[b]];
-        let on_default = grid.map_or([true; LANES], |entries| entries[b].map(|e| e == u32::MAX));
+        let mut d_f = [T::ZERO; LANES];
         for j in 0..LANES {
             let w = w_b[j];
-            d_default[j] += T::ZERO.pick(w * s_b.df[j], on_default[j]);
+            d_f[j] = w * s_b.df[j];
             let dh = [0, 1, 2].map(|a| w * s_b.dh[a][j]);
             for a in 0..3 {
                 d_n[a][j] = w.mul_add(s_b.dn[a][j], d_n[a][j]);
@@ -392,14 +392,19 @@ fn cell_adjoint_body<T: Real>(
                     dh[0].mul_add(cell[0][c], dh[1].mul_add(cell[1][c], dh[2].mul_add(cell[2][c], dq_b[c][j])));
             }
         }
-    }
-    // The grid entries' adjoints, in a loop of their own.
-    if let Some((entries, adj)) = entries {
-        for (b, (w_b, s_b)) in weight.iter().zip(slopes).enumerate() {
-            for j in 0..LANES {
-                let d = w_b[j] * s_b.df[j];
-                if entries[b][j] != u32::MAX && d != T::ZERO {
-                    adj.push((entries[b][j] as usize, d.to_f64()));
+        match entries.as_mut() {
+            None => {
+                for j in 0..LANES {
+                    d_default[j] += d_f[j];
+                }
+            }
+            Some((entries, adj)) => {
+                for j in 0..LANES {
+                    if entries[b][j] == u32::MAX {
+                        d_default[j] += d_f[j];
+                    } else if d_f[j] != T::ZERO {
+                        adj.push((entries[b][j] as usize, d_f[j].to_f64()));
+                    }
                 }
             }
         }
