@@ -296,25 +296,30 @@ fn cell_gratings_body<T: Real>(
         let mut g = [[T::ZERO; LANES]; 3];
         let mut dg_dh = [[T::ZERO; LANES]; 3];
         let mut dg_dn = [[T::ZERO; LANES]; 3];
+        // Per axis and lane 1 where the series must replace the quotient, and per lane whether
+        // any axis needs it (counted as integers: a reduction that vectorises, taken once per
+        // block rather than once per axis).
+        let mut near = [[0u32; LANES]; 3];
+        let mut any_near = [0u32; LANES];
         for axis in 0..3 {
             let row = cell[axis];
-            // Per lane 1 where the series must replace the quotient (counted as integers, a
-            // reduction that vectorises).
-            let mut near = [0u32; LANES];
             for j in 0..LANES {
                 let h = q[0][b][j] * row[0] + q[1][b][j] * row[1] + q[2][b][j] * row[2];
                 hkl[axis][j] = h;
                 let close;
                 (g[axis][j], dg_dh[axis][j], dg_dn[axis][j], close) =
                     grating_quotient_lane(h, x.n[axis], x.slope_radius);
-                near[j] = close as u32;
+                near[axis][j] = close as u32;
+                any_near[j] |= close as u32;
             }
-            // The series near a peak's centre is rare (|Nπf| below the slopes' radius, 0.044):
-            // only blocks with such a lane pay for it.
-            if near.iter().sum::<u32>() != 0 {
+        }
+        // The series near a peak's centre is rare (|Nπf| below the slopes' radius, 0.044):
+        // only blocks with such a lane pay for it.
+        if any_near.iter().sum::<u32>() != 0 {
+            for axis in 0..3 {
                 for j in 0..LANES {
                     let (v, dh, dn) = grating_series_lane(hkl[axis][j], x.n[axis], &series[axis]);
-                    let near = near[j] != 0;
+                    let near = near[axis][j] != 0;
                     g[axis][j] = g[axis][j].pick(v, near);
                     dg_dh[axis][j] = dg_dh[axis][j].pick(dh, near);
                     dg_dn[axis][j] = dg_dn[axis][j].pick(dn, near);
