@@ -1,7 +1,8 @@
 //! The backward pass of the CUDA forward kernel: one GPU thread per pixel recomputes its pixel
 //! and accumulates `∂(g·value)/∂θ` for the pixel's upstream gradient g in registers; each entry
-//! is summed over the warp (a plane sum) and added into the warp's column of a zeroed
-//! `[len θ, warps]` buffer; the launcher sums the columns.
+//! is summed over the warp and added into the warp's row of a zeroed `[warps, len θ]`
+//! buffer; the launcher sums the rows. A cell's nine matrix entries are summed together by one
+//! reduce-scatter ([`emit_nine`]), the other entries by plane sums.
 //!
 //! The math is the CPU adjoint's ([`crate::kernel::cpu::adjoint`]) for the scenes the forward
 //! kernel covers (SQUARE lattice, `default_F`, factors once per pixel):
@@ -69,13 +70,80 @@ fn grating_grad<F: Float>(h: F, n: F, radius: F, #[comptime] double: bool) -> (F
     (v, dx * pi, dn)
 }
 
-/// Add `value` summed over the plane (warp) into column `warp` of row `row` of `partial`
-/// (`[len θ, warps]`); every unit of the plane must call it (uniform control flow).
+/// Add `value` summed over the plane (warp) into entry `row` of the warp's row of `partial`
+/// (`[warps, rows]`); every unit of the plane must call it (uniform control flow).
 #[cube]
-fn emit<F: Float>(partial: &mut Array<F>, row: usize, value: F, warp: usize, #[comptime] warps: usize) {
+fn emit<F: Float>(
+    partial: &mut Array<F>,
+    row: usize,
+    value: F,
+    warp: usize,
+    #[comptime] rows: usize,
+    #[comptime] warps: usize,
+) {
     let total = plane_sum(value);
     if UNIT_POS_PLANE == 0 && warp < warps {
-        partial[row * warps + warp] += total;
+        partial[warp * rows + row] += total;
+    }
+}
+
+/// One step of a reduce-scatter over the plane: of each pair of units `mask` apart, the lower
+/// keeps `lo` and the upper keeps `hi`, each adding the partner's copy of the value it keeps
+/// (one shuffle for both values). `hi` is zero where the upper unit has no value to keep.
+#[cube]
+fn fold<F: Float>(lo: F, hi: F, #[comptime] mask: u32) -> F {
+    let upper = (UNIT_POS_PLANE & mask) != 0u32;
+    let keep = select(upper, hi, lo);
+    let send = select(upper, lo, hi);
+    keep + plane_shuffle_xor(send, mask)
+}
+
+/// Add nine values, each summed over the plane, into entries `row..row + 9` of the warp's row
+/// of `partial`. A reduce-scatter: halving steps of 16, 8, 4, 2 and 1 units leave value
+/// `5·b₄ + 3·b₃ + 2·b₂ + b₁` (b the unit's lane bits) summed in units with b₀ = 0 whose slot
+/// existed at every step; 12 shuffles where nine plane sums take 45. Every unit of the plane
+/// must call it.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn emit_nine<F: Float>(
+    partial: &mut Array<F>,
+    row: usize,
+    a0: F,
+    a1: F,
+    a2: F,
+    a3: F,
+    a4: F,
+    a5: F,
+    a6: F,
+    a7: F,
+    a8: F,
+    warp: usize,
+    #[comptime] rows: usize,
+    #[comptime] warps: usize,
+) {
+    let zero = F::new(0.0);
+    // Nine slots to five (pairs (j, j + 5)), five to three (j, j + 3), three to two (j, j + 2),
+    // two to one, then the last pair's sum.
+    let b0 = fold::<F>(a0, a5, 16u32);
+    let b1 = fold::<F>(a1, a6, 16u32);
+    let b2 = fold::<F>(a2, a7, 16u32);
+    let b3 = fold::<F>(a3, a8, 16u32);
+    let b4 = fold::<F>(a4, zero, 16u32);
+    let c0 = fold::<F>(b0, b3, 8u32);
+    let c1 = fold::<F>(b1, b4, 8u32);
+    let c2 = fold::<F>(b2, zero, 8u32);
+    let d0 = fold::<F>(c0, c2, 4u32);
+    let d1 = fold::<F>(c1, zero, 4u32);
+    let e0 = fold::<F>(d0, d1, 2u32);
+    let total = e0 + plane_shuffle_xor(e0, 1u32);
+    // The slot a unit holds, traced back through the steps (3 and 5 slots before the 4- and
+    // 8-unit steps, 9 before the first).
+    let lane = UNIT_POS_PLANE;
+    let at4 = ((lane >> 1u32) & 1u32) + 2u32 * ((lane >> 2u32) & 1u32);
+    let at8 = at4 + 3u32 * ((lane >> 3u32) & 1u32);
+    let at16 = at8 + 5u32 * ((lane >> 4u32) & 1u32);
+    if (lane & 1u32) == 0u32 && at4 < 3u32 && at8 < 5u32 && at16 < 9u32 && warp < warps {
+        partial[warp * rows + row + at16 as usize] += total;
     }
 }
 
@@ -89,6 +157,7 @@ pub(super) fn adjoint_kernel<F: Float>(
     #[comptime] first: usize,
     #[comptime] offset: usize,
     #[comptime] count: usize,
+    #[comptime] rows: usize,
     #[comptime] warps: usize,
     #[comptime] fpixels: usize,
     #[comptime] oversample: usize,
@@ -267,15 +336,10 @@ pub(super) fn adjoint_kernel<F: Float>(
                     gz[j] += dh0 * m2 + dh1 * m5 + dh2 * m8;
                 }
             }
-            emit::<F>(partial, c, a_cell0, warp, warps);
-            emit::<F>(partial, c + 1, a_cell1, warp, warps);
-            emit::<F>(partial, c + 2, a_cell2, warp, warps);
-            emit::<F>(partial, c + 3, a_cell3, warp, warps);
-            emit::<F>(partial, c + 4, a_cell4, warp, warps);
-            emit::<F>(partial, c + 5, a_cell5, warp, warps);
-            emit::<F>(partial, c + 6, a_cell6, warp, warps);
-            emit::<F>(partial, c + 7, a_cell7, warp, warps);
-            emit::<F>(partial, c + 8, a_cell8, warp, warps);
+            emit_nine::<F>(
+                partial, c, a_cell0, a_cell1, a_cell2, a_cell3, a_cell4, a_cell5, a_cell6, a_cell7, a_cell8, warp,
+                rows, warps,
+            );
         }
         // λ̄ and d̄ = q̄/λ per sub-pixel; d̄ goes on through the geometry below.
         let mut a_lambda = F::new(0.0);
@@ -285,7 +349,7 @@ pub(super) fn adjoint_kernel<F: Float>(
             sdy[j] += gy[j] / lambda;
             sdz[j] += gz[j] / lambda;
         }
-        emit::<F>(partial, Layout::LAMBDA + s, a_lambda, warp, warps);
+        emit::<F>(partial, Layout::LAMBDA + s, a_lambda, warp, rows, warps);
     }
 
     // Accumulators of θ's geometry entries and the detector vectors, declared after the cell
@@ -417,27 +481,27 @@ pub(super) fn adjoint_kernel<F: Float>(
         }
     }
 
-    emit::<F>(partial, Layout::PIX0, a_pix0x, warp, warps);
-    emit::<F>(partial, Layout::PIX0 + 1, a_pix0y, warp, warps);
-    emit::<F>(partial, Layout::PIX0 + 2, a_pix0z, warp, warps);
-    emit::<F>(partial, Layout::FDET, a_fdetx, warp, warps);
-    emit::<F>(partial, Layout::FDET + 1, a_fdety, warp, warps);
-    emit::<F>(partial, Layout::FDET + 2, a_fdetz, warp, warps);
-    emit::<F>(partial, Layout::SDET, a_sdetx, warp, warps);
-    emit::<F>(partial, Layout::SDET + 1, a_sdety, warp, warps);
-    emit::<F>(partial, Layout::SDET + 2, a_sdetz, warp, warps);
-    emit::<F>(partial, Layout::ODET, a_odetx, warp, warps);
-    emit::<F>(partial, Layout::ODET + 1, a_odety, warp, warps);
-    emit::<F>(partial, Layout::ODET + 2, a_odetz, warp, warps);
-    emit::<F>(partial, Layout::CLOSE, a_close, warp, warps);
-    emit::<F>(partial, Layout::PIXEL, a_pixel, warp, warps);
-    emit::<F>(partial, Layout::LAYER, a_layer, warp, warps);
-    emit::<F>(partial, Layout::MU, a_mu, warp, warps);
-    emit::<F>(partial, Layout::POLAR_K, a_polar_k, warp, warps);
-    emit::<F>(partial, Layout::N, a_nx, warp, warps);
-    emit::<F>(partial, Layout::N + 1, a_ny, warp, warps);
-    emit::<F>(partial, Layout::N + 2, a_nz, warp, warps);
-    emit::<F>(partial, Layout::DEFAULT_F, a_default, warp, warps);
-    emit::<F>(partial, Layout::SCALE, a_scale, warp, warps);
-    emit::<F>(partial, Layout::I_BG, big_g, warp, warps);
+    emit::<F>(partial, Layout::PIX0, a_pix0x, warp, rows, warps);
+    emit::<F>(partial, Layout::PIX0 + 1, a_pix0y, warp, rows, warps);
+    emit::<F>(partial, Layout::PIX0 + 2, a_pix0z, warp, rows, warps);
+    emit::<F>(partial, Layout::FDET, a_fdetx, warp, rows, warps);
+    emit::<F>(partial, Layout::FDET + 1, a_fdety, warp, rows, warps);
+    emit::<F>(partial, Layout::FDET + 2, a_fdetz, warp, rows, warps);
+    emit::<F>(partial, Layout::SDET, a_sdetx, warp, rows, warps);
+    emit::<F>(partial, Layout::SDET + 1, a_sdety, warp, rows, warps);
+    emit::<F>(partial, Layout::SDET + 2, a_sdetz, warp, rows, warps);
+    emit::<F>(partial, Layout::ODET, a_odetx, warp, rows, warps);
+    emit::<F>(partial, Layout::ODET + 1, a_odety, warp, rows, warps);
+    emit::<F>(partial, Layout::ODET + 2, a_odetz, warp, rows, warps);
+    emit::<F>(partial, Layout::CLOSE, a_close, warp, rows, warps);
+    emit::<F>(partial, Layout::PIXEL, a_pixel, warp, rows, warps);
+    emit::<F>(partial, Layout::LAYER, a_layer, warp, rows, warps);
+    emit::<F>(partial, Layout::MU, a_mu, warp, rows, warps);
+    emit::<F>(partial, Layout::POLAR_K, a_polar_k, warp, rows, warps);
+    emit::<F>(partial, Layout::N, a_nx, warp, rows, warps);
+    emit::<F>(partial, Layout::N + 1, a_ny, warp, rows, warps);
+    emit::<F>(partial, Layout::N + 2, a_nz, warp, rows, warps);
+    emit::<F>(partial, Layout::DEFAULT_F, a_default, warp, rows, warps);
+    emit::<F>(partial, Layout::SCALE, a_scale, warp, rows, warps);
+    emit::<F>(partial, Layout::I_BG, big_g, warp, rows, warps);
 }

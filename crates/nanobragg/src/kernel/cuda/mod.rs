@@ -274,7 +274,7 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
     output
 }
 
-/// Bytes of the per-warp gradient columns one backward launch may hold.
+/// Bytes of the per-warp gradient rows one backward launch may hold.
 const BACKWARD_BUDGET_BYTES: usize = 512 << 20;
 
 /// Units per plane (warp) on CUDA: the adjoint kernel sums each θ entry over a warp before
@@ -295,7 +295,7 @@ fn adjoint_cube_units(double: bool) -> u32 {
 }
 
 /// `∂(Σ grad·values)/∂θ` for a tile the forward kernel rendered: the adjoint kernel sums each
-/// θ entry over a warp and writes one column per warp, summed on the device, in launches of at
+/// θ entry over a warp and writes one row per warp, summed on the device, in launches of at
 /// most [`BACKWARD_BUDGET_BYTES`].
 fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
     theta: CubeTensor<Runtime>,
@@ -315,8 +315,8 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
     for offset in (0..total).step_by(chunk) {
         let count = chunk.min(total - offset);
         let warps = count.div_ceil(WARP);
-        // One dense column block per θ entry: allocated 1-D, since a 2-D allocation may pad
-        // its rows (pitched) while the kernel indexes `row·warps + warp`.
+        // One dense row of θ entries per warp: allocated 1-D, since a 2-D allocation may pad
+        // its rows (pitched) while the kernel indexes `warp·len θ + entry`.
         let buffer =
             Tensor::<Cuda<E>, 1>::zeros([n_theta * warps], float_options::<Cuda<E>>(&device)).into_primitive().tensor();
         // Whole warps in every cube, so that each plane sum sees a full warp.
@@ -333,6 +333,7 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
             first,
             offset,
             count,
+            n_theta,
             warps,
             spec.fpixels,
             spec.oversample,
@@ -345,7 +346,7 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
             std::mem::size_of::<E>() == 8,
         );
         let partial = Tensor::<Cuda<E>, 1>::from_primitive(TensorPrimitive::Float(buffer));
-        let part = partial.reshape([n_theta, warps]).sum_dim(1).reshape([n_theta]);
+        let part = partial.reshape([warps, n_theta]).sum_dim(0).reshape([n_theta]);
         sum = Some(match sum {
             Some(s) => s + part,
             None => part,
