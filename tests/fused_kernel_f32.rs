@@ -8,11 +8,11 @@
 //! the two f32 paths (seen on an AVX2 machine, NdArray: 1.8e-4 on `point_pixel_dmin`, where the
 //! fused kernel is within 1.2e-5 of f64; the test compared the two f32 paths until then).
 
+mod child_reference;
 mod fused_kernel;
 mod gradient_scenes;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use burn::tensor::DType;
 use burn_ndarray::{NdArray, NdArrayDevice};
@@ -56,24 +56,8 @@ fn emit_f64_reference_images() {
 
 /// Runs this test executable again for [`emit_f64_reference_images`] and parses its lines.
 fn f64_reference() -> BTreeMap<String, Vec<f64>> {
-    let exe = std::env::current_exe().expect("test executable path");
-    let out = Command::new(&exe)
-        .args(["--exact", "emit_f64_reference_images", "--ignored", "--nocapture"])
-        .args(["--test-threads", "1"])
-        .env(REFERENCE_ENV, "f64")
-        .output()
-        .expect("run the f64 reference child");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "f64 reference child failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // libtest prints "test <name> ... " before the test's first output on the same line.
     let mut refs = BTreeMap::new();
-    for line in stdout.lines().filter_map(|l| l.find(LINE_TAG).map(|i| &l[i + LINE_TAG.len()..])) {
-        let v: serde_json::Value = serde_json::from_str(line).expect("reference JSON");
+    for v in child_reference::f64_lines("emit_f64_reference_images", REFERENCE_ENV, LINE_TAG) {
         let image = v["image"]
             .as_array()
             .expect("image array")
@@ -82,7 +66,7 @@ fn f64_reference() -> BTreeMap<String, Vec<f64>> {
             .collect();
         refs.insert(v["scene"].as_str().expect("scene label").to_string(), image);
     }
-    assert_eq!(refs.len(), SCENES.len(), "the child printed {} of {} images:\n{stdout}", refs.len(), SCENES.len());
+    assert_eq!(refs.len(), SCENES.len(), "the child printed {} of {} images", refs.len(), SCENES.len());
     refs
 }
 

@@ -11,10 +11,10 @@
 //!
 //! [`Simulator::loss_and_gradients`]: nanobragg::Simulator::loss_and_gradients
 
+mod child_reference;
 mod gradient_scenes;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Element};
@@ -83,24 +83,8 @@ fn emit_f64_reference_gradients() {
 
 /// Runs this test executable again for [`emit_f64_reference_gradients`] and parses its lines.
 fn f64_reference() -> BTreeMap<String, (f64, BTreeMap<String, f64>)> {
-    let exe = std::env::current_exe().expect("test executable path");
-    let out = Command::new(&exe)
-        .args(["--exact", "emit_f64_reference_gradients", "--ignored", "--nocapture"])
-        .args(["--test-threads", "1"])
-        .env(REFERENCE_ENV, "f64")
-        .output()
-        .expect("run the f64 reference child");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "f64 reference child failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
     let mut refs = BTreeMap::new();
-    // libtest prints "test <name> ... " before the test's first output on the same line.
-    for line in stdout.lines().filter_map(|l| l.find(LINE_TAG).map(|i| &l[i + LINE_TAG.len()..])) {
-        let v: serde_json::Value = serde_json::from_str(line).expect("reference JSON");
+    for v in child_reference::f64_lines("emit_f64_reference_gradients", REFERENCE_ENV, LINE_TAG) {
         let grads = v["gradients"]
             .as_object()
             .expect("gradients object")
@@ -111,7 +95,7 @@ fn f64_reference() -> BTreeMap<String, (f64, BTreeMap<String, f64>)> {
         refs.insert(scene, (v["loss"].as_f64().expect("loss"), grads));
     }
     for scene in SCENES {
-        assert!(refs.contains_key(scene.label), "no f64 reference for scene {}:\n{stdout}", scene.label);
+        assert!(refs.contains_key(scene.label), "no f64 reference for scene {}", scene.label);
     }
     refs
 }
