@@ -301,9 +301,12 @@ fn cell_gratings_body<T: Real>(
         // block rather than once per axis).
         let mut near = [[0u32; LANES]; 3];
         let mut any_near = [0u32; LANES];
-        for axis in 0..3 {
-            let row = cell[axis];
-            for j in 0..LANES {
+        // (A macro, not a closure: a closure is not compiled with the enclosing function's
+        // target features, and its multiply-adds become library calls.)
+        macro_rules! quotient {
+            ($axis:expr, $j:expr) => {{
+                let (axis, j) = ($axis, $j);
+                let row = cell[axis];
                 let h = q[0][b][j] * row[0] + q[1][b][j] * row[1] + q[2][b][j] * row[2];
                 hkl[axis][j] = h;
                 let close;
@@ -311,6 +314,23 @@ fn cell_gratings_body<T: Real>(
                     grating_quotient_lane(h, x.n[axis], x.slope_radius);
                 near[axis][j] = close as u32;
                 any_near[j] |= close as u32;
+            }};
+        }
+        // In f64 a vector holds few lanes and the polynomials are long: one axis per pass over
+        // the lanes leaves each pass a few long dependency chains, so the three axes go into
+        // the same pass (about 13 % less time for this sweep in f64 on AVX2). In f32 the three
+        // axes' chains together spill registers, so there each axis has its own pass.
+        if std::mem::size_of::<T>() == 8 {
+            for j in 0..LANES {
+                for axis in 0..3 {
+                    quotient!(axis, j);
+                }
+            }
+        } else {
+            for axis in 0..3 {
+                for j in 0..LANES {
+                    quotient!(axis, j);
+                }
             }
         }
         // The series near a peak's centre is rare (|Nπf| below the slopes' radius, 0.044):
