@@ -25,7 +25,7 @@ use super::batch::LANES;
 use super::batch_geometry::Geometry;
 use super::factors::{grid_entry, series_coefficient_slopes, series_coefficients, series_grad};
 use super::pixel::{capture, kahn, solid_angle};
-use super::simd::simd_dispatch;
+use super::simd::{simd, simd_dispatch, Simd};
 use super::Inputs;
 use crate::kernel::real::Real;
 use crate::kernel::{Layout, PixelLoss, TileSpec};
@@ -291,6 +291,13 @@ fn cell_gratings_body<T: Real>(
 ) {
     let two = T::of(2.0);
     let series = x.n.map(SeriesCoefficients::new);
+    // At f64 on AVX2 a register holds four lanes and the polynomials are long: one axis per
+    // pass over the lanes leaves each pass a few long dependency chains, so the three axes go
+    // into the same pass (sweep 1 about 13 % faster on an AVX2 EPYC). Elsewhere each axis has
+    // its own pass: at f32 the three axes' chains together spill registers, and with AVX-512's
+    // eight f64 lanes and 32 registers one pass per axis was faster (docs/benchmarks.md,
+    // session 10).
+    let axes_per_pass = std::mem::size_of::<T>() == 8 && simd() == Simd::Avx2;
     for (b, (t_b, out)) in terms.iter_mut().zip(slopes.iter_mut()).enumerate() {
         let mut hkl = [[T::ZERO; LANES]; 3];
         let mut g = [[T::ZERO; LANES]; 3];
@@ -316,11 +323,7 @@ fn cell_gratings_body<T: Real>(
                 any_near[j] |= close as u32;
             }};
         }
-        // In f64 a vector holds few lanes and the polynomials are long: one axis per pass over
-        // the lanes leaves each pass a few long dependency chains, so the three axes go into
-        // the same pass (about 13 % less time for this sweep in f64 on AVX2). In f32 the three
-        // axes' chains together spill registers, so there each axis has its own pass.
-        if std::mem::size_of::<T>() == 8 {
+        if axes_per_pass {
             for j in 0..LANES {
                 for axis in 0..3 {
                     quotient!(axis, j);
