@@ -12,7 +12,8 @@
 //! (default 3); the best render time is reported (process start and file output excluded).
 //! `--grad` also times the loss Σ image and its gradient with respect to every parameter that
 //! applies to the scene (forward + backward, autodiff backend) and prints its ratio to the
-//! forward render. `--on-device` times `Simulator::render_tensor` (the image left on the device,
+//! forward render; the renders and the gradient passes then take turns, so that both see the
+//! same spells of a busy machine. `--on-device` times `Simulator::render_tensor` (the image left on the device,
 //! then a device sync) instead of `render` (which copies the image to the host): the fair
 //! comparison with renderers that return a device tensor. On CUDA each scene also prints the
 //! CubeCL allocator's figures after one more render, with the image still alive.
@@ -41,79 +42,29 @@ struct Flags {
     on_device: bool,
 }
 
-/// Best of `repeat` timings of `f` after one warm-up call (seconds).
-fn best_of(repeat: usize, mut f: impl FnMut() -> Res<()>) -> Res<f64> {
-    f()?;
-    let mut best = f64::INFINITY;
+/// A timed step: one render, or one forward + backward pass.
+type Step<'a> = Box<dyn FnMut() -> Res<()> + 'a>;
+
+/// Best of `repeat` timings of each step (seconds) after one warm-up call of each. The steps
+/// take turns (a, b, a, b, …), so a slow spell of a shared machine reaches all of them alike
+/// and their ratio stays a side-by-side measurement.
+fn best_of(repeat: usize, steps: &mut [Step<'_>]) -> Res<Vec<f64>> {
+    for step in steps.iter_mut() {
+        step()?;
+    }
+    let mut best = vec![f64::INFINITY; steps.len()];
     for _ in 0..repeat {
-        let t = Instant::now();
-        f()?;
-        best = best.min(t.elapsed().as_secs_f64());
+        for (step, best) in steps.iter_mut().zip(&mut best) {
+            let t = Instant::now();
+            step()?;
+            *best = best.min(t.elapsed().as_secs_f64());
+        }
     }
     Ok(best)
 }
 
 /// The device allocator's figures, as text, where the backend has one to read (CUDA).
 type MemoryProbe<'a> = Option<&'a dyn Fn() -> String>;
-
-fn forward<B: RenderBackend>(
-    device: &B::Device,
-    name: &str,
-    repeat: usize,
-    options: RenderOptions,
-    on_device: bool,
-    memory: MemoryProbe,
-) -> Res<f64> {
-    let sim = simulator::<B>(name, device, options)?;
-    let pixels = sim.plan.pixels.len() as f64;
-    // The image left on the device, once the device has finished it.
-    let on_device_image = || -> Res<_> {
-        let image = sim.render_tensor()?;
-        B::sync(device).map_err(|e| format!("{e:?}"))?;
-        Ok(image)
-    };
-    let best = best_of(repeat, || {
-        if on_device {
-            on_device_image()?;
-        } else {
-            sim.render()?;
-        }
-        Ok(())
-    })?;
-    let what = if on_device { "forward (on device)" } else { "forward" };
-    println!("{name:<8} {:>9} pixels  {what} best {best:>8.4} s  {:>12.0} pixels/s", pixels as u64, pixels / best);
-    if let Some(memory) = memory {
-        // Read with one more rendered image still alive on the device.
-        let image = on_device_image()?;
-        println!("{name:<8} allocator after a render, image alive: {}", memory());
-        drop(image);
-    }
-    Ok(best)
-}
-
-fn forward_backward<B: AutodiffBackend + RenderBackend>(
-    device: &B::Device,
-    name: &str,
-    repeat: usize,
-    options: RenderOptions,
-    forward: f64,
-) -> Res<()> {
-    let mut sim = simulator::<B>(name, device, options)?;
-    let wrt = live_params(&sim);
-    let pixels = sim.plan.pixels.len() as f64;
-    let best = best_of(repeat, || {
-        sim.loss_and_gradients(&Loss::Sum, &wrt)?;
-        Ok(())
-    })?;
-    println!(
-        "{name:<8} {:>9} pixels  fwd+bwd ({} params) best {best:>8.4} s  {:>12.0} pixels/s  {:.2}x forward",
-        pixels as u64,
-        wrt.len(),
-        pixels / best,
-        best / forward
-    );
-    Ok(())
-}
 
 fn run<B: RenderBackend>(
     device: B::Device,
@@ -127,9 +78,50 @@ where
     Autodiff<B>: AutodiffBackend + RenderBackend<Device = B::Device>,
 {
     for name in scenes {
-        let t = forward::<B>(&device, name, repeat, options, flags.on_device, memory)?;
+        let sim = simulator::<B>(name, &device, options)?;
+        let pixels = sim.plan.pixels.len() as f64;
+        // The image left on the device, once the device has finished it.
+        let on_device_image = || -> Res<_> {
+            let image = sim.render_tensor()?;
+            B::sync(&device).map_err(|e| format!("{e:?}"))?;
+            Ok(image)
+        };
+        let mut steps: Vec<Step<'_>> = vec![Box::new(|| {
+            if flags.on_device {
+                on_device_image()?;
+            } else {
+                sim.render()?;
+            }
+            Ok(())
+        })];
+        let mut params = 0;
         if flags.grad {
-            forward_backward::<Autodiff<B>>(&device, name, repeat, options, t)?;
+            let mut grad_sim = simulator::<Autodiff<B>>(name, &device, options)?;
+            let wrt = live_params(&grad_sim);
+            params = wrt.len();
+            steps.push(Box::new(move || {
+                grad_sim.loss_and_gradients(&Loss::Sum, &wrt)?;
+                Ok(())
+            }));
+        }
+        let best = best_of(repeat, &mut steps)?;
+        drop(steps);
+        let what = if flags.on_device { "forward (on device)" } else { "forward" };
+        let forward = best[0];
+        println!("{name:<8} {:>9} pixels  {what} best {forward:>8.4} s  {:>12.0} pixels/s", pixels as u64, pixels / forward);
+        if let Some(&grad) = best.get(1) {
+            println!(
+                "{name:<8} {:>9} pixels  fwd+bwd ({params} params) best {grad:>8.4} s  {:>12.0} pixels/s  {:.2}x forward",
+                pixels as u64,
+                pixels / grad,
+                grad / forward
+            );
+        }
+        if let Some(memory) = memory {
+            // Read with one more rendered image still alive on the device.
+            let image = on_device_image()?;
+            println!("{name:<8} allocator after a render, image alive: {}", memory());
+            drop(image);
         }
     }
     Ok(())

@@ -71,11 +71,22 @@ pub fn chunk_pixels<T>(spec: &TileSpec) -> usize {
 }
 
 /// The buffers a thread's chunks reuse: the slopes and grid entries of sweep 1, which sweep 1
-/// overwrites in full (no zeroing between chunks).
+/// overwrites in full (no zeroing between chunks), and the lane arrays of `q`, the
+/// intensities, the weights and `q̄`, zeroed per chunk.
 #[derive(Default)]
 pub struct Scratch<T> {
     slopes: Vec<Slopes<T>>,
     entries: Vec<[u32; LANES]>,
+    q: [Vec<[T; LANES]>; 3],
+    terms: Vec<[T; LANES]>,
+    weight: Vec<[T; LANES]>,
+    dq: [Vec<[T; LANES]>; 3],
+}
+
+/// `v` as `blocks` zero blocks (keeping its allocation).
+fn zeroed<T: Real>(v: &mut Vec<[T; LANES]>, blocks: usize) {
+    v.clear();
+    v.resize(blocks, [T::ZERO; LANES]);
 }
 
 /// The first `len` elements of `v`, grown with `fill` where it is shorter; the elements kept
@@ -128,8 +139,10 @@ pub fn chunk<T: Real>(
 
     let evaluations = sources * n;
     let blocks = evaluations.div_ceil(LANES);
-    let zeros = || vec![[T::ZERO; LANES]; blocks];
-    let mut q = [zeros(), zeros(), zeros()];
+    let Scratch { slopes, entries, q, terms, weight, dq } = scratch;
+    for v in q.iter_mut().chain(dq.iter_mut()).chain([&mut *terms, &mut *weight]) {
+        zeroed(v, blocks);
+    }
     for e in 0..evaluations {
         for (axis, q) in q.iter_mut().enumerate() {
             q[e / LANES][e % LANES] = T::of(geo.q(axis, e));
@@ -138,24 +151,21 @@ pub fn chunk<T: Real>(
 
     // Sweep 1: intensities and unweighted slopes, cell by cell.
     let nearest = spec.grid.is_some();
-    let mut terms = zeros();
     // Every block of every cell is written by sweep 1 before sweep 2 reads it.
-    let slopes = stale_prefix(&mut scratch.slopes, xt.cells.len() * blocks, Slopes::default());
+    let slopes = stale_prefix(slopes, xt.cells.len() * blocks, Slopes::default());
     let entries_len = if nearest { xt.cells.len() * blocks } else { 0 };
-    let entries = stale_prefix(&mut scratch.entries, entries_len, [u32::MAX; LANES]);
+    let entries = stale_prefix(entries, entries_len, [u32::MAX; LANES]);
     for (k, cell) in xt.cells.iter().enumerate() {
         let at = k * blocks..(k + 1) * blocks;
         let entries = if nearest { Some(&mut entries[at.clone()]) } else { None };
-        cell_gratings(cell, &q, &mut terms, &mut slopes[at], entries, xt, spec);
+        cell_gratings(cell, q, terms, &mut slopes[at], entries, xt, spec);
     }
 
     // Each pixel's intensity (for its value and the factor adjoints) and upstream gradient;
     // value = intensity·factor.
     let factor: Vec<f64> = parts.iter().map(|[c, pol, om]| x.scale * c * pol * om).collect();
     let mut intensity = vec![x.i_bg; pixels.len()];
-    for (i, e) in active_evaluations(&geo.active, per_pixel, n) {
-        intensity[i] += terms[e / LANES][e % LANES].to_f64();
-    }
+    for_active(&geo.active, per_pixel, n, |i, e| intensity[i] += terms[e / LANES][e % LANES].to_f64());
     let mut outcome = ChunkOutcome { loss: 0.0, any_active: geo.active.iter().any(|&a| a) };
     let grad: Vec<f64> = match upstream {
         Upstream::Given(grad) => grad.to_vec(),
@@ -169,25 +179,20 @@ pub fn chunk<T: Real>(
     };
 
     // Sweep 2: the slopes weighted by each evaluation's upstream weight.
-    let mut weight = zeros();
-    for (i, e) in active_evaluations(&geo.active, per_pixel, n) {
-        weight[e / LANES][e % LANES] = T::of(grad[i] * factor[i]);
-    }
-    let mut dq = [zeros(), zeros(), zeros()];
+    for_active(&geo.active, per_pixel, n, |i, e| weight[e / LANES][e % LANES] = T::of(grad[i] * factor[i]));
     for (k, cell) in xt.cells.iter().enumerate() {
         let at = k * blocks..(k + 1) * blocks;
         let mut grid_adj: Vec<(usize, f64)> = Vec::new();
         let entries = if nearest { Some((&entries[at.clone()], &mut grid_adj)) } else { None };
-        let sums = cell_adjoint(cell, &q, &weight, &slopes[at], entries, &mut dq);
+        let sums = cell_adjoint(cell, q, weight, &slopes[at], entries, dq);
         let cells_at = layout.cells_at() + 9 * k;
-        let total = |v: &[T; LANES]| v.iter().map(|t| t.to_f64()).sum::<f64>();
         for row in 0..3 {
             for c in 0..3 {
-                acc[cells_at + 3 * row + c] += total(&sums.d_cell[row][c]);
+                acc[cells_at + 3 * row + c] += sums.d_cell[row][c];
             }
-            acc[Layout::N + row] += total(&sums.d_n[row]);
+            acc[Layout::N + row] += sums.d_n[row];
         }
-        acc[Layout::DEFAULT_F] += total(&sums.d_default);
+        acc[Layout::DEFAULT_F] += sums.d_default;
         for (i, v) in grid_adj {
             acc[layout.grid_at() + i] += v;
         }
@@ -225,10 +230,19 @@ pub fn chunk<T: Real>(
     outcome
 }
 
-/// `(pixel, evaluation)` of every evaluation that d_min keeps, evaluation `e = s·n + i·per_pixel
-/// + k` (source s, pixel i, sub-pixel k of `per_pixel`, n sub-pixels per source).
-fn active_evaluations(active: &[bool], per_pixel: usize, n: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
-    active.iter().enumerate().filter(|(_, &on)| on).map(move |(e, _)| ((e % n) / per_pixel, e))
+/// Calls `f(pixel, evaluation)` for every evaluation that d_min keeps, evaluation `e = s·n +
+/// i·per_pixel + k` (source s, pixel i, sub-pixel k of `per_pixel`, n sub-pixels per source).
+#[inline]
+fn for_active(active: &[bool], per_pixel: usize, n: usize, mut f: impl FnMut(usize, usize)) {
+    for first in (0..active.len()).step_by(n) {
+        for i in 0..n / per_pixel {
+            for e in first + i * per_pixel..first + (i + 1) * per_pixel {
+                if active[e] {
+                    f(i, e);
+                }
+            }
+        }
+    }
 }
 
 /// One block's unweighted slopes of `I = F_cell²·F_latt²` for one cell.
@@ -248,21 +262,30 @@ impl<T: Real> Default for Slopes<T> {
     }
 }
 
-/// Per-lane partial sums of one cell's adjoints.
-struct Sums<T> {
-    d_cell: [[[T; LANES]; 3]; 3],
-    d_n: [[T; LANES]; 3],
-    d_default: [T; LANES],
+/// One cell's adjoint sums over a chunk (f64).
+struct Sums {
+    d_cell: [[f64; 3]; 3],
+    d_n: [f64; 3],
+    d_default: f64,
 }
 
-impl<T: Real> Default for Sums<T> {
-    fn default() -> Self {
-        Sums {
-            d_cell: [[[T::ZERO; LANES]; 3]; 3],
-            d_n: [[T::ZERO; LANES]; 3],
-            d_default: [T::ZERO; LANES],
+/// Sum of a block's lanes in f64, pairwise (a fixed tree of vector additions, where a running
+/// sum would take one scalar addition per lane).
+#[inline(always)]
+fn lane_total<T: Real>(v: &[T; LANES]) -> f64 {
+    const HALF: usize = LANES / 2;
+    let mut w = [0.0; HALF];
+    for j in 0..HALF {
+        w[j] = v[j].to_f64() + v[j + HALF].to_f64();
+    }
+    let mut width = HALF;
+    while width > 1 {
+        width /= 2;
+        for j in 0..width {
+            w[j] += w[j + width];
         }
     }
+    w[0]
 }
 
 simd_dispatch! {
@@ -290,6 +313,7 @@ fn cell_gratings_body<T: Real>(
     spec: &TileSpec,
 ) {
     let two = T::of(2.0);
+    let two_pi = T::of(2.0 * PI);
     let series = x.n.map(SeriesCoefficients::new);
     // At f64 on AVX2 a register holds four lanes and the polynomials are long: one axis per
     // pass over the lanes leaves each pass a few long dependency chains, so the three axes go
@@ -360,9 +384,13 @@ fn cell_gratings_body<T: Real>(
         for j in 0..LANES {
             let f_latt = g[0][j] * g[1][j] * g[2][j];
             let f2 = f_cell[j] * f_cell[j];
-            t_b[j] += f2 * (f_latt * f_latt);
-            let d_latt = two * f_latt * f2;
-            out.df[j] = two * f_cell[j] * (f_latt * f_latt);
+            let latt2 = f_latt * f_latt;
+            t_b[j] += f2 * latt2;
+            // 2π·F²·F_latt: the slopes in x = πf taken to h (the π of ∂x/∂h and the 1/π of
+            // the ∂/∂N slopes written in f, see `grating_quotient_lane`). With default_F the
+            // constant factors are hoisted out of the loop.
+            let d_latt = f_latt * (two_pi * f2);
+            out.df[j] = (two * f_cell[j]) * latt2;
             let others = [g[1][j] * g[2][j], g[0][j] * g[2][j], g[0][j] * g[1][j]];
             for a in 0..3 {
                 let d = d_latt * others[a];
@@ -383,7 +411,7 @@ simd_dispatch! {
         slopes: &[Slopes<T>],
         entries: Option<(&[[u32; LANES]], &mut Vec<(usize, f64)>)>,
         dq: &mut [Vec<[T; LANES]>; 3],
-    ) -> Sums<T> => cell_adjoint_body
+    ) -> Sums => cell_adjoint_body
 }
 
 #[inline(always)]
@@ -394,7 +422,7 @@ fn cell_adjoint_body<T: Real>(
     slopes: &[Slopes<T>],
     mut entries: Option<(&[[u32; LANES]], &mut Vec<(usize, f64)>)>,
     dq: &mut [Vec<[T; LANES]>; 3],
-) -> Sums<T> {
+) -> Sums {
     // The compiler keeps these sums on the stack (the lane loop is too large to be unrolled and
     // its arrays split into registers; see docs/benchmarks.md, session 8).
     let (mut d_cell, mut d_n, mut d_default) = ([[[T::ZERO; LANES]; 3]; 3], [[T::ZERO; LANES]; 3], [T::ZERO; LANES]);
@@ -437,7 +465,15 @@ fn cell_adjoint_body<T: Real>(
             }
         }
     }
-    Sums { d_cell, d_n, d_default }
+    // (Loops, not `array::map`: that is not inlined into this function's target features.)
+    let mut sums = Sums { d_cell: [[0.0; 3]; 3], d_n: [0.0; 3], d_default: lane_total(&d_default) };
+    for a in 0..3 {
+        for c in 0..3 {
+            sums.d_cell[a][c] = lane_total(&d_cell[a][c]);
+        }
+        sums.d_n[a] = lane_total(&d_n[a]);
+    }
+    sums
 }
 
 /// The grating's Taylor coefficients in x and their slopes in N² for one axis's N.
@@ -452,12 +488,13 @@ impl<T: Real> SeriesCoefficients<T> {
     }
 }
 
-/// Branch-free grating `±sin(Nπh)/sin(πh)` from the quotient of sines, with `∂/∂h`, `∂/∂N` and
-/// whether h is near enough to a peak's centre that the series must replace the quotient
-/// ([`grating_series_lane`]). Up to one sign per lane (`(−1)^round(Nf)` of the reduced sine and
-/// the `(−1)^(h·(N−1))` of the whole part, dropped): the value and both slopes carry the same
-/// sign, and `I = F²·F_latt²` and its slopes (`F_latt·∂F_latt`) do not see it. Up to that sign
-/// they are [`super::factors::grating_grad`]'s values to a few ulp.
+/// Branch-free grating `±sin(Nπh)/sin(πh)` from the quotient of sines, with `∂/∂x` (x = πf,
+/// f = h − round h), `∂/∂N / π` and whether h is near enough to a peak's centre that the series
+/// must replace the quotient ([`grating_series_lane`]); the caller multiplies both slopes by π
+/// once per lane (`∂/∂h = π·∂/∂x`). Up to one sign per lane (`(−1)^round(Nf)` of the reduced
+/// sine and the `(−1)^(h·(N−1))` of the whole part, dropped): the value and both slopes carry
+/// the same sign, and `I = F²·F_latt²` and its slopes (`F_latt·∂F_latt`) do not see it. Up to
+/// that sign and the factor π they are [`super::factors::grating_grad`]'s values to a few ulp.
 #[inline(always)]
 fn grating_quotient_lane<T: Real>(h: T, n: T, radius: T) -> (T, T, T, bool) {
     let pi = T::of(PI);
@@ -468,21 +505,21 @@ fn grating_quotient_lane<T: Real>(h: T, n: T, radius: T) -> (T, T, T, bool) {
     let (sn, cn) = r.sin_cos_small();
     let (s, co) = x.sin_cos_small();
     // One reciprocal of sin x for the quotient and both its slopes:
-    // d(sn/s)/dx = (N·cn·s − sn·co)/s², d(sn/s)/dN = x·cn/s.
+    // d(sn/s)/dx = (N·cn·s − sn·co)/s², d(sn/s)/dN = x·cn/s = π·(f·cn/s).
     let inv = T::ONE / s;
     let v = sn * inv;
     let dx = (n * cn - v * co) * inv;
-    let dn = x * cn * inv;
-    (v, dx * pi, dn, (x * n).abs() < radius)
+    let dn = f * cn * inv;
+    (v, dx, dn, (x * n).abs() < radius)
 }
 
-/// The grating's series `N·(1 + a₂x² + a₄x⁴ + a₆x⁶)` near a peak's centre, with `∂/∂h` and
-/// `∂/∂N`, up to the sign [`grating_quotient_lane`] drops.
+/// The grating's series `N·(1 + a₂x² + a₄x⁴ + a₆x⁶)` near a peak's centre, with its slopes
+/// scaled as [`grating_quotient_lane`]'s, up to the sign that drops.
 #[inline(always)]
 fn grating_series_lane<T: Real>(h: T, n: T, coefficients: &SeriesCoefficients<T>) -> (T, T, T) {
     let x = (h - h.round_fast()) * T::of(PI);
     let (v, dx, dn) = series_grad(x, n, coefficients.a, coefficients.da);
-    (v, dx * T::of(PI), dn)
+    (v, dx, dn * T::of(1.0 / PI))
 }
 
 /// F at the nearest grid entry and that entry (`u32::MAX` for `default_F`; a grid of 2³²
