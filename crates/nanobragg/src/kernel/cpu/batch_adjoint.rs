@@ -234,7 +234,7 @@ pub fn chunk<T: Real>(
 /// i·per_pixel + k` (source s, pixel i, sub-pixel k of `per_pixel`, n sub-pixels per source).
 #[inline]
 fn for_active(active: &[bool], per_pixel: usize, n: usize, mut f: impl FnMut(usize, usize)) {
-    for first in (0..active.len()).step_by(n) {
+    for first in (0..active.len()).step_by(n.max(1)) {
         for i in 0..n / per_pixel {
             for e in first + i * per_pixel..first + (i + 1) * per_pixel {
                 if active[e] {
@@ -529,5 +529,27 @@ fn nearest_entry<T: Real>(hkl: [T; 3], x: &Inputs<T>, spec: &TileSpec) -> (T, u3
     match spec.grid.and_then(|extent| grid_entry(hkl, extent)) {
         Some(i) => (x.grid[i], i as u32),
         None => (x.default_f, u32::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{for_active, lane_total, LANES};
+
+    #[test]
+    fn lane_total_adds_every_lane_once() {
+        let v: [f32; LANES] = std::array::from_fn(|j| (1u32 << j) as f32);
+        assert_eq!(lane_total(&v), ((1u64 << LANES) - 1) as f64);
+    }
+
+    #[test]
+    fn for_active_pairs_each_kept_evaluation_with_its_pixel() {
+        // Two sources, three pixels of two sub-pixels each: n = 6 sub-pixels per source.
+        let (per_pixel, n) = (2, 6);
+        let active: Vec<bool> = (0..2 * n).map(|e| e % 5 != 3).collect();
+        let mut seen = Vec::new();
+        for_active(&active, per_pixel, n, |i, e| seen.push((i, e)));
+        let expected: Vec<_> = (0..2 * n).filter(|&e| active[e]).map(|e| ((e % n) / per_pixel, e)).collect();
+        assert_eq!(seen, expected);
     }
 }
