@@ -105,6 +105,7 @@ where
             }));
         }
         let best = best_of(repeat, &mut steps)?;
+        // The gradient's simulator is freed before the allocator is read below.
         drop(steps);
         let what = if flags.on_device { "forward (on device)" } else { "forward" };
         let forward = best[0];

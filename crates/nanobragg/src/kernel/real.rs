@@ -56,8 +56,8 @@ pub trait Real:
     /// about 1 ulp).
     fn sin_small(self) -> Self;
     /// `(sin x, cos x)` for |x| ≤ π/2 from one square: [`Real::sin_small`]'s polynomial and
-    /// a minimax polynomial for the cosine (through x¹⁰ for f32, x¹⁶ for f64; approximation
-    /// error below 3·10⁻¹⁰ and 5·10⁻¹⁸, so rounding dominates).
+    /// a minimax polynomial for the cosine (through x⁸ for f32, x¹⁶ for f64; approximation
+    /// error 5.3·10⁻⁸ and below 5·10⁻¹⁸, within 2 ulp of one with rounding).
     fn sin_cos_small(self) -> (Self, Self);
     /// `other` where `take` holds, else `self`, selected bit by bit (no branch: lane loops with
     /// a per-lane choice stay vectorised, and a NaN in the value not taken does not leak).
@@ -148,9 +148,10 @@ macro_rules! real {
 /// The small-angle polynomials' coefficients of each float type, highest power first, handed
 /// to the macro `$m`: sin x = x + x³·u(x²) with u minimax on [−π/2, π/2] (as published with the
 /// SLEEF vector math library), cos x = 1 + x²·v(x²) with v minimax for the absolute error of
-/// cos on the same interval (Remez exchange, in 40-digit arithmetic for f64's): four coefficients for f32
-/// (degree 8; 5.3e-8 in exact arithmetic, 1.5e-7 or 1.2 ulp of one evaluated in f32) and eight
-/// for f64 (degree 16), where the Taylor series takes six and ten for two ulp.
+/// cos on the same interval (Remez exchange, in 40-digit arithmetic for f64's): four
+/// coefficients for f32 (degree 8; 5.3e-8 in exact arithmetic, 1.5e-7 or 1.2 ulp of one
+/// evaluated in f32) and eight for f64 (degree 16), where the Taylor series takes six and ten
+/// for two ulp.
 /// The one definition that both the [`Real`] impls here and the CUDA kernels' device functions
 /// (`kernel::cuda`, which writes them into the kernel source as constants) expand.
 macro_rules! small_angle_coefficients {
