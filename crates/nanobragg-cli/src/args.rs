@@ -43,9 +43,12 @@
 //!   `twotheta_deg = x`, the axis's *first component*, and pivot SAMPLE. A `-twotheta`
 //!   given after it wins.
 //! * `-printout_pixel f s` is also matched by the `-printout` test, so it turns printing on.
-//! * `-cell` reads up to six values and stops at the first token beginning with `-`; the
-//!   values not given keep what they were (unset, i.e. 0, unless a `-scene` file set them),
-//!   and the resolver fills them in (b, c ← a; angles ← 90°).
+//! * `-cell` reads up to six values and stops at the first token that is not a number (or is
+//!   a known flag); the values not given keep what they were (unset, i.e. 0, unless a
+//!   `-scene` file set them), and the resolver fills them in (b, c ← a; angles ← 90°). The C
+//!   program stops at the first token beginning with `-`, silently dropping a negative value
+//!   and reading the rest as unknown flags; here `-90` is a value, which the resolver then
+//!   refuses as an angle outside (0°, 180°).
 //! * `-polar K` re-enables polarization after `-nopolar`; `-pgmfile`/`-pgmscale` re-enable
 //!   the PGM after `-nopgm`; `-noisefile` re-enables noise after `-nonoise`.
 //! * `-misset random` and `-misset a b c` override each other in order.
@@ -53,6 +56,7 @@
 //!   program reads them into variables it never uses). `-source_distance` is commented out
 //!   in the C program and is an unknown flag here too.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -201,8 +205,8 @@ pub enum Arity {
     Switch,
     /// Exactly this many values.
     Values(usize),
-    /// `-cell`: one to six values; reading stops at the first token beginning with `-`
-    /// (as in the C program, so a negative value ends the list).
+    /// `-cell`: one to six values; reading stops at the first token that is not a number or
+    /// is a known flag (negative numbers are values, unlike in the C program).
     Cell,
     /// `-misset`: one value containing `rand` (random orientation), else three angles.
     Misset,
@@ -290,18 +294,22 @@ impl FlagSpec {
 }
 
 /// The values of one flag occurrence, with the flag as typed (for error messages).
+///
+/// `raw` holds the values as they came from the OS (file names need not be UTF-8); `text`
+/// the same values as text, with anything that is not UTF-8 replaced (numbers and names).
 struct Values<'a> {
     flag: &'a str,
-    raw: &'a [String],
+    raw: &'a [OsString],
+    text: &'a [String],
 }
 
 impl Values<'_> {
     fn len(&self) -> usize {
-        self.raw.len()
+        self.text.len()
     }
 
     fn str(&self, i: usize) -> &str {
-        self.raw[i].as_str()
+        self.text[i].as_str()
     }
 
     fn f64(&self, i: usize) -> Result<f64> {
@@ -322,12 +330,12 @@ impl Values<'_> {
         Ok([self.f64(0)?, self.f64(1)?, self.f64(2)?])
     }
 
+    /// A file name, taken byte for byte as given (it need not be UTF-8).
     fn path(&self, i: usize) -> Result<PathBuf> {
-        let s = self.str(i);
-        if s.is_empty() {
+        if self.raw[i].is_empty() {
             return Err(self.invalid(i, "a file name"));
         }
-        Ok(PathBuf::from(s))
+        Ok(PathBuf::from(&self.raw[i]))
     }
 
     fn invalid(&self, i: usize, expected: &str) -> CliError {
@@ -857,19 +865,19 @@ static FLAGS: &[FlagSpec] = &[
     flag!(["-wrt"], V(1), Ours, "<name,name,...>",
         "nanobragg grad: parameters to differentiate with respect to (names and units: see GRADIENT PARAMETERS)",
         |c, v| {
-            c.wrt = v.raw[0].split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+            c.wrt = v.str(0).split(',').filter(|s| !s.is_empty()).map(String::from).collect();
             Ok(())
         }),
     flag!(["-loss"], V(1), Ours, "sum|l2:target.bin|poisson:target.bin",
         "nanobragg grad: loss over the rendered pixels (default sum = the sum of the float image); nanobragg refine: poisson (default) or l2[:sigma]",
-        |c, v| { c.loss = Some(v.raw[0].to_string()); Ok(()) }),
+        |c, v| { c.loss = Some(v.str(0).to_string()); Ok(()) }),
     flag!(["-target"], V(1), Ours, "<file.img|file.bin>",
         "nanobragg refine: measured image, SMV (ADC offset -adc removed) or raw 4-byte floats",
         |c, v| { c.refine.target = Some(v.path(0)?); Ok(()) }),
     flag!(["-refine"], V(1), Ours, "<name,name,...>",
         "nanobragg refine: parameters to refine (GRADIENT PARAMETERS names, and scale)",
         |c, v| {
-            c.refine.names = v.raw[0].split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+            c.refine.names = v.str(0).split(',').filter(|s| !s.is_empty()).map(String::from).collect();
             Ok(())
         }),
     flag!(["-background"], V(1), Ours, "<file.bin>",
@@ -975,7 +983,27 @@ pub fn lookup(name: &str) -> Option<&'static FlagSpec> {
 struct Occurrence<'a> {
     spec: &'static FlagSpec,
     flag: &'a str,
-    values: &'a [String],
+    /// Index of the first value in the argument list.
+    first: usize,
+    /// Number of values.
+    n: usize,
+}
+
+impl Occurrence<'_> {
+    fn values<'b>(&'b self, raw: &'b [OsString], text: &'b [String]) -> Values<'b> {
+        let range = self.first..self.first + self.n;
+        Values {
+            flag: self.flag,
+            raw: &raw[range.clone()],
+            text: &text[range],
+        }
+    }
+}
+
+/// Whether a token can be the value of the flag before it: anything but a known flag, and
+/// for number lists (`-cell`) a token that is a number (`-90` is a value, `-nopgm` is not).
+fn is_number(tok: &str) -> bool {
+    parse_f64(tok).is_some()
 }
 
 fn missing(flag: &str, expected: &str, got: usize) -> CliError {
@@ -1013,10 +1041,12 @@ fn tokenize(args: &[String]) -> Result<Vec<Occurrence<'_>>> {
                 n
             }
             Arity::Cell => {
+                // The C program stops at the first token beginning with '-' (so it drops a
+                // negative angle and treats it as an unknown flag); here a number is a value.
                 let n = rest
                     .iter()
                     .take(6)
-                    .take_while(|t| !t.starts_with('-'))
+                    .take_while(|t| !t.starts_with('-') || (is_number(t) && lookup(t).is_none()))
                     .count();
                 if n == 0 {
                     return Err(missing(
@@ -1044,7 +1074,8 @@ fn tokenize(args: &[String]) -> Result<Vec<Occurrence<'_>>> {
         out.push(Occurrence {
             spec,
             flag: tok,
-            values: &rest[..n],
+            first: i + 1,
+            n,
         });
         i += 1 + n;
     }
@@ -1053,9 +1084,13 @@ fn tokenize(args: &[String]) -> Result<Vec<Occurrence<'_>>> {
 
 /// Load a `-scene` TOML file.
 fn load_scene(path: &std::path::Path) -> Result<Scene> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::SceneRead {
+    let bytes = nanobragg::io::read_bytes(path).map_err(|e| CliError::SceneRead {
         path: path.to_path_buf(),
         message: e.to_string(),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| CliError::SceneRead {
+        path: path.to_path_buf(),
+        message: "not UTF-8 text".into(),
     })?;
     Scene::from_toml_str(&text).map_err(|e| CliError::SceneParse {
         path: path.to_path_buf(),
@@ -1071,8 +1106,13 @@ fn load_scene(path: &std::path::Path) -> Result<Scene> {
 ///
 /// Returns [`CliError`] for an unknown flag, a missing or malformed value, a stray
 /// positional argument, or an unreadable `-scene` file. Never panics.
-pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<CommandLine> {
-    let args: Vec<String> = args.into_iter().collect();
+pub fn parse_args<I, S>(args: I) -> Result<CommandLine>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString>,
+{
+    let raw: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let args: Vec<String> = raw.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let occurrences = tokenize(&args)?;
 
     let mut cl = CommandLine::default();
@@ -1080,20 +1120,10 @@ pub fn parse_args<I: IntoIterator<Item = String>>(args: I) -> Result<CommandLine
         cl.scene = Scene::builtin_default();
     }
     if let Some(scene_flag) = occurrences.iter().rev().find(|o| o.spec.name() == "-scene") {
-        let vals = Values {
-            flag: scene_flag.flag,
-            raw: scene_flag.values,
-        };
-        cl.scene = load_scene(&vals.path(0)?)?;
+        cl.scene = load_scene(&scene_flag.values(&raw, &args).path(0)?)?;
     }
     for occ in &occurrences {
-        (occ.spec.apply)(
-            &mut cl,
-            &Values {
-                flag: occ.flag,
-                raw: occ.values,
-            },
-        )?;
+        (occ.spec.apply)(&mut cl, &occ.values(&raw, &args))?;
     }
     Ok(cl)
 }

@@ -19,8 +19,11 @@ pub fn parameter_help() -> String {
 
 fn parse_loss(spec: Option<&str>, pixels: usize) -> Result<Loss, Failure> {
     let read = |p: &str| {
-        nanobragg::io::float_image::read_float_image(Path::new(p), pixels)
-            .map_err(|e| Failure::Runtime(format!("-loss: {e}")))
+        let data = nanobragg::io::float_image::read_float_image(Path::new(p), pixels)
+            .map_err(|e| Failure::Runtime(format!("-loss: {e}")))?;
+        nanobragg::validate::check_image(&format!("-loss {p}"), &data, false)
+            .map_err(|e| Failure::Runtime(e.to_string()))?;
+        Ok(data)
     };
     match spec.unwrap_or("sum") {
         "sum" => Ok(Loss::Sum),

@@ -11,6 +11,7 @@ macro_rules! say {
 mod backend;
 mod grad;
 mod observe;
+mod outputs;
 mod refine;
 mod report;
 mod run;
@@ -18,7 +19,8 @@ mod run;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // File names need not be UTF-8: take the arguments as the OS gives them.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     match run::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(run::Failure::Usage(msg)) => {

@@ -24,6 +24,13 @@ fn runtime(e: impl std::fmt::Display) -> Failure {
 
 /// The measured counts: an SMV image less its ADC offset, or raw 4-byte floats.
 fn read_target(path: &Path, pixels: usize, adc: f64) -> Result<Vec<f64>, Failure> {
+    let data = read_target_values(path, pixels, adc)?;
+    nanobragg::validate::check_image(&format!("-target {}", path.display()), &data, false)
+        .map_err(runtime)?;
+    Ok(data)
+}
+
+fn read_target_values(path: &Path, pixels: usize, adc: f64) -> Result<Vec<f64>, Failure> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if ext == "img" || ext == "smv" {
         let img = nanobragg::io::smv::read_smv(path).map_err(runtime)?;
@@ -87,6 +94,12 @@ fn run_on<B: AutodiffBackend + nanobragg::kernel::RenderBackend>(job: Job<'_>, d
     let sim = Simulator::<B>::new(job.setup.clone(), device, render).map_err(runtime)?;
     let mut obj = Objective::new(sim, job.specs, job.observation, job.loss).map_err(runtime)?;
     let r = refine(&mut obj, &job.options, |_| ControlFlow::Continue(())).map_err(runtime)?;
+    if !r.loss.is_finite() || r.values.iter().any(|v| !v.is_finite()) {
+        return Err(Failure::Runtime(format!(
+            "refinement failed: the loss ({}) or a refined value is not finite",
+            r.loss
+        )));
+    }
     say!(
         "refined {} parameters on {} pixels: {} iterations, {} loss-and-gradient evaluations, {:.1} s ({})",
         r.variables.len(),
@@ -113,6 +126,8 @@ fn run_on<B: AutodiffBackend + nanobragg::kernel::RenderBackend>(job: Job<'_>, d
     }
     let scene = refined_scene(&job.cl.scene, &job.setup, &obj.param_values(&r.values), obj.scale(&r.values))
         .map_err(runtime)?;
+    nanobragg::validate::check_scene(&scene)
+        .map_err(|e| Failure::Runtime(format!("refinement failed: the refined scene is refused: {e}")))?;
     match nanobragg_flags(&scene) {
         Ok(flags) => say!("refined model as nanoBragg flags:\n{}\n", shell_line("nanobragg", &flags)),
         Err(e) => eprintln!("nanobragg: warning: {e}"),
@@ -148,12 +163,15 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
         return Err(Failure::Usage("nanobragg refine needs -target measured.img|measured.bin".into()));
     };
     let loss = loss_kind(cl.loss.as_deref())?;
+    crate::outputs::check(&crate::outputs::refine_outputs(&cl), &crate::outputs::inputs(&cl))?;
     let setup = Setup::from_scene(&cl.scene, &PathBuf::from(".")).map_err(runtime)?;
     let pixels = setup.detector.fpixels * setup.detector.spixels;
     let adc = cl.scene.io.adc_offset.unwrap_or(40.0);
     let mut observation = Observation::new(read_target(&target, pixels, adc)?);
     if let Some(bg) = &cl.refine.background {
         let data = nanobragg::io::float_image::read_float_image(bg, pixels).map_err(runtime)?;
+        nanobragg::validate::check_image(&format!("-background {}", bg.display()), &data, true)
+            .map_err(runtime)?;
         observation = observation.with_background(data.iter().map(|&v| v as f64).collect());
     }
     let optimizer = match cl.refine.optimizer.as_deref() {

@@ -106,9 +106,10 @@ impl BackendJob for RenderJob<'_> {
 }
 
 /// Run the program on an argument list (without the program name).
-pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
-    let grad_mode = args.first().map(String::as_str) == Some("grad");
-    let refine_mode = args.first().map(String::as_str) == Some("refine");
+pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
+    let first = args.first().and_then(|a| a.to_str());
+    let grad_mode = first == Some("grad");
+    let refine_mode = first == Some("refine");
     if grad_mode || refine_mode {
         args.remove(0);
     }
@@ -123,16 +124,17 @@ pub fn run(mut args: Vec<String>) -> Result<(), Failure> {
     if refine_mode {
         return crate::refine::run(cl);
     }
+    crate::outputs::check(&crate::outputs::render_outputs(&cl), &crate::outputs::inputs(&cl))?;
+    let cwd = PathBuf::from(".");
+    let setup = Setup::from_scene(&cl.scene, &cwd).map_err(|e| Failure::Runtime(e.to_string()))?;
     if let Some(path) = &cl.dump_scene {
         let text = cl
             .scene
             .to_toml_string()
             .map_err(|e| Failure::Runtime(format!("-dump_scene: {e}")))?;
         nanobragg::io::atomic::write_atomic(path, text.as_bytes())
-            .map_err(|e| Failure::Runtime(e.to_string()))?;
+            .map_err(|e| Failure::Runtime(format!("-dump_scene: {e}")))?;
     }
-    let cwd = PathBuf::from(".");
-    let setup = Setup::from_scene(&cl.scene, &cwd).map_err(|e| Failure::Runtime(e.to_string()))?;
     write_fdump_cache(&cl, &setup);
     for w in &setup.warnings {
         say!("{w}");
@@ -201,17 +203,18 @@ fn write_outputs(
 ) -> Result<(), Failure> {
     let io = &cl.scene.io;
     let img = &r.image;
-    let fail = |e: nanobragg::io::IoError| Failure::Runtime(e.to_string());
+    let fail = |flag: &'static str| move |e: nanobragg::io::IoError| Failure::Runtime(format!("{flag}: {e}"));
     let float_path = io.floatfile.clone().unwrap_or_else(|| "floatimage.bin".into());
     say!(
         "writing {} as {} 4-byte floats",
         float_path.display(),
         img.data.len()
     );
-    nanobragg::io::float_image::write_float_image(&float_path, &img.data).map_err(fail)?;
+    nanobragg::io::float_image::write_float_image(&float_path, &img.data).map_err(fail("-floatfile"))?;
     if let Some(path) = &io.floatfile_f64 {
         say!("writing {} as {} 8-byte floats", path.display(), img.data_f64.len());
-        nanobragg::io::float_image::write_float64_image(path, &img.data_f64).map_err(fail)?;
+        nanobragg::io::float_image::write_float64_image(path, &img.data_f64)
+            .map_err(fail("-floatfile_f64"))?;
     }
     report::print_stats(stats);
 
@@ -222,7 +225,7 @@ fn write_outputs(
     let int_path = io.intfile.clone().unwrap_or_else(|| "intimage.img".into());
     let ints = nanobragg::io::smv::int_image(&img.data, img.fpixels, scale, adc, &roi);
     say!("writing {} as 2-byte integers", int_path.display());
-    nanobragg::io::smv::write_smv(&int_path, &r.header, &ints).map_err(fail)?;
+    nanobragg::io::smv::write_smv(&int_path, &r.header, &ints).map_err(fail("-intfile"))?;
 
     if !io.nopgm {
         let pgm_path = io.pgmfile.clone().unwrap_or_else(|| "image.pgm".into());
@@ -237,7 +240,7 @@ fn write_outputs(
             pgm_scale,
             &roi,
         )
-        .map_err(fail)?;
+        .map_err(fail("-pgmfile"))?;
     }
     if let Some(png) = &io.pngfile {
         let opts = nanobragg::io::png::PngPreviewOptions {
@@ -245,7 +248,7 @@ fn write_outputs(
             ..Default::default()
         };
         nanobragg::io::png::write_png_preview(png, &img.data, img.fpixels, img.spixels, &opts)
-            .map_err(fail)?;
+            .map_err(fail("-pngfile"))?;
         say!("writing {} (PNG preview)", png.display());
     }
     if !io.nonoise {
@@ -278,5 +281,5 @@ fn write_noise(
         .unwrap_or_else(|| Path::new("noiseimage.img").to_path_buf());
     say!("writing {} as 2-byte integers", path.display());
     nanobragg::io::smv::write_smv(&path, &r.header, &noise.pixels)
-        .map_err(|e| Failure::Runtime(e.to_string()))
+        .map_err(|e| Failure::Runtime(format!("-noisefile: {e}")))
 }

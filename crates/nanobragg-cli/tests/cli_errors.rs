@@ -1,31 +1,11 @@
 //! The binary's contract on bad input: a one-line error naming the flag or file (and line), a
 //! non-zero exit, no panic, and no output file left behind. `-h` prints usage and exits 0.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_nanobragg")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nanobragg-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(dir: &Path, args: &str) -> Output {
-    Command::new(bin())
-        .args(args.split_whitespace())
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{run, scratch, stderr};
+use std::path::Path;
+use std::process::Output;
 
 const SCENE: &str = "-cell 100 100 100 90 90 90 -N 2 -lambda 1 -distance 100 -detpixels 8 \
                      -floatfile out.bin -intfile out.img -nonoise -nopgm";

@@ -613,7 +613,7 @@ fn misset_random_and_angles_override_each_other() {
 }
 
 #[test]
-fn cell_stops_at_the_first_dash_and_keeps_unset_values() {
+fn cell_takes_negative_numbers_stops_at_a_flag_and_keeps_unset_values() {
     assert_eq!(
         ok("-cell 50").scene.crystal.cell,
         Some([50.0, 0.0, 0.0, 0.0, 0.0, 0.0])
@@ -621,10 +621,15 @@ fn cell_stops_at_the_first_dash_and_keeps_unset_values() {
     let c = ok("-cell 50 60 -N 5").scene.crystal;
     assert_eq!(c.cell, Some([50.0, 60.0, 0.0, 0.0, 0.0, 0.0]));
     assert_eq!(c.n_cells, Some([5.0; 3]));
-    // The C program stops at "-90"; for us it is then an unknown flag.
+    // The C program stops at "-90" and drops it; here a number is a value (the resolver
+    // then refuses the angle, see cli_errors.rs).
     assert_eq!(
-        parse("-cell 100 100 100 -90 90 90"),
-        Err(CliError::UnknownFlag("-90".into()))
+        ok("-cell 100 100 100 90 -90 90").scene.crystal.cell,
+        Some([100.0, 100.0, 100.0, 90.0, -90.0, 90.0])
+    );
+    assert_eq!(
+        ok("-cell -100 100 100 90 90 90 -nopgm").scene.crystal.cell,
+        Some([-100.0, 100.0, 100.0, 90.0, 90.0, 90.0])
     );
     // A second -cell overwrites only the values it gives.
     assert_eq!(

@@ -11,6 +11,15 @@ pub enum NanobraggError {
     /// The scene is incomplete or contradictory (names the flag or field).
     #[error("invalid scene: {0}")]
     Scene(String),
+    /// An input is refused (see [`crate::validate`]): names the input (flag and scene key, or
+    /// file and key) and the problem.
+    #[error("{input}: {problem}")]
+    Invalid {
+        /// The input at fault, e.g. `-lambda (scene key beam.wavelength_a)`.
+        input: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The geometry cannot be rendered (e.g. beam parallel to the detector plane).
     #[error("impossible geometry: {0}")]
     Geometry(String),

@@ -144,6 +144,19 @@ pub enum Loss {
 }
 
 impl Loss {
+    /// Refuse a target (or background) with a non-finite pixel, or a target of zeros.
+    pub fn check(&self) -> Result<()> {
+        use crate::validate::check_image;
+        match self {
+            Loss::Sum => Ok(()),
+            Loss::SquaredError { target } => check_image("the loss target", target, false),
+            Loss::Poisson { target, background } => {
+                check_image("the loss target", target, false)?;
+                background.as_deref().map_or(Ok(()), |b| check_image("the loss background", b, true))
+            }
+        }
+    }
+
     /// The loss term of detector pixel `index` (`slow·fpixels + fast`) at value `value`, and
     /// its slope `∂/∂value` — the same function as [`Loss::tile_tensor`], for kernels that take
     /// a pixelwise loss ([`crate::kernel::PixelLoss`]).
@@ -356,6 +369,8 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
         wrt: &[ParamName],
         grid: bool,
     ) -> Result<(GradientResult, Option<Vec<f64>>)> {
+        loss.check()?;
+        self.check_memory(true)?;
         let per = self.osc_per_step();
         let mut values = Vec::with_capacity(wrt.len());
         for &name in wrt {

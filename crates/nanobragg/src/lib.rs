@@ -30,6 +30,7 @@ pub mod structure_factor_gradient;
 pub mod structure_factors;
 pub mod trace;
 pub mod units;
+pub mod validate;
 
 pub use error::{NanobraggError, Result};
 pub use scene::Scene;

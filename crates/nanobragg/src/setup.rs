@@ -305,7 +305,23 @@ struct HeaderDefaults {
 }
 
 impl HeaderDefaults {
-    fn ingest(&mut self, smv: &io::smv::SmvImage, flip_y: bool) {
+    fn ingest(&mut self, smv: &io::smv::SmvImage, flip_y: bool, path: &Path) -> Result<()> {
+        for key in ["PIXEL_SIZE", "DISTANCE", "CLOSE_DISTANCE", "WAVELENGTH"] {
+            if let Some(v) = smv.header.value_of(key).filter(|v| !(*v > 0.0 && v.is_finite())) {
+                return Err(NanobraggError::Invalid {
+                    input: format!("{} (header {key})", path.display()),
+                    problem: format!("{v} must be > 0"),
+                });
+            }
+        }
+        for key in ["BEAM_CENTER_X", "BEAM_CENTER_Y", "ORGX", "ORGY", "PHI", "OSC_RANGE"] {
+            if let Some(v) = smv.header.value_of(key).filter(|v| !v.is_finite()) {
+                return Err(NanobraggError::Invalid {
+                    input: format!("{} (header {key})", path.display()),
+                    problem: format!("{v} is not a finite number"),
+                });
+            }
+        }
         let (fpixels, spixels) = (smv.header.fpixels, smv.header.spixels);
         self.fpixels = Some(fpixels as i64);
         self.spixels = Some(spixels as i64);
@@ -332,6 +348,7 @@ impl HeaderDefaults {
         set(&mut self.phi_deg, "PHI");
         set(&mut self.osc_deg, "OSC_RANGE");
         // TWOTHETA is read by the C program into a variable the geometry never uses.
+        Ok(())
     }
 }
 
@@ -387,17 +404,20 @@ pub fn auto_steps(steps: i64, range: f64, step: f64, nominal_range: f64) -> (usi
 impl Setup {
     /// Resolve a scene; relative file names are taken relative to `base_dir`.
     pub fn from_scene(scene: &Scene, base_dir: &Path) -> Result<Self> {
+        crate::validate::check_scene(scene)?;
         let mut warnings = Vec::new();
         let mut hdr = HeaderDefaults::default();
         let mut mask = None;
         if let Some(p) = &scene.io.mask_file {
-            let smv = io::smv::read_smv(&resolve_path(base_dir, p))?;
-            hdr.ingest(&smv, true);
+            let path = resolve_path(base_dir, p);
+            let smv = io::smv::read_smv(&path)?;
+            hdr.ingest(&smv, true, &path)?;
             mask = Some(smv.data.iter().map(|&v| v != 0).collect::<Vec<bool>>());
         }
         if let Some(p) = &scene.io.img_file {
-            let smv = io::smv::read_smv(&resolve_path(base_dir, p))?;
-            hdr.ingest(&smv, false);
+            let path = resolve_path(base_dir, p);
+            let smv = io::smv::read_smv(&path)?;
+            hdr.ingest(&smv, false, &path)?;
         }
         let detector = resolve_detector(scene, &hdr, &mut warnings)?;
         if let Some(m) = &mask {
@@ -468,9 +488,18 @@ fn resolve_detector(
     let fpixels = (detsize_f / pixel_m - 0.5).ceil();
     let spixels = (detsize_s / pixel_m - 0.5).ceil();
     if !(fpixels >= 1.0 && spixels >= 1.0) || fpixels * spixels > 1.0e9 {
-        return Err(NanobraggError::Scene(format!(
-            "detector of {fpixels}x{spixels} pixels is not renderable (check -detpixels/-detsize/-pixel)"
-        )));
+        let mm = |m: f64| m * 1e3;
+        return Err(NanobraggError::Invalid {
+            input: "-detpixels/-detsize/-pixel".into(),
+            problem: format!(
+                "a detector of {} x {} mm in {} mm pixels has {} x {} pixels (at least 1, at most 1e9 in all)",
+                mm(detsize_f),
+                mm(detsize_s),
+                mm(pixel_m),
+                fpixels.max(0.0),
+                spixels.max(0.0)
+            ),
+        });
     }
     let convention = d.convention;
     let mut axes = Axes::of(convention);
@@ -930,9 +959,12 @@ fn resolve_structure(scene: &Scene, base_dir: &Path) -> Result<StructureSetup> {
         }
     };
     if grid.is_none() && default_f == 0.0 {
-        return Err(NanobraggError::Scene(
-            "no structure factors: give -hkl file or -default_F (and no Fdump.bin was found)".into(),
-        ));
+        let why = if s.default_f.is_some() {
+            "-default_F 0 and no -hkl file (nor Fdump.bin): every structure factor is 0, which gives an empty image; give -hkl file or a non-zero -default_F"
+        } else {
+            "no structure factors: give -hkl file or -default_F (and no Fdump.bin was found)"
+        };
+        return Err(NanobraggError::Scene(why.into()));
     }
     Ok(StructureSetup {
         grid,

@@ -149,7 +149,19 @@ pub fn parse_fdump(bytes: &[u8], path: &Path) -> Result<HklGrid, IoError> {
                 if hi < nh && ki < nk && li < nl {
                     let mut b = [0u8; 8];
                     b.copy_from_slice(c);
-                    grid.values[out] = f64::from_ne_bytes(b);
+                    let f = f64::from_ne_bytes(b);
+                    if !f.is_finite() {
+                        return Err(IoError::format(
+                            path,
+                            format!(
+                                "F({}, {}, {}) = {f} is not a finite number",
+                                h.0 + hi as i32,
+                                k.0 + ki as i32,
+                                l.0 + li as i32
+                            ),
+                        ));
+                    }
+                    grid.values[out] = f;
                     out += 1;
                 }
             }

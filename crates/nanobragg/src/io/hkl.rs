@@ -205,6 +205,13 @@ pub fn parse_hkl(bytes: &[u8], path: &Path, default_f: f64) -> Result<HklData, I
                 format!("non-numeric F '{}'", show_token(four[3])),
             )
         })?;
+        if !f.is_finite() {
+            return Err(IoError::parse(
+                path,
+                lineno,
+                format!("F '{}' is not a finite number", show_token(four[3])),
+            ));
+        }
         refl.push((h, k, l, f));
     }
     if refl.is_empty() {

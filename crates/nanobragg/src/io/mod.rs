@@ -36,11 +36,24 @@ pub use smv::{
 };
 pub use sourcefile::{parse_sourcefile, read_sourcefile, SourceEntry};
 
+/// A path as messages show it: whole up to 120 characters, else its first 40 and last 70
+/// characters around an ellipsis (the file name stays readable, the line stays one line).
+pub fn shown(path: &Path) -> String {
+    let s = path.display().to_string();
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= 120 {
+        return s;
+    }
+    let head: String = chars[..40].iter().collect();
+    let tail: String = chars[chars.len() - 70..].iter().collect();
+    format!("{head}…{tail}")
+}
+
 /// Errors of the file readers and writers. Every variant names the file concerned.
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
     /// The operating system refused an operation (open, read, write, rename) on `path`.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", shown(path))]
     Os {
         /// The file concerned.
         path: PathBuf,
@@ -49,7 +62,7 @@ pub enum IoError {
         source: std::io::Error,
     },
     /// A text file has a malformed line.
-    #[error("{}:{line}: {msg}", path.display())]
+    #[error("{}:{line}: {msg}", shown(path))]
     Parse {
         /// The file concerned.
         path: PathBuf,
@@ -59,7 +72,7 @@ pub enum IoError {
         msg: String,
     },
     /// A file is malformed as a whole (bad header, wrong size, no data, ...).
-    #[error("{}: {msg}", path.display())]
+    #[error("{}: {msg}", shown(path))]
     Format {
         /// The file concerned.
         path: PathBuf,
@@ -67,7 +80,7 @@ pub enum IoError {
         msg: String,
     },
     /// A writer was handed inconsistent data (e.g. pixel count not matching the image size).
-    #[error("{}: {msg}", path.display())]
+    #[error("{}: {msg}", shown(path))]
     InvalidInput {
         /// The output file that was not written.
         path: PathBuf,
@@ -142,9 +155,67 @@ impl Roi {
     }
 }
 
-/// Read a whole file, mapping the OS error to [`IoError::Os`].
-pub(crate) fn read_bytes(path: &Path) -> Result<Vec<u8>, IoError> {
-    std::fs::read(path).map_err(|e| IoError::os(path, e))
+/// The largest input file any reader accepts (4 GiB): a 1024² f64 Fdump is 8 MiB and a 6M-pixel
+/// SMV 12 MiB, so this refuses only what cannot be an input (a disk image, say).
+pub const MAX_INPUT_BYTES: u64 = 4 << 30;
+
+/// The most bytes read from a stream that is not a regular file (a pipe, `/dev/zero`), whose
+/// length is not known before reading.
+pub const MAX_STREAM_BYTES: u64 = 256 << 20;
+
+/// Read a whole file, mapping the OS error to [`IoError::Os`]. A regular file longer than
+/// [`MAX_INPUT_BYTES`] is refused before reading; a stream is read up to [`MAX_STREAM_BYTES`]
+/// and refused beyond, so that `-hkl /dev/zero` ends at once instead of filling the memory.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, IoError> {
+    let meta = std::fs::metadata(path).map_err(|e| IoError::os(path, e))?;
+    if meta.is_dir() {
+        return Err(IoError::format(path, "is a folder, not a file"));
+    }
+    let limit = if meta.is_file() { MAX_INPUT_BYTES } else { MAX_STREAM_BYTES };
+    if meta.len() > limit {
+        return Err(IoError::format(
+            path,
+            format!("is {} bytes, longer than {limit}, the largest input file read", meta.len()),
+        ));
+    }
+    read_bytes_limited(path, limit)
+}
+
+fn read_bytes_limited(path: &Path, limit: u64) -> Result<Vec<u8>, IoError> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| IoError::os(path, e))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| IoError::os(path, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(IoError::format(
+            path,
+            format!("longer than {limit} bytes, the largest input read from a stream"),
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod read_tests {
+    use super::*;
+
+    #[test]
+    fn long_paths_are_shortened_around_an_ellipsis() {
+        let long = format!("/{}/out.bin", "d".repeat(300));
+        let s = shown(Path::new(&long));
+        assert_eq!(s.chars().count(), 111);
+        assert!(s.ends_with("d/out.bin") && s.contains('…'));
+        assert_eq!(shown(Path::new("a/b.bin")), "a/b.bin");
+    }
+
+    #[test]
+    fn an_endless_stream_is_refused_at_the_limit() {
+        let err = read_bytes_limited(Path::new("/dev/zero"), 1 << 16).unwrap_err();
+        assert!(err.to_string().contains("/dev/zero"), "{err}");
+        assert!(err.to_string().contains("longer than 65536 bytes"), "{err}");
+    }
 }
 
 /// Parse the longest prefix of `s` that C's `strtod` would accept as a decimal number (optional sign,

@@ -71,7 +71,28 @@ pub fn parse_sourcefile(bytes: &[u8], path: &Path) -> Result<Vec<SourceEntry>, I
                     format!("non-numeric {} column '{}'", NAMES[i], show_token(tok)),
                 )
             })?;
+            if v.is_infinite() {
+                return Err(IoError::parse(
+                    path,
+                    lineno,
+                    format!("{} column '{}' is not finite", NAMES[i], show_token(tok)),
+                ));
+            }
             vals[i] = if v.is_nan() { None } else { Some(v) };
+        }
+        if let Some(l) = vals[4].filter(|&l| l <= 0.0) {
+            return Err(IoError::parse(
+                path,
+                lineno,
+                format!("wavelength {l} m: a wavelength must be > 0"),
+            ));
+        }
+        if vals[..3].iter().all(|v| *v == Some(0.0)) {
+            return Err(IoError::parse(
+                path,
+                lineno,
+                "source at the sample position (0 0 0) has no direction",
+            ));
         }
         out.push(SourceEntry {
             x: vals[0],

@@ -46,10 +46,12 @@ impl Observation {
         if self.counts.len() != pixels {
             return bad("the measured image", self.counts.len());
         }
+        crate::validate::check_image("the measured image", &self.counts, false)?;
         if let Some(b) = &self.background {
             if b.len() != pixels {
                 return bad("the background image", b.len());
             }
+            crate::validate::check_image("the background image", b, true)?;
         }
         if let Some(m) = &self.mask {
             if m.len() != pixels {

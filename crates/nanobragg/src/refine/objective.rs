@@ -67,6 +67,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     ) -> Result<Self> {
         let det = &sim.setup.detector;
         observation.check(det.fpixels * det.spixels)?;
+        sim.check_memory(true)?;
         if specs.is_empty() {
             return Err(NanobraggError::Refinement("no variables to refine".into()));
         }
@@ -245,6 +246,9 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     pub fn value_and_gradient(&mut self, x: &[f64]) -> Result<(f64, Vec<f64>)> {
         self.evaluations += 1;
         let n = self.specs.len();
+        if self.specs.iter().zip(x).any(|(spec, &v)| !spec.variable.admits(v)) {
+            return Ok((f64::INFINITY, vec![f64::NAN; n]));
+        }
         let s = self.scale_of(x);
         let scale_index = self.specs.iter().position(|p| p.variable == Variable::Scale);
         let any_param = scale_index.is_none() || n > 1;

@@ -27,6 +27,21 @@ impl Variable {
         }
     }
 
+    /// Whether `value` (user unit) is a value the scene accepts: lengths, cell counts, the
+    /// wavelength, the pixel size, the distance and the fluence stay positive, cell angles in
+    /// (0°, 180°) (see [`crate::validate`]). The objective is +∞ outside, so that a refinement
+    /// backs off instead of writing a scene the CLI would refuse.
+    pub fn admits(self, value: f64) -> bool {
+        use ParamName::*;
+        match self {
+            Variable::Param(CellA | CellB | CellC | NA | NB | NC | DistanceMm | PixelSizeMm | WavelengthA | Fluence) => {
+                value > 0.0
+            }
+            Variable::Param(CellAlpha | CellBeta | CellGamma) => value > 0.0 && value < 180.0,
+            _ => true,
+        }
+    }
+
     /// Unit of the value.
     pub fn unit(self) -> &'static str {
         match self {

@@ -128,7 +128,13 @@ pub fn from_fisher(fisher: Vec<Vec<f64>>, names: &[String]) -> Result<Uncertaint
     // Equilibrate: G = D F D with D = diag(1/√F_ii), invert G, undo.
     let mut d = vec![0.0; n];
     for i in 0..n {
-        if !(fisher[i][i] > 0.0) || !fisher[i][i].is_finite() {
+        if !fisher[i][i].is_finite() {
+            return Err(NanobraggError::Refinement(format!(
+                "the Fisher information of {} is not finite ({}): the model or its gradient is not finite here",
+                names[i], fisher[i][i]
+            )));
+        }
+        if !(fisher[i][i] > 0.0) {
             return Err(NanobraggError::Refinement(format!(
                 "{} does not change the model (zero Fisher information): it cannot be determined",
                 names[i]

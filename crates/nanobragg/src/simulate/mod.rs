@@ -70,6 +70,8 @@ pub struct Plan {
     pub pixels: Vec<usize>,
     /// Messages the C program prints while planning (auto-selections, warnings).
     pub notes: Vec<String>,
+    /// The render's work, factor by factor (for the memory model).
+    pub work: crate::validate::Work,
 }
 
 /// A rendered float image (photons per pixel), fast-major.
@@ -145,6 +147,7 @@ impl<B: RenderBackend> Simulator<B> {
         options: RenderOptions,
         phi_policy: Box<dyn PhiRotation<B>>,
     ) -> Result<Self> {
+        crate::validate::check_setup(&setup)?;
         let mut params = Params::<B>::from_setup(&setup, device)?;
         // Discrete choices (N from crystal size, auto oversampling) are made at f64 on the CPU
         // whatever the render dtype, so an f32 render takes the same decisions as the C program.
@@ -222,6 +225,18 @@ impl<B: RenderBackend> Simulator<B> {
         })
     }
 
+    /// Refuse the render (or, with `gradient`, the loss and gradient pass) when even its
+    /// smallest tile would not fit the tile budget ([`crate::validate::check_memory`]).
+    pub fn check_memory(&self, gradient: bool) -> Result<()> {
+        use crate::validate::MemoryPath;
+        let path = match (self.fused_eligible(), gradient) {
+            (true, false) => MemoryPath::FusedForward,
+            (true, true) => MemoryPath::FusedGradient,
+            (false, _) => MemoryPath::Tensor,
+        };
+        crate::validate::check_memory(&self.plan.work, path, self.options.tile_budget_bytes)
+    }
+
     /// Number of pixels per tile under the options.
     pub fn tile_pixels(&self) -> usize {
         if let Some(n) = self.options.tile_pixels {
@@ -239,8 +254,8 @@ impl<B: RenderBackend> Simulator<B> {
             * self.setup.beam.sources.len()
             * self.setup.crystal.phi_steps
             * self.setup.crystal.mosaic_umats.len();
-        // About 24 live [E, K] intermediates of the float size.
-        let bytes = per_pixel.max(1) * 24 * std::mem::size_of::<B::FloatElem>();
+        let live = crate::validate::TENSOR_LIVE_INTERMEDIATES;
+        let bytes = per_pixel.max(1) * live * std::mem::size_of::<B::FloatElem>();
         (self.options.tile_budget_bytes / bytes).clamp(1, 1 << 16)
     }
 
@@ -253,6 +268,7 @@ impl<B: RenderBackend> Simulator<B> {
     /// [`crate::trace`]). Each selected pixel is rendered as a tile of its own; the scan
     /// state still flows through it in order, so the image is the same as [`Simulator::render`].
     pub fn render_observed(&self, observer: &mut dyn RenderObserver) -> Result<Image> {
+        self.check_memory(false)?;
         let det = &self.setup.detector;
         let mut data = vec![0f32; det.fpixels * det.spixels];
         let mut data_f64 = vec![0f64; if self.options.keep_f64 { data.len() } else { 0 }];
@@ -318,6 +334,7 @@ impl<B: RenderBackend> Simulator<B> {
             done += tile.len();
             observer.progress(done, pixels.len());
         }
+        crate::validate::check_rendered(&data, det.fpixels)?;
         Ok(Image {
             fpixels: det.fpixels,
             spixels: det.spixels,
@@ -332,6 +349,7 @@ impl<B: RenderBackend> Simulator<B> {
     /// working on the device. The same values as [`Simulator::render`] before its rounding to
     /// f32.
     pub fn render_tensor(&self) -> Result<Tensor<B, 1>> {
+        self.check_memory(false)?;
         let mut state = self.scan_start();
         let mut parts = Vec::new();
         for tile in self.plan.pixels.chunks(self.tile_pixels()) {
@@ -812,6 +830,19 @@ fn first_active<B: Backend>(x: Tensor<B, 2>, active: &Tensor<B, 2, Bool>) -> Ten
     picked.mask_fill(any.bool_not(), 0.0)
 }
 
+/// The C program's auto-selected oversampling from `3·xtalsize_max/reciprocal_pixel_size`:
+/// `ceil` converted to a C `int`, and 1 where that is ≤ 0. A NaN or a value beyond the `int`
+/// range converts to `INT_MIN` on x86 (e.g. `-twotheta 90`, where the recomputed distance is
+/// ~1e-17 m), which the C program then turns into 1; so do we.
+fn c_auto_oversample(ratio: f64) -> usize {
+    let r = ratio.ceil();
+    if r.is_nan() || r > i32::MAX as f64 || r < 1.0 {
+        1
+    } else {
+        r as usize
+    }
+}
+
 /// Resolve the discrete plan: N from crystal size and clamping, oversample auto-selection,
 /// interpolation auto mode, steps, and the pixel list.
 fn plan<B: Backend>(setup: &Setup, params: &mut Params<B>) -> Result<Plan> {
@@ -833,7 +864,7 @@ fn plan<B: Backend>(setup: &Setup, params: &mut Params<B>) -> Result<Plan> {
     let det = DetectorGeometry::new(&setup.detector, params)?;
     let xtal_max = (0..3).map(|i| lengths[i] * n[i]).fold(0.0, f64::max);
     let reciprocal_pixel = setup.beam.wavelength_m * to_f64(&det.distance) / setup.detector.pixel_m;
-    let recommended = ((3.0 * xtal_max / reciprocal_pixel).ceil() as i64).max(1) as usize;
+    let recommended = c_auto_oversample(3.0 * xtal_max / reciprocal_pixel);
     let oversample = match setup.sampling.oversample {
         Some(o) => o,
         None => {
@@ -847,7 +878,6 @@ fn plan<B: Backend>(setup: &Setup, params: &mut Params<B>) -> Result<Plan> {
             .structure
             .interpolate
             .unwrap_or(n.iter().any(|&x| x <= 2.0));
-    let steps = setup.steps(oversample);
     let det_s = &setup.detector;
     let roi = setup.sampling.roi;
     let mut pixels = Vec::new();
@@ -866,7 +896,18 @@ fn plan<B: Backend>(setup: &Setup, params: &mut Params<B>) -> Result<Plan> {
             pixels.push(idx);
         }
     }
+    let work = crate::validate::Work {
+        pixels: pixels.len(),
+        oversample,
+        layers: setup.detector.thick_steps,
+        sources: setup.beam.sources.len(),
+        phi_steps: setup.crystal.phi_steps,
+        domains: setup.crystal.mosaic_umats.len(),
+    };
+    crate::validate::check_work(&work, setup.sampling.oversample.is_none())?;
+    let steps = setup.steps(oversample);
     Ok(Plan {
+        work,
         oversample,
         n_cells: n,
         interpolate,

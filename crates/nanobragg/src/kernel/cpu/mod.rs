@@ -20,8 +20,26 @@ use super::{Layout, PixelLoss, TileLossGrad, TileSpec};
 use batch_adjoint::Upstream;
 use rayon::prelude::*;
 
-/// Pixels per parallel work item.
+pub use batch_adjoint::bytes_per_evaluation as gradient_bytes_per_evaluation;
+
+/// Most pixels per parallel work item.
 const CHUNK: usize = 256;
+
+/// Bytes the vectorised forward ([`batch::render_chunk`]) keeps per evaluation of a chunk: `q`
+/// (3) and the running sum in the render's float type (counted at f64) and the owning pixel.
+pub const FORWARD_BYTES_PER_EVALUATION: usize = 4 * 8 + 4;
+
+/// Bytes of per-evaluation buffers one forward chunk may hold; a chunk shrinks (down to one
+/// pixel) so that its evaluations fit.
+const FORWARD_CHUNK_BUDGET: usize = 64 << 20;
+
+/// Pixels per forward chunk for `spec`: at most [`CHUNK`], fewer where a pixel has many
+/// evaluations (layers × sub-pixels × sources), so that memory stays bounded.
+fn forward_chunk(spec: &TileSpec) -> usize {
+    let evaluations = spec.layers * spec.oversample * spec.oversample * spec.incident.len();
+    let per_pixel = evaluations.saturating_mul(FORWARD_BYTES_PER_EVALUATION).max(1);
+    (FORWARD_CHUNK_BUDGET / per_pixel).clamp(1, CHUNK)
+}
 
 /// θ unpacked into the kernel's float type, with per-render constants.
 #[derive(Debug, Clone)]
@@ -109,11 +127,12 @@ pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
     let n = spec.pixels.len();
     let mut values = vec![T::ZERO; n];
     let fast = batch::covers(spec);
+    let chunk = forward_chunk(spec);
     let results: Vec<Option<bool>> = values
-        .par_chunks_mut(CHUNK)
+        .par_chunks_mut(chunk)
         .enumerate()
         .map_init(batch::Scratch::default, |scratch, (c, out)| {
-            let pixels = &*spec.pixels.slice(c * CHUNK..c * CHUNK + out.len());
+            let pixels = &*spec.pixels.slice(c * chunk..c * chunk + out.len());
             if fast {
                 return Some(batch::render_chunk(pixels, &x, spec, out, scratch));
             }
