@@ -144,14 +144,14 @@ pub enum Loss {
 }
 
 impl Loss {
-    /// Refuse a target (or background) with a non-finite pixel, or a target of zeros.
+    /// Refuse a target (or background) with a non-finite pixel.
     pub fn check(&self) -> Result<()> {
         use crate::validate::check_image;
         match self {
             Loss::Sum => Ok(()),
-            Loss::SquaredError { target } => check_image("the loss target", target, false),
+            Loss::SquaredError { target } => check_image("the loss target", target, true),
             Loss::Poisson { target, background } => {
-                check_image("the loss target", target, false)?;
+                check_image("the loss target", target, true)?;
                 background.as_deref().map_or(Ok(()), |b| check_image("the loss background", b, true))
             }
         }

@@ -487,17 +487,18 @@ fn resolve_detector(
     };
     let fpixels = (detsize_f / pixel_m - 0.5).ceil();
     let spixels = (detsize_s / pixel_m - 0.5).ceil();
-    if !(fpixels >= 1.0 && spixels >= 1.0) || fpixels * spixels > 1.0e9 {
+    if !(fpixels >= 1.0 && spixels >= 1.0) || fpixels * spixels > crate::validate::MAX_PIXELS as f64 {
         let mm = |m: f64| m * 1e3;
         return Err(NanobraggError::Invalid {
             input: "-detpixels/-detsize/-pixel".into(),
             problem: format!(
-                "a detector of {} x {} mm in {} mm pixels has {} x {} pixels (at least 1, at most 1e9 in all)",
+                "a detector of {} x {} mm in {} mm pixels has {} x {} pixels (at least 1, at most {} in all)",
                 mm(detsize_f),
                 mm(detsize_s),
                 mm(pixel_m),
                 fpixels.max(0.0),
-                spixels.max(0.0)
+                spixels.max(0.0),
+                crate::validate::MAX_PIXELS
             ),
         });
     }
@@ -758,6 +759,12 @@ fn resolve_crystal(
             }
         }
     };
+    if domains > crate::validate::MAX_CELLS {
+        return Err(NanobraggError::Invalid {
+            input: "-mosaic_dom".into(),
+            problem: format!("{domains} domains, more than {}", crate::validate::MAX_CELLS),
+        });
+    }
     let mosaic_seed = -c.mosaic_seed.unwrap_or(12345678);
     let mosaic_umats = crate::random::rotations::mosaic_domains(spread, domains, mosaic_seed);
     let mosaic_axes = crate::random::rotations::mosaic_domain_axes(spread, domains, mosaic_seed)
@@ -804,6 +811,15 @@ fn resolve_crystal(
     }
     if n <= 0 || n > 1_000_000 {
         return Err(NanobraggError::Scene(format!("-phisteps: {n} φ steps is not renderable")));
+    }
+    if (n as usize).saturating_mul(domains) > crate::validate::MAX_CELLS {
+        return Err(NanobraggError::Invalid {
+            input: "-phisteps/-mosaic_dom".into(),
+            problem: format!(
+                "{n} φ steps x {domains} mosaic domains, more than {} crystal orientations",
+                crate::validate::MAX_CELLS
+            ),
+        });
     }
     Ok(CrystalSetup {
         cell,
@@ -884,6 +900,18 @@ fn resolve_beam(
             1.0,
         );
         let round = b.round_div.unwrap_or(true);
+        let count = h.0.saturating_mul(v.0).saturating_mul(disp_steps);
+        if count > crate::validate::MAX_SOURCES {
+            return Err(NanobraggError::Invalid {
+                input: "-hdivsteps/-vdivsteps/-dispsteps".into(),
+                problem: format!(
+                    "{} x {} divergence x {disp_steps} dispersion steps, more than {} sources",
+                    h.0,
+                    v.0,
+                    crate::validate::MAX_SOURCES
+                ),
+            });
+        }
         for ih in 0..h.0 {
             for iv in 0..v.0 {
                 let hdiv = h.2 * ih as f64 - h.1 / 2.0;

@@ -1,6 +1,8 @@
 //! Helpers shared by the tests that run the `nanobragg` binary.
 #![allow(dead_code)]
 
+pub mod strategies;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -94,6 +94,13 @@ pub fn parse_sourcefile(bytes: &[u8], path: &Path) -> Result<Vec<SourceEntry>, I
                 "source at the sample position (0 0 0) has no direction",
             ));
         }
+        if out.len() == crate::validate::MAX_SOURCES {
+            return Err(IoError::parse(
+                path,
+                lineno,
+                format!("more than {} sources", crate::validate::MAX_SOURCES),
+            ));
+        }
         out.push(SourceEntry {
             x: vals[0],
             y: vals[1],

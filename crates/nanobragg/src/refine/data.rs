@@ -46,7 +46,8 @@ impl Observation {
         if self.counts.len() != pixels {
             return bad("the measured image", self.counts.len());
         }
-        crate::validate::check_image("the measured image", &self.counts, false)?;
+        // All zeros is allowed here (a probe of Σμ's gradient); the CLI refuses it as a target.
+        crate::validate::check_image("the measured image", &self.counts, true)?;
         if let Some(b) = &self.background {
             if b.len() != pixels {
                 return bad("the background image", b.len());

@@ -157,3 +157,18 @@ pub fn default_step(variable: Variable, value: f64) -> f64 {
         },
     }
 }
+
+#[cfg(test)]
+mod domain_tests {
+    use super::*;
+
+    #[test]
+    fn admits_only_values_the_scene_accepts() {
+        let cell_a = Variable::Param(ParamName::CellA);
+        assert!(cell_a.admits(1e-3) && !cell_a.admits(0.0) && !cell_a.admits(-5.0));
+        let gamma = Variable::Param(ParamName::CellGamma);
+        assert!(gamma.admits(120.0) && !gamma.admits(180.0) && !gamma.admits(0.0));
+        assert!(Variable::Param(ParamName::MissetX).admits(-400.0));
+        assert!(!Variable::Param(ParamName::WavelengthA).admits(0.0));
+    }
+}

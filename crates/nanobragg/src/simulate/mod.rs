@@ -916,3 +916,18 @@ fn plan<B: Backend>(setup: &Setup, params: &mut Params<B>) -> Result<Plan> {
         notes,
     })
 }
+
+#[cfg(test)]
+mod auto_oversample_tests {
+    use super::c_auto_oversample;
+
+    #[test]
+    fn values_beyond_a_c_int_select_one_fold_like_the_c_program() {
+        assert_eq!(c_auto_oversample(1.2), 2);
+        assert_eq!(c_auto_oversample(0.0), 1);
+        assert_eq!(c_auto_oversample(3.0e8), 300_000_000);
+        assert_eq!(c_auto_oversample(2.4e16), 1);
+        assert_eq!(c_auto_oversample(f64::INFINITY), 1);
+        assert_eq!(c_auto_oversample(f64::NAN), 1);
+    }
+}
