@@ -213,3 +213,22 @@ fn long_paths_are_shortened_in_messages() {
     assert_refused(&o, &dir, "long path", "…");
     assert!(stderr(&o).lines().all(|l| l.chars().count() < 400), "{}", stderr(&o));
 }
+
+#[test]
+fn a_fifo_output_is_written_in_place() {
+    let dir = scratch("fifo");
+    let fifo = dir.join("pipe.bin");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let o = run(&dir, &B.replace("out.bin", "pipe.bin"));
+    if !o.status.success() {
+        // Release the reader (it waits for a writer) before failing.
+        drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+        panic!("{}", stderr(&o));
+    }
+    assert_eq!(reader.join().unwrap().len(), 64 * 64 * 4);
+    assert_eq!(listing(&dir), ["intimage.img", "pipe.bin"], "no temporary left beside the FIFO");
+}

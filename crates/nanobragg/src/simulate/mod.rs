@@ -311,12 +311,15 @@ impl<B: RenderBackend> Simulator<B> {
             let host = values.into_data();
             if self.options.keep_f64 {
                 let host = host.convert::<f64>().into_vec::<f64>().expect("converted to f64");
+                let stored: Vec<f32> = host.iter().map(|&v| v as f32).collect();
+                crate::validate::check_rendered(&stored, tile, det.fpixels)?;
                 for (&idx, v) in tile.iter().zip(host) {
                     data[idx] = v as f32;
                     data_f64[idx] = v;
                 }
             } else {
                 let host = host.convert::<f32>().into_vec::<f32>().expect("converted to f32");
+                crate::validate::check_rendered(&host, tile, det.fpixels)?;
                 match Pixels::of(tile) {
                     Pixels::Run { first, len } => data[first..first + len].copy_from_slice(&host),
                     Pixels::List(_) => {
@@ -334,7 +337,6 @@ impl<B: RenderBackend> Simulator<B> {
             done += tile.len();
             observer.progress(done, pixels.len());
         }
-        crate::validate::check_rendered(&data, det.fpixels)?;
         Ok(Image {
             fpixels: det.fpixels,
             spixels: det.spixels,

@@ -81,18 +81,60 @@ pub fn check_image<T: Copy + Into<f64>>(what: &str, values: &[T], may_be_zero: b
 
 /// The safety net after a render: every pixel (as stored, f32) finite. A scene that passed the
 /// checks above but whose numbers still overflow somewhere is refused here, before any output
-/// file is written, rather than leaving a NaN image with exit status 0.
-pub fn check_rendered(data: &[f32], fpixels: usize) -> Result<()> {
-    match data.iter().position(|v| !v.is_finite()) {
+/// file is written, rather than leaving a NaN image with exit status 0. `values[i]` is the value
+/// of detector pixel `pixels[i]` (`slow·fpixels + fast`); a renderer checks each tile as it
+/// arrives, while it is in cache.
+pub fn check_rendered(values: &[f32], pixels: &[usize], fpixels: usize) -> Result<()> {
+    // Exponent bits all set: Inf or NaN. The or-reduction over a block vectorises (an early
+    // exit per value would not); only a block that has one is searched.
+    let non_finite = |v: &f32| v.to_bits() & 0x7f80_0000 == 0x7f80_0000;
+    let first = values
+        .chunks(4096)
+        .enumerate()
+        .find(|(_, block)| block.iter().fold(false, |any, v| any | non_finite(v)))
+        .and_then(|(b, block)| block.iter().position(non_finite).map(|i| b * 4096 + i));
+    match first {
         None => Ok(()),
-        Some(i) => Err(refuse(
-            "scene",
-            format!(
-                "the render gives {} at pixel (slow {}, fast {}): its numbers are outside what the physics can represent in floating point (check the sizes, distances and wavelengths given)",
-                data[i],
-                i / fpixels.max(1),
-                i % fpixels.max(1)
-            ),
-        )),
+        Some(i) => {
+            let (pixel, fpixels) = (pixels.get(i).copied().unwrap_or(i), fpixels.max(1));
+            Err(refuse(
+                "scene",
+                format!(
+                    "the render gives {} at pixel (slow {}, fast {}): its numbers are outside what the physics can represent in floating point (check the sizes, distances and wavelengths given)",
+                    values[i],
+                    pixel / fpixels,
+                    pixel % fpixels
+                ),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_non_finite_pixel_is_named_by_slow_and_fast() {
+        let pixels: Vec<usize> = (0..100 * 100).collect();
+        let mut data = vec![1.0f32; 100 * 100];
+        check_rendered(&data, &pixels, 100).unwrap();
+        data[5 * 100 + 7] = f32::INFINITY;
+        data[9000] = f32::NAN;
+        let m = check_rendered(&data, &pixels, 100).unwrap_err().to_string();
+        assert!(m.contains("inf at pixel (slow 5, fast 7)"), "{m}");
+        data[507] = 1.0;
+        let m = check_rendered(&data, &pixels, 100).unwrap_err().to_string();
+        assert!(m.contains("NaN at pixel (slow 90, fast 0)"), "{m}");
+        // A tile of scattered pixels: the value at position i is pixel pixels[i].
+        let m = check_rendered(&[1.0, f32::NAN], &[3, 250], 100).unwrap_err().to_string();
+        assert!(m.contains("(slow 2, fast 50)"), "{m}");
+    }
+
+    #[test]
+    fn images_for_a_loss_must_be_finite_and_a_target_not_empty() {
+        assert!(check_image("t", &[0.0f32, f32::NAN], true).unwrap_err().to_string().contains("pixel 1 is NaN"));
+        assert!(check_image("t", &[0.0f64; 4], false).unwrap_err().to_string().contains("every pixel is 0"));
+        check_image("t", &[0.0f64; 4], true).unwrap();
     }
 }
