@@ -1000,12 +1000,6 @@ impl Occurrence<'_> {
     }
 }
 
-/// Whether a token can be the value of the flag before it: anything but a known flag, and
-/// for number lists (`-cell`) a token that is a number (`-90` is a value, `-nopgm` is not).
-fn is_number(tok: &str) -> bool {
-    parse_f64(tok).is_some()
-}
-
 fn missing(flag: &str, expected: &str, got: usize) -> CliError {
     CliError::MissingValue {
         flag: flag.to_string(),
@@ -1046,7 +1040,7 @@ fn tokenize(args: &[String]) -> Result<Vec<Occurrence<'_>>> {
                 let n = rest
                     .iter()
                     .take(6)
-                    .take_while(|t| !t.starts_with('-') || (is_number(t) && lookup(t).is_none()))
+                    .take_while(|t| !t.starts_with('-') || (parse_f64(t).is_some() && lookup(t).is_none()))
                     .count();
                 if n == 0 {
                     return Err(missing(

@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use nanobragg::io::atomic::final_target;
+use nanobragg::io::atomic::{final_target, folder_of};
 use nanobragg::io::shown;
 use nanobragg_cli::CommandLine;
 
@@ -112,11 +112,7 @@ fn identity(path: &Path) -> Option<Identity> {
         use std::os::unix::fs::MetadataExt;
         return Some(Identity::Inode(m.dev(), m.ino()));
     }
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    Some(Identity::Path(dir.canonicalize().ok()?.join(target.file_name()?)))
+    Some(Identity::Path(folder_of(&target).canonicalize().ok()?.join(target.file_name()?)))
 }
 
 /// Refuse the run unless every output can be written and none clashes (see the module docs).
@@ -145,10 +141,7 @@ pub fn check(outputs: &[NamedFile], inputs: &[NamedFile]) -> Result<(), Failure>
 /// The folder that will hold `target` exists and a file can be created in it (checked by
 /// creating and removing a probe file; permission bits say nothing when running as root).
 fn writable_folder(target: &Path) -> Result<(), String> {
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = folder_of(target);
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => return Err(format!("{} is not a folder", shown(dir))),

@@ -40,6 +40,14 @@ pub fn final_target(path: &Path) -> Result<PathBuf, IoError> {
     Err(IoError::invalid(path, format!("more than {MAX_LINKS} symbolic links")))
 }
 
+/// The folder a file name lies in: its parent, or `.` for a bare name.
+pub fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
 /// The temporary name used while writing `path`: `<name>.tmp-<pid>` in the same directory.
 fn temp_path(path: &Path) -> Result<PathBuf, IoError> {
     let name = path
@@ -47,10 +55,7 @@ fn temp_path(path: &Path) -> Result<PathBuf, IoError> {
         .ok_or_else(|| IoError::invalid(path, "output path has no file name"))?;
     let mut tmp_name = name.to_os_string();
     tmp_name.push(format!(".tmp-{}", std::process::id()));
-    Ok(match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join(tmp_name),
-        _ => PathBuf::from(tmp_name),
-    })
+    Ok(folder_of(path).join(tmp_name))
 }
 
 /// Write `bytes` to `path` atomically (see [`write_atomic_with`]).
@@ -116,11 +121,8 @@ where
 
 /// Best effort: make a rename durable. Failure here does not undo the write.
 fn sync_parent(target: &Path) {
-    if let Some(dir) = target.parent() {
-        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
+    if let Ok(d) = File::open(folder_of(target)) {
+        let _ = d.sync_all();
     }
 }
 

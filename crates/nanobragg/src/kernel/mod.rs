@@ -199,6 +199,11 @@ pub struct TileSpec {
 }
 
 impl TileSpec {
+    /// Evaluations of one pixel before the φ·mosaic cells: layers × sub-pixels × sources.
+    pub fn evaluations_per_pixel(&self) -> usize {
+        self.layers * self.oversample * self.oversample * self.incident.len()
+    }
+
     /// Offsets of the packed inputs.
     pub fn layout(&self) -> Layout {
         let grid = self

@@ -247,15 +247,10 @@ impl<B: RenderBackend> Simulator<B> {
             // tile is large: fewer per-tile setups (model, packing, autodiff graph).
             return B::fused_tile_pixels();
         }
-        let os = self.plan.oversample;
-        let per_pixel = self.setup.detector.thick_steps
-            * os
-            * os
-            * self.setup.beam.sources.len()
-            * self.setup.crystal.phi_steps
-            * self.setup.crystal.mosaic_umats.len();
+        // Bounded by `validate::check_work` when the plan was made.
+        let per_pixel = self.plan.work.per_pixel().unwrap_or(usize::MAX);
         let live = crate::validate::TENSOR_LIVE_INTERMEDIATES;
-        let bytes = per_pixel.max(1) * live * std::mem::size_of::<B::FloatElem>();
+        let bytes = per_pixel.max(1).saturating_mul(live * std::mem::size_of::<B::FloatElem>());
         (self.options.tile_budget_bytes / bytes).clamp(1, 1 << 16)
     }
 
@@ -313,8 +308,8 @@ impl<B: RenderBackend> Simulator<B> {
                 let host = host.convert::<f64>().into_vec::<f64>().expect("converted to f64");
                 let stored: Vec<f32> = host.iter().map(|&v| v as f32).collect();
                 crate::validate::check_rendered(&stored, tile, det.fpixels)?;
-                for (&idx, v) in tile.iter().zip(host) {
-                    data[idx] = v as f32;
+                for ((&idx, v), v32) in tile.iter().zip(host).zip(stored) {
+                    data[idx] = v32;
                     data_f64[idx] = v;
                 }
             } else {

@@ -68,19 +68,15 @@ pub fn bytes_per_evaluation(cells: usize) -> usize {
     18 * 8 + cells * (std::mem::size_of::<Slopes<f64>>() / LANES + std::mem::size_of::<u32>())
 }
 
-/// Bytes of all per-evaluation buffers one chunk may hold: below one block of lanes' worth of
-/// pixels only when that block would not fit.
-const CHUNK_MEMORY_BUDGET: usize = 64 << 20;
-
 /// Pixels per chunk for `spec`: as many as keep the chunk's slopes within [`SLOPES_BUDGET`], at
 /// most [`MAX_CHUNK`], and at least one block of lanes unless that would hold more than
-/// [`CHUNK_MEMORY_BUDGET`] of buffers (then down to one pixel).
+/// [`super::CHUNK_MEMORY_BUDGET`] of buffers (then down to one pixel).
 pub fn chunk_pixels<T>(spec: &TileSpec) -> usize {
-    let evaluations = spec.layers * spec.oversample * spec.oversample * spec.incident.len();
+    let evaluations = spec.evaluations_per_pixel();
     let entry = if spec.grid.is_some() { std::mem::size_of::<u32>() } else { 0 };
     let per_evaluation = spec.cells * (std::mem::size_of::<Slopes<T>>() / LANES + entry);
     let per_pixel = evaluations.saturating_mul(bytes_per_evaluation(spec.cells)).max(1);
-    let least = (CHUNK_MEMORY_BUDGET / per_pixel).clamp(1, LANES);
+    let least = (super::CHUNK_MEMORY_BUDGET / per_pixel).clamp(1, LANES);
     (SLOPES_BUDGET / (evaluations * per_evaluation).max(1)).clamp(least, MAX_CHUNK)
 }
 

@@ -29,16 +29,15 @@ const CHUNK: usize = 256;
 /// (3) and the running sum in the render's float type (counted at f64) and the owning pixel.
 pub const FORWARD_BYTES_PER_EVALUATION: usize = 4 * 8 + 4;
 
-/// Bytes of per-evaluation buffers one forward chunk may hold; a chunk shrinks (down to one
-/// pixel) so that its evaluations fit.
-const FORWARD_CHUNK_BUDGET: usize = 64 << 20;
+/// Bytes of per-evaluation buffers one chunk (forward or gradient) may hold; a chunk shrinks
+/// (down to one pixel) so that its evaluations fit.
+const CHUNK_MEMORY_BUDGET: usize = 64 << 20;
 
 /// Pixels per forward chunk for `spec`: at most [`CHUNK`], fewer where a pixel has many
 /// evaluations (layers × sub-pixels × sources), so that memory stays bounded.
 fn forward_chunk(spec: &TileSpec) -> usize {
-    let evaluations = spec.layers * spec.oversample * spec.oversample * spec.incident.len();
-    let per_pixel = evaluations.saturating_mul(FORWARD_BYTES_PER_EVALUATION).max(1);
-    (FORWARD_CHUNK_BUDGET / per_pixel).clamp(1, CHUNK)
+    let per_pixel = spec.evaluations_per_pixel().saturating_mul(FORWARD_BYTES_PER_EVALUATION).max(1);
+    (CHUNK_MEMORY_BUDGET / per_pixel).clamp(1, CHUNK)
 }
 
 /// θ unpacked into the kernel's float type, with per-render constants.
