@@ -2,7 +2,7 @@
 //! custom backward op calling [`RenderBackend::fused_tile_backward`]; the one-pass loss and
 //! gradient on the inner backend.
 
-use super::{FusedTile, PixelLoss, RenderBackend, TileLossGrad, TileSpec};
+use super::{Coverage, FusedTile, PixelLoss, RenderBackend, TileLossGrad, TileSpec};
 use burn::tensor::ops::FloatTensor;
 use burn_autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn_autodiff::grads::Gradients;
@@ -26,8 +26,12 @@ impl<B: RenderBackend> Backward<B, 1> for FusedTileBackward {
 }
 
 impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
-    fn has_fused_kernel() -> bool {
-        B::has_fused_kernel() && B::has_fused_backward()
+    fn kernels() -> &'static [&'static Coverage] {
+        if B::has_fused_backward() {
+            B::kernels()
+        } else {
+            &[]
+        }
     }
 
     fn has_fused_loss_grad() -> bool {

@@ -3,7 +3,7 @@
 
 use super::cpu;
 use super::real::Real;
-use super::{FusedTile, PixelLoss, RenderBackend, TileLossGrad, TileSpec};
+use super::{Coverage, FusedTile, PixelLoss, RenderBackend, TileLossGrad, TileSpec};
 use crate::linalg::float_options;
 use burn::tensor::{backend::Backend, ops::FloatTensor, Element, Tensor, TensorData, TensorPrimitive};
 use burn_ndarray::NdArray;
@@ -55,8 +55,8 @@ fn cpu_loss_grad<B: Backend, T: Real>(
 macro_rules! cpu_kernel {
     ($backend:ty, $elem:ty) => {
         impl RenderBackend for $backend {
-            fn has_fused_kernel() -> bool {
-                true
+            fn kernels() -> &'static [&'static Coverage] {
+                &[&cpu::BATCH, &cpu::PIXEL]
             }
 
             fn has_fused_loss_grad() -> bool {

@@ -17,11 +17,13 @@
 //! grating twice. [`crate::Simulator::loss_and_gradients`] takes it where offered and carries
 //! `θ̄` on to the parameters through the packing.
 //!
-//! A kernel may decline a tile (return `None`): the renderer then runs the tensor path. The CPU
-//! kernel ([`cpu`]) declines when tricubic interpolation leaves the HKL grid inside the tile (the
-//! C program's one-time fallback is a scan-order rule the tensor path implements), and the
-//! renderer never offers tiles of scenes it does not cover (curved detector, a φ-rotation
-//! policy other than the spec's, traced pixels) — see [`TileSpec`].
+//! Which kernel renders a scene is decided by [`capability`]: the scene's required
+//! [`Capability`] set against each kernel's declared [`Coverage`] ([`RenderBackend::kernels`],
+//! in order of preference). The renderer offers tiles only to a kernel that implements every
+//! required capability (named in [`TileSpec::kernel`]); traced pixels always run the tensor
+//! path. A kernel may still decline a tile at run time (return `None`): the CPU kernel does when
+//! tricubic interpolation leaves the HKL grid inside the tile (the C program's one-time fallback
+//! is a scan-order rule the tensor path implements).
 //!
 //! Backends: NdArray (f32, f64) and Flex run the CPU kernel; CUDA runs CubeCL forward and
 //! adjoint kernels where they cover the scene (the tensor path otherwise), with θ built on the
@@ -30,6 +32,7 @@
 
 mod autodiff;
 mod backends;
+pub mod capability;
 pub mod cpu;
 #[cfg(feature = "cuda")]
 mod cuda;
@@ -38,6 +41,7 @@ pub use cuda::{allocator_usage, AllocatorUsage};
 pub mod host_theta;
 pub mod real;
 
+pub use capability::{Capability, Coverage, KernelId};
 use crate::scene::LatticeShape;
 use crate::structure_factors::GridExtent;
 use burn::tensor::{backend::Backend, ops::FloatTensor};
@@ -51,16 +55,25 @@ pub enum Engine {
     Auto,
     /// Always the tensor-op reference path.
     Tensor,
+    /// Only this fused kernel: a render is refused when the backend does not have it or it
+    /// does not implement a capability the scene requires (for tests and debugging).
+    Kernel(KernelId),
 }
 
 /// A backend that may render tiles with a fused kernel.
 ///
 /// Both methods default to `None` (no fused kernel: the tensor path runs).
 pub trait RenderBackend: Backend {
+    /// The fused kernels of this backend in order of preference, each with the capabilities
+    /// it implements; empty (the default): the tensor path renders everything.
+    fn kernels() -> &'static [&'static Coverage] {
+        &[]
+    }
+
     /// Whether [`RenderBackend::fused_tile`] may render tiles (the renderer then sizes tiles for
     /// it: one value per pixel instead of the tensor path's per-evaluation intermediates).
     fn has_fused_kernel() -> bool {
-        false
+        !Self::kernels().is_empty()
     }
 
     /// Whether [`RenderBackend::fused_tile_backward`] is implemented (otherwise tiles that need
@@ -158,6 +171,8 @@ pub struct FusedTile<B: Backend> {
 /// Everything about a tile that is discrete or constant (no gradient flows to it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TileSpec {
+    /// The kernel the renderer chose for the scene (it implements every required capability).
+    pub kernel: KernelId,
     /// Pixel indices `slow·fpixels + fast`, in scan order.
     pub pixels: Pixels,
     /// Fast pixels of the detector.

@@ -11,22 +11,13 @@ use crate::crystal::mosaic_cells;
 use crate::error::Result;
 use crate::error::NanobraggError;
 use crate::kernel::host_theta::{self, HostAd};
-use crate::kernel::{Engine, PixelLoss, Pixels, RenderBackend, TileSpec};
+use crate::kernel::{KernelId, PixelLoss, Pixels, RenderBackend, TileSpec};
 use crate::linalg::{check_float_dtype, float_options, tensor, to_vec};
 use crate::params::Params;
 use crate::polarization::source_frames;
 use crate::structure_factors::GridExtent;
 
 impl<B: RenderBackend> Simulator<B> {
-    /// Whether tiles may go to the backend's fused kernel: the engine allows it and the scene
-    /// is one the kernel covers (flat detector, the spec's φ rule).
-    pub(super) fn fused_eligible(&self) -> bool {
-        self.options.engine == Engine::Auto
-            && B::has_fused_kernel()
-            && !self.setup.detector.curved
-            && self.phi_policy.is_fresh()
-    }
-
     /// The tile through the fused kernel with θ built on the host, for backends that ask for it
     /// ([`RenderBackend::inputs_on_host`]): see [`Simulator::host_theta`]. The F grid stays on
     /// the device and is appended there. `None` when the backend does not ask for it, the scene
@@ -37,10 +28,10 @@ impl<B: RenderBackend> Simulator<B> {
         tile: &[usize],
         state: &mut ScanState,
     ) -> Result<Option<Tensor<B, 1>>> {
-        if !(B::inputs_on_host() && self.fused_eligible()) {
+        let Some(kernel) = self.fused_kernel().filter(|_| B::inputs_on_host()) else {
             return Ok(None);
-        }
-        let (_, theta, spec) = self.host_theta(p, tile, state, false)?;
+        };
+        let (_, theta, spec) = self.host_theta(p, tile, state, false, kernel)?;
         let head = upload::<B>(&theta, &p.pixel.device())?;
         Ok(self.run_fused(with_grid(head, p, &spec), spec, state))
     }
@@ -48,13 +39,14 @@ impl<B: RenderBackend> Simulator<B> {
     /// θ up to the F grid built on the host (f64): the small parameters are read back in one
     /// transfer, and the detector/crystal model and θ computed by the same generic code on the
     /// CPU — instead of about a hundred tiny launches on the device. Returns the host leaf of the
-    /// packed parameters (tracked when `track`), θ and the tile's description.
+    /// packed parameters (tracked when `track`), θ and the tile's description for `kernel`.
     fn host_theta(
         &self,
         p: &Params<B>,
         tile: &[usize],
         state: &ScanState,
         track: bool,
+        kernel: KernelId,
     ) -> Result<(Tensor<HostAd, 1>, Tensor<HostAd, 1>, TileSpec)> {
         let small: Vec<Tensor<B, 1>> = p.small_tensors().into_iter().map(|t| t.detach()).collect();
         let packed = to_vec(&Tensor::cat(small, 0));
@@ -62,7 +54,7 @@ impl<B: RenderBackend> Simulator<B> {
         let (leaf, theta) = host_theta::build(&packed, track, |leaf| {
             let host = p.unpack::<HostAd>(leaf);
             let model = self.model(&host)?;
-            let (parts, tile_spec) = self.fused_inputs(&host, &model, tile, state, p.f_grid.is_some());
+            let (parts, tile_spec) = self.fused_inputs(&host, &model, tile, state, p.f_grid.is_some(), kernel);
             spec = Some(tile_spec);
             Ok(Tensor::cat(parts, 0))
         })?;
@@ -80,17 +72,22 @@ impl<B: RenderBackend> Simulator<B> {
         tile: &[usize],
         state: &mut ScanState,
     ) -> Option<Tensor<B, 1>> {
-        if B::inputs_on_host() || !self.fused_eligible() {
-            return None;
-        }
-        let (theta, spec) = self.device_theta(p, m, tile, state);
+        let kernel = self.fused_kernel().filter(|_| !B::inputs_on_host())?;
+        let (theta, spec) = self.device_theta(p, m, tile, state, kernel);
         self.run_fused(theta, spec, state)
     }
 
     /// θ of a tile built with tensor ops on the render's device, the F grid appended where the
-    /// tile reads one, and the tile's description.
-    fn device_theta(&self, p: &Params<B>, m: &Model<B>, tile: &[usize], state: &ScanState) -> (Tensor<B, 1>, TileSpec) {
-        let (parts, spec) = self.fused_inputs(p, m, tile, state, p.f_grid.is_some());
+    /// tile reads one, and the tile's description for `kernel`.
+    fn device_theta(
+        &self,
+        p: &Params<B>,
+        m: &Model<B>,
+        tile: &[usize],
+        state: &ScanState,
+        kernel: KernelId,
+    ) -> (Tensor<B, 1>, TileSpec) {
+        let (parts, spec) = self.fused_inputs(p, m, tile, state, p.f_grid.is_some(), kernel);
         (with_grid(Tensor::cat(parts, 0), p, &spec), spec)
     }
 
@@ -103,7 +100,7 @@ impl<B: RenderBackend> Simulator<B> {
 
     /// The packed inputs θ of a tile ([`crate::kernel::Layout`]) up to the F grid, as the
     /// parts to concatenate (tensor ops from the parameters, on any backend `C`), and the
-    /// tile's discrete description. `has_grid`: whether an F grid follows in θ.
+    /// tile's discrete description for `kernel`. `has_grid`: whether an F grid follows in θ.
     fn fused_inputs<C: Backend>(
         &self,
         p: &Params<C>,
@@ -111,6 +108,7 @@ impl<B: RenderBackend> Simulator<B> {
         tile: &[usize],
         state: &ScanState,
         has_grid: bool,
+        kernel: KernelId,
     ) -> (Vec<Tensor<C, 1>>, TileSpec) {
         let setup = &self.setup;
         let ds = &setup.detector;
@@ -152,6 +150,7 @@ impl<B: RenderBackend> Simulator<B> {
         let (e_in, b_in) = source_frames(&m.inc_host, ds.axes.polar);
         let triples = |v: Vec<f64>| v.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
         let spec = TileSpec {
+            kernel,
             pixels: Pixels::of(tile),
             fpixels: ds.fpixels,
             oversample: self.plan.oversample,
@@ -225,19 +224,24 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
         tile: &[usize],
         state: &mut ScanState,
     ) -> Result<Option<(Tensor<B, 1>, ThetaPullback<B>)>> {
-        if !(B::pullback_on_host() && self.fused_eligible()) {
+        let Some(kernel) = self.fused_kernel().filter(|_| B::pullback_on_host()) else {
             return Ok(None);
-        }
-        let (theta, spec, pullback) = self.tracked_host_theta(tile, state)?;
+        };
+        let (theta, spec, pullback) = self.tracked_host_theta(tile, state, kernel)?;
         Ok(self.run_fused(theta, spec, state).map(|values| (values, pullback)))
     }
 
     /// θ of a tile built on the host with its graph kept and uploaded as a leaf of the device
     /// graph (F grid appended on the device), the tile's description, and what pulls `θ̄` back
     /// to the parameters.
-    fn tracked_host_theta(&self, tile: &[usize], state: &ScanState) -> Result<(Tensor<B, 1>, TileSpec, ThetaPullback<B>)> {
+    fn tracked_host_theta(
+        &self,
+        tile: &[usize],
+        state: &ScanState,
+        kernel: KernelId,
+    ) -> Result<(Tensor<B, 1>, TileSpec, ThetaPullback<B>)> {
         let p = &self.params;
-        let (leaf, on_host, spec) = self.host_theta(p, tile, state, true)?;
+        let (leaf, on_host, spec) = self.host_theta(p, tile, state, true, kernel)?;
         let on_device = upload::<B>(&on_host, &p.pixel.device())?.require_grad();
         let theta = with_grid(on_device.clone(), p, &spec);
         Ok((theta, spec, ThetaPullback { on_device, leaf, on_host }))
@@ -261,17 +265,17 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
         state: &mut ScanState,
         loss: &PixelLoss<'_>,
     ) -> Result<Option<TileLossGradients<B>>> {
-        if !(B::has_fused_loss_grad() && self.fused_eligible()) {
+        let Some(kernel) = self.fused_kernel().filter(|_| B::has_fused_loss_grad()) else {
             return Ok(None);
-        }
+        };
         let (theta, spec, pullback) = if B::pullback_on_host() {
-            let (theta, spec, pullback) = self.tracked_host_theta(tile, state)?;
+            let (theta, spec, pullback) = self.tracked_host_theta(tile, state, kernel)?;
             (theta, spec, Some(pullback))
         } else if B::inputs_on_host() {
             return Ok(None);
         } else {
             let model = self.model(&self.params)?;
-            let (theta, spec) = self.device_theta(&self.params, &model, tile, state);
+            let (theta, spec) = self.device_theta(&self.params, &model, tile, state, kernel);
             (theta, spec, None)
         };
         let Some(out) = B::fused_tile_loss_grad(theta.clone().into_primitive().tensor(), &Arc::new(spec), loss) else {
@@ -335,13 +339,13 @@ mod tests {
         let state = sim.scan_start();
         let on_device = {
             let model = sim.model(&sim.params).expect("model");
-            let (parts, spec) = sim.fused_inputs(&sim.params, &model, tile, &state, false);
+            let (parts, spec) = sim.fused_inputs(&sim.params, &model, tile, &state, false, KernelId::CpuPixel);
             (to_vec(&Tensor::cat(parts, 0)), spec)
         };
         let host = sim.params.to_host::<Host>(&NdArrayDevice::Cpu).expect("host copy");
         let on_host = {
             let model = sim.model(&host).expect("model");
-            let (parts, spec) = sim.fused_inputs(&host, &model, tile, &state, false);
+            let (parts, spec) = sim.fused_inputs(&host, &model, tile, &state, false, KernelId::CpuPixel);
             (to_vec(&Tensor::cat(parts, 0)), spec)
         };
         assert_eq!(on_device.1, on_host.1, "same tile description");
@@ -379,7 +383,7 @@ mod tests {
         let theta_of = |leaf: Tensor<Ad, 1>| -> crate::error::Result<Tensor<Ad, 1>> {
             let p = sim.params.unpack::<Ad>(leaf);
             let model = sim.model(&p)?;
-            Ok(Tensor::cat(sim.fused_inputs(&p, &model, tile, &state, false).0, 0))
+            Ok(Tensor::cat(sim.fused_inputs(&p, &model, tile, &state, false, KernelId::CpuPixel).0, 0))
         };
         let leaf = Tensor::<Ad, 1>::from_data(packed.as_slice(), &dev).require_grad();
         let theta = theta_of(leaf.clone()).expect("θ");

@@ -29,6 +29,7 @@ use crate::units::{AVOGADRO, RTD, R_E_SQR, WATER_F, WATER_MW};
 use std::sync::Arc;
 
 mod fused;
+mod route;
 
 /// Memory and tiling options of a render.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -226,10 +227,12 @@ impl<B: RenderBackend> Simulator<B> {
     }
 
     /// Refuse the render (or, with `gradient`, the loss and gradient pass) when even its
-    /// smallest tile would not fit the tile budget ([`crate::validate::check_memory`]).
+    /// smallest tile would not fit the tile budget ([`crate::validate::check_memory`]), or when
+    /// it is pinned to a kernel ([`Engine::Kernel`]) that cannot render the scene.
     pub fn check_memory(&self, gradient: bool) -> Result<()> {
         use crate::validate::MemoryPath;
-        let path = match (self.fused_eligible(), gradient) {
+        self.check_engine()?;
+        let path = match (self.fused_kernel().is_some(), gradient) {
             (true, false) => MemoryPath::FusedForward,
             (true, true) => MemoryPath::FusedGradient,
             (false, _) => MemoryPath::Tensor,
@@ -242,7 +245,7 @@ impl<B: RenderBackend> Simulator<B> {
         if let Some(n) = self.options.tile_pixels {
             return n.max(1);
         }
-        if self.fused_eligible() {
+        if self.fused_kernel().is_some() {
             // The fused kernel keeps nothing per evaluation (one output value per pixel), so a
             // tile is large: fewer per-tile setups (model, packing, autodiff graph).
             return B::fused_tile_pixels();

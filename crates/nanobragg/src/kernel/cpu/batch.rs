@@ -13,17 +13,44 @@ use super::pixel::{scatter, subpixel};
 use super::simd::simd_dispatch;
 use super::Inputs;
 use crate::kernel::real::Real;
+use crate::kernel::capability::{Capability, Coverage, KernelId};
 use crate::kernel::TileSpec;
-use crate::scene::LatticeShape;
+use enumset::enum_set;
 use std::f64::consts::PI;
 
 /// Evaluations per SIMD block.
 pub const LANES: usize = 16;
 
-/// Whether [`render_chunk`] covers the spec.
-pub fn covers(spec: &TileSpec) -> bool {
-    spec.shape == LatticeShape::Square && !spec.interpolate && spec.per_subpixel == [false; 3]
-}
+/// What the vectorised pass (this forward and its adjoint) implements: the SQUARE
+/// grating with factors applied once per pixel, F from `default_F` or the nearest grid entry.
+pub const BATCH: Coverage = Coverage {
+    kernel: KernelId::CpuBatch,
+    implements: enum_set!(
+        Capability::SquareLattice
+            | Capability::HklGrid
+            | Capability::ThickSensor
+            | Capability::PointPixel
+            | Capability::Unpolarized
+            | Capability::ResolutionCut
+            | Capability::WaterBackground
+            | Capability::PixelSubset
+            | Capability::Oversampling
+            | Capability::SeveralSources
+            | Capability::MosaicDomains
+            | Capability::PhiSteps
+    ),
+    declines: enum_set!(
+        Capability::RoundLattice
+            | Capability::GaussLattice
+            | Capability::TophatLattice
+            | Capability::TricubicF
+            | Capability::PerSubpixelCapture
+            | Capability::PerSubpixelPolarization
+            | Capability::PerSubpixelSolidAngle
+            | Capability::CurvedDetector
+            | Capability::PhiCarryOver
+    ),
+};
 
 /// Per-thread buffers.
 #[derive(Debug, Default)]

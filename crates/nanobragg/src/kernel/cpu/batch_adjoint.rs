@@ -329,7 +329,7 @@ fn cell_gratings_body<T: Real>(
     // pass over the lanes leaves each pass a few long dependency chains, so the three axes go
     // into the same pass (sweep 1 about 13 % faster on an AVX2 EPYC). Elsewhere each axis has
     // its own pass: at f32 the three axes' chains together spill registers, and with AVX-512's
-    // eight f64 lanes and 32 registers one pass per axis was faster (docs/benchmarks.md,
+    // eight f64 lanes and 32 registers one pass per axis was faster (docs/benchmarks-history.md,
     // session 10).
     let axes_per_pass = std::mem::size_of::<T>() == 8 && simd() == Simd::Avx2;
     for (b, (t_b, out)) in terms.iter_mut().zip(slopes.iter_mut()).enumerate() {
@@ -434,7 +434,7 @@ fn cell_adjoint_body<T: Real>(
     dq: &mut [Vec<[T; LANES]>; 3],
 ) -> Sums {
     // The compiler keeps these sums on the stack (the lane loop is too large to be unrolled and
-    // its arrays split into registers; see docs/benchmarks.md, session 8).
+    // its arrays split into registers; see docs/benchmarks-history.md, session 8).
     let (mut d_cell, mut d_n, mut d_default) = ([[[T::ZERO; LANES]; 3]; 3], [[T::ZERO; LANES]; 3], [T::ZERO; LANES]);
     let [dq0, dq1, dq2] = dq;
     for (b, (w_b, s_b)) in weight.iter().zip(slopes).enumerate() {

@@ -13,10 +13,12 @@ pub mod factors;
 mod pixel;
 pub mod simd;
 
+pub use batch::BATCH;
+pub use pixel::PIXEL;
 pub use simd::{limit_simd, simd, Simd};
 
 use super::real::{series_radius, slope_radius, Real};
-use super::{Layout, PixelLoss, TileLossGrad, TileSpec};
+use super::{KernelId, Layout, PixelLoss, TileLossGrad, TileSpec};
 use batch_adjoint::Upstream;
 use rayon::prelude::*;
 
@@ -119,13 +121,17 @@ pub struct HostTile<T> {
     pub any_active: bool,
 }
 
-/// Render the tile `spec` from θ; `None` when interpolation left the grid (see
-/// [`factors::LeftGrid`]).
+/// Render the tile `spec` from θ with the kernel `spec.kernel` names ([`BATCH`] or [`PIXEL`]);
+/// `None` for another kernel, or when interpolation left the grid (see [`factors::LeftGrid`]).
 pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
+    let fast = match spec.kernel {
+        KernelId::CpuBatch => true,
+        KernelId::CpuPixel => false,
+        KernelId::Cuda => return None,
+    };
     let x = Inputs::new(theta, spec);
     let n = spec.pixels.len();
     let mut values = vec![T::ZERO; n];
-    let fast = batch::covers(spec);
     let chunk = forward_chunk(spec);
     let results: Vec<Option<bool>> = values
         .par_chunks_mut(chunk)
@@ -154,7 +160,7 @@ pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
 /// `∂(Σ grad·values)/∂θ` (f64) for a tile rendered by [`forward`]; the vectorised part runs in
 /// the render's float type `T`, everything else in f64.
 pub fn backward<T: Real>(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f64> {
-    if batch::covers(spec) {
+    if spec.kernel == KernelId::CpuBatch {
         return batch_pass::<T>(theta, spec, |range| Upstream::Given(&grad[range])).theta_grad;
     }
     let x = Inputs::new(theta, spec);
@@ -180,7 +186,7 @@ pub fn backward<T: Real>(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f6
 /// ([`batch_adjoint`]'s [`Upstream::Loss`]); otherwise the tile is rendered by [`forward`] and
 /// differentiated by [`backward`] with each pixel's slope. `None` where [`forward`] declines.
 pub fn loss_grad<T: Real>(theta: &[f64], spec: &TileSpec, loss: &PixelLoss<'_>) -> Option<TileLossGrad> {
-    if batch::covers(spec) {
+    if spec.kernel == KernelId::CpuBatch {
         return Some(batch_pass::<T>(theta, spec, |range| Upstream::Loss { loss, first: range.start }));
     }
     let theta_t: Vec<T> = theta.iter().map(|&v| T::of(v)).collect();

@@ -1,10 +1,10 @@
 //! The fused forward kernel on CUDA, written in CubeCL: one GPU thread per pixel, looping over
 //! sensor layers, sub-pixels, sources and (φ, mosaic) cells as the CPU kernel does.
 //!
-//! Coverage (otherwise the tile is declined and the tensor path renders it): the vectorised
-//! CPU path's scenes ([`super::cpu::batch::covers`]: SQUARE lattice, factors once per pixel)
-//! with F from `default_F` (no HKL grid), pixels forming one contiguous run of the detector
-//! (no ROI or mask). Under autodiff the tile's backward runs the adjoint kernel of
+//! Coverage ([`COVERAGE`]; other scenes render on the tensor path): the vectorised CPU path's
+//! scenes ([`super::cpu::BATCH`]: SQUARE lattice, factors once per pixel) with F from
+//! `default_F` (no HKL grid), pixels forming one contiguous run of the detector (no ROI or
+//! mask). Under autodiff the tile's backward runs the adjoint kernel of
 //! [`adjoint`], one thread per pixel.
 //!
 //! Only F_latt² reaches the image, so the kernel drops the grating's `(−1)^k` signs; both
@@ -12,9 +12,10 @@
 //! `default_F` for every cell) multiplies the pixel's sum once.
 
 use super::real::{series_radius, slope_radius, Real};
+use super::capability::{Capability, Coverage, KernelId};
 use super::{FusedTile, Layout, RenderBackend, TileSpec};
+use enumset::enum_set;
 use crate::linalg::float_options;
-use crate::scene::LatticeShape;
 use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData, TensorPrimitive};
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
@@ -207,12 +208,44 @@ fn render_kernel<F: Float>(
     output[i] = (default_f * default_f * sum + theta[Layout::I_BG]) * factor;
 }
 
-/// Whether the CUDA kernel covers `spec`; the first pixel when it does.
+/// What the CUDA forward and adjoint kernels implement: the vectorised CPU pass's scenes with F
+/// from `default_F` (no HKL grid) and the pixels one contiguous run.
+pub const COVERAGE: Coverage = Coverage {
+    kernel: KernelId::Cuda,
+    implements: enum_set!(
+        Capability::SquareLattice
+            | Capability::ThickSensor
+            | Capability::PointPixel
+            | Capability::Unpolarized
+            | Capability::ResolutionCut
+            | Capability::WaterBackground
+            | Capability::Oversampling
+            | Capability::SeveralSources
+            | Capability::MosaicDomains
+            | Capability::PhiSteps
+    ),
+    declines: enum_set!(
+        Capability::RoundLattice
+            | Capability::GaussLattice
+            | Capability::TophatLattice
+            | Capability::HklGrid
+            | Capability::TricubicF
+            | Capability::PerSubpixelCapture
+            | Capability::PerSubpixelPolarization
+            | Capability::PerSubpixelSolidAngle
+            | Capability::PixelSubset
+            | Capability::CurvedDetector
+            | Capability::PhiCarryOver
+    ),
+};
+
+/// The first pixel of `spec` when the renderer chose this kernel for it (its pixels are then
+/// one run: [`Capability::PixelSubset`] is declined).
 fn covered(spec: &TileSpec) -> Option<usize> {
-    let super::Pixels::Run { first, .. } = spec.pixels else {
-        return None;
-    };
-    (spec.shape == LatticeShape::Square && spec.grid.is_none() && spec.per_subpixel == [false; 3]).then_some(first)
+    match spec.pixels {
+        super::Pixels::Run { first, .. } if spec.kernel == KernelId::Cuda => Some(first),
+        _ => None,
+    }
 }
 
 type Runtime = cubecl::cuda::CudaRuntime;
@@ -359,8 +392,8 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
 macro_rules! cuda_kernel {
     ($elem:ty) => {
         impl RenderBackend for Cuda<$elem> {
-            fn has_fused_kernel() -> bool {
-                true
+            fn kernels() -> &'static [&'static Coverage] {
+                &[&COVERAGE]
             }
 
             fn has_fused_backward() -> bool {
