@@ -17,3 +17,8 @@ pub use args::{
 };
 pub use error::{CliError, Result};
 pub use help::usage;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -73,3 +73,8 @@ pub mod prelude {
     };
     pub use burn::tensor::{backend::Backend, DType, Tensor};
 }
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

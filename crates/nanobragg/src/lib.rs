@@ -36,3 +36,8 @@ pub use error::{NanobraggError, Result};
 pub use scene::Scene;
 pub use setup::Setup;
 pub use simulate::{Image, RenderOptions, Simulator};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
