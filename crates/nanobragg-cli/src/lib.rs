@@ -5,6 +5,7 @@
 //! (`-dtype`, `-backend`, `-scene`, `-dump_scene`, `-phi_carryover_mode`, `-tile_pixels`).
 //! [`usage`] prints every accepted flag. Both are driven by one table, [`flag_table`].
 #![warn(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
 pub mod args;
 pub mod error;

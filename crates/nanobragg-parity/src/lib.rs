@@ -40,6 +40,7 @@
 //!
 //! See `docs/gradcheck.md` in the repository for a walkthrough.
 #![warn(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
 pub mod backends;
 mod check;

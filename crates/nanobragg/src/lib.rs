@@ -7,6 +7,7 @@
 //! tensor ops) → [`simulate`] (tiled render) → [`stats`] and [`io`] (statistics and files); [`refine`] fits
 //! parameters of a scene to a measured image.
 #![warn(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
 pub mod crystal;
 pub mod detector;

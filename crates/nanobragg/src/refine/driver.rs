@@ -59,8 +59,8 @@ pub struct Refined {
     pub elapsed_s: f64,
 }
 
-/// Something to minimise over variables in user units: the single-image [`Objective`] or the
-/// structure-factor objective of [`super::fgrid`].
+/// Something to minimise over variables in user units: the single-image [`Objective`] or
+/// several images together ([`super::joint::Joint`]).
 pub trait Problem {
     /// The refined variables.
     fn variables(&self) -> Vec<Variable>;

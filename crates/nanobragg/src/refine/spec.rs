@@ -13,7 +13,7 @@ pub enum Variable {
     Param(ParamName),
     /// The overall scale factor (dimensionless, 1 = the scene's fluence).
     Scale,
-    /// The structure factor F(h, k, l) of the grid (see [`super::fgrid`]).
+    /// The structure factor F(h, k, l) of the grid (gradients from [`crate::structure_factor_gradient`]).
     StructureFactor([i32; 3]),
 }
 

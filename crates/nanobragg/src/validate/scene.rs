@@ -40,7 +40,7 @@ const DIRECTIONS: &[(&str, &str, fn(&Scene) -> Option<[f64; 3]>)] = &[
     ("-twotheta_axis", "detector.twotheta_axis", |s| s.detector.twotheta_axis),
 ];
 
-/// Check a scene as given (see the [module documentation](self)).
+/// Check a scene as given (see the [module documentation](crate::validate)).
 pub fn check_scene(scene: &Scene) -> Result<()> {
     check_finite(scene)?;
     for rule in RULES {

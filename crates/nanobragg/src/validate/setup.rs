@@ -5,7 +5,7 @@ use super::{num, refuse, MAX_PIXELS};
 use crate::error::Result;
 use crate::setup::{CellSource, Setup};
 
-/// Check a resolved setup (see the [module documentation](self)).
+/// Check a resolved setup (see the [module documentation](crate::validate)).
 pub fn check_setup(setup: &Setup) -> Result<()> {
     let det = &setup.detector;
     if det.fpixels == 0 || det.spixels == 0 || det.fpixels.saturating_mul(det.spixels) > MAX_PIXELS {

@@ -183,7 +183,7 @@ pub fn backward<T: Real>(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f6
 
 /// The tile's loss `Σ_i loss(i, value_i)` and its gradient with respect to θ (f64). Where the
 /// vectorised pass covers the tile, values and gradient come from one pass
-/// ([`batch_adjoint`]'s [`Upstream::Loss`]); otherwise the tile is rendered by [`forward`] and
+/// (the vectorised adjoint with the loss as its upstream); otherwise the tile is rendered by [`forward`] and
 /// differentiated by [`backward`] with each pixel's slope. `None` where [`forward`] declines.
 pub fn loss_grad<T: Real>(theta: &[f64], spec: &TileSpec, loss: &PixelLoss<'_>) -> Option<TileLossGrad> {
     if spec.kernel == KernelId::CpuBatch {

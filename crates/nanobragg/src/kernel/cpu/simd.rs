@@ -1,7 +1,7 @@
 //! Which instruction set the vectorised loops run with, chosen at run time.
 //!
-//! The lane loops ([`super::batch`], [`super::batch_adjoint`], [`super::batch_geometry`]) are
-//! plain Rust over fixed-size arrays that the compiler vectorises; [`simd_dispatch!`] compiles
+//! The lane loops ([`super::batch`] and its adjoint and geometry) are
+//! plain Rust over fixed-size arrays that the compiler vectorises; `simd_dispatch!` compiles
 //! each of them once per instruction set and calls the widest one the CPU has (and
 //! [`limit_simd`] allows). The results agree across levels to rounding (the loops contract
 //! nothing into fused multiply-adds on their own: every `mul_add` is written out).
