@@ -23,7 +23,7 @@ use burn::tensor::backend::AutodiffBackend;
 use nanobragg::kernel::RenderBackend;
 use burn_autodiff::Autodiff;
 use burn_ndarray::NdArray;
-use nanobragg::gradients::{Loss, ParamName, ALL_PARAMS};
+use nanobragg::gradients::{Loss, ParamName};
 use nanobragg::{RenderOptions, Setup, Simulator};
 use nanobragg_cli::{parse_args, DType};
 
@@ -77,9 +77,7 @@ fn gradient<B: AutodiffBackend + RenderBackend>(
     let mut sim = Simulator::<B>::new(setup, &device, options).expect("simulator builds");
     let names: Vec<ParamName> = match wrt {
         Some(n) => n,
-        None => ALL_PARAMS
-            .iter()
-            .map(|p| p.0)
+        None => ParamName::all()
             .filter(|&n| sim.param_value(n).is_ok())
             .collect(),
     };

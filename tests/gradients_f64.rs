@@ -6,7 +6,7 @@
 //! * it may be excluded only when the finite difference cannot judge it: its Richardson error
 //!   estimate `|D(h/2) − D(h)|/3` exceeds 1e-7·|FD|; at most two per scene, and every
 //!   exclusion is listed in `docs/gradients.md`;
-//! * every parameter of [`ALL_PARAMS`] passes on at least two scenes.
+//! * every parameter of the registry ([`nanobragg::registry::PARAMETERS`]) passes on at least two scenes.
 //!
 //! Each scene's report is computed once (shared by the tests of this binary).
 
@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use burn::tensor::DType;
 use burn_ndarray::{NdArray, NdArrayDevice};
 use gradient_scenes::{simulator, Scene, SCENES};
-use nanobragg::gradients::{ParamName, ALL_PARAMS};
+use nanobragg::gradients::ParamName;
 use nanobragg::gradients::Loss;
 use nanobragg::Simulator;
 use nanobragg_parity::{evaluate, ComponentReport, GradcheckConfig, ParamSet, AD};
@@ -185,7 +185,7 @@ fn scene_c_triclinic_mosaic_absorption_gradients_match_richardson_fd() {
 #[test]
 fn every_parameter_passes_on_at_least_two_scenes() {
     let mut short = Vec::new();
-    for (name, _, _) in ALL_PARAMS {
+    for name in ParamName::all() {
         let passing: Vec<&str> = (0..SCENES.len())
             .filter(|&i| report(i).iter().any(|r| r.param == name && r.outcome() == Outcome::Pass))
             .map(|i| SCENES[i].label)

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use nanobragg::gradients::{Loss, ParamName, ALL_PARAMS};
+use nanobragg::gradients::{Loss, ParamName};
+use nanobragg::registry::PARAMETERS;
 use nanobragg::{RenderOptions, Setup, Simulator};
 use nanobragg_cli::{CommandLine, DType};
 
@@ -10,9 +11,9 @@ use crate::run::Failure;
 
 /// Help text listing the gradient parameters with their units.
 pub fn parameter_help() -> String {
-    let mut s = String::from("\nGRADIENT PARAMETERS (nanobragg grad -wrt ...; derivative per unit shown)\n");
-    for (_, name, unit) in ALL_PARAMS {
-        s.push_str(&format!("  {name:<20} {unit}\n"));
+    let mut s = String::from("\nGRADIENT PARAMETERS (nanobragg grad -wrt ...; derivative per unit shown; the flag that sets it)\n");
+    for p in &PARAMETERS {
+        s.push_str(&format!("  {:<20} {:<24} {}\n", p.key, p.unit, p.flag));
     }
     s
 }

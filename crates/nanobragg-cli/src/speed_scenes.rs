@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use nanobragg::gradients::{ParamName, ALL_PARAMS};
+use nanobragg::gradients::ParamName;
 use nanobragg::kernel::RenderBackend;
 use nanobragg::linalg::scalar;
 use nanobragg::{RenderOptions, Setup, Simulator};
@@ -74,9 +74,7 @@ pub fn simulator<B: RenderBackend>(
 /// differentiate — a beam centre it does not set, absorption it does not have — are left out).
 pub fn live_params<B: RenderBackend>(sim: &Simulator<B>) -> Vec<ParamName> {
     let device = sim.params.pixel.device();
-    ALL_PARAMS
-        .iter()
-        .map(|p| p.0)
+    ParamName::all()
         .filter(|&name| sim.params_with(name, scalar::<B>(1.0, &device)).is_ok())
         .collect()
 }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nanobragg::gradients::ALL_PARAMS;
+use nanobragg::registry::PARAMETERS;
 
 /// Relative agreement required between `nanobragg grad` and the finite differences.
 const MAX_REL_ERROR: f64 = 1e-5;
@@ -214,7 +214,7 @@ fn finite_difference(
 fn grad_matches_finite_differences_of_cli_renders_for_every_parameter() {
     let dir = scratch();
     let scene = Scene { flags: base_flags(), n_cells: [3.0, 4.0, 3.0] };
-    let names: Vec<&str> = ALL_PARAMS.iter().map(|p| p.1).collect();
+    let names: Vec<&str> = PARAMETERS.iter().map(|p| p.key).collect();
 
     let mut args = vec!["grad".to_string()];
     args.extend(scene.args(&dir, "grad"));

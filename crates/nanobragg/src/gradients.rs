@@ -5,9 +5,6 @@
 //! calls `backward()` on every tile's share of the loss and accumulates the gradients, so peak
 //! memory is that of one tile whatever the detector size.
 
-use std::fmt;
-use std::str::FromStr;
-
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 
@@ -15,113 +12,9 @@ use crate::error::{NanobraggError, Result};
 use crate::linalg::{tensor, to_f64, to_vec};
 use crate::params::Params;
 use crate::simulate::Simulator;
-use crate::units::RTD;
+use crate::registry::ToInternal;
 
-/// A differentiable scalar input, named as on the `nanobragg grad -wrt` command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum ParamName {
-    CellA,
-    CellB,
-    CellC,
-    CellAlpha,
-    CellBeta,
-    CellGamma,
-    MissetX,
-    MissetY,
-    MissetZ,
-    PhiStart,
-    OscRange,
-    MosaicSpread,
-    NA,
-    NB,
-    NC,
-    DistanceMm,
-    BeamCenterS,
-    BeamCenterF,
-    DetectorRotx,
-    DetectorRoty,
-    DetectorRotz,
-    DetectorTwotheta,
-    PixelSizeMm,
-    WavelengthA,
-    Dispersion,
-    Fluence,
-    PolarizationK,
-    WaterUm,
-    DetectorMu,
-    DetectorThicknessUm,
-    DefaultF,
-}
-
-/// Every parameter name with its unit, in `-h` order.
-pub const ALL_PARAMS: [(ParamName, &str, &str); 31] = [
-    (ParamName::CellA, "cell_a", "Å"),
-    (ParamName::CellB, "cell_b", "Å"),
-    (ParamName::CellC, "cell_c", "Å"),
-    (ParamName::CellAlpha, "cell_alpha", "deg"),
-    (ParamName::CellBeta, "cell_beta", "deg"),
-    (ParamName::CellGamma, "cell_gamma", "deg"),
-    (ParamName::MissetX, "misset_x", "deg"),
-    (ParamName::MissetY, "misset_y", "deg"),
-    (ParamName::MissetZ, "misset_z", "deg"),
-    (ParamName::PhiStart, "phi_start", "deg"),
-    (ParamName::OscRange, "osc_range", "deg"),
-    (ParamName::MosaicSpread, "mosaic_spread", "deg"),
-    (ParamName::NA, "N_a", "cells"),
-    (ParamName::NB, "N_b", "cells"),
-    (ParamName::NC, "N_c", "cells"),
-    (ParamName::DistanceMm, "distance_mm", "mm"),
-    (ParamName::BeamCenterS, "beam_center_s", "mm (the -Xbeam value)"),
-    (ParamName::BeamCenterF, "beam_center_f", "mm (the -Ybeam value)"),
-    (ParamName::DetectorRotx, "detector_rotx", "deg"),
-    (ParamName::DetectorRoty, "detector_roty", "deg"),
-    (ParamName::DetectorRotz, "detector_rotz", "deg"),
-    (ParamName::DetectorTwotheta, "detector_twotheta", "deg"),
-    (ParamName::PixelSizeMm, "pixel_size_mm", "mm"),
-    (ParamName::WavelengthA, "wavelength_a", "Å"),
-    (ParamName::Dispersion, "dispersion", "percent"),
-    (ParamName::Fluence, "fluence", "photons/m²"),
-    (ParamName::PolarizationK, "polarization_k", "Kahn factor"),
-    (ParamName::WaterUm, "water_um", "µm"),
-    (ParamName::DetectorMu, "detector_abs_um", "µm attenuation depth"),
-    (ParamName::DetectorThicknessUm, "detector_thick_um", "µm"),
-    (ParamName::DefaultF, "default_f", "F units"),
-];
-
-impl ParamName {
-    /// The command-line name.
-    pub fn name(self) -> &'static str {
-        ALL_PARAMS.iter().find(|p| p.0 == self).map(|p| p.1).unwrap_or("?")
-    }
-
-    /// The unit of the value and of the derivative's denominator.
-    pub fn unit(self) -> &'static str {
-        ALL_PARAMS.iter().find(|p| p.0 == self).map(|p| p.2).unwrap_or("?")
-    }
-}
-
-impl fmt::Display for ParamName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ParamName {
-    type Err = NanobraggError;
-    fn from_str(s: &str) -> Result<Self> {
-        ALL_PARAMS
-            .iter()
-            .find(|p| p.1 == s)
-            .map(|p| p.0)
-            .ok_or_else(|| {
-                NanobraggError::Scene(format!(
-                    "unknown parameter '{s}' (known: {})",
-                    ALL_PARAMS.iter().map(|p| p.1).collect::<Vec<_>>().join(", ")
-                ))
-            })
-    }
-}
+pub use crate::registry::ParamName;
 
 /// A loss that is a sum over rendered pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -209,125 +102,22 @@ pub struct GradientResult {
     pub gradients: Vec<(ParamName, f64, f64)>,
 }
 
-/// How the internal (SI, radian) value of a [`Params`] tensor follows from the user's value.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum ToInternal {
-    /// `internal = user · factor` (unit conversions: deg → rad, mm → m, …).
-    Scale(f64),
-    /// `internal = c / user`: the attenuation depth L (µm) gives μ = 1e6 / L (m⁻¹).
-    Reciprocal(f64),
-}
-
-impl ToInternal {
-    /// The user value of an internal value.
-    fn user(self, internal: f64) -> f64 {
-        match self {
-            ToInternal::Scale(f) => internal / f,
-            ToInternal::Reciprocal(c) => c / internal,
-        }
-    }
-
-    /// `d(internal)/d(user)` at `user`.
-    fn derivative(self, user: f64) -> f64 {
-        match self {
-            ToInternal::Scale(f) => f,
-            ToInternal::Reciprocal(c) => -c / (user * user),
-        }
-    }
-
-    /// The internal tensor of a user-value tensor, as tensor ops (so gradients reach `user`).
-    fn apply<B: burn::tensor::backend::Backend>(self, user: Tensor<B, 1>) -> Tensor<B, 1> {
-        match self {
-            ToInternal::Scale(f) => user * f,
-            ToInternal::Reciprocal(c) => user.recip() * c,
-        }
-    }
-}
-
-/// How a parameter maps to a tensor of [`Params`]: the tensor and the user → internal map.
+/// The tensor of `name` in `p` and its user → internal map (see [`crate::registry`]), or why
+/// this scene does not have it as a free input.
 fn slot<B: burn::tensor::backend::Backend>(
     p: &mut Params<B>,
     name: ParamName,
-    osc_per_step: f64,
 ) -> Result<(&mut Tensor<B, 1>, ToInternal)> {
-    let deg = 1.0 / RTD;
-    let cell_only = |p: &Params<B>| {
-        if p.matrix.is_some() {
-            Err(NanobraggError::Scene(format!(
-                "{name}: the cell comes from -mat; give -cell to refine cell parameters"
-            )))
-        } else {
-            Ok(())
-        }
-    };
-    Ok(match name {
-        ParamName::CellA | ParamName::CellB | ParamName::CellC => {
-            cell_only(p)?;
-            let i = name as usize - ParamName::CellA as usize;
-            (&mut p.cell_lengths[i], 1.0)
-        }
-        ParamName::CellAlpha | ParamName::CellBeta | ParamName::CellGamma => {
-            cell_only(p)?;
-            let i = name as usize - ParamName::CellAlpha as usize;
-            (&mut p.cell_angles[i], deg)
-        }
-        ParamName::MissetX | ParamName::MissetY | ParamName::MissetZ => {
-            let i = name as usize - ParamName::MissetX as usize;
-            (&mut p.misset[i], deg)
-        }
-        ParamName::PhiStart => (&mut p.phi_start, deg),
-        ParamName::OscRange => (&mut p.phi_step, deg / osc_per_step),
-        ParamName::MosaicSpread => (&mut p.mosaic_spread, deg),
-        ParamName::NA | ParamName::NB | ParamName::NC => {
-            let i = name as usize - ParamName::NA as usize;
-            (&mut p.n_cells[i], 1.0)
-        }
-        ParamName::DistanceMm => {
-            if p.close_distance.is_some() {
-                return Err(NanobraggError::Scene(
-                    "distance_mm: the distance is set by -close_distance here".into(),
-                ));
-            }
-            (&mut p.distance, 1e-3)
-        }
-        ParamName::BeamCenterS | ParamName::BeamCenterF => {
-            let field = if name == ParamName::BeamCenterS { &mut p.xbeam } else { &mut p.ybeam };
-            if field.is_none() {
-                return Err(NanobraggError::Scene(format!(
-                    "{name}: give the beam centre explicitly (-Xbeam/-Ybeam) to refine it"
-                )));
-            }
-            (field.as_mut().expect("checked"), 1e-3)
-        }
-        ParamName::DetectorRotx | ParamName::DetectorRoty | ParamName::DetectorRotz => {
-            let i = name as usize - ParamName::DetectorRotx as usize;
-            (&mut p.rot[i], deg)
-        }
-        ParamName::DetectorTwotheta => (&mut p.twotheta, deg),
-        ParamName::PixelSizeMm => (&mut p.pixel, 1e-3),
-        ParamName::WavelengthA => (&mut p.wavelength, 1e-10),
-        ParamName::Dispersion => (&mut p.dispersion, 1e-2),
-        ParamName::Fluence => (&mut p.fluence, 1.0),
-        ParamName::PolarizationK => (&mut p.polarization_k, 1.0),
-        ParamName::WaterUm => (&mut p.water, 1e-6),
-        ParamName::DetectorMu => {
-            if to_f64(&p.mu) <= 0.0 {
-                return Err(NanobraggError::Scene(
-                    "detector_abs_um: absorption is off (give -detector_abs <um> and \
-                     -detector_thick <um>)"
-                        .into(),
-                ));
-            }
-            return Ok((&mut p.mu, ToInternal::Reciprocal(1e6)));
-        }
-        ParamName::DetectorThicknessUm => (&mut p.thickness, 1e-6),
-        ParamName::DefaultF => (&mut p.default_f, 1.0),
-    })
-    .map(|(t, f)| (t, ToInternal::Scale(f)))
+    let row = name.info();
+    match p.field_mut(row.field) {
+        Some(t) => Ok((t, row.to_internal)),
+        None => Err(NanobraggError::Scene(format!("{name}: {}", row.unavailable))),
+    }
 }
 
 impl<B: burn::tensor::backend::Backend> Simulator<B> {
-    /// `internal = user · factor` for `name` in this scene (φ step per degree of oscillation …).
+    /// φ steps per oscillation of this scene (the φ step is `osc / steps`, see
+    /// [`ToInternal::PerPhiStep`]).
     fn osc_per_step(&self) -> f64 {
         let c = &self.setup.crystal;
         if c.osc_rad > 0.0 && c.phi_step_rad > 0.0 {
@@ -340,16 +130,17 @@ impl<B: burn::tensor::backend::Backend> Simulator<B> {
     /// The current value of `name`, in its user unit.
     pub fn param_value(&mut self, name: ParamName) -> Result<f64> {
         let per = self.osc_per_step();
-        let (t, map) = slot(&mut self.params, name, per)?;
-        Ok(map.user(to_f64(t)))
+        let (t, map) = slot(&mut self.params, name)?;
+        Ok(map.user(to_f64(t), per))
     }
 
     /// Parameters equal to the simulator's, with `name` replaced by `value` (user unit, `[1]`);
     /// the conversion to internal units is a tensor op, so gradients reach `value`.
     pub fn params_with(&self, name: ParamName, value: Tensor<B, 1>) -> Result<Params<B>> {
+        let per = self.osc_per_step();
         let mut p = self.params.clone();
-        let (t, map) = slot(&mut p, name, self.osc_per_step())?;
-        *t = map.apply(value);
+        let (t, map) = slot(&mut p, name)?;
+        *t = map.apply(value, per);
         Ok(p)
     }
 }
@@ -374,9 +165,9 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
         let per = self.osc_per_step();
         let mut values = Vec::with_capacity(wrt.len());
         for &name in wrt {
-            let (t, map) = slot(&mut self.params, name, per)?;
-            let user = map.user(to_f64(t));
-            values.push((name, user, map.derivative(user)));
+            let (t, map) = slot(&mut self.params, name)?;
+            let user = map.user(to_f64(t), per);
+            values.push((name, user, map.derivative(user, per)));
             *t = t.clone().detach().require_grad();
         }
         let mut grid_grad = match (grid, self.params.f_grid.as_mut()) {
@@ -418,8 +209,8 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
             let mut pulled = pullback.map(|pb| pb.gradients(&g, &self.params));
             for (k, &name) in wrt.iter().enumerate() {
                 if let Some(host) = pulled.as_mut() {
-                    grads[k] += to_f64(slot(host, name, per)?.0);
-                } else if let Some(gt) = slot(&mut self.params, name, per)?.0.grad(&g) {
+                    grads[k] += to_f64(slot(host, name)?.0);
+                } else if let Some(gt) = slot(&mut self.params, name)?.0.grad(&g) {
                     grads[k] += to_vec(&gt)[0];
                 }
             }

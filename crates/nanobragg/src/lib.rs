@@ -22,6 +22,7 @@ pub mod phi;
 pub mod polarization;
 pub mod random;
 pub mod refine;
+pub mod registry;
 pub mod scattering;
 pub mod scene;
 pub mod setup;

@@ -62,6 +62,89 @@ pub struct Params<B: Backend> {
     pub default_f: Tensor<B, 1>,
 }
 
+/// One scalar tensor of [`Params`], as the parameter registry ([`crate::registry`]) names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// `cell_lengths[i]` (Å).
+    CellLength(usize),
+    /// `cell_angles[i]` (rad).
+    CellAngle(usize),
+    /// `misset[i]` (rad).
+    Misset(usize),
+    /// `phi_start` (rad).
+    PhiStart,
+    /// `phi_step` (rad).
+    PhiStep,
+    /// `mosaic_spread` (rad).
+    MosaicSpread,
+    /// `n_cells[i]`.
+    NCells(usize),
+    /// `distance` (m).
+    Distance,
+    /// `xbeam` (m).
+    XBeam,
+    /// `ybeam` (m).
+    YBeam,
+    /// `rot[i]` (rad).
+    Rotation(usize),
+    /// `twotheta` (rad).
+    Twotheta,
+    /// `pixel` (m).
+    Pixel,
+    /// `wavelength` (m).
+    Wavelength,
+    /// `dispersion` (fraction).
+    Dispersion,
+    /// `fluence` (photons/m²).
+    Fluence,
+    /// `polarization_k`.
+    PolarizationK,
+    /// `water` (m).
+    Water,
+    /// `mu` (m⁻¹).
+    Mu,
+    /// `thickness` (m).
+    Thickness,
+    /// `default_f`.
+    DefaultF,
+}
+
+impl<B: Backend> Params<B> {
+    /// The tensor `field` names, or `None` where this scene does not have it as a free input:
+    /// cell lengths and angles when the cell comes from `-mat`, the distance when
+    /// `-close_distance` sets it, a beam centre not given explicitly, μ when absorption is off.
+    pub fn field_mut(&mut self, field: Field) -> Option<&mut Tensor<B, 1>> {
+        use Field::*;
+        let from_matrix = self.matrix.is_some();
+        Some(match field {
+            CellLength(i) if !from_matrix => &mut self.cell_lengths[i],
+            CellAngle(i) if !from_matrix => &mut self.cell_angles[i],
+            CellLength(_) | CellAngle(_) => return None,
+            Misset(i) => &mut self.misset[i],
+            PhiStart => &mut self.phi_start,
+            PhiStep => &mut self.phi_step,
+            MosaicSpread => &mut self.mosaic_spread,
+            NCells(i) => &mut self.n_cells[i],
+            Distance if self.close_distance.is_none() => &mut self.distance,
+            Distance => return None,
+            XBeam => self.xbeam.as_mut()?,
+            YBeam => self.ybeam.as_mut()?,
+            Rotation(i) => &mut self.rot[i],
+            Twotheta => &mut self.twotheta,
+            Pixel => &mut self.pixel,
+            Wavelength => &mut self.wavelength,
+            Dispersion => &mut self.dispersion,
+            Fluence => &mut self.fluence,
+            PolarizationK => &mut self.polarization_k,
+            Water => &mut self.water,
+            Mu if crate::linalg::to_f64(&self.mu) > 0.0 => &mut self.mu,
+            Mu => return None,
+            Thickness => &mut self.thickness,
+            DefaultF => &mut self.default_f,
+        })
+    }
+}
+
 fn center<B: Backend>(c: CenterDefault, device: &B::Device) -> Option<Tensor<B, 1>> {
     match c {
         CenterDefault::Given(v) => Some(scalar(v, device)),

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use crate::gradients::ParamName;
+use crate::registry::Step;
 
 /// One refinable quantity: a named scene parameter, the overall scale `s` of the model
 /// `μ = s·I + background`, or one structure factor of the F(hkl) grid.
@@ -32,13 +33,9 @@ impl Variable {
     /// (0°, 180°) (see [`crate::validate`]). The objective is +∞ outside, so that a refinement
     /// backs off instead of writing a scene the CLI would refuse.
     pub fn admits(self, value: f64) -> bool {
-        use ParamName::*;
         match self {
-            Variable::Param(CellA | CellB | CellC | NA | NB | NC | DistanceMm | PixelSizeMm | WavelengthA | Fluence) => {
-                value > 0.0
-            }
-            Variable::Param(CellAlpha | CellBeta | CellGamma) => value > 0.0 && value < 180.0,
-            _ => true,
+            Variable::Param(p) => p.info().domain.admits(value),
+            Variable::Scale | Variable::StructureFactor(_) => true,
         }
     }
 
@@ -138,23 +135,10 @@ impl ParamSpec {
 /// quantities without a geometric meaning. Used for finite-difference steps and as the fallback
 /// scale where the Fisher information of a variable is zero.
 pub fn default_step(variable: Variable, value: f64) -> f64 {
-    use ParamName::*;
-    let rel = |floor: f64| (value.abs() * 1e-4).max(floor);
     match variable {
-        Variable::Scale => rel(1e-6),
-        Variable::StructureFactor(_) => rel(1e-3),
-        Variable::Param(p) => match p {
-            CellA | CellB | CellC => rel(1e-4),                       // Å
-            CellAlpha | CellBeta | CellGamma => 1e-3,                 // deg
-            MissetX | MissetY | MissetZ | PhiStart | OscRange => 1e-3, // deg
-            MosaicSpread => 1e-3,                                      // deg
-            DetectorRotx | DetectorRoty | DetectorRotz | DetectorTwotheta => 1e-3, // deg
-            DistanceMm => 1e-3,                                        // mm
-            BeamCenterS | BeamCenterF => 1e-3,                         // mm
-            PixelSizeMm => 1e-6,                                       // mm
-            WavelengthA => rel(1e-7),
-            _ => rel(1e-6),
-        },
+        Variable::Scale => Step::Relative { floor: 1e-6 }.at(value),
+        Variable::StructureFactor(_) => Step::Relative { floor: 1e-3 }.at(value),
+        Variable::Param(p) => p.info().step.at(value),
     }
 }
 
