@@ -55,6 +55,19 @@ pub enum LatticeShape {
     Tophat,
 }
 
+impl LatticeShape {
+    /// The nanoBragg switch that selects this shape (the one definition: the CLI's flag table
+    /// and the export of a scene to flags read it).
+    pub const fn flag(self) -> &'static str {
+        match self {
+            LatticeShape::Square => "-square_xtal",
+            LatticeShape::Round => "-round_xtal",
+            LatticeShape::Gauss => "-gauss_xtal",
+            LatticeShape::Tophat => "-tophat_spots",
+        }
+    }
+}
+
 /// Crystal: cell, orientation, size, mosaicity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]

@@ -106,16 +106,16 @@ static FLAGS: &[FlagSpec] = &[
     flag!(["-xtal_height", "-xtal_z", "-sample_height", "-sample_z", "-height"], V(1), Crystal, "<mm>",
         "crystal full width along z (mm)",
         |c, v| { c.scene.crystal.sample_size_mm[2] = v.f64(0)?; Ok(()) }),
-    flag!(["-square_xtal"], Switch, Crystal, "",
+    flag!([LatticeShape::Square.flag()], Switch, Crystal, "",
         "parallelepiped crystal: sincg lattice transform (default)",
         |c, _| { c.scene.crystal.shape = LatticeShape::Square; Ok(()) }),
-    flag!(["-round_xtal"], Switch, Crystal, "",
+    flag!([LatticeShape::Round.flag()], Switch, Crystal, "",
         "ellipsoidal crystal: sinc3 lattice transform",
         |c, _| { c.scene.crystal.shape = LatticeShape::Round; Ok(()) }),
-    flag!(["-gauss_xtal"], Switch, Crystal, "",
+    flag!([LatticeShape::Gauss.flag()], Switch, Crystal, "",
         "Gaussian spots: no inter-Bragg maxima",
         |c, _| { c.scene.crystal.shape = LatticeShape::Gauss; Ok(()) }),
-    flag!(["-tophat_spots", "-binary_spots"], Switch, Crystal, "",
+    flag!([LatticeShape::Tophat.flag(), "-binary_spots"], Switch, Crystal, "",
         "flat-top spots clipped at the FWHM: no inter-Bragg maxima",
         |c, _| { c.scene.crystal.shape = LatticeShape::Tophat; Ok(()) }),
     flag!(["-fudge"], V(1), Crystal, "<factor>",
@@ -573,14 +573,19 @@ static FLAGS: &[FlagSpec] = &[
             c.tile_pixels = Some(n);
             Ok(())
         }),
-    flag!(["-engine"], V(1), Ours, "auto|tensor",
-        "tile renderer: 'auto' uses the backend's fused kernel where it has one (default); \
-         'tensor' always runs the tensor-op reference path",
+    flag!(["-engine"], V(1), Ours, "auto|tensor|cpu-batch|cpu-pixel|cuda",
+        "tile renderer: 'auto' uses the backend's fused kernel where it covers the scene (default); \
+         'tensor' always runs the tensor-op reference path; a kernel's name pins that kernel \
+         (refused where it does not implement the scene)",
         |c, v| {
+            use nanobragg::kernel::{Engine, KernelId};
             c.engine = match v.str(0).trim() {
-                "auto" => nanobragg::kernel::Engine::Auto,
-                "tensor" => nanobragg::kernel::Engine::Tensor,
-                _ => return Err(v.invalid(0, "auto or tensor")),
+                "auto" => Engine::Auto,
+                "tensor" => Engine::Tensor,
+                "cpu-batch" => Engine::Kernel(KernelId::CpuBatch),
+                "cpu-pixel" => Engine::Kernel(KernelId::CpuPixel),
+                "cuda" => Engine::Kernel(KernelId::Cuda),
+                _ => return Err(v.invalid(0, "auto, tensor, cpu-batch, cpu-pixel or cuda")),
             };
             Ok(())
         }),

@@ -79,7 +79,7 @@ pub(super) fn resolve_beam(
         -SOURCE_DISTANCE_M * beam[1],
         -SOURCE_DISTANCE_M * beam[2],
     ];
-    let dispersion_in = b.dispersion_percent.unwrap_or(0.0) / 100.0;
+    let dispersion_in = units::percent(b.dispersion_percent.unwrap_or(0.0));
     let disp = auto_steps(b.disp_steps.unwrap_or(-1), dispersion_in, -1.0, 1.0);
     let (sources, div_points) = match &b.source_file {
         Some(p) => {

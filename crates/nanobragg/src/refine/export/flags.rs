@@ -66,7 +66,7 @@ impl Flags {
     }
     /// The switch paired with `value` in `choices`; none where `value` is not listed (a
     /// default, or a state other flags set). One helper for every enum or `Option<bool>`
-    /// that maps to a switch: conventions, crystal shapes, `-interpolate`/`-nointerpolate` …
+    /// that maps to a switch: conventions, `-interpolate`/`-nointerpolate` …
     fn choice<T: PartialEq>(&mut self, value: T, choices: &[(T, &str)]) {
         if let Some((_, name)) = choices.iter().find(|(v, _)| *v == value) {
             self.flag(name);
@@ -166,14 +166,9 @@ impl Flags {
                 self.num(name, Some(w));
             }
         }
-        self.choice(
-            c.shape,
-            &[
-                (LatticeShape::Round, "-round_xtal"),
-                (LatticeShape::Gauss, "-gauss_xtal"),
-                (LatticeShape::Tophat, "-tophat_spots"),
-            ],
-        );
+        if c.shape != LatticeShape::Square {
+            self.flag(c.shape.flag());
+        }
         self.num("-fudge", c.fudge);
         self.num("-mosaic", c.mosaic_spread_deg);
         self.int("-mosaic_dom", c.mosaic_domains);
