@@ -88,6 +88,37 @@ impl Capability {
     }
 }
 
+/// Groups of capabilities the kernels' declarations share. A kernel still decides every
+/// capability: a new one belongs to no group until someone puts it in one or in a kernel's
+/// own list.
+pub mod groups {
+    use super::Capability::*;
+    use super::Capability;
+    use enumset::{enum_set, EnumSet};
+
+    /// The SQUARE grating with the factors applied once per pixel, and the loops over sensor
+    /// layers, sub-pixels, sources and (φ, mosaic) cells: what every fused kernel implements.
+    pub const SQUARE_ONCE_PER_PIXEL: EnumSet<Capability> = enum_set!(
+        SquareLattice
+            | ThickSensor
+            | PointPixel
+            | Unpolarized
+            | ResolutionCut
+            | WaterBackground
+            | Oversampling
+            | SeveralSources
+            | MosaicDomains
+            | PhiSteps
+    );
+    /// The lattice transforms other than SQUARE.
+    pub const OTHER_LATTICES: EnumSet<Capability> = enum_set!(RoundLattice | GaussLattice | TophatLattice);
+    /// Capture fraction, polarization or solid angle per sub-pixel.
+    pub const PER_SUBPIXEL_FACTORS: EnumSet<Capability> =
+        enum_set!(PerSubpixelCapture | PerSubpixelPolarization | PerSubpixelSolidAngle);
+    /// Scan-level rules only the tensor path implements.
+    pub const TENSOR_PATH_ONLY: EnumSet<Capability> = enum_set!(CurvedDetector | PhiCarryOver);
+}
+
 /// A list of capabilities in words, for messages.
 pub fn describe(set: EnumSet<Capability>) -> String {
     set.iter().map(Capability::describe).collect::<Vec<_>>().join(", ")

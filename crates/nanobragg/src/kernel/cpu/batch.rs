@@ -13,9 +13,10 @@ use super::pixel::{scatter, subpixel};
 use super::simd::simd_dispatch;
 use super::Inputs;
 use crate::kernel::real::Real;
+use crate::kernel::capability::groups::{OTHER_LATTICES, PER_SUBPIXEL_FACTORS, SQUARE_ONCE_PER_PIXEL, TENSOR_PATH_ONLY};
 use crate::kernel::capability::{Capability, Coverage, KernelId};
 use crate::kernel::TileSpec;
-use enumset::enum_set;
+use enumset::enum_set_union;
 use std::f64::consts::PI;
 
 /// Evaluations per SIMD block.
@@ -25,31 +26,8 @@ pub const LANES: usize = 16;
 /// grating with factors applied once per pixel, F from `default_F` or the nearest grid entry.
 pub const BATCH: Coverage = Coverage {
     kernel: KernelId::CpuBatch,
-    implements: enum_set!(
-        Capability::SquareLattice
-            | Capability::HklGrid
-            | Capability::ThickSensor
-            | Capability::PointPixel
-            | Capability::Unpolarized
-            | Capability::ResolutionCut
-            | Capability::WaterBackground
-            | Capability::PixelSubset
-            | Capability::Oversampling
-            | Capability::SeveralSources
-            | Capability::MosaicDomains
-            | Capability::PhiSteps
-    ),
-    declines: enum_set!(
-        Capability::RoundLattice
-            | Capability::GaussLattice
-            | Capability::TophatLattice
-            | Capability::TricubicF
-            | Capability::PerSubpixelCapture
-            | Capability::PerSubpixelPolarization
-            | Capability::PerSubpixelSolidAngle
-            | Capability::CurvedDetector
-            | Capability::PhiCarryOver
-    ),
+    implements: enum_set_union!(SQUARE_ONCE_PER_PIXEL, Capability::HklGrid, Capability::PixelSubset),
+    declines: enum_set_union!(OTHER_LATTICES, PER_SUBPIXEL_FACTORS, TENSOR_PATH_ONLY, Capability::TricubicF),
 };
 
 /// Per-thread buffers.

@@ -4,37 +4,25 @@
 use super::factors::{lattice, structure, LeftGrid};
 use super::Inputs;
 use crate::kernel::real::{dot3, Real};
+use crate::kernel::capability::groups::{OTHER_LATTICES, PER_SUBPIXEL_FACTORS, SQUARE_ONCE_PER_PIXEL, TENSOR_PATH_ONLY};
 use crate::kernel::capability::{Capability, Coverage, KernelId};
 use crate::kernel::TileSpec;
-use enumset::enum_set;
+use enumset::enum_set_union;
 
 /// What the scalar per-pixel path (this forward and its adjoint) implements: every
 /// capability a tile can carry. The curved detector and the φ carry-over are scan-level rules
 /// of the tensor path.
 pub const PIXEL: Coverage = Coverage {
     kernel: KernelId::CpuPixel,
-    implements: enum_set!(
-        Capability::SquareLattice
-            | Capability::RoundLattice
-            | Capability::GaussLattice
-            | Capability::TophatLattice
-            | Capability::HklGrid
-            | Capability::TricubicF
-            | Capability::ThickSensor
-            | Capability::PointPixel
-            | Capability::Unpolarized
-            | Capability::PerSubpixelCapture
-            | Capability::PerSubpixelPolarization
-            | Capability::PerSubpixelSolidAngle
-            | Capability::ResolutionCut
-            | Capability::WaterBackground
-            | Capability::PixelSubset
-            | Capability::Oversampling
-            | Capability::SeveralSources
-            | Capability::MosaicDomains
-            | Capability::PhiSteps
+    implements: enum_set_union!(
+        SQUARE_ONCE_PER_PIXEL,
+        OTHER_LATTICES,
+        PER_SUBPIXEL_FACTORS,
+        Capability::HklGrid,
+        Capability::TricubicF,
+        Capability::PixelSubset
     ),
-    declines: enum_set!(Capability::CurvedDetector | Capability::PhiCarryOver),
+    declines: TENSOR_PATH_ONLY,
 };
 
 /// Geometry of one (layer, sub-pixel) position.

@@ -12,9 +12,10 @@
 //! `default_F` for every cell) multiplies the pixel's sum once.
 
 use super::real::{series_radius, slope_radius, Real};
+use super::capability::groups::{OTHER_LATTICES, PER_SUBPIXEL_FACTORS, SQUARE_ONCE_PER_PIXEL, TENSOR_PATH_ONLY};
 use super::capability::{Capability, Coverage, KernelId};
 use super::{FusedTile, Layout, RenderBackend, TileSpec};
-use enumset::enum_set;
+use enumset::enum_set_union;
 use crate::linalg::float_options;
 use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData, TensorPrimitive};
 use burn_cubecl::cubecl;
@@ -212,30 +213,14 @@ fn render_kernel<F: Float>(
 /// from `default_F` (no HKL grid) and the pixels one contiguous run.
 pub const COVERAGE: Coverage = Coverage {
     kernel: KernelId::Cuda,
-    implements: enum_set!(
-        Capability::SquareLattice
-            | Capability::ThickSensor
-            | Capability::PointPixel
-            | Capability::Unpolarized
-            | Capability::ResolutionCut
-            | Capability::WaterBackground
-            | Capability::Oversampling
-            | Capability::SeveralSources
-            | Capability::MosaicDomains
-            | Capability::PhiSteps
-    ),
-    declines: enum_set!(
-        Capability::RoundLattice
-            | Capability::GaussLattice
-            | Capability::TophatLattice
-            | Capability::HklGrid
-            | Capability::TricubicF
-            | Capability::PerSubpixelCapture
-            | Capability::PerSubpixelPolarization
-            | Capability::PerSubpixelSolidAngle
-            | Capability::PixelSubset
-            | Capability::CurvedDetector
-            | Capability::PhiCarryOver
+    implements: SQUARE_ONCE_PER_PIXEL,
+    declines: enum_set_union!(
+        OTHER_LATTICES,
+        PER_SUBPIXEL_FACTORS,
+        TENSOR_PATH_ONLY,
+        Capability::HklGrid,
+        Capability::TricubicF,
+        Capability::PixelSubset
     ),
 };
 
