@@ -56,7 +56,7 @@ impl BackendJob for RenderJob<'_> {
         let det_setup = &self.setup.detector;
         let mut observer = CliObserver::new(self.io, det_setup.fpixels, det_setup.spixels);
         if observer.traces() {
-            for line in detector_trace_lines(&sim).map_err(|e| e.to_string())? {
+            for line in detector_trace_lines(&sim.setup.detector, &sim.params).map_err(|e| e.to_string())? {
                 say!("{line}");
             }
         }

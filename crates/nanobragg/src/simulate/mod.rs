@@ -236,7 +236,7 @@ impl<B: RenderBackend> Simulator<B> {
             return Ok(values);
         }
         let model = self.model(params)?;
-        self.tile_intensity(params, &model, tile, state, None)
+        Ok(self.tile_intensity(params, &model, tile, state))
     }
 
     /// All rendered pixels `[N]` (scan order, `plan.pixels`) as one graph from `params` — for

@@ -1,15 +1,17 @@
 //! The observed render: selected pixels rendered as tiles of their own, their intermediates
 //! handed to the observer (see [`crate::trace`]).
 
+use burn::tensor::{backend::Backend, Tensor};
 
 use crate::error::Result;
 use crate::kernel::{Pixels, RenderBackend};
 use crate::scene::LatticeShape;
 use crate::trace::probe::TileDims;
-use crate::trace::{ProbeSelection, RenderObserver, SceneProbe, SceneValues};
+use crate::trace::{ProbeSelection, RenderObserver, SceneProbe, SceneValues, TileProbe};
 use crate::units::RTD;
 use std::sync::Arc;
 
+use super::tile::{Evaluations, Intermediates, Samples, Steps};
 use super::{phi_angles, Image, Model, Simulator};
 
 impl<B: RenderBackend> Simulator<B> {
@@ -47,15 +49,16 @@ impl<B: RenderBackend> Simulator<B> {
         let mut scene: Option<Arc<SceneValues>> = None;
         let mut done = 0;
         for (tile, probed) in tiles {
-            let mut probe = None;
-            let values = if probed {
+            let (values, probe) = if probed {
                 let model = self.model(&self.params)?;
                 if scene.is_none() {
                     scene = Some(Arc::new(self.scene_probe(&model).values()));
                 }
-                self.tile_intensity(&self.params, &model, tile, &mut state, Some(&mut probe))?
+                let (values, kept) = self.tensor_tile(&self.params, &model, tile, &mut state, true);
+                let probe = kept.map(|i| tile_probe(i, values.clone()));
+                (values, probe)
             } else {
-                self.tile_values(tile, &mut state)?
+                (self.tile_values(tile, &mut state)?, None)
             };
             let host = values.into_data();
             if self.options.keep_f64 {
@@ -129,5 +132,31 @@ impl<B: RenderBackend> Simulator<B> {
             square_lattice: self.setup.crystal.shape == LatticeShape::Square,
             water_m: samp.water_m,
         }
+    }
+}
+
+/// The trace's view of a tile ([`TileProbe`]) from its intermediates and values `[P]`.
+fn tile_probe<B: Backend>(i: Intermediates<B>, value: Tensor<B, 1>) -> TileProbe<B> {
+    let Samples { position, airpath, diffracted, omega, capture } = i.samples;
+    let Evaluations { scattering, active, polar } = i.evaluations;
+    let Steps { cells, cell_overrides, hkl, f_latt_axes, f_latt, f_cell } = i.steps;
+    TileProbe {
+        position,
+        airpath,
+        omega,
+        diffracted,
+        capture,
+        scattering,
+        active,
+        polar,
+        cells,
+        cell_overrides,
+        hkl,
+        f_latt_axes,
+        f_latt,
+        f_cell,
+        intensity: i.intensity,
+        factors: i.factors,
+        value,
     }
 }

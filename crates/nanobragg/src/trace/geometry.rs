@@ -9,12 +9,13 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 
+use crate::detector::DetectorGeometry;
 use crate::error::Result;
 use crate::io::cfmt::format_g;
 use crate::linalg::{dot, rotate_axis, rotate_xyz, scalar, to_vec, vec3};
+use crate::params::Params;
 use crate::scene::{Convention, Pivot};
-use crate::setup::BeamCenterMapping;
-use crate::simulate::Simulator;
+use crate::setup::{BeamCenterMapping, DetectorSetup};
 
 fn g15(x: f64) -> String {
     format_g(x, 15)
@@ -51,11 +52,10 @@ fn axis_matrix<B: Backend>(angle: &Tensor<B, 1>) -> [Tensor<B, 2>; 3] {
     ]
 }
 
-/// The detector block of `-trace_pixel` output.
-pub fn detector_trace_lines<B: crate::kernel::RenderBackend>(sim: &Simulator<B>) -> Result<Vec<String>> {
-    let setup = &sim.setup.detector;
-    let p = &sim.params;
-    let det = sim.detector()?;
+/// The detector block of `-trace_pixel` output for the detector `setup` and the parameters `p`
+/// (a simulator's `setup.detector` and `params`).
+pub fn detector_trace_lines<B: Backend>(setup: &DetectorSetup, p: &Params<B>) -> Result<Vec<String>> {
+    let det = DetectorGeometry::new(setup, p)?;
     let device = p.pixel.device();
     let ax = &setup.axes;
     let [rx, ry, rz] = &p.rot;
