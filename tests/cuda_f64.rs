@@ -4,7 +4,9 @@
 //! the GPU compared with the CPU's gradients. Only f64 tensors are made in this process.
 #![cfg(feature = "cuda")]
 
+mod capabilities;
 mod cuda_common;
+mod fused_kernel;
 mod golden;
 mod gradient_scenes;
 
@@ -50,4 +52,16 @@ fn fused_gradients_on_cuda_f64_match_cpu_tensor_path() {
     let (gpu, cpu) = (CudaDevice::default(), NdArrayDevice::Cpu);
     nanobragg_parity::assert_default_dtype::<G>(&gpu);
     cuda_common::fused_gradients_agree::<G, C>(&gpu, &cpu, DType::F64, 1e-8, 1e-11);
+}
+
+/// The CUDA kernel's coverage checked on the GPU: each capability's scene rendered and
+/// differentiated by the kernel where it implements the scene, against the tensor path on the
+/// same device, and refused where it declines (see `tests/capabilities/mod.rs`).
+#[test]
+fn cuda_kernel_renders_and_differentiates_what_it_implements_like_the_tensor_path() {
+    let gpu = CudaDevice::default();
+    nanobragg_parity::assert_default_dtype::<G>(&gpu);
+    capabilities::scenes_require_their_capability::<G>(&gpu);
+    capabilities::kernels_render_like_the_tensor_path::<G>(&gpu, 1e-10);
+    capabilities::kernels_differentiate_like_the_tensor_path::<burn_autodiff::Autodiff<G>, G>(&gpu, 1e-8);
 }

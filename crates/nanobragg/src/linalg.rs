@@ -27,6 +27,17 @@ pub fn scalar<B: Backend>(x: f64, device: &B::Device) -> Tensor<B, 1> {
     Tensor::from_data(TensorData::new(vec![x], [1]), float_options::<B>(device))
 }
 
+/// `t / d` with a backward pass at the tensor's precision. Burn 0.21's autodiff differentiates
+/// `Tensor / scalar` with the scalar rounded to f32 (`1.0 / rhs.elem::<f32>()` in
+/// `float_div_scalar`'s backward): an f64 gradient through `x / 6.0` or `x / RTD` is off by up
+/// to ~3e-8 relative. Dividing by a constant `[1, …]` tensor gives the same forward values (one
+/// IEEE division per element) and an f64 backward. Use it for every division by a constant on
+/// a differentiable path (a division by a power of two is exact either way).
+pub fn div_exact<B: Backend, const D: usize>(t: Tensor<B, D>, d: f64) -> Tensor<B, D> {
+    let divisor = tensor::<B, D>(vec![d], [1; D], &t.device());
+    t / divisor
+}
+
 /// A `[3]` tensor holding `v`.
 pub fn vec3<B: Backend>(v: [f64; 3], device: &B::Device) -> Tensor<B, 1> {
     Tensor::from_data(TensorData::new(v.to_vec(), [3]), float_options::<B>(device))
@@ -180,4 +191,29 @@ pub fn to_vec<B: Backend, const D: usize>(t: &Tensor<B, D>) -> Vec<f64> {
 /// Read a `[1]` tensor back as f64.
 pub fn to_f64<B: Backend, const D: usize>(t: &Tensor<B, D>) -> f64 {
     to_vec(t)[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn_autodiff::Autodiff;
+    use burn_ndarray::NdArray;
+
+    type AD = Autodiff<NdArray<f64>>;
+
+    /// The gradient of `x / d` through [`div_exact`] is `1/d` at f64 (Burn's own
+    /// `Tensor / scalar` gives `1/(d as f32)`), and the forward value is the IEEE quotient.
+    #[test]
+    fn div_exact_differentiates_at_f64() {
+        let device = Default::default();
+        for d in [6.0, 3.0, RTD_FOR_TEST, 1.0e10] {
+            let x = scalar::<AD>(1.7, &device).require_grad();
+            let y = div_exact(x.clone(), d);
+            assert_eq!(to_f64(&y), 1.7 / d);
+            let g = to_f64(&x.grad(&y.backward()).expect("gradient reaches x"));
+            assert!((g - 1.0 / d).abs() <= 1e-15 / d, "d = {d}: {g:e} vs {:e}", 1.0 / d);
+        }
+    }
+
+    const RTD_FOR_TEST: f64 = crate::units::RTD;
 }

@@ -5,6 +5,7 @@
 //! give `default_F`.
 
 use burn::tensor::{backend::Backend, Int, Tensor};
+use crate::linalg::div_exact;
 
 /// Extents of an HKL grid (inclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +66,10 @@ fn cubic_weights<B: Backend>(x: &Tensor<B, 2>, base: &Tensor<B, 2>) -> [Tensor<B
     let t = x.clone() - base.clone();
     let (t0, t1, t2, t3) = (t.clone(), t.clone() - 1.0, t.clone() - 2.0, t - 3.0);
     [
-        t1.clone() * t2.clone() * t3.clone() / -6.0,
-        t0.clone() * t2.clone() * t3.clone() / 2.0,
-        t0.clone() * t1.clone() * t3 / -2.0,
-        t0 * t1 * t2 / 6.0,
+        div_exact(t1.clone() * t2.clone() * t3.clone(), -6.0),
+        div_exact(t0.clone() * t2.clone() * t3.clone(), 2.0),
+        div_exact(t0.clone() * t1.clone() * t3, -2.0),
+        div_exact(t0 * t1 * t2, 6.0),
     ]
 }
 

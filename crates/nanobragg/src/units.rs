@@ -62,7 +62,7 @@ impl Linear {
     pub fn to_si_tensor<B: burn::tensor::backend::Backend>(self, user: burn::tensor::Tensor<B, 1>) -> burn::tensor::Tensor<B, 1> {
         match self {
             Linear::One => user,
-            Linear::Div(d) => user / d,
+            Linear::Div(d) => crate::linalg::div_exact(user, d),
             Linear::Mul(f) => user * f,
         }
     }

@@ -121,7 +121,7 @@ impl ToInternal {
     pub fn apply<B: Backend>(self, user: Tensor<B, 1>, steps: f64) -> Tensor<B, 1> {
         match self {
             ToInternal::Linear(u) => u.to_si_tensor(user),
-            ToInternal::PerPhiStep(u) => u.to_si_tensor(user) / steps,
+            ToInternal::PerPhiStep(u) => crate::linalg::div_exact(u.to_si_tensor(user), steps),
             ToInternal::Reciprocal(u) => u.to_si_tensor(user).recip(),
         }
     }

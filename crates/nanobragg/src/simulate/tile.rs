@@ -151,7 +151,7 @@ impl<B: RenderBackend> Simulator<B> {
         let slow: Vec<f64> = tile.iter().map(|&i| (i / ds.fpixels) as f64).collect();
         let sub_f: Vec<f64> = (0..no).map(|o| (o % os) as f64).collect();
         let sub_s: Vec<f64> = (0..no).map(|o| (o / os) as f64).collect();
-        let subpixel = p.pixel.clone() / os as f64;
+        let subpixel = crate::linalg::div_exact(p.pixel.clone(), os as f64);
         let coord = |pix: Vec<f64>, sub: Vec<f64>| {
             let pix = tensor::<B, 4>(pix, [np, 1, 1, 1], &device) * os as f64;
             let sub = tensor::<B, 4>(sub, [1, 1, no, 1], &device);
