@@ -7,11 +7,6 @@ use crate::scene::Scene;
 use crate::setup::{CellSource, Setup};
 use crate::units::RTD;
 
-/// No scene field (a placeholder for rows before their writer is set).
-pub(super) fn nothing(_: &mut Scene, _: &Setup, _: f64) -> Result<()> {
-    Ok(())
-}
-
 /// `-cell`'s entry `I` (a, b, c in Å, then α, β, γ in degrees); the others from the setup
 /// where the scene left them out. A cell from `-mat` is an error (export a matrix instead).
 pub(super) fn cell<const I: usize>(out: &mut Scene, setup: &Setup, v: f64) -> Result<()> {

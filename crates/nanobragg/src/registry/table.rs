@@ -8,8 +8,12 @@ use crate::units::{Linear, ANGSTROM, DEGREE, MICROMETRE, MILLIMETRE, PERCENT};
 const FROM_MAT: &str = "the cell comes from -mat; give -cell to refine cell parameters";
 const DEG_STEP: Step = Step::Absolute(1e-3);
 
-/// A row with the defaults most rows share: always available, any value, `1e-4` relative step.
-const fn row(name: ParamName, key: &'static str, unit: &'static str, flag: &'static str, field: Field) -> Parameter {
+/// Where a refined value goes in the scene ([`Parameter::write_scene`]).
+type Writer = fn(&mut crate::scene::Scene, &crate::setup::Setup, f64) -> crate::error::Result<()>;
+
+/// A row with the defaults most rows share: always available, any value, `1e-4` relative step
+/// (floor 1e-6); `write` puts a refined value back into the scene.
+const fn row(name: ParamName, key: &'static str, unit: &'static str, flag: &'static str, field: Field, write: Writer) -> Parameter {
     Parameter {
         name,
         key,
@@ -20,11 +24,9 @@ const fn row(name: ParamName, key: &'static str, unit: &'static str, flag: &'sta
         unavailable: "",
         step: Step::Relative { floor: 1e-6 },
         domain: Domain::Any,
-        write_scene: w::nothing,
+        write_scene: write,
     }
 }
-
-type Writer = fn(&mut crate::scene::Scene, &crate::setup::Setup, f64) -> crate::error::Result<()>;
 
 /// A cell length (from `-cell`).
 const fn length(name: ParamName, key: &'static str, i: usize, write: Writer) -> Parameter {
@@ -32,8 +34,7 @@ const fn length(name: ParamName, key: &'static str, i: usize, write: Writer) -> 
         unavailable: FROM_MAT,
         step: Step::Relative { floor: 1e-4 },
         domain: Domain::Positive,
-        write_scene: write,
-        ..row(name, key, "Å", "-cell", Field::CellLength(i))
+        ..row(name, key, "Å", "-cell", Field::CellLength(i), write)
     }
 }
 
@@ -44,8 +45,7 @@ const fn angle(name: ParamName, key: &'static str, i: usize, write: Writer) -> P
         unavailable: FROM_MAT,
         step: DEG_STEP,
         domain: Domain::OpenAngle,
-        write_scene: write,
-        ..row(name, key, "deg", "-cell", Field::CellAngle(i))
+        ..row(name, key, "deg", "-cell", Field::CellAngle(i), write)
     }
 }
 
@@ -54,8 +54,7 @@ const fn degrees(name: ParamName, key: &'static str, flag: &'static str, field: 
     Parameter {
         to_internal: ToInternal::Linear(DEGREE),
         step: DEG_STEP,
-        write_scene: write,
-        ..row(name, key, "deg", flag, field)
+        ..row(name, key, "deg", flag, field, write)
     }
 }
 
@@ -63,8 +62,7 @@ const fn degrees(name: ParamName, key: &'static str, flag: &'static str, field: 
 const fn cells(name: ParamName, key: &'static str, flag: &'static str, i: usize, write: Writer) -> Parameter {
     Parameter {
         domain: Domain::Positive,
-        write_scene: write,
-        ..row(name, key, "cells", flag, Field::NCells(i))
+        ..row(name, key, "cells", flag, Field::NCells(i), write)
     }
 }
 
@@ -74,8 +72,7 @@ const fn beam_centre(name: ParamName, key: &'static str, unit: &'static str, fla
         to_internal: ToInternal::Linear(MILLIMETRE),
         unavailable: "give the beam centre explicitly (-Xbeam/-Ybeam) to refine it",
         step: Step::Absolute(1e-3),
-        write_scene: write,
-        ..row(name, key, unit, flag, field)
+        ..row(name, key, unit, flag, field, write)
     }
 }
 
@@ -104,8 +101,7 @@ pub static PARAMETERS: [Parameter; 31] = {
             unavailable: "the distance is set by -close_distance here",
             step: Step::Absolute(1e-3),
             domain: Domain::Positive,
-            write_scene: w::distance,
-            ..row(DistanceMm, "distance_mm", "mm", "-distance", Distance)
+            ..row(DistanceMm, "distance_mm", "mm", "-distance", Distance, w::distance)
         },
         beam_centre(BeamCenterS, "beam_center_s", "mm", "-Xbeam", XBeam, w::xbeam),
         beam_centre(BeamCenterF, "beam_center_f", "mm", "-Ybeam", YBeam, w::ybeam),
@@ -117,49 +113,36 @@ pub static PARAMETERS: [Parameter; 31] = {
             to_internal: ToInternal::Linear(MILLIMETRE),
             step: Step::Absolute(1e-6),
             domain: Domain::Positive,
-            write_scene: w::pixel,
-            ..row(PixelSizeMm, "pixel_size_mm", "mm", "-pixel", Pixel)
+            ..row(PixelSizeMm, "pixel_size_mm", "mm", "-pixel", Pixel, w::pixel)
         },
         Parameter {
             to_internal: ToInternal::Linear(ANGSTROM),
             step: Step::Relative { floor: 1e-7 },
             domain: Domain::Positive,
-            write_scene: w::wavelength,
-            ..row(WavelengthA, "wavelength_a", "Å", "-lambda", Wavelength)
+            ..row(WavelengthA, "wavelength_a", "Å", "-lambda", Wavelength, w::wavelength)
         },
         Parameter {
             to_internal: ToInternal::Linear(PERCENT),
-            write_scene: w::dispersion,
-            ..row(ParamName::Dispersion, "dispersion", "percent", "-dispersion", Field::Dispersion)
+            ..row(ParamName::Dispersion, "dispersion", "percent", "-dispersion", Field::Dispersion, w::dispersion)
         },
         Parameter {
             domain: Domain::Positive,
-            write_scene: w::fluence,
-            ..row(ParamName::Fluence, "fluence", "photons/m²", "-fluence", Field::Fluence)
+            ..row(ParamName::Fluence, "fluence", "photons/m²", "-fluence", Field::Fluence, w::fluence)
         },
-        Parameter {
-            write_scene: w::polarization,
-            ..row(ParamName::PolarizationK, "polarization_k", "Kahn factor", "-polar", Field::PolarizationK)
-        },
+        row(ParamName::PolarizationK, "polarization_k", "Kahn factor", "-polar", Field::PolarizationK, w::polarization),
         Parameter {
             to_internal: ToInternal::Linear(MICROMETRE),
-            write_scene: w::water,
-            ..row(WaterUm, "water_um", "µm", "-water", Water)
+            ..row(WaterUm, "water_um", "µm", "-water", Water, w::water)
         },
         Parameter {
             to_internal: ToInternal::Reciprocal(MICROMETRE),
             unavailable: "absorption is off (give -detector_abs <um> and -detector_thick <um>)",
-            write_scene: w::abs_depth,
-            ..row(DetectorMu, "detector_abs_um", "µm", "-detector_abs", Mu)
+            ..row(DetectorMu, "detector_abs_um", "µm", "-detector_abs", Mu, w::abs_depth)
         },
         Parameter {
             to_internal: ToInternal::Linear(MICROMETRE),
-            write_scene: w::thickness,
-            ..row(DetectorThicknessUm, "detector_thick_um", "µm", "-detector_thick", Thickness)
+            ..row(DetectorThicknessUm, "detector_thick_um", "µm", "-detector_thick", Thickness, w::thickness)
         },
-        Parameter {
-            write_scene: w::default_f,
-            ..row(ParamName::DefaultF, "default_f", "F units", "-default_F", Field::DefaultF)
-        },
+        row(ParamName::DefaultF, "default_f", "F units", "-default_F", Field::DefaultF, w::default_f),
     ]
 };

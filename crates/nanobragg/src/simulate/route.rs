@@ -41,7 +41,7 @@ impl<B: RenderBackend> Simulator<B> {
         };
         let Some(coverage) = B::kernels().iter().find(|c| c.kernel == only) else {
             return Err(NanobraggError::Invalid {
-                input: "engine".into(),
+                input: "-engine".into(),
                 problem: format!("this backend has no {} kernel", only.name()),
             });
         };
@@ -50,7 +50,7 @@ impl<B: RenderBackend> Simulator<B> {
             return Ok(());
         }
         Err(NanobraggError::Invalid {
-            input: "engine".into(),
+            input: "-engine".into(),
             problem: format!("the {} kernel does not implement {}", only.name(), describe(missing)),
         })
     }
