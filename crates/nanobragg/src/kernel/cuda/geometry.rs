@@ -1,11 +1,11 @@
 //! Device functions both CUDA kernels share ([`super::render_kernel`] and the adjoint kernel of
-//! [`super::adjoint`]): a sub-pixel's position, its scattering vector, the per-pixel factors and
-//! the grating series' coefficients — one definition, so the backward pass recomputes exactly
-//! what the forward pass computed.
+//! [`super::adjoint`]): a sub-pixel's position, its scattering vector and the per-pixel factors —
+//! one definition, so the backward pass recomputes exactly
+//! what the forward pass computed — and the per-pixel factors' adjoints next to their forward
+//! forms.
 
 use super::C_SOURCES;
 use crate::kernel::Layout;
-use crate::physics::lattice::grating::{SERIES_DENOMINATORS, SERIES_NUMERATORS};
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 
@@ -103,39 +103,56 @@ pub(super) fn kahn<F: Float>(consts: &Array<F>, s: usize, dx: F, dy: F, dz: F, p
     (cos2t * cos2t + F::new(1.0) - polar_k * (e * e - b * b)) * F::new(0.5)
 }
 
-/// `(c₀ + c₁·n2 + c₂·n2² + c₃·n2³)/d` for row `i` of the grating series' constants
-/// ([`SERIES_NUMERATORS`], [`SERIES_DENOMINATORS`]), entered into the kernel source as f64
-/// values cast to the kernel's float (`F::new` takes an f32).
+/// Adjoint of the solid angle `pixel²·close/r³` (or `1/r²` for point pixels) for its upstream
+/// gradient `d_omega`: `(∂/∂pixel, ∂/∂close, ∂/∂r)`.
 #[cube]
-fn series_row<F: Float>(n2: F, #[comptime] i: usize) -> F {
-    let c0 = F::cast_from(comptime!(SERIES_NUMERATORS[i][0]));
-    let c1 = F::cast_from(comptime!(SERIES_NUMERATORS[i][1]));
-    let c2 = F::cast_from(comptime!(SERIES_NUMERATORS[i][2]));
-    let c3 = F::cast_from(comptime!(SERIES_NUMERATORS[i][3]));
-    (((c3 * n2 + c2) * n2 + c1) * n2 + c0) / F::cast_from(comptime!(SERIES_DENOMINATORS[i]))
+pub(super) fn omega_adjoint<F: Float>(r: F, pixel: F, close: F, omega: F, d_omega: F, #[comptime] point_pixel: bool) -> (F, F, F) {
+    let r3 = r * r * r;
+    let mut d_pixel = F::new(0.0);
+    let mut d_close = F::new(0.0);
+    let mut d_r = d_omega * F::new(-2.0) / r3;
+    if !point_pixel {
+        d_pixel = d_omega * F::new(2.0) * pixel * close / r3;
+        d_close = d_omega * pixel * pixel / r3;
+        d_r = d_omega * F::new(-3.0) * omega / r;
+    }
+    (d_pixel, d_close, d_r)
 }
 
-/// `d/d(n2)` of [`series_row`].
+/// Adjoint of layer `t`'s capture fraction `e^(−t·ms/ρ) − e^(−(t+1)·ms/ρ)` (`ms` = layer·μ, `rho`
+/// = d·odet) for its upstream gradient: `(∂/∂layer, ∂/∂μ, ∂/∂ρ)`.
 #[cube]
-fn series_row_slope<F: Float>(n2: F, #[comptime] i: usize) -> F {
-    let d0 = F::cast_from(comptime!(SERIES_NUMERATORS[i][1]));
-    let d1 = F::cast_from(comptime!(2.0 * SERIES_NUMERATORS[i][2]));
-    let d2 = F::cast_from(comptime!(3.0 * SERIES_NUMERATORS[i][3]));
-    ((d2 * n2 + d1) * n2 + d0) / F::cast_from(comptime!(SERIES_DENOMINATORS[i]))
+pub(super) fn capture_adjoint<F: Float>(t: usize, rho: F, layer: F, mu: F, d_capture: F) -> (F, F, F) {
+    let ms = layer * mu;
+    let ti = F::cast_from(t);
+    let ea = F::exp(-(ti * ms / rho));
+    let eb = F::exp(-((ti + F::new(1.0)) * ms / rho));
+    let dms = d_capture * ((ti + F::new(1.0)) / rho * eb - ti / rho * ea);
+    let drho = d_capture * ms / (rho * rho) * (ti * ea - (ti + F::new(1.0)) * eb);
+    (dms * mu, dms * layer, drho)
 }
 
-/// The grating series' coefficients for N (a₂, a₄, a₆ of sin(Nx)/sin(x) = N(1 + a₂x² + a₄x⁴ +
-/// a₆x⁶), [`crate::physics::lattice::grating`]) and their slopes in N², once per axis and thread
-/// instead of per evaluation.
+/// Adjoint of source `s`'s Kahn factor at the unit vector `d` for its upstream gradient:
+/// `(∂/∂polar_k, ∂/∂d)`.
 #[cube]
-pub(super) fn series_coefficients<F: Float>(n: F) -> Array<F> {
-    let n2 = n * n;
-    let mut c = Array::<F>::new(6usize);
-    c[0usize] = series_row::<F>(n2, 0usize);
-    c[1usize] = series_row::<F>(n2, 1usize);
-    c[2usize] = series_row::<F>(n2, 2usize);
-    c[3usize] = series_row_slope::<F>(n2, 0usize);
-    c[4usize] = series_row_slope::<F>(n2, 1usize);
-    c[5usize] = series_row_slope::<F>(n2, 2usize);
-    c
+pub(super) fn kahn_adjoint<F: Float>(consts: &Array<F>, s: usize, dx: F, dy: F, dz: F, polar_k: F, d_polar: F) -> (F, F, F, F) {
+    let at = C_SOURCES + 9 * s;
+    let ix = consts[at];
+    let iy = consts[at + 1];
+    let iz = consts[at + 2];
+    let ex = consts[at + 3];
+    let ey = consts[at + 4];
+    let ez = consts[at + 5];
+    let bx = consts[at + 6];
+    let by = consts[at + 7];
+    let bz = consts[at + 8];
+    let c2 = ix * dx + iy * dy + iz * dz;
+    let e = dx * ex + dy * ey + dz * ez;
+    let b = dx * bx + dy * by + dz * bz;
+    (
+        -(F::new(0.5) * d_polar * (e * e - b * b)),
+        d_polar * (c2 * ix - polar_k * (e * ex - b * bx)),
+        d_polar * (c2 * iy - polar_k * (e * ey - b * by)),
+        d_polar * (c2 * iz - polar_k * (e * ez - b * bz)),
+    )
 }

@@ -29,9 +29,12 @@ use burn_cuda::Cuda;
 use std::sync::Arc;
 
 mod adjoint;
+mod grating;
+mod plane;
 mod geometry;
 
-use geometry::{capture, kahn, position, scattering, series_coefficients, solid_angle};
+use geometry::{capture, kahn, position, scattering, solid_angle};
+use grating::{grating_abs, series_coefficients};
 
 /// Offsets into the per-tile constants array: the series radius of the value (forward), d_min,
 /// the series radius of the slopes (adjoint, [`slope_radius`]), then 9 values per source
@@ -97,25 +100,6 @@ fn sin_small<F: Float>(x: F, #[comptime] double: bool) -> F {
 fn sin_cos_small<F: Float>(x: F, #[comptime] double: bool) -> (F, F) {
     let s = x * x;
     (s * (sin_tail::<F>(s, double) * x) + x, cos_tail::<F>(s, double) * s + F::new(1.0))
-}
-
-/// `|sin(Nπh)/sin(πh)|` on reduced arguments, with the Taylor series near the peak centre
-/// (coefficients from [`geometry::series_coefficients`]).
-#[cube]
-fn grating_abs<F: Float>(h: F, n: F, series_coefficients: &Array<F>, radius: F, #[comptime] double: bool) -> F {
-    // π as a constant of the kernel source (no register).
-    let pi = F::cast_from(3.141592653589793_f64);
-    let f = h - F::floor(h + F::new(0.5));
-    let x = f * pi;
-    let y = f * n;
-    let ry = y - F::floor(y + F::new(0.5));
-    let quotient = sin_small::<F>(ry * pi, double) / sin_small::<F>(x, double);
-    let x2 = x * x;
-    let a2 = series_coefficients[0usize];
-    let a4 = series_coefficients[1usize];
-    let a6 = series_coefficients[2usize];
-    let series = (x2 * (x2 * (x2 * a6 + a4) + a2) + F::new(1.0)) * n;
-    F::abs(select(F::abs(x * n) < radius, series, quotient))
 }
 
 #[cube(launch)]
