@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{DType, Tensor};
 use burn_ndarray::{NdArray, NdArrayDevice};
-use nanobragg::lattice::{grating, sinc3_of_square, sincg};
+use nanobragg::physics::lattice::grating::{grating, sincg};
+use nanobragg::physics::lattice::round::sinc3_of_square;
 use nanobragg::linalg::{scalar, tensor, to_vec};
 use nanobragg::setup::auto_steps;
 use nanobragg::{RenderOptions, Setup, Simulator};
@@ -838,4 +839,53 @@ fn grating_at_and_between_bragg_peaks_values_and_gradients() {
         1e-12,
         "sinc3(1.3)",
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// GAUSS_ARGCHK: GAUSS where its exponent is below 35, exactly 0 beyond (cctbx simtbx's shape)
+
+/// With a* = (0.01, 0, 0) Å⁻¹, N = 4 per axis and fudge 600, the GAUSS exponent at (Δh, 0, 0) is
+/// `(0.01·Δh)²·64²·600/0.63`: 32.8 at Δh = 0.29 (F = 64·e^−32.8, as GAUSS) and 35.1 at Δh = 0.3
+/// (F = 0, and no gradient). Scalar and tensor forms agree.
+#[test]
+fn gauss_argchk_is_gauss_below_exponent_35_and_zero_beyond() {
+    use nanobragg::physics::lattice::{self, LatticeScalars, LatticeTensors};
+    use nanobragg::scene::LatticeShape;
+    let exponent = |dh: f64| (0.01 * dh).powi(2) * 4096.0 * 600.0 / 0.63;
+    let h = [3.29, 3.3];
+    assert!(exponent(0.29) < 35.0 && exponent(0.3) > 35.0);
+    let want = [64.0 * (-exponent(0.29)).exp(), 0.0];
+
+    let n = [4.0f64; 3].map(|v| tensor::<AD, 1>(vec![v], [1], &DEV).require_grad());
+    let recip = [[0.01, 0.0, 0.0], [0.0, 0.01, 0.0], [0.0, 0.0, 0.01]];
+    let reciprocal = recip.map(|r| tensor::<AD, 1>(r.to_vec(), [3], &DEV));
+    let hkl = [h.to_vec(), vec![1.0; 2], vec![2.0; 2]].map(|v| tensor::<AD, 2>(v, [1, 2], &DEV));
+    let inputs = LatticeTensors {
+        hkl: [&hkl[0], &hkl[1], &hkl[2]],
+        n: &n,
+        n_value: [4.0; 3],
+        reciprocal: &reciprocal,
+        fudge: 600.0,
+    };
+    let argchk = lattice::tensor(LatticeShape::GaussArgchk, &inputs);
+    let gauss = to_vec(&lattice::tensor(LatticeShape::Gauss, &inputs).inner());
+    let values = to_vec(&argchk.clone().inner());
+    assert_rel(values[0], want[0], 1e-12, "GAUSS_ARGCHK inside");
+    assert_eq!(values[0], gauss[0], "GAUSS_ARGCHK is GAUSS inside");
+    assert_eq!(values[1], 0.0, "GAUSS_ARGCHK beyond the limit");
+    assert!(gauss[1] > 0.0, "GAUSS itself is not cut");
+    // ∂F/∂Na: n3·e^−arg·(1/Na)·(1 − 2·arg) inside (arg ∝ n3²), nothing from beyond.
+    let grads = argchk.sum().backward();
+    let dna = to_vec(&n[0].grad(&grads).unwrap())[0];
+    let expect_dna = want[0] / 4.0 * (1.0 - 2.0 * exponent(0.29));
+    assert_rel(dna, expect_dna, 1e-10, "∂F/∂Na");
+
+    for (i, &hv) in h.iter().enumerate() {
+        let x = LatticeScalars { hkl: [hv, 1.0, 2.0], n: [4.0; 3], recip, fudge: 600.0, radius: 0.044, sign_m: [3.0; 3] };
+        let g = lattice::value_grad(LatticeShape::GaussArgchk, &x);
+        assert_rel(g.value, want[i], 1e-12, "scalar GAUSS_ARGCHK");
+        if i == 1 {
+            assert_eq!(g, Default::default(), "no slope beyond the limit");
+        }
+    }
 }

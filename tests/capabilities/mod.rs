@@ -31,6 +31,8 @@ pub fn scene(c: Capability) -> String {
         SquareLattice => "",
         RoundLattice => "-round_xtal -fudge 1.5",
         GaussLattice => "-gauss_xtal",
+        // Large enough that part of the image lies beyond the exponent limit of 35.
+        GaussArgchkLattice => "-gauss_argchk_xtal -fudge 200",
         TophatLattice => "-tophat_spots",
         HklGrid => return flags(&format!("{GRID} -nointerpolate")),
         TricubicF => return flags(&format!("{GRID} -interpolate")),

@@ -111,6 +111,8 @@ fn cases() -> Vec<Case> {
             LatticeShape::Round),
         case!(["-gauss_xtal"], "", |c| c.scene.crystal.shape =
             LatticeShape::Gauss),
+        case!(["-gauss_argchk_xtal"], "", |c| c.scene.crystal.shape =
+            LatticeShape::GaussArgchk),
         case!(["-tophat_spots", "-binary_spots"], "", |c| c
             .scene
             .crystal

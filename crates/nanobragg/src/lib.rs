@@ -3,11 +3,11 @@
 //!
 //! Data flows through the modules in this order: [`scene`] (what the user describes) →
 //! [`setup`] (defaults and conventions resolved) → [`params`] (continuous inputs as tensors) →
-//! [`detector`] / [`crystal`] / [`polarization`] / [`lattice`] / [`structure_factors`] (physics as
-//! tensor ops) → [`simulate`] (tiled render) → [`stats`] and [`io`] (statistics and files).
-//! Fitting parameters of a scene to a measured image lives in the `nanobragg-refine` crate,
-//! which builds on this crate's public API ([`registry`] and [`gradients`] name the refinable
-//! parameters and write refined values back into a [`Scene`]).
+//! [`detector`] / [`crystal`] (geometry) → [`physics`] (scattering, polarization, lattice
+//! transforms, structure factors) → [`simulate`] (tiled render) → [`stats`] and [`io`]
+//! (statistics and files). Fitting parameters of a scene to a measured image lives in the
+//! `nanobragg-refine` crate, which builds on this crate's public API ([`registry`] and
+//! [`gradients`] name the refinable parameters and write refined values back into a [`Scene`]).
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
@@ -17,20 +17,17 @@ pub mod error;
 pub mod gradients;
 pub mod io;
 pub mod kernel;
-pub mod lattice;
 pub mod linalg;
 pub mod params;
 pub mod phi;
-pub mod polarization;
+pub mod physics;
 pub mod random;
 pub mod registry;
-pub mod scattering;
 pub mod scene;
 pub mod setup;
 pub mod stats;
 pub mod simulate;
 pub mod structure_factor_gradient;
-pub mod structure_factors;
 pub mod trace;
 pub mod units;
 pub mod validate;

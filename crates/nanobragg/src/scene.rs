@@ -53,6 +53,10 @@ pub enum LatticeShape {
     Gauss,
     /// Flat-top spots clipped at the FWHM.
     Tophat,
+    /// GAUSS spots set to exactly 0 where the exponent reaches 35 (cctbx simtbx's
+    /// `Gauss_argchk`).
+    #[serde(rename = "gauss_argchk")]
+    GaussArgchk,
 }
 
 impl LatticeShape {
@@ -64,6 +68,7 @@ impl LatticeShape {
             LatticeShape::Round => "-round_xtal",
             LatticeShape::Gauss => "-gauss_xtal",
             LatticeShape::Tophat => "-tophat_spots",
+            LatticeShape::GaussArgchk => "-gauss_argchk_xtal",
         }
     }
 }

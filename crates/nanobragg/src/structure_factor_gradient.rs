@@ -20,7 +20,7 @@ use burn::tensor::backend::AutodiffBackend;
 use crate::error::{NanobraggError, Result};
 use crate::gradients::{GradientResult, Loss, ParamName};
 use crate::simulate::Simulator;
-use crate::structure_factors::GridExtent;
+use crate::physics::structure_factor::GridExtent;
 
 /// Gradient of a loss with respect to every structure factor of the grid and to `default_F`
 /// (per unit of F).

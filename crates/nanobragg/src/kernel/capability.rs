@@ -20,7 +20,9 @@ pub enum Capability {
     RoundLattice,
     /// GAUSS lattice transform (`-gauss_xtal`).
     GaussLattice,
-    /// TOPHAT lattice transform (`-tophat_xtal`).
+    /// GAUSS lattice transform cut to 0 beyond exponent 35 (`-gauss_argchk_xtal`).
+    GaussArgchkLattice,
+    /// TOPHAT lattice transform (`-tophat_spots`).
     TophatLattice,
     /// Structure factors looked up in a loaded HKL grid (`-hkl`, `-Fdump`), nearest index.
     HklGrid,
@@ -66,7 +68,8 @@ impl Capability {
             SquareLattice => "SQUARE lattice transform (-square_xtal)",
             RoundLattice => "ROUND lattice transform (-round_xtal)",
             GaussLattice => "GAUSS lattice transform (-gauss_xtal)",
-            TophatLattice => "TOPHAT lattice transform (-tophat_xtal)",
+            GaussArgchkLattice => "GAUSS_ARGCHK lattice transform (-gauss_argchk_xtal)",
+            TophatLattice => "TOPHAT lattice transform (-tophat_spots)",
             HklGrid => "structure factors from an HKL grid (-hkl)",
             TricubicF => "tricubic interpolation of F (-interpolate)",
             ThickSensor => "sensor thickness (-detector_thick)",
@@ -111,7 +114,7 @@ pub mod groups {
             | PhiSteps
     );
     /// The lattice transforms other than SQUARE.
-    pub const OTHER_LATTICES: EnumSet<Capability> = enum_set!(RoundLattice | GaussLattice | TophatLattice);
+    pub const OTHER_LATTICES: EnumSet<Capability> = enum_set!(RoundLattice | GaussLattice | GaussArgchkLattice | TophatLattice);
     /// Capture fraction, polarization or solid angle per sub-pixel.
     pub const PER_SUBPIXEL_FACTORS: EnumSet<Capability> =
         enum_set!(PerSubpixelCapture | PerSubpixelPolarization | PerSubpixelSolidAngle);

@@ -43,7 +43,7 @@ pub mod real;
 
 pub use capability::{Capability, Coverage, KernelId};
 use crate::scene::LatticeShape;
-use crate::structure_factors::GridExtent;
+use crate::physics::structure_factor::GridExtent;
 use burn::tensor::{backend::Backend, ops::FloatTensor};
 use std::sync::Arc;
 

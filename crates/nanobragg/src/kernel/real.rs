@@ -205,23 +205,6 @@ macro_rules! real_impls {
 }
 small_angle_coefficients!(real_impls);
 
-/// |N·x| below which the grating `sin(Nx)/sin(x)` takes its Taylor series through x⁶ at a float
-/// of machine epsilon `epsilon`: where the first omitted term, about (Nx)⁸/9!, stays below it
-/// (0.044 at f64, 0.54 at f32). The kernels' forward passes use it for the value.
-pub fn series_radius(epsilon: f64) -> f64 {
-    0.8 * (epsilon * 362_880.0).powf(0.125)
-}
-
-/// |N·x| below which the kernels' backward passes take the grating's slopes from its series:
-/// the f64 [`series_radius`], 0.044, at either float type. Outside it the quotient's x-slope
-/// `(N·cos Nx − v·cos x)/sin x` loses about log₂(3/(N·x)²) bits to cancellation, an absolute
-/// error near `N²·ε/(N·x)` — below 3·10⁻⁶·N² at f32, against slopes of order N². At f32 the
-/// value's radius (0.54) would send a third of the CPU's lane blocks (two thirds of the GPU's
-/// warps) through the series at N = 10.
-pub fn slope_radius() -> f64 {
-    series_radius(f64::EPSILON)
-}
-
 /// `a·b` for 3-vectors.
 #[inline(always)]
 pub fn dot3<T: Real>(a: [T; 3], b: [T; 3]) -> T {

@@ -3,14 +3,14 @@
 use burn::tensor::{Bool, ElementConversion, Int, Tensor};
 
 use crate::kernel::RenderBackend;
-use crate::lattice::{grating, nearest_index, sinc3_of_square};
 use crate::params::Params;
-use crate::scene::LatticeShape;
-use crate::structure_factors::{nearest, tricubic, GridExtent};
+use crate::physics::lattice::{self, nearest_index, LatticeTensors};
+use crate::physics::structure_factor::{nearest, tricubic, GridExtent};
 
 use super::{Model, ScanState, Simulator};
 
 impl<B: RenderBackend> Simulator<B> {
+    /// F_latt of every evaluation ([`crate::physics::lattice`]).
     pub(super) fn lattice_factor(
         &self,
         m: &Model<B>,
@@ -18,39 +18,14 @@ impl<B: RenderBackend> Simulator<B> {
         k: &Tensor<B, 2>,
         l: &Tensor<B, 2>,
     ) -> Tensor<B, 2> {
-        let pi = std::f64::consts::PI;
-        let [na, nb, nc] = &m.n_cells;
-        let fudge = self.setup.crystal.fudge;
-        let n3 = || (na.clone() * nb.clone() * nc.clone()).reshape([1, 1]);
-        let frac = |x: &Tensor<B, 2>| x.clone() - nearest_index(x.clone());
-        match self.setup.crystal.shape {
-            LatticeShape::Square => {
-                let nv = self.plan.n_cells;
-                grating(h.clone(), na, nv[0]) * grating(k.clone(), nb, nv[1]) * grating(l.clone(), nc, nv[2])
-            }
-            LatticeShape::Round => {
-                let sq = |x: &Tensor<B, 2>, n: &Tensor<B, 1>| {
-                    frac(x).powi_scalar(2) * n.clone().powi_scalar(2).reshape([1, 1])
-                };
-                let hrad2 = sq(h, na) + sq(k, nb) + sq(l, nc);
-                sinc3_of_square(hrad2 * (fudge * pi * pi)) * n3() * 0.723601254558268
-            }
-            LatticeShape::Gauss | LatticeShape::Tophat => {
-                let [a, b, c] = m.crystal.reciprocal.clone();
-                let (dh, dk, dl) = (frac(h), frac(k), frac(l));
-                let comp = |i: usize| {
-                    let pick = |v: &Tensor<B, 1>| v.clone().narrow(0, i, 1).reshape([1, 1]);
-                    dh.clone() * pick(&a) + dk.clone() * pick(&b) + dl.clone() * pick(&c)
-                };
-                let r2 = (comp(0).powi_scalar(2) + comp(1).powi_scalar(2) + comp(2).powi_scalar(2))
-                    * n3().powi_scalar(2);
-                if self.setup.crystal.shape == LatticeShape::Gauss {
-                    (r2 * (-fudge / 0.63)).exp() * n3()
-                } else {
-                    r2.mul_scalar(fudge).lower_elem(0.3969).float() * n3()
-                }
-            }
-        }
+        let inputs = LatticeTensors {
+            hkl: [h, k, l],
+            n: &m.n_cells,
+            n_value: self.plan.n_cells,
+            reciprocal: &m.crystal.reciprocal,
+            fudge: self.setup.crystal.fudge,
+        };
+        lattice::tensor(self.setup.crystal.shape, &inputs)
     }
 
     /// F_cell for every evaluation: nearest neighbour, or tricubic while the scan state still

@@ -14,8 +14,8 @@ use crate::kernel::host_theta::{self, HostAd};
 use crate::kernel::{KernelId, PixelLoss, Pixels, RenderBackend, TileSpec};
 use crate::linalg::{check_float_dtype, float_options, tensor, to_vec};
 use crate::params::Params;
-use crate::polarization::source_frames;
-use crate::structure_factors::GridExtent;
+use crate::physics::polarization::source_frames;
+use crate::physics::structure_factor::GridExtent;
 
 impl<B: RenderBackend> Simulator<B> {
     /// The tile through the fused kernel with θ built on the host, for backends that ask for it

@@ -8,7 +8,6 @@ use super::{Plan, Simulator};
 use crate::error::{NanobraggError, Result};
 use crate::kernel::capability::{describe, Capability};
 use crate::kernel::{Engine, KernelId, RenderBackend};
-use crate::scene::LatticeShape;
 use crate::setup::Setup;
 
 impl<B: RenderBackend> Simulator<B> {
@@ -62,7 +61,7 @@ pub(crate) fn required(setup: &Setup, plan: &Plan, phi_fresh: bool) -> EnumSet<C
     let det = &setup.detector;
     let samp = &setup.sampling;
     let crystal = &setup.crystal;
-    let mut set = EnumSet::only(lattice(crystal.shape));
+    let mut set = EnumSet::only(crate::physics::lattice::capability(crystal.shape));
     let mut need = |on: bool, c: Capability| {
         if on {
             set |= c;
@@ -86,16 +85,6 @@ pub(crate) fn required(setup: &Setup, plan: &Plan, phi_fresh: bool) -> EnumSet<C
     need(det.curved, Capability::CurvedDetector);
     need(!phi_fresh, Capability::PhiCarryOver);
     set
-}
-
-/// The capability of a lattice transform.
-fn lattice(shape: LatticeShape) -> Capability {
-    match shape {
-        LatticeShape::Square => Capability::SquareLattice,
-        LatticeShape::Round => Capability::RoundLattice,
-        LatticeShape::Gauss => Capability::GaussLattice,
-        LatticeShape::Tophat => Capability::TophatLattice,
-    }
 }
 
 /// Whether strictly increasing pixel indices form one run.

@@ -5,12 +5,12 @@ use burn::tensor::{backend::Backend, Bool, Int, Tensor, TensorData};
 use crate::crystal::mosaic_cells;
 use crate::detector::DetectorGeometry;
 use crate::kernel::RenderBackend;
-use crate::lattice::grating;
+use crate::physics::lattice::grating::grating;
 use crate::linalg::{dot, float_options, norm, outer_dot3, tensor, to_f64};
 use crate::params::Params;
 use crate::phi::EvaluationContext;
-use crate::polarization::{kahn_factor, source_frames};
-use crate::scattering::scattering_vector;
+use crate::physics::polarization::{kahn_factor, source_frames};
+use crate::physics::scattering::scattering_vector;
 use crate::scene::LatticeShape;
 
 use super::{phi_angles, Model, ScanState, Simulator};

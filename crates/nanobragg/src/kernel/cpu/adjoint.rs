@@ -12,7 +12,9 @@
 //!   with `S_n = Π_{m ≥ n} c_m`;
 //! - `h = A_k·q`: `Ā_k += h̄ qᵀ`, `q̄ += A_kᵀ h̄`.
 
-use super::factors::{for_window, lattice_grad, source, window_sum, Source};
+use super::factors::lattice_grad;
+use crate::physics::lattice::LatticeGrad;
+use crate::physics::structure_factor::{for_window, source, window_sum, Source};
 use super::pixel::{miller, scatter, subpixel, Scatter, SubPixel};
 use super::Inputs;
 use crate::kernel::real::dot3;
@@ -222,11 +224,11 @@ struct Term {
 /// The term at fractional indices `hkl`, or `None` where it does not run (F_latt = 0 without
 /// water) or its window left the grid (the forward pass declined such tiles).
 fn term_at(hkl: [f64; 3], x: &Inputs<f64>, spec: &TileSpec) -> Option<Term> {
-    let (f_latt, dl_dh, dl_dn, dl_drecip) = lattice_grad(hkl, x.n, &x.recip, x.radius, x.sign_m, spec);
+    let LatticeGrad { value: f_latt, d_hkl: dl_dh, d_n: dl_dn, d_recip: dl_drecip } = lattice_grad(hkl, x, spec);
     if spec.water_zero && f_latt == 0.0 {
         return None;
     }
-    let from = source(hkl, spec).ok()?;
+    let from = source(hkl, spec.grid, spec.interpolate).ok()?;
     let f_cell = match &from {
         Source::Entry(i) => x.grid[*i],
         Source::Default => x.default_f,

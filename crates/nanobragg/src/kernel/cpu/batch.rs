@@ -8,7 +8,8 @@
 //! `sin(Nπf)/sin(πf)` with both sines reduced to |x| ≤ π/2 and a polynomial sine; values agree
 //! with the scalar path to a few ulp.
 
-use super::factors::{grid_entry, series_coefficients};
+use crate::physics::lattice::grating::series_coefficients;
+use crate::physics::structure_factor::grid_entry;
 use super::pixel::{scatter, subpixel};
 use super::simd::simd_dispatch;
 use super::Inputs;
@@ -169,7 +170,7 @@ fn accumulate_blocks<T: Real, const NEAREST: bool>(
     }
 }
 
-/// Branch-free grating `±sin(Nπh)/sin(πh)` (see [`crate::lattice::grating`]): reduced argument
+/// Branch-free grating `±sin(Nπh)/sin(πh)` (see [`crate::physics::lattice::grating`]): reduced argument
 /// f = h − round(h), `sin(Nπf) = ±sin(π(Nf − round(Nf)))`, series near f = 0. The signs
 /// (`(−1)^round(Nf)` and the whole part's `(−1)^(h·(N−1))`) are dropped: only F_latt² reaches
 /// the image.

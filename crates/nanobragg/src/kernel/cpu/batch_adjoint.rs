@@ -23,7 +23,8 @@
 use super::adjoint::{capture_adjoint, omega_adjoint, polar_adjoint};
 use super::batch::LANES;
 use super::batch_geometry::Geometry;
-use super::factors::{grid_entry, series_coefficient_slopes, series_coefficients, series_grad};
+use crate::physics::lattice::grating::{series_coefficient_slopes, series_coefficients, series_grad};
+use crate::physics::structure_factor::grid_entry;
 use super::pixel::{capture, kahn, solid_angle};
 use super::simd::{simd, simd_dispatch, Simd};
 use super::Inputs;
@@ -504,7 +505,7 @@ impl<T: Real> SeriesCoefficients<T> {
 /// once per lane (`∂/∂h = π·∂/∂x`). Up to one sign per lane (`(−1)^round(Nf)` of the reduced
 /// sine and the `(−1)^(h·(N−1))` of the whole part, dropped): the value and both slopes carry
 /// the same sign, and `I = F²·F_latt²` and its slopes (`F_latt·∂F_latt`) do not see it. Up to
-/// that sign and the factor π they are [`super::factors::grating_grad`]'s values to a few ulp.
+/// that sign and the factor π they are [`crate::physics::lattice::grating::value_grad`]'s values to a few ulp.
 #[inline(always)]
 fn grating_quotient_lane<T: Real>(h: T, n: T, radius: T) -> (T, T, T, bool) {
     let pi = T::of(PI);

@@ -17,7 +17,8 @@ pub use batch::BATCH;
 pub use pixel::PIXEL;
 pub use simd::{limit_simd, simd, Simd};
 
-use super::real::{series_radius, slope_radius, Real};
+use super::real::Real;
+use crate::physics::lattice::grating::{series_radius, slope_radius};
 use super::{KernelId, Layout, PixelLoss, TileLossGrad, TileSpec};
 use batch_adjoint::Upstream;
 use rayon::prelude::*;
@@ -122,7 +123,7 @@ pub struct HostTile<T> {
 }
 
 /// Render the tile `spec` from θ with the kernel `spec.kernel` names ([`BATCH`] or [`PIXEL`]);
-/// `None` for another kernel, or when interpolation left the grid (see [`factors::LeftGrid`]).
+/// `None` for another kernel, or when interpolation left the grid (see [`crate::physics::structure_factor::LeftGrid`]).
 pub fn forward<T: Real>(theta: &[T], spec: &TileSpec) -> Option<HostTile<T>> {
     let fast = match spec.kernel {
         KernelId::CpuBatch => true,

@@ -1,7 +1,8 @@
 //! One pixel of the fused forward pass, in the C program's loop order: layers, sub-pixels
 //! (slow-major), sources, then (φ, mosaic) cells.
 
-use super::factors::{lattice, structure, LeftGrid};
+use super::factors::{lattice, structure};
+use crate::physics::structure_factor::LeftGrid;
 use super::Inputs;
 use crate::kernel::real::{dot3, Real};
 use crate::kernel::capability::groups::{OTHER_LATTICES, PER_SUBPIXEL_FACTORS, SQUARE_ONCE_PER_PIXEL, TENSOR_PATH_ONLY};
@@ -98,7 +99,7 @@ pub struct Scatter<T> {
     pub polar: T,
 }
 
-/// `q` (split form, see [`crate::scattering`]), d_min test and Kahn factor.
+/// `q` (split form, see [`crate::physics::scattering`]), d_min test and Kahn factor.
 #[inline(always)]
 pub fn scatter<T: Real>(g: &SubPixel<T>, s: usize, x: &Inputs<T>, spec: &TileSpec) -> Scatter<T> {
     let inc = x.incident[s];

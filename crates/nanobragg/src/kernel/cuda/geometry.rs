@@ -5,6 +5,7 @@
 
 use super::C_SOURCES;
 use crate::kernel::Layout;
+use crate::physics::lattice::grating::{SERIES_DENOMINATORS, SERIES_NUMERATORS};
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 
@@ -40,7 +41,7 @@ pub(super) fn position<F: Float>(
     (fc, sc, oc, px, py, pz)
 }
 
-/// `q = (d − i)/λ` of source `s` in the split form of [`crate::scattering`], and whether d_min keeps it.
+/// `q = (d − i)/λ` of source `s` in the split form of [`crate::physics::scattering`], and whether d_min keeps it.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn scattering<F: Float>(
@@ -102,18 +103,39 @@ pub(super) fn kahn<F: Float>(consts: &Array<F>, s: usize, dx: F, dy: F, dz: F, p
     (cos2t * cos2t + F::new(1.0) - polar_k * (e * e - b * b)) * F::new(0.5)
 }
 
+/// `(c₀ + c₁·n2 + c₂·n2² + c₃·n2³)/d` for row `i` of the grating series' constants
+/// ([`SERIES_NUMERATORS`], [`SERIES_DENOMINATORS`]), entered into the kernel source as f64
+/// values cast to the kernel's float (`F::new` takes an f32).
+#[cube]
+fn series_row<F: Float>(n2: F, #[comptime] i: usize) -> F {
+    let c0 = F::cast_from(comptime!(SERIES_NUMERATORS[i][0]));
+    let c1 = F::cast_from(comptime!(SERIES_NUMERATORS[i][1]));
+    let c2 = F::cast_from(comptime!(SERIES_NUMERATORS[i][2]));
+    let c3 = F::cast_from(comptime!(SERIES_NUMERATORS[i][3]));
+    (((c3 * n2 + c2) * n2 + c1) * n2 + c0) / F::cast_from(comptime!(SERIES_DENOMINATORS[i]))
+}
+
+/// `d/d(n2)` of [`series_row`].
+#[cube]
+fn series_row_slope<F: Float>(n2: F, #[comptime] i: usize) -> F {
+    let d0 = F::cast_from(comptime!(SERIES_NUMERATORS[i][1]));
+    let d1 = F::cast_from(comptime!(2.0 * SERIES_NUMERATORS[i][2]));
+    let d2 = F::cast_from(comptime!(3.0 * SERIES_NUMERATORS[i][3]));
+    ((d2 * n2 + d1) * n2 + d0) / F::cast_from(comptime!(SERIES_DENOMINATORS[i]))
+}
+
 /// The grating series' coefficients for N (a₂, a₄, a₆ of sin(Nx)/sin(x) = N(1 + a₂x² + a₄x⁴ +
-/// a₆x⁶)) and their slopes in N², once per axis and thread instead of per evaluation.
+/// a₆x⁶), [`crate::physics::lattice::grating`]) and their slopes in N², once per axis and thread
+/// instead of per evaluation.
 #[cube]
 pub(super) fn series_coefficients<F: Float>(n: F) -> Array<F> {
     let n2 = n * n;
     let mut c = Array::<F>::new(6usize);
-    c[0usize] = (F::new(1.0) - n2) / F::new(6.0);
-    c[1usize] = (n2 * F::new(3.0) - F::new(7.0)) * (n2 - F::new(1.0)) / F::new(360.0);
-    c[2usize] = (n2 * (n2 * (n2 * F::new(-3.0) + F::new(21.0)) - F::new(49.0)) + F::new(31.0))
-        / F::new(15120.0);
-    c[3usize] = F::new(-1.0) / F::new(6.0);
-    c[4usize] = (n2 * F::new(6.0) - F::new(10.0)) / F::new(360.0);
-    c[5usize] = (n2 * (n2 * F::new(-9.0) + F::new(42.0)) - F::new(49.0)) / F::new(15120.0);
+    c[0usize] = series_row::<F>(n2, 0usize);
+    c[1usize] = series_row::<F>(n2, 1usize);
+    c[2usize] = series_row::<F>(n2, 2usize);
+    c[3usize] = series_row_slope::<F>(n2, 0usize);
+    c[4usize] = series_row_slope::<F>(n2, 1usize);
+    c[5usize] = series_row_slope::<F>(n2, 2usize);
     c
 }

@@ -11,7 +11,8 @@
 //! sines take reduced arguments (|x| ≤ π/2) and use the CPU kernel's polynomial, and F² (one
 //! `default_F` for every cell) multiplies the pixel's sum once.
 
-use super::real::{series_radius, slope_radius, Real};
+use super::real::Real;
+use crate::physics::lattice::grating::{series_radius, slope_radius};
 use super::capability::groups::{OTHER_LATTICES, PER_SUBPIXEL_FACTORS, SQUARE_ONCE_PER_PIXEL, TENSOR_PATH_ONLY};
 use super::capability::{Capability, Coverage, KernelId};
 use super::{FusedTile, Layout, RenderBackend, TileSpec};

@@ -2,9 +2,12 @@
 //!
 //! The grid is a flat tensor over `[h_min..=h_max] × [k_min..=k_max] × [l_min..=l_max]`
 //! (l fastest), so gradients reach every grid entry. Indices outside it, or no grid at all,
-//! give `default_F`.
+//! give `default_F`. The scalar forms below (the CPU kernels') take the same rules with the
+//! weights' derivatives.
 
 use burn::tensor::{backend::Backend, Int, Tensor};
+
+use crate::kernel::real::Real;
 use crate::linalg::div_exact;
 
 /// Extents of an HKL grid (inclusive).
@@ -125,4 +128,120 @@ pub fn tricubic<B: Backend>(
         }
     }
     (total.expect("64 terms"), outside.expect("three axes"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar form and derivatives
+// ---------------------------------------------------------------------------------------------
+
+/// The evaluation's window left the grid while interpolation is on: the tile goes to the tensor
+/// path, which applies the C program's scan-order fallback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeftGrid;
+
+/// Lagrange weights of nodes `t = 0…3` at `t` and their derivatives (scalar form of
+/// [`cubic_weights`]).
+#[inline(always)]
+fn cubic(t: f64) -> ([f64; 4], [f64; 4]) {
+    let (t0, t1, t2, t3) = (t, t - 1.0, t - 2.0, t - 3.0);
+    (
+        [t1 * t2 * t3 / -6.0, t0 * t2 * t3 / 2.0, t0 * t1 * t3 / -2.0, t0 * t1 * t2 / 6.0],
+        [
+            (t2 * t3 + t1 * t3 + t1 * t2) / -6.0,
+            (t2 * t3 + t0 * t3 + t0 * t2) / 2.0,
+            (t1 * t3 + t0 * t3 + t0 * t1) / -2.0,
+            (t1 * t2 + t0 * t2 + t0 * t1) / 6.0,
+        ],
+    )
+}
+
+/// Where F comes from: a grid entry, `default_F`, or a tricubic window.
+pub enum Source {
+    /// Grid entry (flat index).
+    Entry(usize),
+    /// `default_F`.
+    Default,
+    /// Tricubic window: grid offsets of the first node per axis, strides, counts, weights and
+    /// their derivatives per axis.
+    Window {
+        /// First node per axis (clamped).
+        base: [i64; 3],
+        /// Entries per axis.
+        counts: [i64; 3],
+        /// Weights per axis.
+        w: [[f64; 4]; 3],
+        /// `dw/dx` per axis.
+        dw: [[f64; 4]; 3],
+    },
+}
+
+/// Flat index of the grid entry nearest to `hkl` (the C program's `ceil(x − ½)`), `None` outside
+/// the grid.
+#[inline(always)]
+pub fn grid_entry<T: Real>(hkl: [T; 3], extent: GridExtent) -> Option<usize> {
+    let counts = extent.counts();
+    let mut flat = 0i64;
+    for axis in 0..3 {
+        let idx = (hkl[axis] - T::of(0.5)).ceil().to_f64() as i64 - extent.min[axis];
+        if idx < 0 || idx >= counts[axis] {
+            return None;
+        }
+        flat = flat * counts[axis] + idx;
+    }
+    Some(flat as usize)
+}
+
+/// Visit the 4×4×4 window from the first nodes `base` (node indices clamped to the grid):
+/// `f(i, j, l, flat)`.
+#[inline(always)]
+pub fn for_window(base: [i64; 3], counts: [i64; 3], mut f: impl FnMut(usize, usize, usize, usize)) {
+    for i in 0..4 {
+        let hi = (base[0] + i as i64).clamp(0, counts[0] - 1);
+        for j in 0..4 {
+            let kj = (base[1] + j as i64).clamp(0, counts[1] - 1);
+            for l in 0..4 {
+                let ll = (base[2] + l as i64).clamp(0, counts[2] - 1);
+                f(i, j, l, ((hi * counts[1] + kj) * counts[2] + ll) as usize);
+            }
+        }
+    }
+}
+
+/// `Σ grid[node]·weight(i, j, l)` over a 4×4×4 window (node indices clamped to the grid).
+#[inline(always)]
+pub fn window_sum<T: Real>(
+    grid: &[T],
+    base: [i64; 3],
+    counts: [i64; 3],
+    weight: impl Fn(usize, usize, usize) -> f64,
+) -> f64 {
+    let mut total = 0.0;
+    for_window(base, counts, |i, j, l, flat| total += grid[flat].to_f64() * weight(i, j, l));
+    total
+}
+
+/// Where F_cell of `hkl` comes from (f64) for a grid of `extent` (`None`: no grid), nearest or
+/// tricubic as `interpolate` says, or [`LeftGrid`].
+pub fn source(hkl: [f64; 3], grid: Option<GridExtent>, interpolate: bool) -> Result<Source, LeftGrid> {
+    let Some(extent) = grid else {
+        return Ok(Source::Default);
+    };
+    let counts = extent.counts();
+    if !interpolate {
+        return Ok(grid_entry(hkl, extent).map_or(Source::Default, Source::Entry));
+    }
+    let mut base = [0i64; 3];
+    let mut w = [[0.0; 4]; 3];
+    let mut dw = [[0.0; 4]; 3];
+    for axis in 0..3 {
+        let x = hkl[axis];
+        let min = extent.min[axis] as f64;
+        if x - min + 3.0 > counts[axis] as f64 || x - 2.0 < min {
+            return Err(LeftGrid);
+        }
+        let first = x.floor() - 1.0;
+        (w[axis], dw[axis]) = cubic(x - first);
+        base[axis] = ((first - min) as i64).clamp(0, (counts[axis] - 4).max(0));
+    }
+    Ok(Source::Window { base, counts, w, dw })
 }
