@@ -35,11 +35,12 @@ use burn_autodiff::Autodiff;
 use burn_ndarray::{NdArray, NdArrayDevice};
 use nanobragg::gradients::ParamName::{self, *};
 use nanobragg::io::png::write_rgb_png;
-use nanobragg::refine::export::{mosflm_matrix_text, nanobragg_flags, refined_scene, shell_line};
-use nanobragg::refine::report::{correlation_table, value_table};
-use nanobragg::refine::{plot, refine, uncertainties, LossKind, Objective, Observation, ParamSpec, RefineOptions, Scaling};
+use nanobragg_refine::export::{mosflm_matrix_text, nanobragg_flags, refined_scene, shell_line};
+use nanobragg_refine::report::{correlation_table, value_table};
+use nanobragg_refine::{plot, refine, uncertainties, LossKind, Objective, Observation, ParamSpec, RefineOptions, Scaling};
 use nanobragg::scene::Scene;
 use nanobragg::units::DEFAULT_FLUENCE;
+use nanobragg_parity::projection::SplitMix64;
 use nanobragg::{RenderOptions, Setup, Simulator};
 
 type B = Autodiff<NdArray<f64>>;
@@ -48,7 +49,7 @@ const REFINED: [ParamName; 12] = [
     CellA, CellB, CellC, CellAlpha, CellBeta, CellGamma, MissetX, MissetY, MissetZ, DistanceMm,
     BeamCenterS, BeamCenterF,
 ];
-const NOISE_SEED: i64 = 20261125;
+const NOISE_SEED: i32 = 20261125;
 const PIXEL_MM: f64 = 0.1;
 
 struct Args {
@@ -117,16 +118,6 @@ fn median(v: &[f64]) -> f64 {
     s[s.len() / 2]
 }
 
-/// splitmix64 → uniform [0, 1).
-fn uniform(state: &mut u64) -> f64 {
-    *state = state.wrapping_add(0x9E3779B97F4A7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
 /// The largest start offset of each refined parameter (issue #9: cell ±1 %, misset ±0.5°,
 /// distance ±2 mm, beam centre ±3 px).
 fn max_offset(name: ParamName, value: f64) -> f64 {
@@ -166,28 +157,27 @@ fn main() {
     let water_um = 0.01 * (10.0 / median(&bg)).cbrt();
     let truth = true_scene(args.pixels, fluence, water_um);
     let image = simulator(&truth).render().expect("render");
-    let roi = (0, image.fpixels - 1, 0, image.spixels - 1);
-    let noise = nanobragg::random::noise::poisson_noise_image(&image.data, -NOISE_SEED, 0.0, roi, image.fpixels);
-    let counts: Vec<f64> = noise.pixels.iter().map(|&c| c as f64).collect();
+    let observation = Observation::simulated(&image, NOISE_SEED).expect("noisy image");
+    let counts = observation.counts.clone();
     let brightest = image.data.iter().copied().fold(0.0f32, f32::max);
     println!(
         "truth: {n}x{n} pixels, fluence {fluence:.4e} photons/m², water {water_um:.5} µm, brightest pixel \
          {brightest:.0} photons, median {med:.1}, {total:.3e} photons in all, noise seed {NOISE_SEED}",
         n = args.pixels,
         med = median(&image.data.iter().map(|&v| v as f64).collect::<Vec<_>>()),
-        total = noise.photons_sum
+        total = counts.iter().sum::<f64>()
     );
 
     // Start: perturbed by --seed.
     let mut true_sim = simulator(&truth);
     let t: Vec<f64> = REFINED.iter().map(|&n| true_sim.param_value(n).expect("value")).collect();
-    let mut state = args.seed.wrapping_mul(0xA24BAED4963EE407);
+    let mut rng = SplitMix64::new(args.seed.wrapping_mul(0xA24BAED4963EE407));
     let start_values: Vec<(ParamName, f64)> = REFINED
         .iter()
         .zip(&t)
         .map(|(&n, &v)| {
-            let size = 0.5 + 0.5 * uniform(&mut state);
-            let sign = if uniform(&mut state) < 0.5 { -1.0 } else { 1.0 };
+            let size = 0.5 + 0.5 * rng.next_unit();
+            let sign = if rng.next_unit() < 0.5 { -1.0 } else { 1.0 };
             (n, v + sign * size * max_offset(n, v))
         })
         .collect();
@@ -199,7 +189,7 @@ fn main() {
         specs.push(ParamSpec::scale());
         truth_x.push(1.0);
     }
-    let mut obj = Objective::new(simulator(&start), specs, Observation::new(counts.clone()), LossKind::Poisson)
+    let mut obj = Objective::new(simulator(&start), specs, observation, LossKind::Poisson)
         .expect("objective");
     let before = obj.model(obj.start().to_vec().as_slice()).expect("model");
 

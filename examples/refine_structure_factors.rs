@@ -10,7 +10,7 @@
 //! Refined: the scale and every F with at least 20 expected photons over the four images at
 //! the start (which reflections are excited depends on the geometry only); the others stay at
 //! 100 and contribute under 20 photons each. The Poisson losses of the four images are summed
-//! ([`nanobragg::refine::Joint`]); L-BFGS on variables scaled by the diagonal of the summed
+//! ([`nanobragg_refine::Joint`]); L-BFGS on variables scaled by the diagonal of the summed
 //! Fisher information. The scale is determined by the water background (Bragg intensity only
 //! fixes s·F²). Each F is bounded below by 1: F and −F give the same image, and at F = 0 the
 //! Fisher information about F vanishes (a weak reflection can end on that bound).
@@ -30,9 +30,10 @@ use std::time::Instant;
 use burn_autodiff::Autodiff;
 use burn_ndarray::{NdArray, NdArrayDevice};
 use nanobragg::io::png::write_rgb_png;
-use nanobragg::refine::{plot, Joint, LossKind, Objective, Observation, ParamSpec, RefineOptions, Variable};
+use nanobragg_refine::{plot, Joint, LossKind, Objective, Observation, ParamSpec, RefineOptions, Variable};
 use nanobragg::scene::Scene;
 use nanobragg::units::DEFAULT_FLUENCE;
+use nanobragg_parity::projection::SplitMix64;
 use nanobragg::{RenderOptions, Setup, Simulator};
 
 type B = Autodiff<NdArray<f64>>;
@@ -69,16 +70,6 @@ fn simulator(scene: &Scene) -> Simulator<B> {
     Simulator::new(setup, &NdArrayDevice::Cpu, RenderOptions::default()).expect("simulator")
 }
 
-/// splitmix64 → uniform [0, 1).
-fn uniform(state: &mut u64) -> f64 {
-    *state = state.wrapping_add(0x9E3779B97F4A7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
 fn all_hkl() -> Vec<[i32; 3]> {
     let r = -RANGE..=RANGE;
     r.clone()
@@ -104,8 +95,8 @@ fn main() {
     let clock = Instant::now();
 
     // Truth and start structure factors.
-    let mut state = 7u64;
-    let truth_f: Vec<([i32; 3], f64)> = all_hkl().into_iter().map(|hkl| (hkl, 30.0 + 140.0 * uniform(&mut state))).collect();
+    let mut rng = SplitMix64::new(7);
+    let truth_f: Vec<([i32; 3], f64)> = all_hkl().into_iter().map(|hkl| (hkl, 30.0 + 140.0 * rng.next_unit())).collect();
     let (true_hkl, start_hkl) = (out.join("true.hkl"), out.join("start.hkl"));
     write_hkl(&true_hkl, &truth_f);
     write_hkl(&start_hkl, &truth_f.iter().map(|(h, _)| (*h, 100.0)).collect::<Vec<_>>());
@@ -119,10 +110,7 @@ fn main() {
         .enumerate()
         .map(|(i, &phi)| {
             let img = simulator(&scene(&true_hkl, phi, fluence)).render().expect("render");
-            let roi = (0, img.fpixels - 1, 0, img.spixels - 1);
-            let seed = -(101 + i as i64);
-            let noise = nanobragg::random::noise::poisson_noise_image(&img.data, seed, 0.0, roi, img.fpixels);
-            noise.pixels.iter().map(|&c| c as f64).collect()
+            Observation::simulated(&img, 101 + i as i32).expect("noisy image").counts
         })
         .collect();
 

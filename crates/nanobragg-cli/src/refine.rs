@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
 use nanobragg::gradients::ParamName;
-use nanobragg::refine::export::{mosflm_matrix_text, nanobragg_flags, refined_scene, shell_line};
-use nanobragg::refine::report::{correlation_table, value_table};
-use nanobragg::refine::{
+use nanobragg_refine::export::{mosflm_matrix_text, nanobragg_flags, refined_scene, shell_line};
+use nanobragg_refine::report::{correlation_table, value_table};
+use nanobragg_refine::{
     refine, uncertainties, LossKind, Objective, Observation, Optimizer, ParamSpec, RefineOptions,
     StopRules,
 };

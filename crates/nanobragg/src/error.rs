@@ -33,9 +33,6 @@ pub enum NanobraggError {
         /// Dtype actually produced.
         got: burn::tensor::DType,
     },
-    /// A refinement could not run or produced no usable result (names the step and why).
-    #[error("refinement failed: {0}")]
-    Refinement(String),
     /// An output file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {

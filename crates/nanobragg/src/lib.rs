@@ -4,8 +4,10 @@
 //! Data flows through the modules in this order: [`scene`] (what the user describes) →
 //! [`setup`] (defaults and conventions resolved) → [`params`] (continuous inputs as tensors) →
 //! [`detector`] / [`crystal`] (geometry) → [`physics`] (scattering, polarization, lattice
-//! transforms, structure factors) → [`simulate`] (tiled render) → [`stats`] and [`io`] (statistics and files); [`refine`] fits
-//! parameters of a scene to a measured image.
+//! transforms, structure factors) → [`simulate`] (tiled render) → [`stats`] and [`io`]
+//! (statistics and files). Fitting parameters of a scene to a measured image lives in the
+//! `nanobragg-refine` crate, which builds on this crate's public API ([`registry`] and
+//! [`gradients`] name the refinable parameters and write refined values back into a [`Scene`]).
 #![warn(missing_docs)]
 #![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
@@ -20,7 +22,6 @@ pub mod params;
 pub mod phi;
 pub mod physics;
 pub mod random;
-pub mod refine;
 pub mod registry;
 pub mod scene;
 pub mod setup;

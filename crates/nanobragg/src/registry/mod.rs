@@ -2,9 +2,9 @@
 //! everything known about it — the name a user types, the unit, the nanoBragg flag that sets
 //! it, the [`Params`](crate::params::Params) tensor it is, the user ↔ internal map, the default
 //! finite-difference / refinement step, the values a scene accepts, and where a refined value
-//! is written back into a [`Scene`]. [`crate::gradients`], [`crate::refine`] (variables,
-//! steps, domains, export to a scene), the CLI's `grad`/`refine` help and the table of
-//! `docs/gradients.md` (checked by a test) read it.
+//! is written back into a [`Scene`]. [`crate::gradients`], the `nanobragg-refine` crate
+//! (variables, steps, domains, export to a scene), the CLI's `grad`/`refine` help and the table
+//! of `docs/gradients.md` (checked by a test) read it.
 
 mod scene;
 mod table;
@@ -82,7 +82,8 @@ pub struct Parameter {
     /// The values a scene accepts.
     pub domain: Domain,
     /// Write a value (user unit) into the scene field it comes from; the resolved setup
-    /// supplies fields the scene left to defaults.
+    /// supplies fields the scene left to defaults. A value the scene cannot take (a cell
+    /// parameter of a cell from `-mat`) is a [`NanobraggError::Scene`] error.
     pub write_scene: fn(&mut Scene, &Setup, f64) -> Result<()>,
 }
 

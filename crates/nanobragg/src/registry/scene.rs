@@ -8,10 +8,11 @@ use crate::setup::{CellSource, Setup};
 use crate::units::RTD;
 
 /// `-cell`'s entry `I` (a, b, c in Å, then α, β, γ in degrees); the others from the setup
-/// where the scene left them out. A cell from `-mat` is an error (export a matrix instead).
+/// where the scene left them out. A cell from `-mat` is a [`NanobraggError::Scene`] error
+/// (export a matrix instead).
 pub(super) fn cell<const I: usize>(out: &mut Scene, setup: &Setup, v: f64) -> Result<()> {
     let CellSource::Cell(cell) = setup.crystal.cell else {
-        return Err(NanobraggError::Refinement(
+        return Err(NanobraggError::Scene(
             "the cell comes from -mat; export a MOSFLM matrix instead".into(),
         ));
     };

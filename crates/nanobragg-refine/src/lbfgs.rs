@@ -10,7 +10,7 @@
 
 use std::ops::ControlFlow;
 
-use super::line_search::{strong_wolfe, LinePoint, LineSearchOptions};
+use crate::line_search::{strong_wolfe, LinePoint, LineSearchOptions};
 use crate::error::Result;
 
 /// Options of L-BFGS.

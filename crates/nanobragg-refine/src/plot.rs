@@ -1,5 +1,5 @@
 //! Pictures of a refinement as RGB pixel buffers (write them with
-//! [`crate::io::png::write_rgb_png`]): the loss curve and signed residual maps.
+//! [`nanobragg::io::png::write_rgb_png`]): the loss curve and signed residual maps.
 
 /// An RGB canvas.
 struct Canvas {

@@ -4,9 +4,9 @@
 //! simulator's autodiff backend; every iteration registers the host gradient for that
 //! parameter in a `GradientsParams` and lets `burn::optim::Adam` take the step. After the step
 //! the variables are clamped into their bounds. The learning rate is in scaled units (one
-//! typical step or one standard error, see [`super::Scaling`]) and decays geometrically.
+//! typical step or one standard error, see [`crate::Scaling`]) and decays geometrically.
 
-use crate::kernel::RenderBackend;
+use nanobragg::kernel::RenderBackend;
 use std::ops::ControlFlow;
 
 use burn::module::Param;
@@ -14,9 +14,9 @@ use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 
-use super::lbfgs::{Exit, Iterate};
+use crate::lbfgs::{Exit, Iterate};
 use crate::error::Result;
-use crate::linalg::{tensor, to_vec};
+use nanobragg::linalg::{tensor, to_vec};
 
 /// Options of Adam.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,7 +47,7 @@ impl Default for AdamOptions {
 }
 
 /// Minimise with Adam from `z0` inside `[lower, upper]` on `device`; `eval` and `hook` as for
-/// [`super::lbfgs::minimize`] (Adam never stops on its own: the hook's rules end it).
+/// [`crate::lbfgs::minimize`] (Adam never stops on its own: the hook's rules end it).
 pub fn minimize<B, E, H>(
     device: &B::Device,
     mut eval: E,

@@ -2,17 +2,17 @@
 //!
 //! The A matrix holds λ·a*, λ·b*, λ·c* (Å⁻¹·Å, unitless) as its columns, after the misset
 //! rotation and before any φ rotation, which is what `-mat` reads (see
-//! [`crate::io::matrix`]). A scene that uses the file must drop its `-misset`, which is
+//! [`nanobragg::io::matrix`]). A scene that uses the file must drop its `-misset`, which is
 //! baked in. The file follows MOSFLM's layout: the A matrix, a zero misset line, the U matrix
 //! (`A = λ·U·B` with B the reciprocal-cell matrix, a* along x, b* in the xy plane), the cell
 //! (Å, deg) and a second zero misset line; nanoBragg reads only the first nine numbers.
 
 use burn::tensor::backend::Backend;
 
-use crate::crystal::CrystalGeometry;
-use crate::linalg::{scalar, to_f64, to_vec};
-use crate::params::Params;
-use crate::units::RTD;
+use nanobragg::crystal::CrystalGeometry;
+use nanobragg::linalg::{scalar, to_f64, to_vec};
+use nanobragg::params::Params;
+use nanobragg::units::RTD;
 
 type M3 = [[f64; 3]; 3];
 

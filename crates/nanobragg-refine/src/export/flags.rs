@@ -11,8 +11,8 @@
 //! one flags like `-distance` or `-twotheta` set (named conventions force their own pivot, so
 //! the resolved setup is the same), and a non-integer N is an error.
 
-use crate::error::{NanobraggError, Result};
-use crate::scene::{
+use crate::error::{RefineError, Result};
+use nanobragg::scene::{
     BeamScene, Convention, CrystalScene, DetectorScene, IoScene, LatticeShape, Pivot,
     SamplingScene, Scene, SpindleScene,
 };
@@ -78,7 +78,7 @@ fn integer(what: &str, v: f64) -> Result<i64> {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         Ok(v as i64)
     } else {
-        Err(NanobraggError::Refinement(format!(
+        Err(RefineError::Refinement(format!(
             "{what} = {v}: nanoBragg flags take an integer here; use the scene file"
         )))
     }
@@ -123,7 +123,7 @@ impl Flags {
         self.vec3("-twotheta_axis", d.twotheta_axis);
         self.vec3("-pix0_vector", d.pix0_vector_m);
         if d.convention == Convention::Custom && self.0.len() == before {
-            return Err(NanobraggError::Refinement(
+            return Err(RefineError::Refinement(
                 "convention CUSTOM without any custom vector cannot be written as flags".into(),
             ));
         }

@@ -1,6 +1,6 @@
 //! Plain-text tables of a refinement: values with standard errors, and correlations.
 
-use super::spec::Variable;
+use crate::spec::Variable;
 
 /// A value in 14 columns: fixed with 6 decimals, or scientific for very large/small values.
 fn value(v: f64) -> String {
@@ -82,7 +82,7 @@ pub fn correlation_table(variables: &[Variable], correlation: &[Vec<f64>]) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gradients::ParamName;
+    use nanobragg::gradients::ParamName;
 
     #[test]
     fn value_table_has_a_row_per_variable_and_the_error_over_sigma() {

@@ -11,13 +11,13 @@
 //!
 //! Gradients transform as `∇_z = Tᵀ·∇_x`.
 
-use crate::kernel::RenderBackend;
+use nanobragg::kernel::RenderBackend;
 use burn::tensor::backend::AutodiffBackend;
 
-use super::objective::Objective;
-use super::options::Scaling;
-use super::uncertainty::{fisher_information, invert_spd, jacobian};
-use crate::error::{NanobraggError, Result};
+use crate::objective::Objective;
+use crate::options::Scaling;
+use crate::uncertainty::{fisher_information, invert_spd, jacobian};
+use crate::error::{RefineError, Result};
 
 /// `x = x₀ + T·z`.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +70,7 @@ pub fn transform<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B
         Scaling::Typical => Transform::diagonal(x0, &typical),
         Scaling::Steps(s) => {
             if s.len() != n {
-                return Err(NanobraggError::Refinement(format!("{} scaling steps for {n} variables", s.len())));
+                return Err(RefineError::Refinement(format!("{} scaling steps for {n} variables", s.len())));
             }
             Transform::diagonal(x0, s)
         }
@@ -91,7 +91,7 @@ pub fn transform<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B
     };
     let steps = out.steps();
     if let Some(i) = steps.iter().position(|s| !(*s > 0.0 && s.is_finite())) {
-        return Err(NanobraggError::Refinement(format!(
+        return Err(RefineError::Refinement(format!(
             "scaling step of {} is {}: must be positive",
             objective.specs()[i].variable, steps[i]
         )));

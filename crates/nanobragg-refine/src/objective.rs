@@ -8,16 +8,16 @@
 //! backward pass of `Σ_p w_p·I_p` gives that tile's share of `∂L/∂θ`, so peak memory is one
 //! tile's graph. `∂L/∂s = Σ_p (∂ℓ/∂μ_p)·I_p` is summed on the host.
 
-use crate::kernel::RenderBackend;
+use nanobragg::kernel::RenderBackend;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 
-use super::data::{LossKind, Observation};
-use super::spec::{ParamSpec, Variable};
-use crate::error::{NanobraggError, Result};
-use crate::linalg::{scalar, tensor, to_f64, to_vec};
-use crate::params::Params;
-use crate::simulate::Simulator;
+use crate::data::{LossKind, Observation};
+use crate::spec::{ParamSpec, Variable};
+use crate::error::{RefineError, Result};
+use nanobragg::linalg::{scalar, tensor, to_f64, to_vec};
+use nanobragg::params::Params;
+use nanobragg::simulate::Simulator;
 
 /// A rendered model over the full detector (fast-major); pixels not used are 0.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,28 +69,28 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
         observation.check(det.fpixels * det.spixels)?;
         sim.check_memory(true)?;
         if specs.is_empty() {
-            return Err(NanobraggError::Refinement("no variables to refine".into()));
+            return Err(RefineError::Refinement("no variables to refine".into()));
         }
         if let LossKind::SquaredError { sigma } = loss {
             if !(sigma > 0.0) {
-                return Err(NanobraggError::Refinement(format!("squared-error σ = {sigma}: must be > 0")));
+                return Err(RefineError::Refinement(format!("squared-error σ = {sigma}: must be > 0")));
             }
         }
         let mut start = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
             if specs[..i].iter().any(|s| s.variable == spec.variable) {
-                return Err(NanobraggError::Refinement(format!("{} is listed twice", spec.variable)));
+                return Err(RefineError::Refinement(format!("{} is listed twice", spec.variable)));
             }
             if let Some(r) = spec.restraint {
                 if !(r.sigma > 0.0) {
-                    return Err(NanobraggError::Refinement(format!(
+                    return Err(RefineError::Refinement(format!(
                         "{}: restraint σ = {} must be > 0",
                         spec.variable, r.sigma
                     )));
                 }
             }
             if !(spec.lower <= spec.upper) {
-                return Err(NanobraggError::Refinement(format!(
+                return Err(RefineError::Refinement(format!(
                     "{}: lower bound {} above upper bound {}",
                     spec.variable, spec.lower, spec.upper
                 )));
@@ -114,7 +114,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
             None => sim.plan.pixels.clone(),
         };
         if pixels.is_empty() {
-            return Err(NanobraggError::Refinement("no pixels left after ROI and mask".into()));
+            return Err(RefineError::Refinement("no pixels left after ROI and mask".into()));
         }
         Ok(Objective {
             sim,
@@ -184,7 +184,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     /// structure factors are refined.
     fn params_at(&mut self, x: &[f64], track: bool) -> Result<(Params<B>, Leaves<B>)> {
         if x.len() != self.specs.len() {
-            return Err(NanobraggError::Refinement(format!(
+            return Err(RefineError::Refinement(format!(
                 "{} values for {} variables",
                 x.len(),
                 self.specs.len()
@@ -356,7 +356,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     }
 
     /// Refined parameter values `(name, value)` at `x` (scale and structure factors left out).
-    pub fn param_values(&self, x: &[f64]) -> Vec<(crate::gradients::ParamName, f64)> {
+    pub fn param_values(&self, x: &[f64]) -> Vec<(nanobragg::gradients::ParamName, f64)> {
         self.specs
             .iter()
             .zip(x)
@@ -374,7 +374,7 @@ fn grid_of<B: AutodiffBackend + RenderBackend>(sim: &Simulator<B>, specs: &[Para
         return Ok(None);
     }
     let (Some(grid), Some(values)) = (sim.setup.structure.grid.as_ref(), sim.params.f_grid.as_ref()) else {
-        return Err(NanobraggError::Refinement(
+        return Err(RefineError::Refinement(
             "structure factors are refined but the scene has no HKL grid (-hkl)".into(),
         ));
     };
@@ -382,7 +382,7 @@ fn grid_of<B: AutodiffBackend + RenderBackend>(sim: &Simulator<B>, specs: &[Para
         .iter()
         .map(|s| match s.variable {
             Variable::StructureFactor([h, k, l]) => grid.index(h, k, l).map(Some).ok_or_else(|| {
-                NanobraggError::Refinement(format!("{}: outside the HKL grid", s.variable))
+                RefineError::Refinement(format!("{}: outside the HKL grid", s.variable))
             }),
             _ => Ok(None),
         })

@@ -1,7 +1,7 @@
 //! Options of a refinement: optimiser, parameter scaling and stopping rules.
 
-use super::adam::AdamOptions;
-use super::lbfgs::LbfgsOptions;
+use crate::adam::AdamOptions;
+use crate::lbfgs::LbfgsOptions;
 
 /// The optimiser.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,7 +19,7 @@ impl Default for Optimizer {
 }
 
 /// How the refined variables are scaled: the optimiser works on `z` with `x = x₀ + T·z`, so
-/// that Å, degrees, mm and pixels move together (see [`super::scaling`]).
+/// that Å, degrees, mm and pixels move together (see [`crate::scaling`]).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Scaling {
     /// `T = L⁻ᵀ` from the Cholesky factor of the Fisher information at the start (one
@@ -30,7 +30,7 @@ pub enum Scaling {
     Fisher,
     /// `T = diag(1/√F_ii)`: one unit of `z` is about one (uncorrelated) standard error.
     FisherDiagonal,
-    /// `T = diag(typical step)` ([`super::ParamSpec::typical_step`]); no renders needed.
+    /// `T = diag(typical step)` ([`crate::ParamSpec::typical_step`]); no renders needed.
     Typical,
     /// Explicit steps, one per variable (user units).
     Steps(Vec<f64>),

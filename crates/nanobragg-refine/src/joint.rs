@@ -6,19 +6,19 @@
 //! once (the first part's). The Fisher information is the sum of the parts' (each from its own
 //! finite-difference Jacobian), so the standard errors combine the images.
 
-use crate::kernel::RenderBackend;
+use nanobragg::kernel::RenderBackend;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 
-use super::driver::{minimize, IterationLog, Problem, Refined};
-use super::objective::Objective;
-use super::options::{RefineOptions, Scaling};
-use super::scaling::Transform;
-use super::spec::Variable;
-use super::uncertainty::{fisher_information, from_fisher, jacobian, Uncertainties};
-use crate::error::{NanobraggError, Result};
+use crate::driver::{minimize, IterationLog, Problem, Refined};
+use crate::objective::Objective;
+use crate::options::{RefineOptions, Scaling};
+use crate::scaling::Transform;
+use crate::spec::Variable;
+use crate::uncertainty::{fisher_information, from_fisher, jacobian, Uncertainties};
+use crate::error::{RefineError, Result};
 
 /// Images sharing the refined variables.
 #[derive(Debug)]
@@ -31,15 +31,15 @@ impl<B: AutodiffBackend + RenderBackend> Joint<B> {
     /// Check that every part refines the same variables from the same start.
     pub fn new(parts: Vec<Objective<B>>) -> Result<Self> {
         let Some(first) = parts.first() else {
-            return Err(NanobraggError::Refinement("no images to refine against".into()));
+            return Err(RefineError::Refinement("no images to refine against".into()));
         };
         let vars = Problem::variables(first);
         for (i, p) in parts.iter().enumerate().skip(1) {
             if Problem::variables(p) != vars {
-                return Err(NanobraggError::Refinement(format!("image {i} refines other variables than image 0")));
+                return Err(RefineError::Refinement(format!("image {i} refines other variables than image 0")));
             }
             if let Some(k) = (0..vars.len()).find(|&k| p.start()[k] != first.start()[k]) {
-                return Err(NanobraggError::Refinement(format!(
+                return Err(RefineError::Refinement(format!(
                     "image {i} starts {} at {}, image 0 at {}",
                     vars[k],
                     p.start()[k],

@@ -1,17 +1,17 @@
 //! The refinement loop: scaling, optimiser, stopping rules, per-iteration log and callback.
 
-use crate::kernel::RenderBackend;
+use nanobragg::kernel::RenderBackend;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
 use burn::tensor::backend::AutodiffBackend;
 
-use super::lbfgs::{Exit, Iterate};
-use super::objective::Objective;
-use super::options::{Optimizer, RefineOptions, StopReason};
-use super::progress::Progress;
-use super::spec::Variable;
-use super::scaling::{transform, Transform};
+use crate::lbfgs::{Exit, Iterate};
+use crate::objective::Objective;
+use crate::options::{Optimizer, RefineOptions, StopReason};
+use crate::progress::Progress;
+use crate::spec::Variable;
+use crate::scaling::{transform, Transform};
 use crate::error::Result;
 
 /// One line of the refinement log (iteration 0 is the start).
@@ -60,7 +60,7 @@ pub struct Refined {
 }
 
 /// Something to minimise over variables in user units: the single-image [`Objective`] or
-/// several images together ([`super::joint::Joint`]).
+/// several images together ([`crate::joint::Joint`]).
 pub trait Problem {
     /// The refined variables.
     fn variables(&self) -> Vec<Variable>;
@@ -186,8 +186,8 @@ where
         }
     };
     let (z, f, _g, exit) = match &options.optimizer {
-        Optimizer::Lbfgs(o) => super::lbfgs::minimize(counted, &z0, &lower, &upper, o, hook)?,
-        Optimizer::Adam(o) => super::adam::minimize::<B, _, _>(device, counted, &z0, &lower, &upper, o, hook)?,
+        Optimizer::Lbfgs(o) => crate::lbfgs::minimize(counted, &z0, &lower, &upper, o, hook)?,
+        Optimizer::Adam(o) => crate::adam::minimize::<B, _, _>(device, counted, &z0, &lower, &upper, o, hook)?,
     };
     progress.finish();
     let stop = match exit {

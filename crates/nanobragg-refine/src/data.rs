@@ -1,6 +1,9 @@
 //! The measured image a model is fitted to, and the per-pixel losses.
 
-use crate::error::{NanobraggError, Result};
+use nanobragg::random::noise::poisson_noise_image;
+use nanobragg::Image;
+
+use crate::error::{RefineError, Result};
 
 /// A measured image and what to compare it with, all fast-major (`slow·fpixels + fast`) over
 /// the full detector.
@@ -24,6 +27,29 @@ impl Observation {
         }
     }
 
+    /// Synthetic measured counts: the rendered `image` (photons per pixel) with Poisson noise,
+    /// drawn over the whole detector as the C program draws its `-noisefile` image for
+    /// `-seed seed` (no ADC offset). Refused when a pixel would exceed the 16-bit counts
+    /// (65535) and be clipped, which would bias a fit.
+    pub fn simulated(image: &Image, seed: i32) -> Result<Self> {
+        let (fpixels, spixels) = (image.fpixels, image.spixels);
+        if fpixels == 0 || spixels == 0 || image.data.len() != fpixels * spixels {
+            return Err(RefineError::Refinement(format!(
+                "the rendered image has {} values for {fpixels}×{spixels} pixels",
+                image.data.len()
+            )));
+        }
+        let roi = (0, fpixels - 1, 0, spixels - 1);
+        let noise = poisson_noise_image(&image.data, -i64::from(seed), 0.0, roi, fpixels);
+        if noise.overloads > 0 {
+            return Err(RefineError::Refinement(format!(
+                "{} pixels of the noisy image exceed 65535 counts (lower the fluence)",
+                noise.overloads
+            )));
+        }
+        Ok(Observation::new(noise.pixels.iter().map(|&c| f64::from(c)).collect()))
+    }
+
     /// Add a known background image.
     pub fn with_background(mut self, background: Vec<f64>) -> Self {
         self.background = Some(background);
@@ -39,7 +65,7 @@ impl Observation {
     /// Check the image sizes against a detector of `pixels` pixels.
     pub fn check(&self, pixels: usize) -> Result<()> {
         let bad = |what: &str, n: usize| {
-            Err(NanobraggError::Refinement(format!(
+            Err(RefineError::Refinement(format!(
                 "{what} has {n} pixels, the detector {pixels}"
             )))
         };
@@ -47,12 +73,12 @@ impl Observation {
             return bad("the measured image", self.counts.len());
         }
         // All zeros is allowed here (a probe of Σμ's gradient); the CLI refuses it as a target.
-        crate::validate::check_image("the measured image", &self.counts, true)?;
+        nanobragg::validate::check_image("the measured image", &self.counts, true)?;
         if let Some(b) = &self.background {
             if b.len() != pixels {
                 return bad("the background image", b.len());
             }
-            crate::validate::check_image("the background image", b, true)?;
+            nanobragg::validate::check_image("the background image", b, true)?;
         }
         if let Some(m) = &self.mask {
             if m.len() != pixels {
@@ -131,6 +157,21 @@ mod tests {
         assert!(((lp - lm) / (2.0 * h) - d).abs() < 1e-8);
         assert_eq!(LossKind::Poisson.pixel(3.0, 0.0), (3.0, 1.0));
         assert!(LossKind::Poisson.pixel(0.0, 2.0).0.is_infinite());
+    }
+
+    fn image(data: Vec<f32>) -> Image {
+        Image { fpixels: 2, spixels: 2, data, data_f64: Vec::new(), notes: Vec::new() }
+    }
+
+    #[test]
+    fn simulated_counts_follow_the_seed_and_refuse_clipping() {
+        let bright = image(vec![0.0, 5.0, 100.0, 1000.0]);
+        let a = Observation::simulated(&bright, 7).unwrap();
+        assert_eq!(a, Observation::simulated(&bright, 7).unwrap());
+        assert_eq!(a.counts[0], 0.0);
+        assert!(a.counts.iter().all(|c| c.fract() == 0.0 && *c >= 0.0));
+        assert!(Observation::simulated(&image(vec![1e6; 4]), 7).is_err());
+        assert!(Observation::simulated(&image(vec![1.0; 3]), 7).is_err());
     }
 
     #[test]

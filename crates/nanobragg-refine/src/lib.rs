@@ -1,7 +1,9 @@
-//! Refinement: fit parameters of a scene to a measured image, with uncertainties.
+//! nanobragg-refine: fit parameters of a [nanobragg] scene to measured images, with
+//! uncertainties. It is built on the core crate's public API only (the simulator, the
+//! parameter registry and its scene writers, the image checks of [`nanobragg::validate`]).
 //!
 //! * [`ParamSpec`] — what is refined: a subset of the named parameters
-//!   ([`crate::gradients::ParamName`]), optionally the overall [`Variable::Scale`] and entries
+//!   ([`nanobragg::gradients::ParamName`]), optionally the overall [`Variable::Scale`] and entries
 //!   of the F(hkl) grid ([`Variable::StructureFactor`]), each with optional bounds, a Gaussian
 //!   restraint and a typical step.
 //! * [`Observation`] and [`LossKind`] — the measured counts, an optional known background
@@ -17,6 +19,8 @@
 //!   `Jᵀ·diag(1/μ)·J` at the optimum, `J` from central finite differences.
 //! * [`export`] — the refined model as a scene (TOML), as nanoBragg flags and as a MOSFLM A
 //!   matrix.
+//! * [`RefineError`] — this crate's errors; the core's [`nanobragg::NanobraggError`] passes
+//!   through it.
 //! * [`report`] — the table of start / refined / σ (and truth when known); [`plot`] — the loss
 //!   curve and residual maps as pixels.
 //!
@@ -32,8 +36,8 @@
 //! use burn_autodiff::Autodiff;
 //! use burn_ndarray::{NdArray, NdArrayDevice};
 //! use nanobragg::gradients::ParamName::*;
-//! use nanobragg::refine::{refine, report, uncertainties, LossKind, Objective, Observation};
-//! use nanobragg::refine::{ParamSpec, RefineOptions};
+//! use nanobragg_refine::{refine, report, uncertainties, LossKind, Objective, Observation};
+//! use nanobragg_refine::{ParamSpec, RefineOptions};
 //! use nanobragg::{RenderOptions, Scene, Setup, Simulator};
 //!
 //! type B = Autodiff<NdArray<f64>>; // f64 on the CPU; the first tensor fixes the dtype
@@ -63,10 +67,13 @@
 //!     Ok(())
 //! }
 //! ```
+#![warn(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
 pub mod adam;
 pub mod data;
 pub mod driver;
+pub mod error;
 pub mod export;
 pub mod joint;
 pub mod lbfgs;
@@ -81,9 +88,15 @@ pub mod spec;
 pub mod uncertainty;
 
 pub use data::{LossKind, Observation};
+pub use error::{RefineError, Result};
 pub use driver::{minimize, refine, IterationLog, Problem, Refined};
 pub use joint::Joint;
 pub use objective::{ModelImage, Objective};
 pub use options::{Optimizer, RefineOptions, Scaling, StopReason, StopRules};
 pub use spec::{default_step, ParamSpec, Restraint, Variable};
 pub use uncertainty::{uncertainties, Uncertainties};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -8,7 +8,7 @@
 //!
 //! `J` is built from central finite differences of forward renders, one pair per variable:
 //! `J_·i = (μ(θ + h_i e_i) − μ(θ − h_i e_i)) / 2h_i` with `h_i` the variable's typical step
-//! ([`super::ParamSpec::typical_step`]: 1e-3° for angles, 1e-3 mm for lengths on the detector,
+//! ([`crate::ParamSpec::typical_step`]: 1e-3° for angles, 1e-3 mm for lengths on the detector,
 //! 1e-4 relative for cell lengths), small against spot widths and large against f64 rounding.
 //! The scale's column is exact: `∂μ/∂s = I`; so is a structure factor's, from one render with
 //! that F set to 0 (`μ` is quadratic in each F with nearest-neighbour lookup:
@@ -16,12 +16,12 @@
 //! cost a fraction of a backward pass, so the whole Jacobian costs at most `2n + 1` forward
 //! renders whatever the detector size.
 
-use crate::kernel::RenderBackend;
+use nanobragg::kernel::RenderBackend;
 use burn::tensor::backend::AutodiffBackend;
 
-use super::objective::Objective;
-use super::spec::Variable;
-use crate::error::{NanobraggError, Result};
+use crate::objective::Objective;
+use crate::spec::Variable;
+use crate::error::{RefineError, Result};
 
 /// Jacobian of the expected counts over the used pixels (in [`Objective::pixels`] order).
 #[derive(Debug, Clone, PartialEq)]
@@ -129,13 +129,13 @@ pub fn from_fisher(fisher: Vec<Vec<f64>>, names: &[String]) -> Result<Uncertaint
     let mut d = vec![0.0; n];
     for i in 0..n {
         if !fisher[i][i].is_finite() {
-            return Err(NanobraggError::Refinement(format!(
+            return Err(RefineError::Refinement(format!(
                 "the Fisher information of {} is not finite ({}): the model or its gradient is not finite here",
                 names[i], fisher[i][i]
             )));
         }
         if !(fisher[i][i] > 0.0) {
-            return Err(NanobraggError::Refinement(format!(
+            return Err(RefineError::Refinement(format!(
                 "{} does not change the model (zero Fisher information): it cannot be determined",
                 names[i]
             )));
@@ -144,7 +144,7 @@ pub fn from_fisher(fisher: Vec<Vec<f64>>, names: &[String]) -> Result<Uncertaint
     }
     let g: Vec<Vec<f64>> = (0..n).map(|i| (0..n).map(|j| fisher[i][j] * d[i] * d[j]).collect()).collect();
     let ginv = invert_spd(&g).ok_or_else(|| {
-        NanobraggError::Refinement(format!(
+        RefineError::Refinement(format!(
             "the Fisher information of {} is singular: some combination of them is not determined by the data",
             names.join(", ")
         ))

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use crate::gradients::ParamName;
-use crate::registry::Step;
+use nanobragg::gradients::ParamName;
+use nanobragg::registry::Step;
 
 /// One refinable quantity: a named scene parameter, the overall scale `s` of the model
 /// `μ = s·I + background`, or one structure factor of the F(hkl) grid.
@@ -14,7 +14,7 @@ pub enum Variable {
     Param(ParamName),
     /// The overall scale factor (dimensionless, 1 = the scene's fluence).
     Scale,
-    /// The structure factor F(h, k, l) of the grid (gradients from [`crate::structure_factor_gradient`]).
+    /// The structure factor F(h, k, l) of the grid (gradients from [`nanobragg::structure_factor_gradient`]).
     StructureFactor([i32; 3]),
 }
 
@@ -30,7 +30,7 @@ impl Variable {
 
     /// Whether `value` (user unit) is a value the scene accepts: lengths, cell counts, the
     /// wavelength, the pixel size, the distance and the fluence stay positive, cell angles in
-    /// (0°, 180°) (see [`crate::validate`]). The objective is +∞ outside, so that a refinement
+    /// (0°, 180°) (see [`nanobragg::validate`]). The objective is +∞ outside, so that a refinement
     /// backs off instead of writing a scene the CLI would refuse.
     pub fn admits(self, value: f64) -> bool {
         match self {
@@ -82,7 +82,7 @@ pub struct ParamSpec {
     /// Gaussian restraint, if any.
     pub restraint: Option<Restraint>,
     /// Typical step (user unit): the unit of the scaled coordinate when
-    /// [`super::Scaling::Typical`] is used, and the base of the finite-difference step of the
+    /// [`crate::Scaling::Typical`] is used, and the base of the finite-difference step of the
     /// Jacobian. `None`: [`default_step`].
     pub step: Option<f64>,
 }
