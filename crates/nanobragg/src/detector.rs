@@ -54,118 +54,33 @@ enum Along {
     Y,
 }
 
+/// Beam centre and near point in metres, before any rotation.
+struct Centres<B: Backend> {
+    xbeam: Tensor<B, 1>,
+    ybeam: Tensor<B, 1>,
+    fclose0: Tensor<B, 1>,
+    sclose0: Tensor<B, 1>,
+    fbeam0: Tensor<B, 1>,
+    sbeam0: Tensor<B, 1>,
+}
+
+/// The rotated detector frame: unit axes, the beam, pix0 and `ratio = b·o`.
+struct Frame<B: Backend> {
+    fdet: Tensor<B, 1>,
+    sdet: Tensor<B, 1>,
+    odet: Tensor<B, 1>,
+    beam: Tensor<B, 1>,
+    pix0: Tensor<B, 1>,
+    ratio: Tensor<B, 1>,
+}
+
 impl<B: Backend> DetectorGeometry<B> {
     /// Build the geometry from the resolved setup and the parameter tensors.
     pub fn new(setup: &DetectorSetup, p: &Params<B>) -> Result<Self> {
-        let device = p.pixel.device();
-        let pixel = p.pixel.clone();
-        let detsize_f = match setup.detsize_f_m {
-            Some(v) => scalar(v, &device),
-            None => pixel.clone() * setup.fpixels as f64,
-        };
-        let detsize_s = match setup.detsize_s_m {
-            Some(v) => scalar(v, &device),
-            None => pixel.clone() * setup.spixels as f64,
-        };
-        let named_mosflm = matches!(setup.convention, Convention::Mosflm | Convention::Denzo);
-        let eval = |c: CenterDefault, along: Along, given: &Option<Tensor<B, 1>>| -> Tensor<B, 1> {
-            match c {
-                CenterDefault::Given(v) => given.clone().unwrap_or_else(|| scalar(v, &device)),
-                CenterDefault::FromOrg(org) => pixel.clone() * (org - 0.5),
-                CenterDefault::HalfDetector { pixel_coeff } => {
-                    // MOSFLM/DENZO put Xbeam along the slow axis, the others along the fast axis.
-                    let size = match (along, named_mosflm) {
-                        (Along::X, true) | (Along::Y, false) => detsize_s.clone(),
-                        (Along::X, false) | (Along::Y, true) => detsize_f.clone(),
-                    };
-                    (size + pixel.clone() * pixel_coeff) / 2.0
-                }
-            }
-        };
-        let xbeam = eval(setup.xbeam, Along::X, &p.xbeam);
-        let ybeam = eval(setup.ybeam, Along::Y, &p.ybeam);
-        let (fclose0, sclose0) = if setup.convention == Convention::Custom {
-            (xbeam.clone(), ybeam.clone())
-        } else {
-            (
-                eval(setup.fclose, Along::X, &None),
-                eval(setup.sclose, Along::Y, &None),
-            )
-        };
-        let (fbeam0, sbeam0) = match setup.mapping {
-            BeamCenterMapping::Mosflm => (
-                ybeam.clone() + pixel.clone() * 0.5,
-                xbeam.clone() + pixel.clone() * 0.5,
-            ),
-            BeamCenterMapping::Denzo => (ybeam.clone(), xbeam.clone()),
-            BeamCenterMapping::Adxv => (xbeam.clone(), detsize_s.clone() - ybeam.clone()),
-            BeamCenterMapping::Direct => (xbeam.clone(), ybeam.clone()),
-        };
-
-        let ax = &setup.axes;
-        let beam = vec3::<B>(ax.beam, &device);
-        let f0 = vec3::<B>(ax.fdet, &device);
-        let s0 = vec3::<B>(ax.sdet, &device);
-        let o0 = vec3::<B>(ax.odet, &device);
-        let tt_axis = vec3::<B>(ax.twotheta, &device);
-        let [rx, ry, rz] = &p.rot;
-        // The detector rotations turn every vector the same way: the unit vectors (and, with
-        // the sample pivot, pix0's unrotated position) go through them together as the rows of
-        // one batch — the same arithmetic per vector, a fraction of the graph's ops.
-        let mut xyz = rotate_xyz(&Tensor::stack::<2>(vec![f0.clone(), s0.clone(), o0.clone()], 0), rx, ry, rz);
-        let ratio = dot(&beam, &rows(&xyz)[2]);
-        let ratio_value = to_f64(&ratio);
-        if !ratio_value.is_finite() || ratio_value.abs() < 1e-12 {
-            return Err(NanobraggError::Geometry(
-                "the beam is parallel to the detector plane (check -detector_rot*, -twotheta and the vectors)".into(),
-            ));
-        }
-        let close0 = match &p.close_distance {
-            Some(c) => c.clone(),
-            None => (ratio.clone() * p.distance.clone()).abs(),
-        };
-        let distance0 = close0.clone() / ratio.clone();
-        if setup.pivot == Pivot::Sample {
-            // pix0's unrotated position needs close0, which needs the rotated o (the ratio)
-            // unless given: it joins the batch after the lab rotations, before 2θ.
-            let start = f0.clone() * fclose0.clone().neg() - s0.clone() * sclose0.clone() + o0.clone() * close0.clone();
-            xyz = Tensor::cat(vec![xyz, rotate_xyz(&start.unsqueeze_dim::<2>(0), rx, ry, rz)], 0);
-        }
-        let turned = rows(&rotate_axis(&xyz, &tt_axis, &p.twotheta));
-        let (fdet, sdet, odet) = (turned[0].clone(), turned[1].clone(), turned[2].clone());
-        let pix0 = match setup.pivot {
-            Pivot::Sample => turned[3].clone(),
-            Pivot::Beam => fdet.clone() * fbeam0.clone().neg() - sdet.clone() * sbeam0.clone() + beam.clone() * distance0,
-        };
-        let fclose = dot(&pix0, &fdet).neg();
-        let sclose = dot(&pix0, &sdet).neg();
-        let close_distance = dot(&pix0, &odet);
-        let to_beam = beam.clone() * (close_distance.clone() / ratio.clone()) - pix0.clone();
-        let fbeam = dot(&fdet, &to_beam);
-        let sbeam = dot(&sdet, &to_beam);
-        let distance = close_distance.clone() / ratio;
-        if to_f64(&close_distance) <= 0.0 {
-            return Err(NanobraggError::Geometry(
-                "the detector plane is behind the sample (close distance ≤ 0)".into(),
-            ));
-        }
-        Ok(DetectorGeometry {
-            fdet,
-            sdet,
-            odet,
-            beam,
-            pix0,
-            close_distance,
-            distance,
-            fbeam,
-            sbeam,
-            fclose,
-            sclose,
-            xbeam,
-            ybeam,
-            detsize_f,
-            detsize_s,
-        })
+        let (detsize_f, detsize_s) = detector_sizes(setup, p);
+        let centres = centres(setup, p, &detsize_f, &detsize_s);
+        let frame = rotated_frame(setup, p, &centres)?;
+        from_frame(frame, centres, detsize_f, detsize_s)
     }
 
     /// DIALS origin (mm): pix0 projected on lab (0,0,1), (0,1,0), (−1,0,0).
@@ -173,4 +88,145 @@ impl<B: Backend> DetectorGeometry<B> {
         let p = crate::linalg::to_vec(&self.pix0);
         [1000.0 * p[2], 1000.0 * p[1], -1000.0 * p[0]]
     }
+}
+
+/// Detector sizes (fast, slow) in metres: given, or pixel size times pixel count.
+fn detector_sizes<B: Backend>(setup: &DetectorSetup, p: &Params<B>) -> (Tensor<B, 1>, Tensor<B, 1>) {
+    let device = p.pixel.device();
+    let pixel = p.pixel.clone();
+    let detsize_f = match setup.detsize_f_m {
+        Some(v) => scalar(v, &device),
+        None => pixel.clone() * setup.fpixels as f64,
+    };
+    let detsize_s = match setup.detsize_s_m {
+        Some(v) => scalar(v, &device),
+        None => pixel.clone() * setup.spixels as f64,
+    };
+    (detsize_f, detsize_s)
+}
+
+/// Xbeam/Ybeam, the near point and the direct-beam spot from the setup's defaults and mapping.
+fn centres<B: Backend>(
+    setup: &DetectorSetup,
+    p: &Params<B>,
+    detsize_f: &Tensor<B, 1>,
+    detsize_s: &Tensor<B, 1>,
+) -> Centres<B> {
+    let device = p.pixel.device();
+    let pixel = p.pixel.clone();
+    let named_mosflm = matches!(setup.convention, Convention::Mosflm | Convention::Denzo);
+    let eval = |c: CenterDefault, along: Along, given: &Option<Tensor<B, 1>>| -> Tensor<B, 1> {
+        match c {
+            CenterDefault::Given(v) => given.clone().unwrap_or_else(|| scalar(v, &device)),
+            CenterDefault::FromOrg(org) => pixel.clone() * (org - 0.5),
+            CenterDefault::HalfDetector { pixel_coeff } => {
+                // MOSFLM/DENZO put Xbeam along the slow axis, the others along the fast axis.
+                let size = match (along, named_mosflm) {
+                    (Along::X, true) | (Along::Y, false) => detsize_s.clone(),
+                    (Along::X, false) | (Along::Y, true) => detsize_f.clone(),
+                };
+                (size + pixel.clone() * pixel_coeff) / 2.0
+            }
+        }
+    };
+    let xbeam = eval(setup.xbeam, Along::X, &p.xbeam);
+    let ybeam = eval(setup.ybeam, Along::Y, &p.ybeam);
+    let (fclose0, sclose0) = if setup.convention == Convention::Custom {
+        (xbeam.clone(), ybeam.clone())
+    } else {
+        (
+            eval(setup.fclose, Along::X, &None),
+            eval(setup.sclose, Along::Y, &None),
+        )
+    };
+    let (fbeam0, sbeam0) = match setup.mapping {
+        BeamCenterMapping::Mosflm => (
+            ybeam.clone() + pixel.clone() * 0.5,
+            xbeam.clone() + pixel.clone() * 0.5,
+        ),
+        BeamCenterMapping::Denzo => (ybeam.clone(), xbeam.clone()),
+        BeamCenterMapping::Adxv => (xbeam.clone(), detsize_s.clone() - ybeam.clone()),
+        BeamCenterMapping::Direct => (xbeam.clone(), ybeam.clone()),
+    };
+    Centres { xbeam, ybeam, fclose0, sclose0, fbeam0, sbeam0 }
+}
+
+/// Rotate the axes (and, with the sample pivot, pix0) through X/Y/Z then 2θ; place pix0.
+fn rotated_frame<B: Backend>(setup: &DetectorSetup, p: &Params<B>, c: &Centres<B>) -> Result<Frame<B>> {
+    let device = p.pixel.device();
+    let ax = &setup.axes;
+    let beam = vec3::<B>(ax.beam, &device);
+    let f0 = vec3::<B>(ax.fdet, &device);
+    let s0 = vec3::<B>(ax.sdet, &device);
+    let o0 = vec3::<B>(ax.odet, &device);
+    let tt_axis = vec3::<B>(ax.twotheta, &device);
+    let [rx, ry, rz] = &p.rot;
+    // The detector rotations turn every vector the same way: the unit vectors (and, with
+    // the sample pivot, pix0's unrotated position) go through them together as the rows of
+    // one batch — the same arithmetic per vector, a fraction of the graph's ops.
+    let mut xyz = rotate_xyz(&Tensor::stack::<2>(vec![f0.clone(), s0.clone(), o0.clone()], 0), rx, ry, rz);
+    let ratio = dot(&beam, &rows(&xyz)[2]);
+    let ratio_value = to_f64(&ratio);
+    if !ratio_value.is_finite() || ratio_value.abs() < 1e-12 {
+        return Err(NanobraggError::Geometry(
+            "the beam is parallel to the detector plane (check -detector_rot*, -twotheta and the vectors)".into(),
+        ));
+    }
+    let close0 = match &p.close_distance {
+        Some(c) => c.clone(),
+        None => (ratio.clone() * p.distance.clone()).abs(),
+    };
+    let distance0 = close0.clone() / ratio.clone();
+    if setup.pivot == Pivot::Sample {
+        // pix0's unrotated position needs close0, which needs the rotated o (the ratio)
+        // unless given: it joins the batch after the lab rotations, before 2θ.
+        let start = f0.clone() * c.fclose0.clone().neg() - s0.clone() * c.sclose0.clone() + o0.clone() * close0.clone();
+        xyz = Tensor::cat(vec![xyz, rotate_xyz(&start.unsqueeze_dim::<2>(0), rx, ry, rz)], 0);
+    }
+    let turned = rows(&rotate_axis(&xyz, &tt_axis, &p.twotheta));
+    let (fdet, sdet, odet) = (turned[0].clone(), turned[1].clone(), turned[2].clone());
+    let pix0 = match setup.pivot {
+        Pivot::Sample => turned[3].clone(),
+        Pivot::Beam => fdet.clone() * c.fbeam0.clone().neg() - sdet.clone() * c.sbeam0.clone() + beam.clone() * distance0,
+    };
+    Ok(Frame { fdet, sdet, odet, beam, pix0, ratio })
+}
+
+/// Near point, close distance, beam spot and distance read back from the rotated frame.
+fn from_frame<B: Backend>(
+    frame: Frame<B>,
+    c: Centres<B>,
+    detsize_f: Tensor<B, 1>,
+    detsize_s: Tensor<B, 1>,
+) -> Result<DetectorGeometry<B>> {
+    let Frame { fdet, sdet, odet, beam, pix0, ratio } = frame;
+    let fclose = dot(&pix0, &fdet).neg();
+    let sclose = dot(&pix0, &sdet).neg();
+    let close_distance = dot(&pix0, &odet);
+    let to_beam = beam.clone() * (close_distance.clone() / ratio.clone()) - pix0.clone();
+    let fbeam = dot(&fdet, &to_beam);
+    let sbeam = dot(&sdet, &to_beam);
+    let distance = close_distance.clone() / ratio;
+    if to_f64(&close_distance) <= 0.0 {
+        return Err(NanobraggError::Geometry(
+            "the detector plane is behind the sample (close distance ≤ 0)".into(),
+        ));
+    }
+    Ok(DetectorGeometry {
+        fdet,
+        sdet,
+        odet,
+        beam,
+        pix0,
+        close_distance,
+        distance,
+        fbeam,
+        sbeam,
+        fclose,
+        sclose,
+        xbeam: c.xbeam,
+        ybeam: c.ybeam,
+        detsize_f,
+        detsize_s,
+    })
 }

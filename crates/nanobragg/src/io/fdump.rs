@@ -72,9 +72,24 @@ pub fn read_fdump(path: &Path) -> Result<HklGrid, IoError> {
     parse_fdump(&bytes, path)
 }
 
+/// An axis range `(min, max)` from the header.
+type Range = (i32, i32);
+
 /// Parse Fdump.bin contents; `path` is used only in error messages. See [`read_fdump`].
 pub fn parse_fdump(bytes: &[u8], path: &Path) -> Result<HklGrid, IoError> {
     let window = &bytes[..bytes.len().min(MAX_HEADER)];
+    let ff = header_end(window, path)?;
+    let [h, k, l] = header_ranges(&window[..ff - 1], path)?;
+    let data = &bytes[ff + 1..];
+    check_data_size(data, (h, k, l), path)?;
+    let mut grid = HklGrid::filled(h, k, l, 0.0)
+        .ok_or_else(|| IoError::format(path, "Fdump grid too large"))?;
+    read_values(&mut grid, data, path)?;
+    Ok(grid)
+}
+
+/// Position of the form feed that ends the header (after a newline) within `window`.
+fn header_end(window: &[u8], path: &Path) -> Result<usize, IoError> {
     let ff = window.iter().position(|&b| b == 0x0c).ok_or_else(|| {
         IoError::format(
             path,
@@ -87,7 +102,11 @@ pub fn parse_fdump(bytes: &[u8], path: &Path) -> Result<HklGrid, IoError> {
             "not an Fdump file: header must end with newline + form feed",
         ));
     }
-    let text = &window[..ff - 1];
+    Ok(ff)
+}
+
+/// The h, k, l ranges of the header `text`: six integers, each `max >= min`.
+fn header_ranges(text: &[u8], path: &Path) -> Result<[Range; 3], IoError> {
     let toks: Vec<&[u8]> = text
         .split(|b| *b == b' ' || *b == b'\t')
         .filter(|t| !t.is_empty())
@@ -122,9 +141,13 @@ pub fn parse_fdump(bytes: &[u8], path: &Path) -> Result<HklGrid, IoError> {
             ));
         }
     }
+    Ok([h, k, l])
+}
+
+/// Check that `data` holds exactly the padded grid's doubles for the header's ranges.
+fn check_data_size(data: &[u8], (h, k, l): (Range, Range, Range), path: &Path) -> Result<(), IoError> {
     let padded = grid_points(h, k, l, 1)
         .ok_or_else(|| IoError::format(path, "Fdump header: grid too large"))?;
-    let data = &bytes[ff + 1..];
     let expected = padded * 8;
     if data.len() as u64 != expected {
         return Err(IoError::format(
@@ -135,8 +158,12 @@ pub fn parse_fdump(bytes: &[u8], path: &Path) -> Result<HklGrid, IoError> {
             ),
         ));
     }
-    let mut grid = HklGrid::filled(h, k, l, 0.0)
-        .ok_or_else(|| IoError::format(path, "Fdump grid too large"))?;
+    Ok(())
+}
+
+/// Fill `grid` from the padded, h-major `data`, dropping the padding; values must be finite.
+fn read_values(grid: &mut HklGrid, data: &[u8], path: &Path) -> Result<(), IoError> {
+    let (h_min, k_min, l_min) = (grid.h_min, grid.k_min, grid.l_min);
     let (nh, nk, nl) = (grid.h_count(), grid.k_count(), grid.l_count());
     let mut chunks = data.chunks_exact(8);
     let mut out = 0;
@@ -155,9 +182,9 @@ pub fn parse_fdump(bytes: &[u8], path: &Path) -> Result<HklGrid, IoError> {
                             path,
                             format!(
                                 "F({}, {}, {}) = {f} is not a finite number",
-                                h.0 + hi as i32,
-                                k.0 + ki as i32,
-                                l.0 + li as i32
+                                h_min + hi as i32,
+                                k_min + ki as i32,
+                                l_min + li as i32
                             ),
                         ));
                     }
@@ -167,7 +194,7 @@ pub fn parse_fdump(bytes: &[u8], path: &Path) -> Result<HklGrid, IoError> {
             }
         }
     }
-    Ok(grid)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use crate::io::cfmt::{format_f, format_g};
 use crate::units::R_E_SQR;
 
-use super::{PixelReport, StepValues};
+use super::{EvaluationValues, PixelReport, SceneValues, StepValues, SubpixelValues};
 
 fn g15(x: f64) -> String {
     format_g(x, 15)
@@ -39,64 +39,93 @@ fn nearest(x: f64) -> i64 {
 pub fn pixel_trace_lines(r: &PixelReport) -> Vec<String> {
     let s = &r.scene;
     let mut out = Lines(Vec::new());
-    let domains = s.domains.max(1);
     let first_omega = r.subpixels[0].omega;
     for e in r.evaluations.iter().filter(|e| e.source == 0) {
         let sub = &r.subpixels[e.subpixel];
         let omega = if s.oversample_flags[2] { sub.omega } else { first_omega };
-        out.line("pix0_vector_meters", vec15(s.pix0));
-        out.line("fdet_vec", vec15(s.fdet));
-        out.line("sdet_vec", vec15(s.sdet));
-        out.line("pixel_pos_meters", vec15(sub.position));
-        out.line("R_distance_meters", g15(sub.airpath));
-        out.line("omega_pixel_sr", g15(omega));
-        out.line("close_distance_meters", g15(s.close_distance));
-        out.line("obliquity_factor", g15(s.close_distance / sub.airpath));
-        out.line("diffracted_vec", vec15(sub.diffracted));
-        out.line("incident_vec", vec15(s.incident[0]));
-        out.line("lambda_meters", g15(s.lambda_m[0]));
-        out.line("lambda_angstroms", g15(s.lambda_m[0] * 1e10));
-        out.line("scattering_vec_A_inv", vec15(e.scattering));
+        evaluation_geometry_lines(&mut out, s, sub, e, omega);
         if !e.active {
             continue;
         }
-        for (phi_tic, phi_deg) in s.phi_deg.iter().enumerate() {
-            let step: &StepValues = &e.steps[phi_tic * domains];
+        phi_step_lines(&mut out, s, e);
+    }
+    closing_lines(&mut out, r);
+    out.0
+}
+
+/// Positions, distances, solid angle and vectors of one evaluation (source 0 of a sub-pixel).
+fn evaluation_geometry_lines(
+    out: &mut Lines,
+    s: &SceneValues,
+    sub: &SubpixelValues,
+    e: &EvaluationValues,
+    omega: f64,
+) {
+    out.line("pix0_vector_meters", vec15(s.pix0));
+    out.line("fdet_vec", vec15(s.fdet));
+    out.line("sdet_vec", vec15(s.sdet));
+    out.line("pixel_pos_meters", vec15(sub.position));
+    out.line("R_distance_meters", g15(sub.airpath));
+    out.line("omega_pixel_sr", g15(omega));
+    out.line("close_distance_meters", g15(s.close_distance));
+    out.line("obliquity_factor", g15(s.close_distance / sub.airpath));
+    out.line("diffracted_vec", vec15(sub.diffracted));
+    out.line("incident_vec", vec15(s.incident[0]));
+    out.line("lambda_meters", g15(s.lambda_m[0]));
+    out.line("lambda_angstroms", g15(s.lambda_m[0] * 1e10));
+    out.line("scattering_vec_A_inv", vec15(e.scattering));
+}
+
+/// Per φ step (mosaic domain 0) of an active evaluation: step 0's cell, Miller-index and
+/// F_latt lines, a `TRACE_C_PHI` line per step (SQUARE shape), and step 0's F_cell.
+fn phi_step_lines(out: &mut Lines, s: &SceneValues, e: &EvaluationValues) {
+    let domains = s.domains.max(1);
+    for (phi_tic, phi_deg) in s.phi_deg.iter().enumerate() {
+        let step: &StepValues = &e.steps[phi_tic * domains];
+        if phi_tic == 0 {
+            first_step_lines(out, s, step);
+        }
+        if let Some(axes) = step.f_latt_axes {
             if phi_tic == 0 {
-                let ang = |v: [f64; 3]| vec15(v.map(|x| x * 1e10));
-                out.line("rot_a_angstroms", ang(step.cell_m[0]));
-                out.line("rot_b_angstroms", ang(step.cell_m[1]));
-                out.line("rot_c_angstroms", ang(step.cell_m[2]));
-                out.line("rot_a_star_A_inv", vec15(s.reciprocal[0]));
-                out.line("rot_b_star_A_inv", vec15(s.reciprocal[1]));
-                out.line("rot_c_star_A_inv", vec15(s.reciprocal[2]));
-                out.line("hkl_frac", vec15(step.hkl));
-                let [h0, k0, l0] = step.hkl.map(nearest);
-                out.line("hkl_rounded", format!("{h0} {k0} {l0}"));
+                out.line("F_latt_a", g15(axes[0]));
+                out.line("F_latt_b", g15(axes[1]));
+                out.line("F_latt_c", g15(axes[2]));
+                out.line("F_latt", g15(step.f_latt));
             }
-            if let Some(axes) = step.f_latt_axes {
-                if phi_tic == 0 {
-                    out.line("F_latt_a", g15(axes[0]));
-                    out.line("F_latt_b", g15(axes[1]));
-                    out.line("F_latt_c", g15(axes[2]));
-                    out.line("F_latt", g15(step.f_latt));
-                }
-                out.0.push(format!(
-                    "TRACE_C_PHI phi_tic={phi_tic} phi_deg={} k_frac={} F_latt_b={} F_latt={}",
-                    g15(*phi_deg),
-                    g15(step.hkl[1]),
-                    g15(axes[1]),
-                    g15(step.f_latt)
-                ));
-            }
-            if step.f_latt == 0.0 && s.water_m == 0.0 {
-                continue;
-            }
-            if phi_tic == 0 {
-                out.line("F_cell", g15(step.f_cell));
-            }
+            out.0.push(format!(
+                "TRACE_C_PHI phi_tic={phi_tic} phi_deg={} k_frac={} F_latt_b={} F_latt={}",
+                g15(*phi_deg),
+                g15(step.hkl[1]),
+                g15(axes[1]),
+                g15(step.f_latt)
+            ));
+        }
+        if step.f_latt == 0.0 && s.water_m == 0.0 {
+            continue;
+        }
+        if phi_tic == 0 {
+            out.line("F_cell", g15(step.f_cell));
         }
     }
+}
+
+/// The rotated cell (Å), reciprocal vectors and Miller indices of φ step 0.
+fn first_step_lines(out: &mut Lines, s: &SceneValues, step: &StepValues) {
+    let ang = |v: [f64; 3]| vec15(v.map(|x| x * 1e10));
+    out.line("rot_a_angstroms", ang(step.cell_m[0]));
+    out.line("rot_b_angstroms", ang(step.cell_m[1]));
+    out.line("rot_c_angstroms", ang(step.cell_m[2]));
+    out.line("rot_a_star_A_inv", vec15(s.reciprocal[0]));
+    out.line("rot_b_star_A_inv", vec15(s.reciprocal[1]));
+    out.line("rot_c_star_A_inv", vec15(s.reciprocal[2]));
+    out.line("hkl_frac", vec15(step.hkl));
+    let [h0, k0, l0] = step.hkl.map(nearest);
+    out.line("hkl_rounded", format!("{h0} {k0} {l0}"));
+}
+
+/// Intensity, constants, oversampling flags, the pixel's factors and its final value.
+fn closing_lines(out: &mut Lines, r: &PixelReport) {
+    let s = &r.scene;
     let last_sub = r.subpixels.last().expect("at least one sub-pixel");
     let last_incident = *s.incident.last().expect("at least one source");
     let cos2theta: f64 = (0..3).map(|i| last_incident[i] * last_sub.diffracted[i]).sum();
@@ -115,7 +144,6 @@ pub fn pixel_trace_lines(r: &PixelReport) -> Vec<String> {
     out.line("cos_2theta", g15(cos2theta));
     out.line("I_pixel_final", g15(r.value));
     out.line("floatimage_accumulated", g15(r.value as f32 as f64));
-    out.0
 }
 
 /// The `-printout` block of one pixel, with the C program's formats. Values are the C program's

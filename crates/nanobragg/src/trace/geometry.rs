@@ -52,109 +52,165 @@ fn axis_matrix<B: Backend>(angle: &Tensor<B, 1>) -> [Tensor<B, 2>; 3] {
     ]
 }
 
+/// The unrotated axes, the beam and the built geometry that the trace lines print from.
+struct TraceFrame<'a, B: Backend> {
+    p: &'a Params<B>,
+    det: DetectorGeometry<B>,
+    f0: Tensor<B, 1>,
+    s0: Tensor<B, 1>,
+    o0: Tensor<B, 1>,
+    beam: Tensor<B, 1>,
+    tt_axis: Tensor<B, 1>,
+}
+
+impl<B: Backend> TraceFrame<'_, B> {
+    /// A vector after the X/Y/Z rotations (before 2θ).
+    fn xyz(&self, v: &Tensor<B, 1>) -> Tensor<B, 1> {
+        let [rx, ry, rz] = &self.p.rot;
+        rotate_xyz(v, rx, ry, rz)
+    }
+}
+
 /// The detector block of `-trace_pixel` output for the detector `setup` and the parameters `p`
 /// (a simulator's `setup.detector` and `params`).
 pub fn detector_trace_lines<B: Backend>(setup: &DetectorSetup, p: &Params<B>) -> Result<Vec<String>> {
+    let t = trace_frame(setup, p)?;
+    let mut out: Vec<String> = Vec::new();
+    match setup.pivot {
+        Pivot::Sample => sample_pivot_lines(&mut out, setup, &t),
+        Pivot::Beam => beam_pivot_lines(&mut out, setup, &t),
+    }
+    Ok(out)
+}
+
+/// The detector geometry and the setup's unrotated vectors.
+fn trace_frame<'a, B: Backend>(setup: &DetectorSetup, p: &'a Params<B>) -> Result<TraceFrame<'a, B>> {
     let det = DetectorGeometry::new(setup, p)?;
     let device = p.pixel.device();
     let ax = &setup.axes;
-    let [rx, ry, rz] = &p.rot;
     let (f0, s0, o0) = (vec3::<B>(ax.fdet, &device), vec3::<B>(ax.sdet, &device), vec3::<B>(ax.odet, &device));
     let beam = vec3::<B>(ax.beam, &device);
     let tt_axis = vec3::<B>(ax.twotheta, &device);
-    let xyz = |v: &Tensor<B, 1>| rotate_xyz(v, rx, ry, rz);
-    let mut out: Vec<String> = Vec::new();
-    let mut kv = |key: &str, value: String| out.push(format!("TRACE_C:{key}={value}"));
+    Ok(TraceFrame { p, det, f0, s0, o0, beam, tt_axis })
+}
 
-    let convention = match setup.convention {
+/// Appends one `TRACE_C:key=value` line.
+fn kv(out: &mut Vec<String>, key: &str, value: String) {
+    out.push(format!("TRACE_C:{key}={value}"));
+}
+
+/// The convention's name as the trace prints it.
+fn convention_name(convention: Convention) -> &'static str {
+    match convention {
         Convention::Mosflm => "MOSFLM",
         Convention::Xds => "XDS",
         Convention::Adxv => "ADXV",
         Convention::Denzo => "DENZO",
         Convention::Dials => "DIALS",
         Convention::Custom => "CUSTOM",
-    };
+    }
+}
+
+/// Convention, angles, beam centre (`beam_center`, after `beam_center_m=`) and initial vectors.
+fn header_lines<B: Backend>(out: &mut Vec<String>, setup: &DetectorSetup, t: &TraceFrame<'_, B>, beam_center: String) {
+    let [rx, ry, rz] = &t.p.rot;
     let angles = format!(
         "rotx:{} roty:{} rotz:{} twotheta:{}",
         s15(rx),
         s15(ry),
         s15(rz),
-        s15(&p.twotheta)
+        s15(&t.p.twotheta)
     );
-    let pixel_mm = g15(to_vec(&p.pixel)[0] * 1000.0);
-    let rotated_block = |kv: &mut dyn FnMut(&str, String)| {
-        kv("fdet_after_rotz", v15(&xyz(&f0)));
-        kv("sdet_after_rotz", v15(&xyz(&s0)));
-        kv("odet_after_rotz", v15(&xyz(&o0)));
-        kv("twotheta_axis", v15(&tt_axis));
-        kv("fdet_after_twotheta", v15(&det.fdet));
-        kv("sdet_after_twotheta", v15(&det.sdet));
-        kv("odet_after_twotheta", v15(&det.odet));
-    };
-    let ratio = dot(&beam, &xyz(&o0));
-    match setup.pivot {
-        Pivot::Sample => {
-            kv("detector_convention", convention.into());
-            kv("angles_rad", angles);
-            kv(
-                "beam_center_m",
-                format!("Xclose:{} Yclose:{} pixel_mm:{pixel_mm}", s15(&det.fclose), s15(&det.sclose)),
-            );
-            kv("initial_fdet", v15(&f0));
-            kv("initial_sdet", v15(&s0));
-            kv("initial_odet", v15(&o0));
-            kv("Fclose_m", s15(&det.fclose));
-            kv("Sclose_m", s15(&det.sclose));
-            kv("close_distance_m", s15(&det.close_distance));
-            kv("ratio", s15(&ratio));
-            kv("distance_m", s15(&det.distance));
-            let tf = f0.clone() * det.fclose.clone().neg();
-            let ts = s0.clone() * det.sclose.clone().neg();
-            let tc = o0.clone() * det.close_distance.clone();
-            kv("term_fast_before_rot", v15(&tf));
-            kv("term_slow_before_rot", v15(&ts));
-            kv("term_close_before_rot", v15(&tc));
-            let before = tf + ts + tc;
-            kv("pix0_before_rotation", v15(&before));
-            let after = xyz(&before);
-            kv("pix0_after_rotz", v15(&after));
-            kv("pix0_after_twotheta", v15(&rotate_axis(&after, &tt_axis, &p.twotheta)));
-            rotated_block(&mut kv);
-        }
-        Pivot::Beam => {
-            rotated_block(&mut kv);
-            kv("detector_convention", convention.into());
-            kv("angles_rad", angles);
-            kv(
-                "beam_center_m",
-                format!("X:{} Y:{} pixel_mm:{pixel_mm}", s15(&det.xbeam), s15(&det.ybeam)),
-            );
-            kv("initial_fdet", v15(&f0));
-            kv("initial_sdet", v15(&s0));
-            kv("initial_odet", v15(&o0));
-            let [mx, my, mz] = [rx, ry, rz].map(|a| axis_matrix(a));
-            let total = mz[2].clone().matmul(my[1].clone()).matmul(mx[0].clone());
-            kv("Rx", m15(&mx[0]));
-            kv("Ry", m15(&my[1]));
-            kv("Rz", m15(&mz[2]));
-            kv("R_total", m15(&total));
-            rotated_block(&mut kv);
-            let mapping = match setup.mapping {
-                BeamCenterMapping::Mosflm => "Fbeam←Ybeam_mm(+0.5px),Sbeam←Xbeam_mm(+0.5px)",
-                BeamCenterMapping::Denzo => "Fbeam←Ybeam_mm,Sbeam←Xbeam_mm",
-                BeamCenterMapping::Adxv => "Fbeam←Xbeam_mm,Sbeam←detsize_s−Ybeam_mm",
-                BeamCenterMapping::Direct => "Fbeam←Xbeam_mm,Sbeam←Ybeam_mm",
-            };
-            let b = to_vec(&beam).iter().map(|&x| g15(x)).collect::<Vec<_>>().join(" ");
-            kv("convention_mapping", format!("{mapping},beam_vec=[{b}]"));
-            kv("Fbeam_m", s15(&det.fbeam));
-            kv("Sbeam_m", s15(&det.sbeam));
-            kv("distance_m", s15(&det.distance));
-            kv("term_fast", v15(&(det.fdet.clone() * det.fbeam.clone().neg())));
-            kv("term_slow", v15(&(det.sdet.clone() * det.sbeam.clone().neg())));
-            kv("term_beam", v15(&(beam.clone() * det.distance.clone())));
-            kv("pix0_vector", v15(&det.pix0));
-        }
+    kv(out, "detector_convention", convention_name(setup.convention).into());
+    kv(out, "angles_rad", angles);
+    kv(out, "beam_center_m", beam_center);
+    kv(out, "initial_fdet", v15(&t.f0));
+    kv(out, "initial_sdet", v15(&t.s0));
+    kv(out, "initial_odet", v15(&t.o0));
+}
+
+/// The pixel size in mm as the beam-centre line prints it.
+fn pixel_mm<B: Backend>(p: &Params<B>) -> String {
+    g15(to_vec(&p.pixel)[0] * 1000.0)
+}
+
+/// The axes after the X/Y/Z rotations, the 2θ axis, and the axes after 2θ.
+fn rotated_lines<B: Backend>(out: &mut Vec<String>, t: &TraceFrame<'_, B>) {
+    kv(out, "fdet_after_rotz", v15(&t.xyz(&t.f0)));
+    kv(out, "sdet_after_rotz", v15(&t.xyz(&t.s0)));
+    kv(out, "odet_after_rotz", v15(&t.xyz(&t.o0)));
+    kv(out, "twotheta_axis", v15(&t.tt_axis));
+    kv(out, "fdet_after_twotheta", v15(&t.det.fdet));
+    kv(out, "sdet_after_twotheta", v15(&t.det.sdet));
+    kv(out, "odet_after_twotheta", v15(&t.det.odet));
+}
+
+/// The SAMPLE-pivot block: near point, distances, pix0 built from its terms, then the axes.
+fn sample_pivot_lines<B: Backend>(out: &mut Vec<String>, setup: &DetectorSetup, t: &TraceFrame<'_, B>) {
+    let det = &t.det;
+    let ratio = dot(&t.beam, &t.xyz(&t.o0));
+    let beam_center = format!(
+        "Xclose:{} Yclose:{} pixel_mm:{}",
+        s15(&det.fclose),
+        s15(&det.sclose),
+        pixel_mm(t.p)
+    );
+    header_lines(out, setup, t, beam_center);
+    kv(out, "Fclose_m", s15(&det.fclose));
+    kv(out, "Sclose_m", s15(&det.sclose));
+    kv(out, "close_distance_m", s15(&det.close_distance));
+    kv(out, "ratio", s15(&ratio));
+    kv(out, "distance_m", s15(&det.distance));
+    let tf = t.f0.clone() * det.fclose.clone().neg();
+    let ts = t.s0.clone() * det.sclose.clone().neg();
+    let tc = t.o0.clone() * det.close_distance.clone();
+    kv(out, "term_fast_before_rot", v15(&tf));
+    kv(out, "term_slow_before_rot", v15(&ts));
+    kv(out, "term_close_before_rot", v15(&tc));
+    let before = tf + ts + tc;
+    kv(out, "pix0_before_rotation", v15(&before));
+    let after = t.xyz(&before);
+    kv(out, "pix0_after_rotz", v15(&after));
+    kv(out, "pix0_after_twotheta", v15(&rotate_axis(&after, &t.tt_axis, &t.p.twotheta)));
+    rotated_lines(out, t);
+}
+
+/// The BEAM-pivot block: axes, header, rotation matrices, axes again, mapping and pix0's terms.
+fn beam_pivot_lines<B: Backend>(out: &mut Vec<String>, setup: &DetectorSetup, t: &TraceFrame<'_, B>) {
+    let det = &t.det;
+    rotated_lines(out, t);
+    let beam_center = format!("X:{} Y:{} pixel_mm:{}", s15(&det.xbeam), s15(&det.ybeam), pixel_mm(t.p));
+    header_lines(out, setup, t, beam_center);
+    rotation_matrix_lines(out, t.p);
+    rotated_lines(out, t);
+    let b = to_vec(&t.beam).iter().map(|&x| g15(x)).collect::<Vec<_>>().join(" ");
+    kv(out, "convention_mapping", format!("{},beam_vec=[{b}]", mapping_name(setup.mapping)));
+    kv(out, "Fbeam_m", s15(&det.fbeam));
+    kv(out, "Sbeam_m", s15(&det.sbeam));
+    kv(out, "distance_m", s15(&det.distance));
+    kv(out, "term_fast", v15(&(det.fdet.clone() * det.fbeam.clone().neg())));
+    kv(out, "term_slow", v15(&(det.sdet.clone() * det.sbeam.clone().neg())));
+    kv(out, "term_beam", v15(&(t.beam.clone() * det.distance.clone())));
+    kv(out, "pix0_vector", v15(&det.pix0));
+}
+
+/// Rx, Ry, Rz and their product R_total = Rz·Ry·Rx.
+fn rotation_matrix_lines<B: Backend>(out: &mut Vec<String>, p: &Params<B>) {
+    let [rx, ry, rz] = &p.rot;
+    let [mx, my, mz] = [rx, ry, rz].map(|a| axis_matrix(a));
+    let total = mz[2].clone().matmul(my[1].clone()).matmul(mx[0].clone());
+    kv(out, "Rx", m15(&mx[0]));
+    kv(out, "Ry", m15(&my[1]));
+    kv(out, "Rz", m15(&mz[2]));
+    kv(out, "R_total", m15(&total));
+}
+
+/// How the beam centre maps to (Fbeam, Sbeam), as the trace prints it.
+fn mapping_name(mapping: BeamCenterMapping) -> &'static str {
+    match mapping {
+        BeamCenterMapping::Mosflm => "Fbeam←Ybeam_mm(+0.5px),Sbeam←Xbeam_mm(+0.5px)",
+        BeamCenterMapping::Denzo => "Fbeam←Ybeam_mm,Sbeam←Xbeam_mm",
+        BeamCenterMapping::Adxv => "Fbeam←Xbeam_mm,Sbeam←detsize_s−Ybeam_mm",
+        BeamCenterMapping::Direct => "Fbeam←Xbeam_mm,Sbeam←Ybeam_mm",
     }
-    Ok(out)
 }

@@ -101,6 +101,27 @@ pub(crate) struct TileDims {
     pub steps: usize,
 }
 
+/// A probed tile's tensors copied to the host, flattened.
+struct TileHost {
+    position: Vec<f64>,
+    airpath: Vec<f64>,
+    omega: Vec<f64>,
+    diffracted: Vec<f64>,
+    capture: Vec<f64>,
+    scattering: Vec<f64>,
+    active: Vec<f64>,
+    polar: Vec<f64>,
+    base_cells: Vec<f64>,
+    overrides: Vec<(Vec<f64>, Vec<f64>)>,
+    hkl: [Vec<f64>; 3],
+    axes: Option<[Vec<f64>; 3]>,
+    f_latt: Vec<f64>,
+    f_cell: Vec<f64>,
+    intensity: Vec<f64>,
+    factors: [Option<Vec<f64>>; 3],
+    value: Vec<f64>,
+}
+
 impl<B: Backend> TileProbe<B> {
     /// One report per pixel of `tile` (indices `slow·fpixels + fast`).
     pub fn reports(
@@ -110,9 +131,28 @@ impl<B: Backend> TileProbe<B> {
         dims: TileDims,
         scene: &Arc<SceneValues>,
     ) -> Vec<PixelReport> {
-        let TileDims { layers, subpixels, sources, steps } = dims;
-        let samples = layers * subpixels; // per pixel
-        let evals = samples * sources; // per pixel
+        let h = self.into_host();
+        let mut out = Vec::with_capacity(tile.len());
+        for (p, &idx) in tile.iter().enumerate() {
+            let subs = h.subpixels(p, dims);
+            let evaluations = h.evaluations(p, dims);
+            let factors = h.pixel_factors(p, &subs, &evaluations, scene.oversample_flags);
+            out.push(PixelReport {
+                fast: idx % fpixels,
+                slow: idx / fpixels,
+                scene: scene.clone(),
+                factors,
+                subpixels: subs,
+                evaluations,
+                intensity: h.intensity[p],
+                value: h.value[p],
+            });
+        }
+        out
+    }
+
+    /// Every kept tensor copied to the host as a flat f64 vector.
+    fn into_host(self) -> TileHost {
         let position = host(self.position.reshape([-1]));
         let airpath = host(self.airpath.reshape([-1]));
         let omega = host(self.omega.reshape([-1]));
@@ -134,82 +174,115 @@ impl<B: Backend> TileProbe<B> {
         let intensity = host(self.intensity);
         let factors = self.factors.map(|f| f.map(host));
         let value = host(self.value);
-
-        let mut out = Vec::with_capacity(tile.len());
-        for (p, &idx) in tile.iter().enumerate() {
-            let subs: Vec<SubpixelValues> = (0..samples)
-                .map(|i| {
-                    let s = p * samples + i;
-                    SubpixelValues {
-                        position: to3(&position[3 * s..]),
-                        airpath: airpath[s],
-                        omega: omega[s],
-                        diffracted: to3(&diffracted[3 * s..]),
-                        capture: capture[s],
-                    }
-                })
-                .collect();
-            let evaluations: Vec<EvaluationValues> = (0..evals)
-                .map(|j| {
-                    let e = p * evals + j;
-                    let mut cells = &base_cells;
-                    for (sel, alt) in &overrides {
-                        if sel[e] != 0.0 {
-                            cells = alt;
-                        }
-                    }
-                    let steps = (0..steps)
-                        .map(|k| {
-                            let ek = e * steps + k;
-                            let c = &cells[9 * k..9 * k + 9];
-                            StepValues {
-                                cell_m: [to3(&c[0..]), to3(&c[3..]), to3(&c[6..])],
-                                hkl: [hkl[0][ek], hkl[1][ek], hkl[2][ek]],
-                                f_latt_axes: axes.as_ref().map(|a| [a[0][ek], a[1][ek], a[2][ek]]),
-                                f_latt: f_latt[ek],
-                                f_cell: f_cell[ek],
-                            }
-                        })
-                        .collect();
-                    EvaluationValues {
-                        subpixel: j / sources,
-                        source: j % sources,
-                        scattering: to3(&scattering[3 * e..]),
-                        active: active[e] != 0.0,
-                        polar: polar[e],
-                        steps,
-                    }
-                })
-                .collect();
-            let [cap, pol, om] = &factors;
-            let last_sub = subs.last().expect("at least one sub-pixel");
-            let last_polar = evaluations
-                .iter()
-                .rev()
-                .find(|e| e.active)
-                .map_or(1.0, |e| e.polar);
-            let flags = scene.oversample_flags;
-            let factor = |f: &Option<Vec<f64>>, oversampled: bool, last: f64| match f {
-                Some(v) => v[p],
-                None if oversampled => last,
-                None => 1.0,
-            };
-            out.push(PixelReport {
-                fast: idx % fpixels,
-                slow: idx / fpixels,
-                scene: scene.clone(),
-                factors: [
-                    factor(cap, flags[0], last_sub.capture),
-                    factor(pol, flags[1], last_polar),
-                    factor(om, flags[2], last_sub.omega),
-                ],
-                subpixels: subs,
-                evaluations,
-                intensity: intensity[p],
-                value: value[p],
-            });
+        TileHost {
+            position,
+            airpath,
+            omega,
+            diffracted,
+            capture,
+            scattering,
+            active,
+            polar,
+            base_cells,
+            overrides,
+            hkl,
+            axes,
+            f_latt,
+            f_cell,
+            intensity,
+            factors,
+            value,
         }
-        out
+    }
+}
+
+impl TileHost {
+    /// The sensor layer × sub-pixel samples of pixel `p`.
+    fn subpixels(&self, p: usize, dims: TileDims) -> Vec<SubpixelValues> {
+        let samples = dims.layers * dims.subpixels; // per pixel
+        (0..samples)
+            .map(|i| {
+                let s = p * samples + i;
+                SubpixelValues {
+                    position: to3(&self.position[3 * s..]),
+                    airpath: self.airpath[s],
+                    omega: self.omega[s],
+                    diffracted: to3(&self.diffracted[3 * s..]),
+                    capture: self.capture[s],
+                }
+            })
+            .collect()
+    }
+
+    /// The evaluations (sub-pixel sample × source) of pixel `p`, with their steps.
+    fn evaluations(&self, p: usize, dims: TileDims) -> Vec<EvaluationValues> {
+        let TileDims { layers, subpixels, sources, .. } = dims;
+        let evals = layers * subpixels * sources; // per pixel
+        (0..evals)
+            .map(|j| {
+                let e = p * evals + j;
+                EvaluationValues {
+                    subpixel: j / sources,
+                    source: j % sources,
+                    scattering: to3(&self.scattering[3 * e..]),
+                    active: self.active[e] != 0.0,
+                    polar: self.polar[e],
+                    steps: self.steps(e, dims.steps),
+                }
+            })
+            .collect()
+    }
+
+    /// The φ × mosaic steps of evaluation `e`, with the cells its φ policy chose.
+    fn steps(&self, e: usize, steps: usize) -> Vec<StepValues> {
+        let mut cells = &self.base_cells;
+        for (sel, alt) in &self.overrides {
+            if sel[e] != 0.0 {
+                cells = alt;
+            }
+        }
+        let (hkl, axes) = (&self.hkl, &self.axes);
+        (0..steps)
+            .map(|k| {
+                let ek = e * steps + k;
+                let c = &cells[9 * k..9 * k + 9];
+                StepValues {
+                    cell_m: [to3(&c[0..]), to3(&c[3..]), to3(&c[6..])],
+                    hkl: [hkl[0][ek], hkl[1][ek], hkl[2][ek]],
+                    f_latt_axes: axes.as_ref().map(|a| [a[0][ek], a[1][ek], a[2][ek]]),
+                    f_latt: self.f_latt[ek],
+                    f_cell: self.f_cell[ek],
+                }
+            })
+            .collect()
+    }
+
+    /// Capture, polarization and solid angle of pixel `p`: applied once, or the last
+    /// per-sub-pixel value where oversampled, or 1.
+    fn pixel_factors(
+        &self,
+        p: usize,
+        subs: &[SubpixelValues],
+        evaluations: &[EvaluationValues],
+        flags: [bool; 3],
+    ) -> [f64; 3] {
+        let [cap, pol, om] = &self.factors;
+        let last_sub = subs.last().expect("at least one sub-pixel");
+        let last_polar = evaluations
+            .iter()
+            .rev()
+            .find(|e| e.active)
+            .map_or(1.0, |e| e.polar);
+        let factor = |f: &Option<Vec<f64>>, oversampled: bool, last: f64| match f {
+            Some(v) => v[p],
+            None if oversampled => last,
+            None => 1.0,
+        };
+        [
+            factor(cap, flags[0], last_sub.capture),
+            factor(pol, flags[1], last_polar),
+            factor(om, flags[2], last_sub.omega),
+        ]
     }
 }
 
