@@ -58,6 +58,7 @@ pub fn render_benches<B: RenderBackend>(c: &mut Criterion, device: B::Device, ba
         let label = match engine {
             Engine::Auto => backend.to_string(),
             Engine::Tensor => format!("{backend}-tensor"),
+            Engine::Kernel(k) => format!("{backend}-{}", k.name()),
         };
         group.throughput(Throughput::Elements(sim.plan.pixels.len() as u64));
         group.bench_with_input(BenchmarkId::new(label, scene), &sim, |b, sim| {

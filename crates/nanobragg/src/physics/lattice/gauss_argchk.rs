@@ -1,4 +1,4 @@
-//! GAUSS_ARGCHK: the [`gauss`](super::gauss) transform where its exponent is below
+//! GAUSS_ARGCHK: the [`super::gauss`] transform where its exponent is below
 //! [`ARGCHK_LIMIT`], exactly 0 beyond. cctbx's simtbx offers it (`shapetype.Gauss_argchk`, used
 //! by its serial-crystallography pipelines) to skip `exp` far from every reflection; beyond the
 //! limit GAUSS is below `e⁻³⁵ ≈ 6·10⁻¹⁶` of its peak. Flag `-gauss_argchk_xtal`.

@@ -1,5 +1,5 @@
 //! SQUARE (parallelepiped crystal): `F = g(h, Na)·g(k, Nb)·g(l, Nc)` with g the
-//! [`grating`](super::grating) of each axis.
+//! [`super::grating`] of each axis.
 
 use burn::tensor::{backend::Backend, Tensor};
 
