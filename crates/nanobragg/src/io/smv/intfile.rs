@@ -24,19 +24,11 @@ pub fn intfile_auto_scale(intfile_scale: f64, max_i: f64) -> f64 {
 /// (NaN gives 0). Pixels outside `roi` are 0. `float_image` is fast-major with `fpixels` pixels per row;
 /// `scale` is the final scale (see [`intfile_auto_scale`]) and `adc` the ADC offset (C default 40).
 pub fn int_image(float_image: &[f32], fpixels: usize, scale: f64, adc: f64, roi: &Roi) -> Vec<u16> {
-    let mut out = vec![0u16; float_image.len()];
-    if fpixels == 0 {
-        return out;
-    }
-    for (idx, (&v, o)) in float_image.iter().zip(out.iter_mut()).enumerate() {
-        if !roi.contains(idx % fpixels, idx / fpixels) {
-            continue;
-        }
+    roi.map_inside(float_image, fpixels, |v| {
         // C: clamp to [0, 65535] (NaN stays NaN, and converts to 0 below).
         let t = (v as f64 * scale + adc).clamp(0.0, 65535.0);
-        *o = ((t + 0.5) as f32).floor() as u16;
-    }
-    out
+        ((t + 0.5) as f32).floor() as u16
+    })
 }
 
 #[cfg(test)]
