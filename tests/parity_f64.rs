@@ -1,26 +1,24 @@
 //! Golden-corpus parity at f64: every case of the C reference corpus is rendered on
 //! `NdArray<f64>` with its `args.txt` and compared with its `float.bin`. Every case not in
 //! `tests/deferred_cases.tsv` must meet the f64 bar: max |Δ| ≤ 1e-5 × max(C image) and
-//! correlation ≥ 0.99999. See `docs/parity.md`.
+//! correlation ≥ 0.99999. See `docs/parity.md`; the suite is `tests/backends/mod.rs`.
 //!
 //! Run: `cargo test --release --test parity_f64 -- --nocapture`.
 //!
 //! This binary must only ever create f64 tensors (the first tensor of the process fixes the
 //! device's default float dtype), so the f32 suite lives in its own file.
 
+mod backends;
 mod golden;
+mod gradient_scenes;
 
 use burn::tensor::DType;
 use burn_ndarray::{NdArray, NdArrayDevice};
 
-type B = NdArray<f64>;
-
-#[test]
-fn golden_corpus_parity_f64() {
-    let device = NdArrayDevice::Cpu;
-    // Fails loudly if anything made this device default to another dtype first.
-    nanobragg_parity::assert_default_dtype::<B>(&device);
-    golden::run_parity_suite::<B>("parity_f64", golden::Bar::F64, DType::F64, &device);
+backends::backend_suite! {
+    backend: NdArray<f64>,
+    device: NdArrayDevice::Cpu,
+    precision: F64,
 }
 
 /// The φ = 0 carry-over cases in *spec* mode: how far the spec's fresh rotation is from the C
@@ -39,7 +37,7 @@ fn phi_carryover_cases_in_spec_mode_are_far_from_c() {
         let cl = nanobragg_cli::parse_args(case.args.clone()).unwrap();
         assert_eq!(cl.phi_carryover_mode, nanobragg_cli::PhiCarryoverMode::Spec);
         let setup = Setup::from_scene(&cl.scene, &case.dir).unwrap();
-        let sim = Simulator::<B>::new(setup, &device, RenderOptions::default()).unwrap();
+        let sim = Simulator::<NdArray<f64>>::new(setup, &device, RenderOptions::default()).unwrap();
         assert_eq!(sim.params.pixel.dtype(), DType::F64);
         let image = sim.render().unwrap();
         let m = golden::compare(&case.reference(), &image.data).unwrap();

@@ -1,5 +1,6 @@
-//! Shared helpers of the golden-corpus parity suites (`tests/parity_f64.rs`,
-//! `tests/parity_f32.rs`, `tests/stdout_stats.rs`): where the corpus is, reading its manifest and
+//! Shared helpers of the golden-corpus suites (the per-backend suite of `tests/backends/mod.rs`
+//! in `parity_f64`, `parity_f32`, `parity_flex_f32`, `cuda_f64`, `cuda_f32`, and
+//! `tests/stdout_stats.rs`): where the corpus is, reading its manifest and
 //! cases, rendering a case with the library, the comparison metrics and bars, the deferral
 //! table and the result lines. See `docs/parity.md`.
 //!
@@ -13,25 +14,28 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use nanobragg::kernel::RenderBackend;
+use burn::tensor::backend::Backend;
 use burn::tensor::DType;
+use nanobragg::kernel::RenderBackend;
+use nanobragg::phi::{FreshPhiRotation, PhiRotation};
 use nanobragg::simulate::{Image, Plan};
 use nanobragg::stats::{image_stats, ImageStats};
 use nanobragg::{RenderOptions, Setup, Simulator};
 use nanobragg_cli::{parse_args, PhiCarryoverMode};
+use nanobragg_parity::phi_cache::PhiCarryover;
 
-/// f64 bar: max |Δ| ≤ this × max |C image|.
-pub const F64_MAX_REL: f64 = 1e-5;
-/// f64 bar: Pearson correlation ≥ this.
-pub const F64_MIN_CORR: f64 = 0.99999;
-/// f32 bar: Pearson correlation ≥ this.
-pub const F32_MIN_CORR: f64 = 0.9999;
-/// f32 bar: |Σ ours / Σ C − 1| ≤ this.
-pub const F32_MAX_SUM_DEV: f64 = 1e-3;
+mod metrics;
+mod suite;
+
+// Each binary uses a part of this module (stdout_stats neither the metrics nor the suite).
+#[allow(unused_imports)]
+pub use metrics::{compare, Bar, Metrics};
+#[allow(unused_imports)]
+pub use suite::run_parity_suite;
+
 /// Issues a deferral may name (the features not yet in the engine).
 pub const DEFERRAL_ISSUES: &[&str] = &["#3", "#4", "#7"];
 
@@ -294,6 +298,15 @@ pub struct Rendered {
     pub notes: Vec<String>,
 }
 
+/// The φ rotation of a `-phi_carryover_mode`: the C program's carry-over cache for `c-parity`,
+/// the spec's fresh rotation otherwise.
+pub fn phi_rotation<B: Backend>(mode: PhiCarryoverMode) -> Box<dyn PhiRotation<B>> {
+    match mode {
+        PhiCarryoverMode::CParity => Box::new(PhiCarryover),
+        PhiCarryoverMode::Spec => Box::new(FreshPhiRotation),
+    }
+}
+
 /// Parse the case's arguments, resolve the scene against the case folder and render on `B`.
 pub fn render_case<B: RenderBackend>(case: &Case, device: &B::Device) -> Result<Rendered, String> {
     let start = Instant::now();
@@ -304,10 +317,7 @@ pub fn render_case<B: RenderBackend>(case: &Case, device: &B::Device) -> Result<
         ..RenderOptions::default()
     };
     let notes = Vec::new();
-    let policy: Box<dyn nanobragg::phi::PhiRotation<B>> = match cl.phi_carryover_mode {
-        PhiCarryoverMode::CParity => Box::new(nanobragg_parity::phi_cache::PhiCarryover),
-        PhiCarryoverMode::Spec => Box::new(nanobragg::phi::FreshPhiRotation),
-    };
+    let policy = phi_rotation::<B>(cl.phi_carryover_mode);
     let sim = Simulator::<B>::with_phi_rotation(setup, device, options, policy)
         .map_err(|e| format!("setup: {e}"))?;
     let dtype = sim.params.pixel.dtype();
@@ -330,236 +340,3 @@ pub fn render_case<B: RenderBackend>(case: &Case, device: &B::Device) -> Result<
     })
 }
 
-/// How our image compares with the C image.
-#[derive(Debug, Clone, Copy)]
-pub struct Metrics {
-    /// Pearson correlation (1 when both images are constant and agree, 0 if constant and not).
-    pub corr: f64,
-    /// max |ours − C| / max |C| (max |C| taken as 1 for an all-zero image).
-    pub max_rel: f64,
-    /// Σ ours / Σ C (1 when both sums are 0).
-    pub sum_ratio: f64,
-    /// max |ours − C| in photons.
-    pub max_abs: f64,
-    /// Both images have their maximum at the same pixel.
-    pub argmax_same: bool,
-}
-
-impl Metrics {
-    /// The f64 bar: max |Δ| ≤ 1e-5 × max |C| and correlation ≥ 0.99999.
-    pub fn exact_f64(&self) -> bool {
-        self.max_rel <= F64_MAX_REL && self.corr >= F64_MIN_CORR
-    }
-    /// The f32 bar: correlation ≥ 0.9999 and |sum ratio − 1| ≤ 1e-3.
-    pub fn pass_f32(&self) -> bool {
-        self.corr >= F32_MIN_CORR && (self.sum_ratio - 1.0).abs() <= F32_MAX_SUM_DEV
-    }
-}
-
-fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
-}
-
-/// Compare `ours` with the C image `c` (same layout), in f64 — the same figures as
-/// `shared/tools/parity_score.py`.
-pub fn compare(c: &[f32], ours: &[f32]) -> Result<Metrics, String> {
-    if c.len() != ours.len() {
-        return Err(format!("{} pixels, C has {}", ours.len(), c.len()));
-    }
-    if let Some(i) = ours.iter().position(|x| !x.is_finite()) {
-        return Err(format!(
-            "non-finite pixel {} at index {i} ({} in all)",
-            ours[i],
-            ours.iter().filter(|x| !x.is_finite()).count()
-        ));
-    }
-    let n = c.len().max(1) as f64;
-    let (mut csum, mut psum, mut cmax, mut dmax) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-    for (&a, &b) in c.iter().zip(ours) {
-        let (a, b) = (a as f64, b as f64);
-        csum += a;
-        psum += b;
-        cmax = cmax.max(a.abs());
-        dmax = dmax.max((a - b).abs());
-    }
-    let max_rel = dmax / if cmax > 0.0 { cmax } else { 1.0 };
-    let sum_ratio = if csum != 0.0 {
-        psum / csum
-    } else if psum == 0.0 {
-        1.0
-    } else {
-        f64::INFINITY
-    };
-    let (cm, pm) = (csum / n, psum / n);
-    let (mut sxy, mut sxx, mut syy) = (0.0f64, 0.0f64, 0.0f64);
-    for (&a, &b) in c.iter().zip(ours) {
-        let (x, y) = (a as f64 - cm, b as f64 - pm);
-        sxy += x * y;
-        sxx += x * x;
-        syy += y * y;
-    }
-    let corr = if sxx > 0.0 && syy > 0.0 {
-        sxy / (sxx * syy).sqrt()
-    } else if max_rel < 1e-6 {
-        1.0
-    } else {
-        0.0
-    };
-    Ok(Metrics {
-        corr,
-        max_rel,
-        sum_ratio,
-        max_abs: dmax,
-        argmax_same: argmax(c) == argmax(ours),
-    })
-}
-
-/// Which bar a parity suite requires of every case not in the deferral table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bar {
-    F64,
-    F32,
-}
-
-/// Outcome of one case in a parity suite.
-#[derive(Debug, Clone)]
-pub struct CaseResult {
-    pub name: String,
-    pub metrics: Option<Metrics>,
-    pub error: Option<String>,
-    pub deferral: Option<Deferral>,
-    pub seconds: f64,
-}
-
-impl CaseResult {
-    pub fn meets(&self, bar: Bar) -> bool {
-        match (self.metrics, bar) {
-            (Some(m), Bar::F64) => m.exact_f64(),
-            (Some(m), Bar::F32) => m.pass_f32(),
-            (None, _) => false,
-        }
-    }
-}
-
-fn metrics_text(m: &Metrics) -> String {
-    format!(
-        "corr={:.8} max_rel={:.2e} max_abs={:.3e} sum_ratio={:.8} argmax={}",
-        m.corr,
-        m.max_rel,
-        m.max_abs,
-        m.sum_ratio,
-        if m.argmax_same { "same" } else { "DIFFERS" }
-    )
-}
-
-/// Run every case on `B` and score it against `bar`; prints one line per case, then
-/// `cases N, exact(f64) E, pass(f32) P, deferred D, failed F`, and panics if a case outside
-/// the deferral table misses the bar (or errors). `expected` is the dtype the parameter tensors
-/// must have (checked for every case: a wrong dtype is a harness error and panics at once).
-pub fn run_parity_suite<B: RenderBackend>(label: &str, bar: Bar, expected: DType, device: &B::Device) {
-    let suite_start = Instant::now();
-    let cases = load_cases();
-    let deferrals = load_deferrals(&cases);
-    println!(
-        "{label}: {} cases from {}, bar {}",
-        cases.len(),
-        golden_dir().display(),
-        match bar {
-            Bar::F64 => "f64 (max|Δ| ≤ 1e-5·max(C), corr ≥ 0.99999)",
-            Bar::F32 => "f32 (corr ≥ 0.9999, |sum ratio − 1| ≤ 1e-3)",
-        }
-    );
-    let mut results = Vec::new();
-    for case in &cases {
-        let deferral = deferrals.get(&case.name).cloned();
-        let (metrics, error, seconds, notes) = match render_case::<B>(case, device) {
-            Ok(r) => {
-                assert_eq!(
-                    r.dtype, expected,
-                    "{label}/{}: parameter tensors are {:?}, not {:?} (a device's default dtype \
-                     is fixed by the first tensor of the process: keep f32 and f64 suites in \
-                     separate test binaries)",
-                    case.name, r.dtype, expected
-                );
-                match compare(&case.reference(), &r.image.data) {
-                    Ok(m) => (Some(m), None, r.seconds, r.notes),
-                    Err(e) => (None, Some(e), r.seconds, r.notes),
-                }
-            }
-            Err(e) => (None, Some(e), 0.0, Vec::new()),
-        };
-        let res = CaseResult {
-            name: case.name.clone(),
-            metrics,
-            error,
-            deferral,
-            seconds,
-        };
-        let ok = res.meets(bar);
-        let status = match (&res.deferral, ok) {
-            (None, true) => "PASS",
-            (None, false) => "FAIL",
-            (Some(_), _) => "DEFER",
-        };
-        let mut line = format!(
-            "  {status:5} {:34} {:>4}x{:<4} {:6.2}s  ",
-            case.name, case.fpixels, case.spixels, res.seconds
-        );
-        match (&res.metrics, &res.error) {
-            (Some(m), _) => line.push_str(&metrics_text(m)),
-            (None, Some(e)) => {
-                let _ = write!(line, "ERROR {e}");
-            }
-            (None, None) => {}
-        }
-        if let Some(d) = &res.deferral {
-            let _ = write!(line, "  [{} {}]", d.issue, d.feature);
-            if is_reference_only(&case.name) {
-                line.push_str("  (reference only, never scored)");
-            } else if ok {
-                line.push_str("  deferred but passing — remove from table");
-            }
-        }
-        for n in &notes {
-            let _ = write!(line, "  ({n})");
-        }
-        println!("{line}");
-        results.push(res);
-    }
-    let n = results.len();
-    let exact = results
-        .iter()
-        .filter(|r| r.metrics.map(|m| m.exact_f64()).unwrap_or(false))
-        .count();
-    let pass = results
-        .iter()
-        .filter(|r| r.metrics.map(|m| m.pass_f32()).unwrap_or(false))
-        .count();
-    let deferred = results.iter().filter(|r| r.deferral.is_some()).count();
-    let failed: Vec<&CaseResult> = results
-        .iter()
-        .filter(|r| r.deferral.is_none() && !r.meets(bar))
-        .collect();
-    println!(
-        "{label}: cases {n}, exact(f64) {exact}, pass(f32) {pass}, deferred {deferred}, failed {} \
-         ({:.1}s)",
-        failed.len(),
-        suite_start.elapsed().as_secs_f64()
-    );
-    assert!(
-        failed.is_empty(),
-        "{label}: {} case(s) outside tests/deferred_cases.tsv miss the bar: {}",
-        failed.len(),
-        failed
-            .iter()
-            .map(|r| r.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-}

@@ -3,9 +3,10 @@
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::{
-    dtype::{check_supported, epsilon, expected_dtype, round_to},
-    engine::{Engine, AD},
-    finite_difference::{plan_step, richardson},
+    base_point::{BasePoint, ComponentPlan},
+    config::ResolvedConfig,
+    engine::AD,
+    finite_difference::{richardson, FdEstimate},
     params::{ParamSet, ParamTensors},
     report::{ComponentReport, GradReport, Verdict},
     GradcheckConfig, GradcheckError,
@@ -72,83 +73,75 @@ where
     B: Backend,
     F: Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>,
 {
-    let dtype = config.dtype.unwrap_or_else(expected_dtype::<B>);
-    check_supported::<B>(device, dtype)?;
-    let cfg = config.resolve(dtype)?;
-    params.validate()?;
-    let x0 = params.map_values(|v| round_to(dtype, v));
-    x0.validate()?;
-    let eps = epsilon(dtype);
-
-    let (engine, f0) = Engine::<B, D, F>::new(device, dtype, &f, cfg.projection_seed, &x0)?;
-    let analytic = engine.gradient(&x0)?;
-
-    let labels = x0.labels();
+    let base = BasePoint::<B, D, F>::new(device, params, config, &f)?;
+    let analytic = base.engine.gradient(&base.x0)?;
+    let labels = base.x0.labels();
     let mut components = Vec::with_capacity(labels.len());
     for (k, label) in labels.into_iter().enumerate() {
-        let (p, i) = x0.locate(k);
-        let param = &x0.params()[p];
-        let x = param.values[i];
-        let min_step = 16.0 * eps * x.abs().max(f64::MIN_POSITIVE.sqrt());
-        let plan = plan_step(x, cfg.base_step(x), &param.bounds, min_step).map_err(|reason| {
-            GradcheckError::InvalidParam {
-                name: param.name.clone(),
-                reason: format!("{label}: {reason}"),
-            }
-        })?;
-        let mut point = x0.clone();
+        let c = base.plan(k, &label)?;
+        let mut point = base.x0.clone();
         let fd = richardson(
-            x,
-            plan,
-            |v| engine.round(v),
-            eps,
+            c.x,
+            c.plan,
+            |v| base.engine.round(v),
+            base.eps,
             |at| {
-                if at == x {
-                    return Ok(f0);
+                if at == c.x {
+                    return Ok(base.f0);
                 }
                 point.set_component(k, at);
-                engine.eval(&point, &format!("{label} = {at:e}"))
+                base.engine.eval(&point, &format!("{label} = {at:e}"))
             },
         )?;
-
-        let a = analytic[k];
-        let numeric = fd.richardson;
-        let abs_error = (a - numeric).abs();
-        let scale = a.abs().max(numeric.abs());
-        let tolerance = cfg.tolerance(numeric);
-        let error_estimate = fd.error_estimate();
-        components.push(ComponentReport {
-            param: param.name.clone(),
-            index: i,
-            label,
-            x,
-            scheme: plan.scheme,
-            step: plan.step,
-            analytic: a,
-            numeric,
-            fd_coarse: fd.coarse,
-            fd_fine: fd.fine,
-            abs_error,
-            rel_error: if scale > 0.0 { abs_error / scale } else { 0.0 },
-            tolerance,
-            richardson_error: fd.richardson_error,
-            roundoff_error: fd.roundoff_error,
-            error_estimate,
-            verdict: Verdict::decide(a, numeric, tolerance, error_estimate),
-        });
+        components.push(component_report(&base.cfg, &c, label, analytic[k], &fd));
     }
 
     Ok(GradReport {
         backend: <AD<B> as Backend>::name(device),
-        dtype,
-        output_shape: engine.shape.to_vec(),
-        projected: engine.projected,
-        value: f0.value,
-        config: cfg,
-        evaluations: engine.evaluations.get(),
+        dtype: base.dtype,
+        output_shape: base.engine.shape.to_vec(),
+        projected: base.engine.projected,
+        value: base.f0.value,
+        config: base.cfg,
+        evaluations: base.engine.evaluations.get(),
         verdict: GradReport::overall(&components),
         components,
     })
+}
+
+/// One component's line of the report: the analytic value `a` against the finite difference
+/// `fd`, their errors, the tolerance and the verdict.
+fn component_report(
+    cfg: &ResolvedConfig,
+    c: &ComponentPlan<'_>,
+    label: String,
+    a: f64,
+    fd: &FdEstimate,
+) -> ComponentReport {
+    let numeric = fd.richardson;
+    let abs_error = (a - numeric).abs();
+    let scale = a.abs().max(numeric.abs());
+    let tolerance = cfg.tolerance(numeric);
+    let error_estimate = fd.error_estimate();
+    ComponentReport {
+        param: c.param.name.clone(),
+        index: c.index,
+        label,
+        x: c.x,
+        scheme: c.plan.scheme,
+        step: c.plan.step,
+        analytic: a,
+        numeric,
+        fd_coarse: fd.coarse,
+        fd_fine: fd.fine,
+        abs_error,
+        rel_error: if scale > 0.0 { abs_error / scale } else { 0.0 },
+        tolerance,
+        richardson_error: fd.richardson_error,
+        roundoff_error: fd.roundoff_error,
+        error_estimate,
+        verdict: Verdict::decide(a, numeric, tolerance, error_estimate),
+    }
 }
 
 /// The autodiff gradient of `f` (projected like in [`check`]) at `params`, flattened in
@@ -164,11 +157,6 @@ where
     B: Backend,
     F: Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>,
 {
-    let dtype = config.dtype.unwrap_or_else(expected_dtype::<B>);
-    check_supported::<B>(device, dtype)?;
-    let cfg = config.resolve(dtype)?;
-    params.validate()?;
-    let x0 = params.map_values(|v| round_to(dtype, v));
-    let (engine, _) = Engine::<B, D, F>::new(device, dtype, &f, cfg.projection_seed, &x0)?;
-    engine.gradient(&x0)
+    let base = BasePoint::<B, D, F>::new(device, params, config, &f)?;
+    base.engine.gradient(&base.x0)
 }

@@ -43,6 +43,7 @@
 #![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
 pub mod backends;
+mod base_point;
 mod check;
 pub mod config;
 pub mod dtype;

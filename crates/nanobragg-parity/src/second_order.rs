@@ -15,9 +15,8 @@ use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    dtype::{check_supported, epsilon, expected_dtype, round_to},
-    engine::{Engine, AD},
-    finite_difference::plan_step,
+    base_point::{BasePoint, ComponentPlan},
+    engine::AD,
     params::{ParamSet, ParamTensors},
     GradcheckConfig, GradcheckError,
 };
@@ -65,30 +64,15 @@ where
     B: Backend,
     F: Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>,
 {
-    let dtype = config.dtype.unwrap_or_else(expected_dtype::<B>);
-    check_supported::<B>(device, dtype)?;
-    let cfg = config.resolve(dtype)?;
-    params.validate()?;
-    let x0 = params.map_values(|v| round_to(dtype, v));
-    x0.validate()?;
-    let eps = epsilon(dtype);
-    let (engine, _) = Engine::<B, D, F>::new(device, dtype, &f, cfg.projection_seed, &x0)?;
-    let g0 = engine.gradient(&x0)?;
+    let base = BasePoint::<B, D, F>::new(device, params, config, &f)?;
+    let (engine, x0) = (&base.engine, &base.x0);
+    let g0 = engine.gradient(x0)?;
     let n = g0.len();
     let labels = x0.labels();
     let mut matrix = vec![vec![0.0; n]; n];
     let mut error = vec![vec![0.0; n]; n];
     for j in 0..n {
-        let (p, i) = x0.locate(j);
-        let param = &x0.params()[p];
-        let x = param.values[i];
-        let min_step = 16.0 * eps * x.abs().max(f64::MIN_POSITIVE.sqrt());
-        let plan = plan_step(x, cfg.base_step(x), &param.bounds, min_step).map_err(|reason| {
-            GradcheckError::InvalidParam {
-                name: param.name.clone(),
-                reason: format!("{}: {reason}", labels[j]),
-            }
-        })?;
+        let ComponentPlan { x, plan, .. } = base.plan(j, &labels[j])?;
         let mut levels = [vec![0.0; n], vec![0.0; n]];
         for (level, scale) in [1.0, 0.5].into_iter().enumerate() {
             let s = plan.step * scale;

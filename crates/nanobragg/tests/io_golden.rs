@@ -96,14 +96,26 @@ fn roi(args: &[String], f: usize, s: usize) -> Roi {
     }
 }
 
-/// The C statistics (no mask in the I/O cases): max_I, mean, rms, rmsd.
-fn c_stats(img: &[f32], f: usize, roi: &Roi) -> (f64, f64, f64, f64) {
+/// The C statistics of the pixels inside the ROI (no mask in the I/O cases).
+struct CStats {
+    max_i: f64,
+    mean: f64,
+    rms: f64,
+    rmsd: f64,
+}
+
+/// The pixels of `img` (`f` fast pixels a row) inside `roi`, in f64.
+fn roi_pixels<'a>(img: &'a [f32], f: usize, roi: &'a Roi) -> impl Iterator<Item = f64> + 'a {
+    img.iter()
+        .enumerate()
+        .filter(move |(i, _)| roi.contains(i % f, i / f))
+        .map(|(_, &v)| v as f64)
+}
+
+/// The C statistics: max_I (from 0), mean, rms and rmsd (n − 1 denominators, n at least 2).
+fn c_stats(img: &[f32], f: usize, roi: &Roi) -> CStats {
     let (mut max_i, mut sum, mut sumsqr, mut n) = (0.0f64, 0.0f64, 0.0f64, 0i64);
-    for (i, &v) in img.iter().enumerate() {
-        if !roi.contains(i % f, i / f) {
-            continue;
-        }
-        let v = v as f64;
+    for v in roi_pixels(img, f, roi) {
         if v > max_i {
             max_i = v;
         }
@@ -111,21 +123,77 @@ fn c_stats(img: &[f32], f: usize, roi: &Roi) -> (f64, f64, f64, f64) {
         sumsqr += v * v;
         n += 1;
     }
-    let n1 = n.max(1);
-    let avg = sum / n1 as f64;
-    let n2 = n.max(2);
-    let rms = (sumsqr / (n2 - 1) as f64).sqrt();
-    let (mut ss, mut m) = (0.0f64, 0i64);
-    for (i, &v) in img.iter().enumerate() {
-        if !roi.contains(i % f, i / f) {
-            continue;
-        }
-        let t = v as f64 - avg;
-        ss += t * t;
-        m += 1;
+    let mean = sum / n.max(1) as f64;
+    let rms = (sumsqr / (n.max(2) - 1) as f64).sqrt();
+    let ss = roi_pixels(img, f, roi).fold(0.0f64, |ss, v| ss + (v - mean) * (v - mean));
+    let rmsd = (ss / (n.max(2) - 1) as f64).sqrt();
+    CStats { max_i, mean, rms, rmsd }
+}
+
+/// A case whose folder holds the C program's output `file`, with the float image and what the
+/// C program derives from it before writing that file: the ROI and the statistics.
+struct FloatCase {
+    name: String,
+    dir: PathBuf,
+    /// The C program's output file.
+    file: PathBuf,
+    args: Vec<String>,
+    fpixels: usize,
+    spixels: usize,
+    image: Vec<f32>,
+    roi: Roi,
+    stats: CStats,
+}
+
+impl FloatCase {
+    /// Every case of the corpus that has `file`.
+    fn all_with(file: &str) -> Vec<FloatCase> {
+        cases()
+            .into_iter()
+            .filter(|case| case.join(file).exists())
+            .map(|case| {
+                let args = args(&case);
+                let (f, s) = dims(&case);
+                let image = read_float_image(&case.join("float.bin"), f * s).unwrap();
+                let roi = roi(&args, f, s);
+                let stats = c_stats(&image, f, &roi);
+                FloatCase {
+                    name: name(&case),
+                    file: case.join(file),
+                    dir: case,
+                    args,
+                    fpixels: f,
+                    spixels: s,
+                    image,
+                    roi,
+                    stats,
+                }
+            })
+            .collect()
     }
-    let m = m.max(2);
-    (max_i, avg, rms, (ss / (m - 1) as f64).sqrt())
+
+    /// The value of a one-number flag, or `default`.
+    fn flag(&self, flag: &str, default: f64) -> f64 {
+        arg_values(&self.args, flag, 1).map_or(default, |v| v[0])
+    }
+
+    /// The C program's `-intfile` scale (`-scale`, else automatic).
+    fn intfile_scale(&self) -> f64 {
+        intfile_auto_scale(self.flag("-scale", 0.0), self.stats.max_i)
+    }
+
+    /// The C program's stdout line starting with `prefix` is `expected`.
+    fn assert_stdout(&self, prefix: &str, expected: String) {
+        assert_eq!(stdout_line(&self.dir, prefix).unwrap(), expected, "{}", self.name);
+    }
+
+    /// `ours` is byte for byte the C program's file.
+    fn assert_identical(&self, ours: &[u8]) {
+        let golden = std::fs::read(&self.file).unwrap();
+        assert_eq!(ours.len(), golden.len(), "{}", self.name);
+        let diffs = ours.iter().zip(&golden).filter(|(x, y)| x != y).count();
+        assert_eq!(diffs, 0, "{}: {diffs} bytes differ", self.name);
+    }
 }
 
 #[test]
@@ -160,83 +228,33 @@ fn smv_headers_rebuild_byte_identical() {
 
 #[test]
 fn int_img_byte_identical() {
-    let mut checked = 0;
-    for case in cases() {
-        let p = case.join("int.img");
-        if !p.exists() {
-            continue;
-        }
-        let a = args(&case);
-        let (f, s) = dims(&case);
-        let img = read_float_image(&case.join("float.bin"), f * s).unwrap();
-        let roi = roi(&a, f, s);
-        let (max_i, avg, rms, rmsd) = c_stats(&img, f, &roi);
-        assert_eq!(
-            stdout_line(&case, "mean=").unwrap(),
-            format!(
-                "mean= {} rms= {} rmsd= {}",
-                format_g(avg, 6),
-                format_g(rms, 6),
-                format_g(rmsd, 6)
-            ),
-            "{}",
-            name(&case)
-        );
-        let scale = intfile_auto_scale(arg_values(&a, "-scale", 1).map_or(0.0, |v| v[0]), max_i);
-        assert_eq!(
-            stdout_line(&case, "intfile_scale = ").unwrap(),
-            format!("intfile_scale = {}", format_g(scale, 6)),
-            "{}",
-            name(&case)
-        );
-        let adc = arg_values(&a, "-adc", 1).map_or(40.0, |v| v[0]);
-        let data = int_image(&img, f, scale, adc, &roi);
-        let golden = std::fs::read(&p).unwrap();
+    let cases = FloatCase::all_with("int.img");
+    for c in &cases {
+        let g = |x: f64| format_g(x, 6);
+        let st = &c.stats;
+        c.assert_stdout("mean=", format!("mean= {} rms= {} rmsd= {}", g(st.mean), g(st.rms), g(st.rmsd)));
+        let scale = c.intfile_scale();
+        c.assert_stdout("intfile_scale = ", format!("intfile_scale = {}", g(scale)));
+        let data = int_image(&c.image, c.fpixels, scale, c.flag("-adc", 40.0), &c.roi);
         // Header values come from the golden header itself (geometry is not this module's job).
-        let v = SmvHeaderValues::from_header(&parse_smv(&golden, &p).unwrap().header, &p).unwrap();
-        let ours = smv_bytes(&v, &data);
-        let diffs = ours.iter().zip(&golden).filter(|(x, y)| x != y).count();
-        assert_eq!(ours.len(), golden.len(), "{}", name(&case));
-        assert_eq!(diffs, 0, "{}: {diffs} bytes differ", name(&case));
-        checked += 1;
+        let golden = std::fs::read(&c.file).unwrap();
+        let header = parse_smv(&golden, &c.file).unwrap().header;
+        let v = SmvHeaderValues::from_header(&header, &c.file).unwrap();
+        c.assert_identical(&smv_bytes(&v, &data));
     }
-    assert!(checked >= 5, "only {checked} int.img files checked");
+    assert!(cases.len() >= 5, "only {} int.img files checked", cases.len());
 }
 
 #[test]
 fn pgm_byte_identical() {
-    let mut checked = 0;
-    for case in cases() {
-        let p = case.join("image.pgm");
-        if !p.exists() {
-            continue;
-        }
-        let a = args(&case);
-        let (f, s) = dims(&case);
-        let img = read_float_image(&case.join("float.bin"), f * s).unwrap();
-        let roi = roi(&a, f, s);
-        let (max_i, _, _, rmsd) = c_stats(&img, f, &roi);
-        let intfile_scale =
-            intfile_auto_scale(arg_values(&a, "-scale", 1).map_or(0.0, |v| v[0]), max_i);
-        let scale = pgm_auto_scale(
-            arg_values(&a, "-pgmscale", 1).map_or(0.0, |v| v[0]),
-            rmsd,
-            intfile_scale,
-        );
-        assert_eq!(
-            stdout_line(&case, "pgm_scale = ").unwrap(),
-            format!("pgm_scale = {}", format_g(scale, 6)),
-            "{}",
-            name(&case)
-        );
-        let ours = pgm_bytes(f, s, scale, &pgm_pixels(&img, f, scale, &roi));
-        let golden = std::fs::read(&p).unwrap();
-        assert_eq!(ours.len(), golden.len(), "{}", name(&case));
-        let diffs = ours.iter().zip(&golden).filter(|(x, y)| x != y).count();
-        assert_eq!(diffs, 0, "{}: {diffs} bytes differ", name(&case));
-        checked += 1;
+    let cases = FloatCase::all_with("image.pgm");
+    for c in &cases {
+        let scale = pgm_auto_scale(c.flag("-pgmscale", 0.0), c.stats.rmsd, c.intfile_scale());
+        c.assert_stdout("pgm_scale = ", format!("pgm_scale = {}", format_g(scale, 6)));
+        let (f, s) = (c.fpixels, c.spixels);
+        c.assert_identical(&pgm_bytes(f, s, scale, &pgm_pixels(&c.image, f, scale, &c.roi)));
     }
-    assert!(checked >= 5, "only {checked} PGM files checked");
+    assert!(cases.len() >= 5, "only {} PGM files checked", cases.len());
 }
 
 #[test]
@@ -317,18 +335,10 @@ fn mosflm_matrix_matches_c_trace() {
             format_g(v[2], 6)
         )
     };
-    assert_eq!(
-        stdout_line(&case, "TRACE:   a_star (raw) = ").unwrap(),
-        format!("TRACE:   a_star (raw) = {}", fmt(m.a_star))
-    );
-    assert_eq!(
-        stdout_line(&case, "TRACE:   b_star (raw) = ").unwrap(),
-        format!("TRACE:   b_star (raw) = {}", fmt(m.b_star))
-    );
-    assert_eq!(
-        stdout_line(&case, "TRACE:   c_star (raw) = ").unwrap(),
-        format!("TRACE:   c_star (raw) = {}", fmt(m.c_star))
-    );
+    for (axis, v) in [("a_star", m.a_star), ("b_star", m.b_star), ("c_star", m.c_star)] {
+        let prefix = format!("TRACE:   {axis} (raw) = ");
+        assert_eq!(stdout_line(&case, &prefix).unwrap(), format!("{prefix}{}", fmt(v)));
+    }
 }
 
 #[test]
@@ -354,7 +364,7 @@ fn input_smv_files_parse() {
     let h = &mask.header;
     assert_eq!((h.fpixels, h.spixels, h.header_bytes), (128, 128, 512));
     assert_eq!(mask.data.len(), 128 * 128);
-    assert!(mask.data.iter().any(|&v| v == 0) && mask.data.iter().any(|&v| v != 0));
+    assert!(mask.data.contains(&0) && mask.data.iter().any(|&v| v != 0));
     assert_eq!(h.value_of("PIXEL_SIZE"), Some(0.1));
     assert_eq!(h.value_of("DISTANCE"), Some(100.0));
     assert_eq!(h.value_of("CLOSE_DISTANCE"), None);

@@ -153,6 +153,26 @@ impl Roi {
             && slow >= self.slow_min
             && slow <= self.slow_max
     }
+
+    /// `convert` applied to each pixel of a fast-major image (`fpixels` pixels a row) inside the
+    /// ROI; pixels outside it, and every pixel when `fpixels` is 0, are `T::default()` (0).
+    pub(crate) fn map_inside<T: Default + Clone>(
+        &self,
+        image: &[f32],
+        fpixels: usize,
+        convert: impl Fn(f32) -> T,
+    ) -> Vec<T> {
+        let mut out = vec![T::default(); image.len()];
+        if fpixels == 0 {
+            return out;
+        }
+        for (idx, (&v, o)) in image.iter().zip(out.iter_mut()).enumerate() {
+            if self.contains(idx % fpixels, idx / fpixels) {
+                *o = convert(v);
+            }
+        }
+        out
+    }
 }
 
 /// The largest input file any reader accepts (4 GiB): a 1024² f64 Fdump is 8 MiB and a 6M-pixel

@@ -33,21 +33,13 @@ pub fn pgm_auto_scale(pgm_scale: f64, rmsd: f64, intfile_scale: f64) -> f64 {
 /// The C program's float → PGM byte conversion (see the module documentation). `float_image` is fast-major
 /// with `fpixels` pixels per row; pixels outside `roi` are 0.
 pub fn pgm_pixels(float_image: &[f32], fpixels: usize, scale: f64, roi: &Roi) -> Vec<u8> {
-    let mut out = vec![0u8; float_image.len()];
-    if fpixels == 0 {
-        return out;
-    }
-    for (idx, (&v, o)) in float_image.iter().zip(out.iter_mut()).enumerate() {
-        if !roi.contains(idx % fpixels, idx / fpixels) {
-            continue;
-        }
+    roi.map_inside(float_image, fpixels, |v| {
         let mut t = v as f64 * scale;
         if t > 255.0 {
             t = 255.0;
         }
-        *o = (t as i32) as u8;
-    }
-    out
+        (t as i32) as u8
+    })
 }
 
 /// A complete PGM file: header (with `scale` printed by `%g` in the comment line) followed by `pixels` as
