@@ -37,6 +37,27 @@ pub const SERIES_NUMERATORS: [[f64; 4]; 3] =
 /// Denominators of `a₂, a₄, a₆` ([`SERIES_NUMERATORS`]).
 pub const SERIES_DENOMINATORS: [f64; 3] = [6.0, 360.0, 15120.0];
 
+/// Degree in N² of each numerator of [`SERIES_NUMERATORS`] (the scalar forms skip the zero
+/// terms: a float multiply by 0 does not fold away).
+pub const SERIES_DEGREES: [usize; 3] = [1, 2, 3];
+
+/// `(c₀ + c₁·x + … + c_d·x^d)/den` by Horner's rule over row `i` of the series' constants, or
+/// over its derivative's coefficients when `slope` (plain loops, no closures: the CPU kernel's
+/// AVX2/AVX-512 entry points inline it only so).
+#[inline(always)]
+fn series_row<T: Real>(i: usize, x: T, slope: bool) -> T {
+    let c = &SERIES_NUMERATORS[i];
+    let top = SERIES_DEGREES[i] - usize::from(slope);
+    let coefficient = |j: usize| if slope { (j + 1) as f64 * c[j + 1] } else { c[j] };
+    let mut acc = T::of(coefficient(top));
+    let mut j = top;
+    while j > 0 {
+        j -= 1;
+        acc = acc * x + T::of(coefficient(j));
+    }
+    acc / T::of(SERIES_DENOMINATORS[i])
+}
+
 /// Below this |sin x| the direct form [`sincg`] switches to its analytic limit.
 pub const SINCG_EPS: f64 = 1e-12;
 
@@ -128,20 +149,13 @@ pub fn grating_series<B: Backend, const D: usize>(
 /// The series coefficients `a₂, a₄, a₆` for `n2 = N²` ([`SERIES_NUMERATORS`]).
 #[inline(always)]
 pub fn series_coefficients<T: Real>(n2: T) -> [T; 3] {
-    [0, 1, 2].map(|i| {
-        let [c0, c1, c2, c3] = SERIES_NUMERATORS[i].map(T::of);
-        (((c3 * n2 + c2) * n2 + c1) * n2 + c0) / T::of(SERIES_DENOMINATORS[i])
-    })
+    [series_row(0, n2, false), series_row(1, n2, false), series_row(2, n2, false)]
 }
 
 /// `d(a₂, a₄, a₆)/d(N²)` of [`series_coefficients`].
 #[inline(always)]
 pub fn series_coefficient_slopes<T: Real>(n2: T) -> [T; 3] {
-    [0, 1, 2].map(|i| {
-        let [_, c1, c2, c3] = SERIES_NUMERATORS[i];
-        let [d0, d1, d2] = [c1, 2.0 * c2, 3.0 * c3].map(T::of);
-        ((d2 * n2 + d1) * n2 + d0) / T::of(SERIES_DENOMINATORS[i])
-    })
+    [series_row(0, n2, true), series_row(1, n2, true), series_row(2, n2, true)]
 }
 
 /// The grating with its Taylor series near the peak centre and the `(−1)^{round(h)·m}` sign
