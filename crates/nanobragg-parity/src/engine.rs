@@ -21,7 +21,7 @@ pub type AD<B> = Autodiff<B>;
 /// The function under check: the parameters, as autodiff tensors of the check's dtype, to an
 /// output of any rank `D` (reduced to a scalar by a seeded random projection).
 ///
-/// Every such closure implements it; it names the bound that [`check`](crate::check),
+/// Every such closure implements it; it names the bound that [`check`](crate::check()),
 /// [`evaluate`](crate::evaluate), [`gradient`](crate::gradient) and
 /// [`hessian_fd`](crate::hessian_fd) share.
 pub trait CheckFn<B: Backend, const D: usize>:
