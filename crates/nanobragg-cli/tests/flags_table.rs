@@ -703,9 +703,13 @@ fn integer_flags_accept_a_zero_fraction_only() {
 
 // ------------------------------------------------------------------ errors
 
+/// The error of a command line that must not parse.
+fn err(line: &str) -> CliError {
+    parse(line).expect_err(line)
+}
+
 #[test]
-fn errors_name_the_flag_and_the_problem() {
-    let err = |l: &str| parse(l).expect_err(l);
+fn unknown_flags_are_named() {
     assert_eq!(err("-foo").to_string(), "unknown flag '-foo'");
     assert_eq!(
         err("-distance 100 -foo 3").to_string(),
@@ -721,6 +725,10 @@ fn errors_name_the_flag_and_the_problem() {
     ] {
         assert!(matches!(err(line), CliError::UnknownFlag(_)), "{line}");
     }
+}
+
+#[test]
+fn missing_values_name_the_flag() {
     for line in [
         "-distance",
         "-distance -nopgm",
@@ -740,6 +748,10 @@ fn errors_name_the_flag_and_the_problem() {
             "{e}"
         );
     }
+}
+
+#[test]
+fn invalid_numbers_name_the_flag_and_the_value() {
     let e = err("-distance abc");
     assert_eq!(
         e,
@@ -761,12 +773,20 @@ fn errors_name_the_flag_and_the_problem() {
             "{line}"
         );
     }
+}
+
+#[test]
+fn stray_arguments_are_unexpected() {
     assert!(matches!(err("P1.hkl"), CliError::UnexpectedArgument(_)));
     assert!(matches!(
         err("-hkl P1.hkl extra"),
         CliError::UnexpectedArgument(_)
     ));
     assert!(matches!(err("-nopgm 5"), CliError::UnexpectedArgument(_)));
+}
+
+#[test]
+fn invalid_values_name_the_flag() {
     for args in [
         ["-pivot", "middle"],
         ["-dtype", "f16"],

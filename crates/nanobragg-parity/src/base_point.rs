@@ -4,14 +4,14 @@
 //! and evaluate the closure there once; then, per component, the stencil and step of its finite
 //! difference.
 
-use burn::tensor::{backend::Backend, DType, Tensor};
+use burn::tensor::{backend::Backend, DType};
 
 use crate::{
     config::ResolvedConfig,
     dtype::{check_supported, epsilon, expected_dtype, round_to},
-    engine::{Engine, AD},
+    engine::{CheckFn, Engine},
     finite_difference::{plan_step, Sample, StepPlan},
-    params::{Param, ParamSet, ParamTensors},
+    params::{Param, ParamSet},
     GradcheckConfig, GradcheckError,
 };
 
@@ -46,7 +46,7 @@ pub(crate) struct ComponentPlan<'p> {
 impl<'a, B, const D: usize, F> BasePoint<'a, B, D, F>
 where
     B: Backend,
-    F: Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>,
+    F: CheckFn<B, D>,
 {
     /// Resolve the dtype (`config.dtype` or `B::FloatElem`'s) and the settings, validate
     /// `params`, round them to the dtype (validated again), and evaluate `f` there once.

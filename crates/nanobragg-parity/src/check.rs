@@ -1,13 +1,13 @@
 //! The gradcheck entry points: [`check`], [`evaluate`] and [`gradient`].
 
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::backend::Backend;
 
 use crate::{
     base_point::{BasePoint, ComponentPlan},
     config::ResolvedConfig,
-    engine::AD,
+    engine::{CheckFn, AD},
     finite_difference::{richardson, FdEstimate},
-    params::{ParamSet, ParamTensors},
+    params::ParamSet,
     report::{ComponentReport, GradReport, Verdict},
     GradcheckConfig, GradcheckError,
 };
@@ -39,7 +39,7 @@ pub fn check<B, const D: usize, F>(
 ) -> Result<GradReport, GradcheckError>
 where
     B: Backend,
-    F: Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>,
+    F: CheckFn<B, D>,
 {
     let report = evaluate::<B, D, F>(device, params, config, f)?;
     match report.verdict {
@@ -71,7 +71,7 @@ pub fn evaluate<B, const D: usize, F>(
 ) -> Result<GradReport, GradcheckError>
 where
     B: Backend,
-    F: Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>,
+    F: CheckFn<B, D>,
 {
     let base = BasePoint::<B, D, F>::new(device, params, config, &f)?;
     let analytic = base.engine.gradient(&base.x0)?;
@@ -155,7 +155,7 @@ pub fn gradient<B, const D: usize, F>(
 ) -> Result<Vec<f64>, GradcheckError>
 where
     B: Backend,
-    F: Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>,
+    F: CheckFn<B, D>,
 {
     let base = BasePoint::<B, D, F>::new(device, params, config, &f)?;
     base.engine.gradient(&base.x0)

@@ -18,6 +18,22 @@ use crate::{
 /// The autodiff backend every check runs on.
 pub type AD<B> = Autodiff<B>;
 
+/// The function under check: the parameters, as autodiff tensors of the check's dtype, to an
+/// output of any rank `D` (reduced to a scalar by a seeded random projection).
+///
+/// Every such closure implements it; it names the bound that [`check`](crate::check()),
+/// [`evaluate`](crate::evaluate), [`gradient`](crate::gradient) and
+/// [`hessian_fd`](crate::hessian_fd) share.
+pub trait CheckFn<B: Backend, const D: usize>:
+    Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>
+{
+}
+
+impl<B: Backend, const D: usize, F> CheckFn<B, D> for F where
+    F: Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>
+{
+}
+
 pub(crate) struct Engine<'a, B: Backend, const D: usize, F> {
     device: B::Device,
     dtype: DType,
@@ -31,7 +47,7 @@ pub(crate) struct Engine<'a, B: Backend, const D: usize, F> {
 impl<'a, B, const D: usize, F> Engine<'a, B, D, F>
 where
     B: Backend,
-    F: Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>,
+    F: CheckFn<B, D>,
 {
     /// Evaluate `f` at `x0` once to learn the output shape and build the projection weights.
     /// Returns the engine and `f(x0)`.

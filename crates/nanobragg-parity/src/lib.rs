@@ -60,7 +60,7 @@ pub mod second_order;
 pub use check::{check, evaluate, gradient};
 pub use config::{GradcheckConfig, ResolvedConfig};
 pub use dtype::{assert_default_dtype, default_float_dtype, expected_dtype};
-pub use engine::AD;
+pub use engine::{CheckFn, AD};
 pub use error::GradcheckError;
 pub use finite_difference::{FdEstimate, Scheme};
 pub use params::{Bounds, Param, ParamSet, ParamTensors};
@@ -70,8 +70,8 @@ pub use second_order::{hessian_fd, Hessian};
 /// Re-exports for users of the test macro (so a test file needs only this crate and `burn`).
 pub mod prelude {
     pub use crate::{
-        check, evaluate, gradient, hessian_fd, Bounds, GradReport, GradcheckConfig, GradcheckError,
-        Param, ParamSet, ParamTensors, Verdict, AD,
+        check, evaluate, gradient, hessian_fd, Bounds, CheckFn, GradReport, GradcheckConfig,
+        GradcheckError, Param, ParamSet, ParamTensors, Verdict, AD,
     };
     pub use burn::tensor::{backend::Backend, DType, Tensor};
 }

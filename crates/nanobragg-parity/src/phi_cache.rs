@@ -14,7 +14,7 @@
 //! Every tensor it creates lives on the device of the cells it receives; it creates no float
 //! tensors at all, so it cannot change their dtype.
 
-use burn::tensor::{backend::Backend, Int, Tensor};
+use burn::tensor::{backend::Backend, Bool, Int, Tensor};
 use nanobragg::phi::{EvaluationContext, PhiCells, PhiOverride, PhiRotation};
 
 /// The C program's φ = 0 carry-over (single-threaded loop order).
@@ -53,6 +53,29 @@ fn select_cells<B: Backend>(
     table.select(0, idx)
 }
 
+/// The first active evaluation of a tile in loop order, as a one-hot mask of `active`'s shape
+/// `[P, T·O·S]` (all false when none is active), made on `device` (the cells').
+fn first_active_evaluation<B: Backend>(
+    active: &Tensor<B, 2, Bool>,
+    device: &B::Device,
+) -> Tensor<B, 2, Bool> {
+    let [p, n] = active.dims();
+    let active = active.clone().reshape([p * n]);
+    // Scores n·p − i at active evaluations, 0 elsewhere: unique and positive where active,
+    // so the maximum marks the first active evaluation in loop order. Every int tensor
+    // comes from the one arange (burn-flex's `arange` and `argmax`/`.int()` dtypes differ).
+    let rank = Tensor::<B, 1, Int>::arange(0..(p * n) as i64, device)
+        .neg()
+        .add_scalar((p * n) as i64);
+    let score = rank.mask_fill(active.bool_not(), 0);
+    let best = score.clone().max();
+    score
+        .clone()
+        .equal(best.expand([p * n]))
+        .bool_and(score.greater_elem(0))
+        .reshape([p, n])
+}
+
 impl<B: Backend> PhiRotation<B> for PhiCarryover {
     fn cells(
         &self,
@@ -66,24 +89,8 @@ impl<B: Backend> PhiRotation<B> for PhiCarryover {
         let base = select_cells(&fresh, &unrotated, &steady);
         let mut overrides = Vec::new();
         if !context.any_before && first != steady {
-            let [p, n] = context.active.dims();
-            let device = fresh.device();
-            let active = context.active.clone().reshape([p * n]);
-            // Scores n·p − i at active evaluations, 0 elsewhere: unique and positive where active,
-            // so the maximum marks the first active evaluation in loop order. Every int tensor
-            // comes from the one arange (burn-flex's `arange` and `argmax`/`.int()` dtypes differ).
-            let rank = Tensor::<B, 1, Int>::arange(0..(p * n) as i64, &device)
-                .neg()
-                .add_scalar((p * n) as i64);
-            let score = rank.mask_fill(active.bool_not(), 0);
-            let best = score.clone().max();
-            let is_first = score
-                .clone()
-                .equal(best.expand([p * n]))
-                .bool_and(score.greater_elem(0))
-                .reshape([p, n]);
             overrides.push(PhiOverride {
-                evaluations: is_first,
+                evaluations: first_active_evaluation(&context.active, &fresh.device()),
                 cells: select_cells(&fresh, &unrotated, &first),
             });
         }

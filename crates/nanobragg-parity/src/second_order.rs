@@ -11,13 +11,13 @@
 //! autodiff gradient that is not the gradient of *any* function (a wrong custom backward)
 //! typically yields an asymmetric "Hessian".
 
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::backend::Backend;
 use serde::{Deserialize, Serialize};
 
 use crate::{
     base_point::{BasePoint, ComponentPlan},
-    engine::AD,
-    params::{ParamSet, ParamTensors},
+    engine::CheckFn,
+    params::ParamSet,
     GradcheckConfig, GradcheckError,
 };
 
@@ -62,7 +62,7 @@ pub fn hessian_fd<B, const D: usize, F>(
 ) -> Result<Hessian, GradcheckError>
 where
     B: Backend,
-    F: Fn(&ParamTensors<AD<B>>) -> Tensor<AD<B>, D>,
+    F: CheckFn<B, D>,
 {
     let base = BasePoint::<B, D, F>::new(device, params, config, &f)?;
     let (engine, x0) = (&base.engine, &base.x0);

@@ -8,7 +8,7 @@ use burn::tensor::backend::AutodiffBackend;
 
 use crate::lbfgs::{Exit, Iterate};
 use crate::objective::Objective;
-use crate::options::{Optimizer, RefineOptions, StopReason};
+use crate::options::{Optimizer, RefineOptions, StopReason, StopRules};
 use crate::progress::Progress;
 use crate::spec::Variable;
 use crate::scaling::{transform, Transform};
@@ -102,6 +102,99 @@ where
     Ok(r)
 }
 
+/// The bounds `[lower, upper]` of the scaled variables `z = (x − x₀)/step` for a diagonal `map`;
+/// a full (Fisher) map mixes the variables, so the box is dropped (`±∞`).
+fn scaled_bounds(map: &Transform, x0: &[f64], lo: &[f64], hi: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let n = x0.len();
+    if map.diagonal {
+        let steps = map.steps();
+        (
+            (0..n).map(|i| (lo[i] - x0[i]) / steps[i]).collect(),
+            (0..n).map(|i| (hi[i] - x0[i]) / steps[i]).collect(),
+        )
+    } else {
+        (vec![f64::NEG_INFINITY; n], vec![f64::INFINITY; n])
+    }
+}
+
+/// What the optimiser's hook keeps between iterations: the log, the count of quiet iterations
+/// (relative loss change below the rule's threshold), the progress line, and the stopping rule
+/// that ended the run.
+struct Monitor {
+    rules: StopRules,
+    history: Vec<IterationLog>,
+    quiet_iterations: usize,
+    progress: Progress,
+    stop: Option<StopReason>,
+}
+
+impl Monitor {
+    fn new(options: &RefineOptions) -> Self {
+        Monitor {
+            rules: options.stop,
+            history: Vec::new(),
+            quiet_iterations: 0,
+            progress: Progress::new(options.progress),
+            stop: None,
+        }
+    }
+
+    /// Log one iteration: count it as quiet or not, show it, pass it to `callback`, and stop
+    /// (`Break`) when the callback or a stopping rule says so.
+    fn observe<C>(&mut self, log: IterationLog, callback: &mut C) -> ControlFlow<()>
+    where
+        C: FnMut(&IterationLog) -> ControlFlow<()>,
+    {
+        if let Some(prev) = self.history.last() {
+            let change = (prev.loss - log.loss).abs() / log.loss.abs().max(1.0);
+            let quiet = change < self.rules.relative_loss_change;
+            self.quiet_iterations = if quiet { self.quiet_iterations + 1 } else { 0 };
+        }
+        self.progress.show(&format!(
+            "refine: iteration {:>4}  loss {:.10e}  |g| {:.3e}  evaluations {}",
+            log.iteration, log.loss, log.gradient_norm, log.evaluations
+        ));
+        let user_stop = callback(&log).is_break();
+        let reason = self.stop_reason(user_stop, &log);
+        self.history.push(log);
+        match reason {
+            Some(r) => {
+                self.stop = Some(r);
+                ControlFlow::Break(())
+            }
+            None => ControlFlow::Continue(()),
+        }
+    }
+
+    /// The first stopping rule that `log` meets, in this order: the callback, the gradient norm,
+    /// the loss change (for `patience` iterations), the iteration and evaluation limits.
+    fn stop_reason(&self, user_stop: bool, log: &IterationLog) -> Option<StopReason> {
+        let rules = &self.rules;
+        if user_stop {
+            Some(StopReason::Callback)
+        } else if log.gradient_norm <= rules.gradient_norm {
+            Some(StopReason::GradientNorm)
+        } else if self.quiet_iterations >= rules.patience.max(1) {
+            Some(StopReason::LossChange)
+        } else if log.iteration >= rules.max_iterations {
+            Some(StopReason::MaxIterations)
+        } else if log.evaluations >= rules.max_evaluations {
+            Some(StopReason::MaxEvaluations)
+        } else {
+            None
+        }
+    }
+
+    /// End the progress line; why the run stopped, given how the optimiser returned.
+    fn finish(&mut self, exit: Exit) -> StopReason {
+        self.progress.finish();
+        match exit {
+            Exit::Hook => self.stop.unwrap_or(StopReason::Callback),
+            Exit::LineSearchFailed => StopReason::LineSearch,
+        }
+    }
+}
+
 /// Minimise any [`Problem`] in the scaled variables of `map` (`x = x₀ + T·z`, with `x₀` the
 /// problem's start) with the optimiser, stopping rules, progress line and callback of
 /// `options` (its `scaling` is not used: `map` is). `device` is where Adam keeps its state.
@@ -121,89 +214,40 @@ where
     let x0 = problem.start();
     let variables = problem.variables();
     let (lo, hi) = problem.bounds();
-    let n = x0.len();
-    let steps = map.steps();
-    let to_x = |z: &[f64]| map.to_x(z);
-    let (lower, upper): (Vec<f64>, Vec<f64>) = if map.diagonal {
-        (
-            (0..n).map(|i| (lo[i] - x0[i]) / steps[i]).collect(),
-            (0..n).map(|i| (hi[i] - x0[i]) / steps[i]).collect(),
-        )
-    } else {
-        (vec![f64::NEG_INFINITY; n], vec![f64::INFINITY; n])
-    };
-    let z0 = vec![0.0; n];
-    let mut history: Vec<IterationLog> = Vec::new();
-    let mut stop: Option<StopReason> = None;
-    let mut quiet_iterations = 0;
-    let mut progress = Progress::new(options.progress);
-    let rules = options.stop;
+    let (lower, upper) = scaled_bounds(map, &x0, &lo, &hi);
+    let z0 = vec![0.0; x0.len()];
+    let mut monitor = Monitor::new(options);
     let evaluations = std::cell::Cell::new(0usize);
     let counted = |z: &[f64]| -> Result<(f64, Vec<f64>)> {
         evaluations.set(evaluations.get() + 1);
-        let (f, g) = problem.value_and_gradient(&to_x(z))?;
+        let (f, g) = problem.value_and_gradient(&map.to_x(z))?;
         Ok((f, map.grad_z(&g)))
     };
     let hook = |it: &Iterate<'_>| -> ControlFlow<()> {
-        let gnorm = it.projected_gradient.iter().fold(0.0f64, |m, g| m.max(g.abs()));
         let log = IterationLog {
             iteration: it.iteration,
             evaluations: evaluations.get(),
             loss: it.f,
-            gradient_norm: gnorm,
-            values: to_x(it.z),
+            gradient_norm: it.projected_gradient.iter().fold(0.0f64, |m, g| m.max(g.abs())),
+            values: map.to_x(it.z),
             elapsed_s: clock.elapsed().as_secs_f64(),
         };
-        if let Some(prev) = history.last() {
-            let change = (prev.loss - it.f).abs() / it.f.abs().max(1.0);
-            quiet_iterations = if change < rules.relative_loss_change { quiet_iterations + 1 } else { 0 };
-        }
-        progress.show(&format!(
-            "refine: iteration {:>4}  loss {:.10e}  |g| {:.3e}  evaluations {}",
-            log.iteration, log.loss, log.gradient_norm, log.evaluations
-        ));
-        let user = callback(&log);
-        history.push(log);
-        let reason = if user.is_break() {
-            Some(StopReason::Callback)
-        } else if gnorm <= rules.gradient_norm {
-            Some(StopReason::GradientNorm)
-        } else if quiet_iterations >= rules.patience.max(1) {
-            Some(StopReason::LossChange)
-        } else if it.iteration >= rules.max_iterations {
-            Some(StopReason::MaxIterations)
-        } else if evaluations.get() >= rules.max_evaluations {
-            Some(StopReason::MaxEvaluations)
-        } else {
-            None
-        };
-        match reason {
-            Some(r) => {
-                stop = Some(r);
-                ControlFlow::Break(())
-            }
-            None => ControlFlow::Continue(()),
-        }
+        monitor.observe(log, &mut callback)
     };
     let (z, f, _g, exit) = match &options.optimizer {
         Optimizer::Lbfgs(o) => crate::lbfgs::minimize(counted, &z0, &lower, &upper, o, hook)?,
         Optimizer::Adam(o) => crate::adam::minimize::<B, _, _>(device, counted, &z0, &lower, &upper, o, hook)?,
     };
-    progress.finish();
-    let stop = match exit {
-        Exit::Hook => stop.unwrap_or(StopReason::Callback),
-        Exit::LineSearchFailed => StopReason::LineSearch,
-    };
-    let start_loss = history.first().map_or(f, |h| h.loss);
-    let iterations = history.last().map_or(0, |h| h.iteration);
+    let stop = monitor.finish(exit);
+    let history = monitor.history;
     Ok(Refined {
         variables,
         start: x0,
-        values: to_x(&z),
-        start_loss,
+        values: map.to_x(&z),
+        start_loss: history.first().map_or(f, |h| h.loss),
         loss: f,
-        steps,
-        iterations,
+        steps: map.steps(),
+        iterations: history.last().map_or(0, |h| h.iteration),
         evaluations: evaluations.get(),
         stop,
         history,

@@ -61,6 +61,161 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// One curvature pair `(s, y, ρ)`: the step `s = z₊ − z`, the gradient change `y = g₊ − g` and
+/// `ρ = 1/sᵀy`.
+type Pair = (Vec<f64>, Vec<f64>, f64);
+
+/// The box `[lower, upper]` (per variable, scaled units) that iterates never leave.
+struct Bounds<'a> {
+    lower: &'a [f64],
+    upper: &'a [f64],
+}
+
+impl Bounds<'_> {
+    /// `z` clamped into the box.
+    fn clamp(&self, z: &[f64]) -> Vec<f64> {
+        (0..z.len()).map(|i| z[i].clamp(self.lower[i], self.upper[i])).collect()
+    }
+
+    /// The active set: variables on a bound with the gradient `g` pushing them outwards.
+    fn active(&self, z: &[f64], g: &[f64]) -> Vec<bool> {
+        (0..z.len())
+            .map(|i| (z[i] <= self.lower[i] && g[i] > 0.0) || (z[i] >= self.upper[i] && g[i] < 0.0))
+            .collect()
+    }
+
+    /// Zero the components of `d` that would move a variable on a bound outwards.
+    fn hold_on_bounds(&self, z: &[f64], d: &mut [f64]) {
+        for i in 0..z.len() {
+            if (z[i] >= self.upper[i] && d[i] > 0.0) || (z[i] <= self.lower[i] && d[i] < 0.0) {
+                d[i] = 0.0;
+            }
+        }
+    }
+
+    /// The largest step `t ≥ 0` with `z + t·d` inside the box (∞ when no component is bounded).
+    fn max_step(&self, z: &[f64], d: &[f64]) -> f64 {
+        (0..z.len())
+            .filter(|&i| d[i] != 0.0)
+            .map(|i| {
+                if d[i] > 0.0 { (self.upper[i] - z[i]) / d[i] } else { (self.lower[i] - z[i]) / d[i] }
+            })
+            .fold(f64::INFINITY, f64::min)
+            .max(0.0)
+    }
+
+    /// The point `z + t·d`; at `t ≥ t_max` it is clamped, so rounding cannot leave the box.
+    fn along(&self, z: &[f64], d: &[f64], t: f64, t_max: f64) -> Vec<f64> {
+        (0..z.len())
+            .map(|i| {
+                let v = z[i] + t * d[i];
+                if t >= t_max { v.clamp(self.lower[i], self.upper[i]) } else { v }
+            })
+            .collect()
+    }
+}
+
+/// `g` with the components of held (active) variables set to 0.
+fn projected(g: &[f64], active: &[bool]) -> Vec<f64> {
+    g.iter().zip(active).map(|(&gi, &a)| if a { 0.0 } else { gi }).collect()
+}
+
+/// A point of the run: position (scaled units), value and gradient.
+struct Point {
+    z: Vec<f64>,
+    f: f64,
+    g: Vec<f64>,
+}
+
+/// The minimiser's state between iterations: the box, the options and the curvature history.
+struct Lbfgs<'a> {
+    bounds: Bounds<'a>,
+    options: &'a LbfgsOptions,
+    /// The last `memory` pairs, oldest first.
+    history: Vec<Pair>,
+}
+
+impl Lbfgs<'_> {
+    /// A downhill direction at `x` and its slope `dᵀg < 0`: the quasi-Newton direction with the
+    /// outward components on bounds dropped or, when that is not downhill, the steepest descent
+    /// `−pg` (the history is then cleared). `None` when `−pg` is not downhill either (`pg = 0`).
+    fn descent_direction(&mut self, x: &Point, pg: &[f64], active: &[bool]) -> Option<(Vec<f64>, f64)> {
+        let mut d = direction(pg, &self.history, active);
+        self.bounds.hold_on_bounds(&x.z, &mut d);
+        let slope0 = dot(&d, &x.g);
+        if slope0 < 0.0 {
+            return Some((d, slope0));
+        }
+        self.history.clear();
+        let d: Vec<f64> = pg.iter().map(|x| -x).collect();
+        let slope0 = dot(&d, &x.g);
+        (slope0 < 0.0).then_some((d, slope0))
+    }
+
+    /// The first step tried along `d`: 1 (the quasi-Newton step) once curvature is known, else the
+    /// step of ∞-norm `first_step`.
+    fn first_trial_step(&self, d: &[f64]) -> f64 {
+        if self.history.is_empty() {
+            let dmax = d.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+            self.options.first_step / dmax
+        } else {
+            1.0
+        }
+    }
+
+    /// Keep the pair `(s, y)` if it satisfies the curvature condition `sᵀy > 1e-10·|s|·|y|`,
+    /// dropping the oldest pair when `memory` are kept already.
+    fn remember(&mut self, s: Vec<f64>, y: Vec<f64>) {
+        let sy = dot(&s, &y);
+        if sy > 1e-10 * dot(&s, &s).sqrt() * dot(&y, &y).sqrt() {
+            if self.history.len() == self.options.memory.max(1) {
+                self.history.remove(0);
+            }
+            self.history.push((s, y, 1.0 / sy));
+        }
+    }
+
+    /// One iteration from `x`: a descent direction, the strong-Wolfe search along it (clamped to
+    /// the box) and the new pair remembered. When the search finds no step, it is tried once more
+    /// along the steepest descent with the history cleared. `None`: no step decreases the loss.
+    fn step<E>(&mut self, eval: &mut E, x: &Point, pg: &[f64], active: &[bool]) -> Result<Option<Point>>
+    where
+        E: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
+    {
+        loop {
+            let Some((d, slope0)) = self.descent_direction(x, pg, active) else {
+                return Ok(None);
+            };
+            let t_max = self.bounds.max_step(&x.z, &d);
+            let t_init = self.first_trial_step(&d);
+            let (accepted, best) = strong_wolfe(
+                |t| {
+                    let (ft, gt) = eval(&self.bounds.along(&x.z, &d, t, t_max))?;
+                    let slope = if ft.is_finite() { dot(&gt, &d) } else { f64::NAN };
+                    Ok(LinePoint { t, f: ft, slope, grad: gt })
+                },
+                x.f,
+                slope0,
+                t_init,
+                t_max,
+                &self.options.line_search,
+            )?;
+            match accepted.or(best) {
+                Some(p) => {
+                    let z = self.bounds.along(&x.z, &d, p.t, t_max);
+                    let s = z.iter().zip(&x.z).map(|(a, b)| a - b).collect();
+                    let y = p.grad.iter().zip(&x.g).map(|(a, b)| a - b).collect();
+                    self.remember(s, y);
+                    return Ok(Some(Point { z, f: p.f, g: p.grad }));
+                }
+                // The retry: an empty history makes the next direction the steepest descent.
+                None if !self.history.is_empty() => self.history.clear(),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
 /// Minimise `f` from `z0` inside `[lower, upper]`. `eval(z)` returns `(f, ∇f)`; `hook` is
 /// called at the start and after every iteration and stops the run with `Break`. Returns the
 /// final point, value, gradient and why it stopped.
@@ -76,100 +231,26 @@ where
     E: FnMut(&[f64]) -> Result<(f64, Vec<f64>)>,
     H: FnMut(&Iterate<'_>) -> ControlFlow<()>,
 {
-    let n = z0.len();
-    let mut z: Vec<f64> = (0..n).map(|i| z0[i].clamp(lower[i], upper[i])).collect();
-    let (mut f, mut g) = eval(&z)?;
-    let mut history: Vec<(Vec<f64>, Vec<f64>, f64)> = Vec::new();
-    let mut prev_active: Vec<bool> = vec![false; n];
+    let mut lbfgs = Lbfgs { bounds: Bounds { lower, upper }, options, history: Vec::new() };
+    let z = lbfgs.bounds.clamp(z0);
+    let (f, g) = eval(&z)?;
+    let mut x = Point { z, f, g };
+    let mut prev_active: Vec<bool> = vec![false; z0.len()];
     let mut iteration = 0;
     loop {
-        let active: Vec<bool> = (0..n)
-            .map(|i| (z[i] <= lower[i] && g[i] > 0.0) || (z[i] >= upper[i] && g[i] < 0.0))
-            .collect();
-        let pg: Vec<f64> = (0..n).map(|i| if active[i] { 0.0 } else { g[i] }).collect();
-        let state = Iterate { iteration, z: &z, f, projected_gradient: &pg };
+        let active = lbfgs.bounds.active(&x.z, &x.g);
+        let pg = projected(&x.g, &active);
+        let state = Iterate { iteration, z: &x.z, f: x.f, projected_gradient: &pg };
         if hook(&state).is_break() {
-            return Ok((z, f, g, Exit::Hook));
+            return Ok((x.z, x.f, x.g, Exit::Hook));
         }
         if active != prev_active {
-            history.clear();
+            lbfgs.history.clear();
             prev_active = active.clone();
         }
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let mut d = direction(&pg, &history, &active);
-            // A variable on a bound cannot move outwards: drop that component.
-            for i in 0..n {
-                if (z[i] >= upper[i] && d[i] > 0.0) || (z[i] <= lower[i] && d[i] < 0.0) {
-                    d[i] = 0.0;
-                }
-            }
-            let slope0 = dot(&d, &g);
-            let (d, slope0) = if slope0 < 0.0 {
-                (d, slope0)
-            } else {
-                history.clear();
-                let d: Vec<f64> = pg.iter().map(|x| -x).collect();
-                let s = dot(&d, &g);
-                (d, s)
-            };
-            if !(slope0 < 0.0) {
-                // Zero projected gradient: nothing to do but let the hook decide.
-                return Ok((z, f, g, Exit::LineSearchFailed));
-            }
-            let t_max = (0..n)
-                .filter(|&i| d[i] != 0.0)
-                .map(|i| if d[i] > 0.0 { (upper[i] - z[i]) / d[i] } else { (lower[i] - z[i]) / d[i] })
-                .fold(f64::INFINITY, f64::min)
-                .max(0.0);
-            let t_init = if history.is_empty() {
-                let dmax = d.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-                options.first_step / dmax
-            } else {
-                1.0
-            };
-            let at = |t: f64| -> Vec<f64> {
-                (0..n)
-                    .map(|i| {
-                        let v = z[i] + t * d[i];
-                        if t >= t_max { v.clamp(lower[i], upper[i]) } else { v }
-                    })
-                    .collect()
-            };
-            let (accepted, best) = strong_wolfe(
-                |t| {
-                    let (ft, gt) = eval(&at(t))?;
-                    let slope = if ft.is_finite() { dot(&gt, &d) } else { f64::NAN };
-                    Ok(LinePoint { t, f: ft, slope, grad: gt })
-                },
-                f,
-                slope0,
-                t_init,
-                t_max,
-                &options.line_search,
-            )?;
-            let Some(p) = accepted.or(best) else {
-                if history.is_empty() || tries > 1 {
-                    return Ok((z, f, g, Exit::LineSearchFailed));
-                }
-                history.clear();
-                continue;
-            };
-            let z_new = at(p.t);
-            let s: Vec<f64> = z_new.iter().zip(&z).map(|(a, b)| a - b).collect();
-            let y: Vec<f64> = p.grad.iter().zip(&g).map(|(a, b)| a - b).collect();
-            let sy = dot(&s, &y);
-            if sy > 1e-10 * dot(&s, &s).sqrt() * dot(&y, &y).sqrt() {
-                if history.len() == options.memory.max(1) {
-                    history.remove(0);
-                }
-                history.push((s, y, 1.0 / sy));
-            }
-            z = z_new;
-            f = p.f;
-            g = p.grad;
-            break;
+        match lbfgs.step(&mut eval, &x, &pg, &active)? {
+            Some(next) => x = next,
+            None => return Ok((x.z, x.f, x.g, Exit::LineSearchFailed)),
         }
         iteration += 1;
     }

@@ -58,12 +58,133 @@ fn cubic_min(a: f64, fa: f64, da: f64, b: f64, fb: f64, db: f64) -> Option<f64> 
     t.is_finite().then_some(t)
 }
 
+/// The zoom phase's next trial step between `lo.t` and `hi.t`: the cubic interpolant's minimiser,
+/// or the midpoint when `hi` is not finite, the cubic has no minimiser, or it lies within 10% of
+/// the interval's width from either end (safeguard).
+fn zoom_trial(lo: &LinePoint, hi: &LinePoint) -> f64 {
+    let (a, b) = (lo.t, hi.t);
+    let (left, right) = (a.min(b), a.max(b));
+    let guard = 0.1 * (b - a).abs();
+    let t = if hi.f.is_finite() && hi.slope.is_finite() {
+        cubic_min(a, lo.f, lo.slope, b, hi.f, hi.slope).unwrap_or(0.5 * (a + b))
+    } else {
+        0.5 * (a + b)
+    };
+    if t > left + guard && t < right - guard {
+        t
+    } else {
+        0.5 * (a + b)
+    }
+}
+
+/// How the bracketing phase ended.
+enum Bracket {
+    /// A point satisfying the strong-Wolfe conditions (or at `t_max`, still descending).
+    Accepted(LinePoint),
+    /// An interval known to hold an acceptable step; `lo` is the end with the lower value.
+    Interval { lo: LinePoint, hi: LinePoint },
+    /// `max_evaluations` spent.
+    Exhausted,
+}
+
+/// One search along a direction: `φ`, its value and slope at 0, the evaluations spent and the best
+/// point seen (finite, below `φ(0)`).
+struct Search<'o, F> {
+    phi: F,
+    f0: f64,
+    slope0: f64,
+    options: &'o LineSearchOptions,
+    evals: usize,
+    best: Option<LinePoint>,
+}
+
+impl<F> Search<'_, F>
+where
+    F: FnMut(f64) -> Result<LinePoint>,
+{
+    /// Sufficient decrease: `φ(t) ≤ φ(0) + c1·t·φ'(0)` (false for a non-finite `φ(t)`).
+    fn armijo(&self, p: &LinePoint) -> bool {
+        p.f.is_finite() && p.f <= self.f0 + self.options.c1 * p.t * self.slope0
+    }
+
+    /// Curvature: `|φ'(t)| ≤ c2·|φ'(0)|`.
+    fn curvature(&self, p: &LinePoint) -> bool {
+        p.slope.abs() <= -self.options.c2 * self.slope0
+    }
+
+    /// `max_evaluations` spent.
+    fn exhausted(&self) -> bool {
+        self.evals >= self.options.max_evaluations
+    }
+
+    /// `φ(t)`, counted, and kept as the best point if it is.
+    fn eval(&mut self, t: f64) -> Result<LinePoint> {
+        let p = (self.phi)(t)?;
+        self.evals += 1;
+        if p.f.is_finite() && p.f < self.f0 && self.best.as_ref().is_none_or(|b| p.f < b.f) {
+            self.best = Some(p.clone());
+        }
+        Ok(p)
+    }
+
+    /// Bracketing phase (Algorithm 3.5): grow the step by `expansion` from `t_init` up to `t_max`
+    /// until a point is accepted or an interval holding one is found.
+    fn bracket(&mut self, t_init: f64, t_max: f64) -> Result<Bracket> {
+        let mut prev = LinePoint { t: 0.0, f: self.f0, slope: self.slope0, grad: Vec::new() };
+        let mut t = t_init.min(t_max);
+        loop {
+            if self.exhausted() {
+                return Ok(Bracket::Exhausted);
+            }
+            let p = self.eval(t)?;
+            if !self.armijo(&p) || (self.evals > 1 && p.f >= prev.f) {
+                return Ok(Bracket::Interval { lo: prev, hi: p });
+            }
+            if self.curvature(&p) {
+                return Ok(Bracket::Accepted(p));
+            }
+            if p.slope >= 0.0 {
+                return Ok(Bracket::Interval { lo: p, hi: prev });
+            }
+            if t >= t_max {
+                return Ok(Bracket::Accepted(p));
+            }
+            t = (t * self.options.expansion).min(t_max);
+            prev = p;
+        }
+    }
+
+    /// Zoom phase (Algorithm 3.6): shrink `[lo, hi]` around an acceptable point until one is found,
+    /// the interval is below rounding, or the evaluations are spent (`None`).
+    fn zoom(&mut self, mut lo: LinePoint, mut hi: LinePoint) -> Result<Option<LinePoint>> {
+        while !self.exhausted() {
+            let (a, b) = (lo.t, hi.t);
+            if (b - a).abs() <= 1e-14 * a.abs().max(b.abs()).max(1e-300) {
+                break;
+            }
+            let p = self.eval(zoom_trial(&lo, &hi))?;
+            if !self.armijo(&p) || p.f >= lo.f {
+                hi = p;
+            } else {
+                if self.curvature(&p) {
+                    return Ok(Some(p));
+                }
+                if p.slope * (hi.t - lo.t) >= 0.0 {
+                    hi = lo;
+                }
+                lo = p;
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// Search along a direction. `phi(t)` evaluates the objective at `z + t·d`; `f0`, `slope0`
 /// are `φ(0)` and `φ'(0) < 0`. Returns the accepted point, or `None` after
 /// `max_evaluations` without one (then the best finite point with decrease, if any, is
 /// returned as the second value).
 pub fn strong_wolfe<F>(
-    mut phi: F,
+    phi: F,
     f0: f64,
     slope0: f64,
     t_init: f64,
@@ -73,75 +194,13 @@ pub fn strong_wolfe<F>(
 where
     F: FnMut(f64) -> Result<LinePoint>,
 {
-    let LineSearchOptions { c1, c2, max_evaluations, expansion } = *options;
-    let armijo = |p: &LinePoint| p.f.is_finite() && p.f <= f0 + c1 * p.t * slope0;
-    let curvature = |p: &LinePoint| p.slope.abs() <= -c2 * slope0;
-    let mut best: Option<LinePoint> = None;
-    let note_best = |p: &LinePoint, best: &mut Option<LinePoint>| {
-        if p.f.is_finite() && p.f < f0 && best.as_ref().is_none_or(|b| p.f < b.f) {
-            *best = Some(p.clone());
-        }
+    let mut search = Search { phi, f0, slope0, options, evals: 0, best: None };
+    let accepted = match search.bracket(t_init, t_max)? {
+        Bracket::Accepted(p) => Some(p),
+        Bracket::Interval { lo, hi } => search.zoom(lo, hi)?,
+        Bracket::Exhausted => None,
     };
-    let mut evals = 0;
-    let mut prev = LinePoint { t: 0.0, f: f0, slope: slope0, grad: Vec::new() };
-    let mut t = t_init.min(t_max);
-    // Bracketing phase: returns (lo, hi) with lo the better end.
-    let (mut lo, mut hi) = loop {
-        if evals >= max_evaluations {
-            return Ok((None, best));
-        }
-        let p = phi(t)?;
-        evals += 1;
-        note_best(&p, &mut best);
-        if !armijo(&p) || (evals > 1 && p.f >= prev.f) {
-            break (prev, p);
-        }
-        if curvature(&p) {
-            return Ok((Some(p), best));
-        }
-        if p.slope >= 0.0 {
-            break (p, prev);
-        }
-        if t >= t_max {
-            return Ok((Some(p), best));
-        }
-        let next = (t * expansion).min(t_max);
-        prev = p;
-        t = next;
-    };
-    // Zoom phase.
-    while evals < max_evaluations {
-        let (a, b) = (lo.t, hi.t);
-        let width = (b - a).abs();
-        if width <= 1e-14 * a.abs().max(b.abs()).max(1e-300) {
-            break;
-        }
-        let (left, right) = (a.min(b), a.max(b));
-        let guard = 0.1 * width;
-        let mut t = if hi.f.is_finite() && hi.slope.is_finite() {
-            cubic_min(a, lo.f, lo.slope, b, hi.f, hi.slope).unwrap_or(0.5 * (a + b))
-        } else {
-            0.5 * (a + b)
-        };
-        if !(t > left + guard && t < right - guard) {
-            t = 0.5 * (a + b);
-        }
-        let p = phi(t)?;
-        evals += 1;
-        note_best(&p, &mut best);
-        if !armijo(&p) || p.f >= lo.f {
-            hi = p;
-        } else {
-            if curvature(&p) {
-                return Ok((Some(p), best));
-            }
-            if p.slope * (hi.t - lo.t) >= 0.0 {
-                hi = lo;
-            }
-            lo = p;
-        }
-    }
-    Ok((None, best))
+    Ok((accepted, search.best))
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use burn::tensor::backend::AutodiffBackend;
 
 use crate::objective::Objective;
 use crate::options::Scaling;
-use crate::uncertainty::{fisher_information, invert_spd, jacobian};
+use crate::uncertainty::{cholesky, fisher_information, invert_lower, jacobian};
 use crate::error::{RefineError, Result};
 
 /// `x = x₀ + T·z`.
@@ -110,23 +110,8 @@ fn whitening(f: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let g: Vec<Vec<f64>> = (0..n)
         .map(|i| (0..n).map(|j| f[i][j] * d[i] * d[j] + if i == j { 1e-9 } else { 0.0 }).collect())
         .collect();
-    // Cholesky G = M·Mᵀ; T = D·M⁻ᵀ. (invert_spd checks definiteness; M is rebuilt here.)
-    invert_spd(&g)?;
-    let mut m = vec![vec![0.0; n]; n];
-    for i in 0..n {
-        for j in 0..=i {
-            let s: f64 = g[i][j] - (0..j).map(|k| m[i][k] * m[j][k]).sum::<f64>();
-            m[i][j] = if i == j { s.sqrt() } else { s / m[j][j] };
-        }
-    }
-    let mut minv = vec![vec![0.0; n]; n];
-    for i in 0..n {
-        minv[i][i] = 1.0 / m[i][i];
-        for j in 0..i {
-            let s: f64 = (j..i).map(|k| m[i][k] * minv[k][j]).sum();
-            minv[i][j] = -s / m[i][i];
-        }
-    }
+    // Cholesky G = M·Mᵀ; T = D·M⁻ᵀ.
+    let minv = invert_lower(&cholesky(&g)?);
     // T = D · (M⁻¹)ᵀ
     Some((0..n).map(|i| (0..n).map(|j| d[i] * minv[j][i]).collect()).collect())
 }
@@ -134,18 +119,16 @@ fn whitening(f: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::uncertainty::assert_identity;
 
     #[test]
     fn whitening_makes_the_fisher_information_the_identity() {
         let f = vec![vec![4.0, 3.9, 0.1], vec![3.9, 4.0, 0.2], vec![0.1, 0.2, 9.0]];
         let t = whitening(&f).unwrap();
         // Tᵀ F T = I
-        for a in 0..3 {
-            for b in 0..3 {
-                let v: f64 = (0..3).flat_map(|i| (0..3).map(move |j| (i, j))).map(|(i, j)| t[i][a] * f[i][j] * t[j][b]).sum();
-                assert!((v - if a == b { 1.0 } else { 0.0 }).abs() < 1e-6, "{a}{b}: {v}");
-            }
-        }
+        assert_identity(3, 1e-6, |a, b| {
+            (0..3).flat_map(|i| (0..3).map(move |j| (i, j))).map(|(i, j)| t[i][a] * f[i][j] * t[j][b]).sum()
+        });
     }
 
     #[test]

@@ -158,9 +158,9 @@ pub fn from_fisher(fisher: Vec<Vec<f64>>, names: &[String]) -> Result<Uncertaint
     Ok(Uncertainties { fisher, covariance, std_errors, correlation })
 }
 
-/// Inverse of a symmetric positive-definite matrix by Cholesky; `None` when it is not
-/// (numerically) positive definite.
-pub fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+/// Cholesky factor `L` (lower triangular, `A = L·Lᵀ`) of a symmetric matrix; `None` when a pivot
+/// is not above `1e-14·|a_ii|` (`A` not numerically positive definite).
+pub(crate) fn cholesky(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let n = a.len();
     let mut l = vec![vec![0.0; n]; n];
     for i in 0..n {
@@ -176,7 +176,13 @@ pub fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
             }
         }
     }
-    // inv(L) then inv(A) = inv(L)ᵀ inv(L).
+    Some(l)
+}
+
+/// Inverse of a lower-triangular matrix with a nonzero diagonal (itself lower triangular), by
+/// forward substitution.
+pub(crate) fn invert_lower(l: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let n = l.len();
     let mut li = vec![vec![0.0; n]; n];
     for i in 0..n {
         li[i][i] = 1.0 / l[i][i];
@@ -185,11 +191,31 @@ pub fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
             li[i][j] = -s / l[i][i];
         }
     }
+    li
+}
+
+/// Inverse of a symmetric positive-definite matrix by Cholesky; `None` when it is not
+/// (numerically) positive definite.
+pub fn invert_spd(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+    let n = a.len();
+    // inv(A) = inv(L)ᵀ inv(L).
+    let li = invert_lower(&cholesky(a)?);
     Some(
         (0..n)
             .map(|i| (0..n).map(|j| (i.max(j)..n).map(|k| li[k][i] * li[k][j]).sum()).collect())
             .collect(),
     )
+}
+
+/// Test helper: `entry(i, j)` is the `n×n` identity matrix within `tol`.
+#[cfg(test)]
+pub(crate) fn assert_identity(n: usize, tol: f64, entry: impl Fn(usize, usize) -> f64) {
+    for i in 0..n {
+        for j in 0..n {
+            let v = entry(i, j);
+            assert!((v - if i == j { 1.0 } else { 0.0 }).abs() < tol, "({i}, {j}): {v}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -200,12 +226,7 @@ mod tests {
     fn inverse_of_a_spd_matrix_times_itself_is_the_identity() {
         let a = vec![vec![4.0, 1.0, 0.5], vec![1.0, 3.0, 0.2], vec![0.5, 0.2, 2.0]];
         let inv = invert_spd(&a).unwrap();
-        for i in 0..3 {
-            for j in 0..3 {
-                let v: f64 = (0..3).map(|k| a[i][k] * inv[k][j]).sum();
-                assert!((v - if i == j { 1.0 } else { 0.0 }).abs() < 1e-12);
-            }
-        }
+        assert_identity(3, 1e-12, |i, j| (0..3).map(|k| a[i][k] * inv[k][j]).sum());
     }
 
     #[test]

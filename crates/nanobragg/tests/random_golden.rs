@@ -7,7 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use nanobragg::random::{poisson_noise_image, random_misset};
+use nanobragg::random::{poisson_noise_image, random_misset, random_misset_line};
 
 /// Cases that must exist and carry a noise image.
 const REQUIRED_NOISE_CASES: [&str; 5] = [
@@ -213,13 +213,7 @@ fn random_misset_angles_match_golden_stdout() {
         let cli_seed: i64 = last_value(&args, "-misset_seed", 1)
             .unwrap_or_else(|| panic!("{name}: -misset random without -misset_seed"));
         let (_, angles) = random_misset(-cli_seed);
-        let rtd = 180.0 * std::f64::consts::FRAC_1_PI;
-        let ours = format!(
-            "random orientation misset angles: {:.6} {:.6} {:.6} deg",
-            angles[0] * rtd,
-            angles[1] * rtd,
-            angles[2] * rtd
-        );
+        let ours = random_misset_line(angles);
         let stdout = read_text(&case.join("stdout.txt"));
         let line = stdout
             .lines()

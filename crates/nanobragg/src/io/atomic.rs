@@ -130,12 +130,22 @@ fn sync_parent(target: &Path) {
 mod tests {
     use super::*;
 
+    /// A fresh, empty scratch folder for one test (named after the test and this process).
     fn scratch(name: &str) -> PathBuf {
         let d =
             std::env::temp_dir().join(format!("nanobragg-atomic-{}-{}", name, std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    /// The scratch folder `d` holds one entry, the target: no temporary file was left behind.
+    fn assert_no_temporary_left(d: &Path) {
+        let names: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
     }
 
     #[test]
@@ -145,12 +155,7 @@ mod tests {
         write_atomic(&p, b"first").unwrap();
         write_atomic(&p, b"second").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"second");
-        // no temporary left behind
-        let names: Vec<_> = std::fs::read_dir(&d)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1);
+        assert_no_temporary_left(&d);
         std::fs::remove_dir_all(&d).unwrap();
     }
 
@@ -166,11 +171,7 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("out.bin"), "{err}");
         assert_eq!(std::fs::read(&p).unwrap(), b"old");
-        let names: Vec<_> = std::fs::read_dir(&d)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names.len(), 1);
+        assert_no_temporary_left(&d);
         std::fs::remove_dir_all(&d).unwrap();
     }
 

@@ -17,6 +17,8 @@ pub mod fdump;
 pub mod float_image;
 pub mod hkl;
 pub mod matrix;
+#[cfg(test)]
+mod parser_tests;
 pub mod pgm;
 pub mod png;
 pub mod smv;

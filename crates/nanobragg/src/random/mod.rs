@@ -20,6 +20,6 @@ pub use deviates::{gammln, uniform3d_dev, Deviates, PoissonCache};
 pub use noise::{poisson_noise_image, poisson_noise_image_with, NoiseResult};
 pub use ran1::Ran1;
 pub use rotations::{
-    mosaic_domains, mosaic_domains_with, mosaic_rotation_umat, random_misset, umat2misset,
-    DEFAULT_MOSAIC_SEED, RANDOM_MISSET_CAP,
+    mosaic_domains, mosaic_domains_with, mosaic_rotation_umat, random_misset, random_misset_line,
+    umat2misset, DEFAULT_MOSAIC_SEED, RANDOM_MISSET_CAP,
 };

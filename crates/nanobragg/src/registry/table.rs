@@ -38,23 +38,21 @@ const fn length(name: ParamName, key: &'static str, i: usize, write: Writer) -> 
     }
 }
 
-/// A cell angle (from `-cell`).
-const fn angle(name: ParamName, key: &'static str, i: usize, write: Writer) -> Parameter {
-    Parameter {
-        to_internal: ToInternal::Linear(DEGREE),
-        unavailable: FROM_MAT,
-        step: DEG_STEP,
-        domain: Domain::OpenAngle,
-        ..row(name, key, "deg", "-cell", Field::CellAngle(i), write)
-    }
-}
-
 /// An angle in degrees.
 const fn degrees(name: ParamName, key: &'static str, flag: &'static str, field: Field, write: Writer) -> Parameter {
     Parameter {
         to_internal: ToInternal::Linear(DEGREE),
         step: DEG_STEP,
         ..row(name, key, "deg", flag, field, write)
+    }
+}
+
+/// A cell angle (from `-cell`): an angle in degrees, inside (0°, 180°).
+const fn angle(name: ParamName, key: &'static str, i: usize, write: Writer) -> Parameter {
+    Parameter {
+        unavailable: FROM_MAT,
+        domain: Domain::OpenAngle,
+        ..degrees(name, key, "-cell", Field::CellAngle(i), write)
     }
 }
 

@@ -10,7 +10,8 @@ use super::{resolve_path, time_seed};
 use crate::error::{NanobraggError, Result};
 use crate::io;
 use crate::scene::{CrystalScene, LatticeShape, Scene, SpindleScene};
-use crate::units::{self, RTD};
+use crate::random::rotations::{random_misset, random_misset_line};
+use crate::units;
 
 /// Where the unit cell comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,14 +125,9 @@ fn resolve_misset(c: &CrystalScene, warnings: &mut Vec<String>) -> [f64; 3] {
         // C copies the time-based noise seed into misset_seed *before* reading the flags, so
         // without -misset_seed the orientation is time-dependent even when -seed is given.
         let seed = -c.misset_seed.unwrap_or_else(time_seed);
-        let (_umat, angles) = crate::random::rotations::random_misset(seed);
+        let (_umat, angles) = random_misset(seed);
         misset_rad = angles;
-        warnings.push(format!(
-            "random orientation misset angles: {:.6} {:.6} {:.6} deg",
-            angles[0] * RTD,
-            angles[1] * RTD,
-            angles[2] * RTD
-        ));
+        warnings.push(random_misset_line(angles));
     }
     misset_rad
 }

@@ -28,6 +28,7 @@ mod route;
 mod tile;
 
 pub use model::phi_angles;
+pub(crate) use tile::Intermediates;
 use model::Model;
 use plan::plan;
 

@@ -1,8 +1,6 @@
 //! The observed render: selected pixels rendered as tiles of their own, their intermediates
 //! handed to the observer (see [`crate::trace`]).
 
-use burn::tensor::{backend::Backend, Tensor};
-
 use crate::error::Result;
 use crate::kernel::{Pixels, RenderBackend};
 use crate::scene::LatticeShape;
@@ -11,7 +9,6 @@ use crate::trace::{ProbeSelection, RenderObserver, SceneProbe, SceneValues, Tile
 use crate::units::RTD;
 use std::sync::Arc;
 
-use super::tile::{Evaluations, Intermediates, Samples, Steps};
 use super::{phi_angles, Image, Model, Simulator};
 
 impl<B: RenderBackend> Simulator<B> {
@@ -55,7 +52,7 @@ impl<B: RenderBackend> Simulator<B> {
                     scene = Some(Arc::new(self.scene_probe(&model).values()));
                 }
                 let (values, kept) = self.tensor_tile(&self.params, &model, tile, &mut state, true);
-                let probe = kept.map(|i| tile_probe(i, values.clone()));
+                let probe = kept.map(|kept| TileProbe { kept, value: values.clone() });
                 (values, probe)
             } else {
                 (self.tile_values(tile, &mut state)?, None)
@@ -132,31 +129,5 @@ impl<B: RenderBackend> Simulator<B> {
             square_lattice: self.setup.crystal.shape == LatticeShape::Square,
             water_m: samp.water_m,
         }
-    }
-}
-
-/// The trace's view of a tile ([`TileProbe`]) from its intermediates and values `[P]`.
-fn tile_probe<B: Backend>(i: Intermediates<B>, value: Tensor<B, 1>) -> TileProbe<B> {
-    let Samples { position, airpath, diffracted, omega, capture } = i.samples;
-    let Evaluations { scattering, active, polar } = i.evaluations;
-    let Steps { cells, cell_overrides, hkl, f_latt_axes, f_latt, f_cell } = i.steps;
-    TileProbe {
-        position,
-        airpath,
-        omega,
-        diffracted,
-        capture,
-        scattering,
-        active,
-        polar,
-        cells,
-        cell_overrides,
-        hkl,
-        f_latt_axes,
-        f_latt,
-        f_cell,
-        intensity: i.intensity,
-        factors: i.factors,
-        value,
     }
 }

@@ -43,55 +43,55 @@ struct Layers<B: Backend> {
 }
 
 /// Per sub-pixel sample (sensor layer × sub-pixel) of a tile, `[P,T,O,·]`.
-pub(super) struct Samples<B: Backend> {
+pub(crate) struct Samples<B: Backend> {
     /// Positions on the detector `[P,T,O,3]` (m).
-    pub(super) position: Tensor<B, 4>,
+    pub(crate) position: Tensor<B, 4>,
     /// Distances from the sample `[P,T,O,1]` (m).
-    pub(super) airpath: Tensor<B, 4>,
+    pub(crate) airpath: Tensor<B, 4>,
     /// Unit diffracted directions `[P,T,O,3]`.
-    pub(super) diffracted: Tensor<B, 4>,
+    pub(crate) diffracted: Tensor<B, 4>,
     /// Solid angles `[P,T,O,1]` (sr).
-    pub(super) omega: Tensor<B, 4>,
+    pub(crate) omega: Tensor<B, 4>,
     /// Capture fractions `[P,T,O,1]`.
-    pub(super) capture: Tensor<B, 4>,
+    pub(crate) capture: Tensor<B, 4>,
 }
 
 /// Per evaluation (sample × source) of a tile.
-pub(super) struct Evaluations<B: Backend> {
+pub(crate) struct Evaluations<B: Backend> {
     /// Scattering vectors `[E,3]` (m⁻¹).
-    pub(super) scattering: Tensor<B, 2>,
+    pub(crate) scattering: Tensor<B, 2>,
     /// Evaluations that run (not culled by `-dmin`) `[E]`.
-    pub(super) active: Tensor<B, 1, Bool>,
+    pub(crate) active: Tensor<B, 1, Bool>,
     /// Kahn polarization factors `[P,T,O,S,1]`.
-    pub(super) polar: Tensor<B, 5>,
+    pub(crate) polar: Tensor<B, 5>,
 }
 
 /// Per evaluation × step (φ step × mosaic domain), `[E,K]`.
-pub(super) struct Steps<B: Backend> {
+pub(crate) struct Steps<B: Backend> {
     /// Cells per step `[K,3,3]` (m) for evaluations the φ policy does not override…
-    pub(super) cells: Tensor<B, 3>,
+    pub(crate) cells: Tensor<B, 3>,
     /// …and its substitutions: evaluations `[E]` and their cells `[K,3,3]` (kept on request).
-    pub(super) cell_overrides: Vec<(Tensor<B, 1, Bool>, Tensor<B, 3>)>,
+    pub(crate) cell_overrides: Vec<(Tensor<B, 1, Bool>, Tensor<B, 3>)>,
     /// Fractional Miller indices h, k, l.
-    pub(super) hkl: [Tensor<B, 2>; 3],
+    pub(crate) hkl: [Tensor<B, 2>; 3],
     /// Lattice factor per axis (SQUARE shape, kept on request).
-    pub(super) f_latt_axes: Option<[Tensor<B, 2>; 3]>,
+    pub(crate) f_latt_axes: Option<[Tensor<B, 2>; 3]>,
     /// Lattice factor.
-    pub(super) f_latt: Tensor<B, 2>,
+    pub(crate) f_latt: Tensor<B, 2>,
     /// Structure factor.
-    pub(super) f_cell: Tensor<B, 2>,
+    pub(crate) f_cell: Tensor<B, 2>,
 }
 
 /// What a tile's value was computed from, kept on request (see [`crate::trace`]).
-pub(super) struct Intermediates<B: Backend> {
-    pub(super) samples: Samples<B>,
-    pub(super) evaluations: Evaluations<B>,
-    pub(super) steps: Steps<B>,
+pub(crate) struct Intermediates<B: Backend> {
+    pub(crate) samples: Samples<B>,
+    pub(crate) evaluations: Evaluations<B>,
+    pub(crate) steps: Steps<B>,
     /// Accumulated intensity `[P]` before scaling (water background included).
-    pub(super) intensity: Tensor<B, 1>,
+    pub(crate) intensity: Tensor<B, 1>,
     /// Capture fraction, polarization and solid angle applied once per pixel, `[P]` each
     /// (None where applied per sub-pixel or not at all).
-    pub(super) factors: [Option<Tensor<B, 1>>; 3],
+    pub(crate) factors: [Option<Tensor<B, 1>>; 3],
 }
 
 impl<B: RenderBackend> Simulator<B> {

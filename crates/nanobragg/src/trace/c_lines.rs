@@ -10,15 +10,7 @@
 use crate::io::cfmt::{format_f, format_g};
 use crate::units::R_E_SQR;
 
-use super::{EvaluationValues, PixelReport, SceneValues, StepValues, SubpixelValues};
-
-fn g15(x: f64) -> String {
-    format_g(x, 15)
-}
-
-fn vec15(v: [f64; 3]) -> String {
-    format!("{} {} {}", g15(v[0]), g15(v[1]), g15(v[2]))
-}
+use super::{g15, vec15, EvaluationValues, PixelReport, SceneValues, StepValues, SubpixelValues};
 
 /// Lines under construction.
 struct Lines(Vec<String>);
@@ -27,6 +19,13 @@ impl Lines {
     /// A `TRACE_C: key value` line.
     fn line(&mut self, key: &str, value: String) {
         self.0.push(format!("TRACE_C: {key} {value}"));
+    }
+
+    /// Three lines, one per axis or factor, in order.
+    fn lines3(&mut self, keys: [&str; 3], values: [String; 3]) {
+        for (key, value) in keys.into_iter().zip(values) {
+            self.line(key, value);
+        }
     }
 }
 
@@ -112,12 +111,8 @@ fn phi_step_lines(out: &mut Lines, s: &SceneValues, e: &EvaluationValues) {
 /// The rotated cell (Å), reciprocal vectors and Miller indices of φ step 0.
 fn first_step_lines(out: &mut Lines, s: &SceneValues, step: &StepValues) {
     let ang = |v: [f64; 3]| vec15(v.map(|x| x * 1e10));
-    out.line("rot_a_angstroms", ang(step.cell_m[0]));
-    out.line("rot_b_angstroms", ang(step.cell_m[1]));
-    out.line("rot_c_angstroms", ang(step.cell_m[2]));
-    out.line("rot_a_star_A_inv", vec15(s.reciprocal[0]));
-    out.line("rot_b_star_A_inv", vec15(s.reciprocal[1]));
-    out.line("rot_c_star_A_inv", vec15(s.reciprocal[2]));
+    out.lines3(["rot_a_angstroms", "rot_b_angstroms", "rot_c_angstroms"], step.cell_m.map(ang));
+    out.lines3(["rot_a_star_A_inv", "rot_b_star_A_inv", "rot_c_star_A_inv"], s.reciprocal.map(vec15));
     out.line("hkl_frac", vec15(step.hkl));
     let [h0, k0, l0] = step.hkl.map(nearest);
     out.line("hkl_rounded", format!("{h0} {k0} {l0}"));
@@ -135,12 +130,8 @@ fn closing_lines(out: &mut Lines, r: &PixelReport) {
     out.line("r_e_sqr", g15(R_E_SQR));
     out.line("fluence_photons_per_m2", g15(s.fluence));
     out.line("steps", s.steps.to_string());
-    out.line("oversample_thick", flag(s.oversample_flags[0]));
-    out.line("oversample_polar", flag(s.oversample_flags[1]));
-    out.line("oversample_omega", flag(s.oversample_flags[2]));
-    out.line("capture_fraction", g15(r.factors[0]));
-    out.line("polar", g15(r.factors[1]));
-    out.line("omega_pixel", g15(r.factors[2]));
+    out.lines3(["oversample_thick", "oversample_polar", "oversample_omega"], s.oversample_flags.map(flag));
+    out.lines3(["capture_fraction", "polar", "omega_pixel"], r.factors.map(g15));
     out.line("cos_2theta", g15(cos2theta));
     out.line("I_pixel_final", g15(r.value));
     out.line("floatimage_accumulated", g15(r.value as f32 as f64));

@@ -11,19 +11,17 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::detector::DetectorGeometry;
 use crate::error::Result;
-use crate::io::cfmt::format_g;
 use crate::linalg::{dot, rotate_axis, rotate_xyz, scalar, to_vec, vec3};
 use crate::params::Params;
 use crate::scene::{Convention, Pivot};
 use crate::setup::{BeamCenterMapping, DetectorSetup};
 
-fn g15(x: f64) -> String {
-    format_g(x, 15)
-}
+use super::{g15, vec15};
 
+/// A `[3]` tensor in [`vec15`].
 fn v15(t: &Tensor<impl Backend, 1>) -> String {
     let v = to_vec(t);
-    format!("{} {} {}", g15(v[0]), g15(v[1]), g15(v[2]))
+    vec15([v[0], v[1], v[2]])
 }
 
 fn s15(t: &Tensor<impl Backend, 1>) -> String {
@@ -33,7 +31,7 @@ fn s15(t: &Tensor<impl Backend, 1>) -> String {
 /// `[a b c; d e f; g h i]` of a `[3, 3]` matrix.
 fn m15<B: Backend>(m: &Tensor<B, 2>) -> String {
     let v = to_vec(m);
-    let row = |i: usize| format!("{} {} {}", g15(v[3 * i]), g15(v[3 * i + 1]), g15(v[3 * i + 2]));
+    let row = |i: usize| vec15([v[3 * i], v[3 * i + 1], v[3 * i + 2]]);
     format!("[{}; {}; {}]", row(0), row(1), row(2))
 }
 

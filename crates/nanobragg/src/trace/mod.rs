@@ -19,6 +19,16 @@ pub use c_lines::{pixel_trace_lines, printout_lines};
 pub use geometry::detector_trace_lines;
 pub(crate) use probe::{SceneProbe, TileProbe};
 
+/// One number as the C program's traces print it (`%.15g`).
+fn g15(x: f64) -> String {
+    crate::io::cfmt::format_g(x, 15)
+}
+
+/// Three numbers in [`g15`], space-separated.
+fn vec15(v: [f64; 3]) -> String {
+    format!("{} {} {}", g15(v[0]), g15(v[1]), g15(v[2]))
+}
+
 /// Which pixels a render reports on.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ProbeSelection {

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use burn::tensor::{backend::Backend, Bool, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
+
+use crate::simulate::Intermediates;
 
 use super::{EvaluationValues, PixelReport, SceneValues, StepValues, SubpixelValues};
 
@@ -53,42 +55,10 @@ impl<B: Backend> SceneProbe<B> {
     }
 }
 
-/// Intermediate tensors of one tile of P pixels (T layers, O sub-pixels, S sources, K steps;
-/// E = P·T·O·S evaluations).
+/// A probed tile of P pixels: the intermediates its values were computed from (T layers,
+/// O sub-pixels, S sources, K steps; E = P·T·O·S evaluations) and the values `[P]`.
 pub(crate) struct TileProbe<B: Backend> {
-    /// `[P,T,O,3]` (m).
-    pub position: Tensor<B, 4>,
-    /// `[P,T,O,1]` (m).
-    pub airpath: Tensor<B, 4>,
-    /// `[P,T,O,1]` (sr).
-    pub omega: Tensor<B, 4>,
-    /// `[P,T,O,3]`.
-    pub diffracted: Tensor<B, 4>,
-    /// `[P,T,O,1]`.
-    pub capture: Tensor<B, 4>,
-    /// `[E,3]` (m⁻¹).
-    pub scattering: Tensor<B, 2>,
-    /// `[E]`.
-    pub active: Tensor<B, 1, Bool>,
-    /// `[P,T,O,S,1]`.
-    pub polar: Tensor<B, 5>,
-    /// Cells per step `[K,3,3]` (m) for evaluations not overridden…
-    pub cells: Tensor<B, 3>,
-    /// …and the φ policy's substitutions: evaluations `[E]` and their cells `[K,3,3]`.
-    pub cell_overrides: Vec<(Tensor<B, 1, Bool>, Tensor<B, 3>)>,
-    /// `[E,K]` each.
-    pub hkl: [Tensor<B, 2>; 3],
-    /// `[E,K]` each (SQUARE shape).
-    pub f_latt_axes: Option<[Tensor<B, 2>; 3]>,
-    /// `[E,K]`.
-    pub f_latt: Tensor<B, 2>,
-    /// `[E,K]`.
-    pub f_cell: Tensor<B, 2>,
-    /// `[P]`.
-    pub intensity: Tensor<B, 1>,
-    /// Factors applied once per pixel, `[P]` each (None where applied per sub-pixel or not at all).
-    pub factors: [Option<Tensor<B, 1>>; 3],
-    /// `[P]`.
+    pub kept: Intermediates<B>,
     pub value: Tensor<B, 1>,
 }
 
@@ -153,45 +123,29 @@ impl<B: Backend> TileProbe<B> {
 
     /// Every kept tensor copied to the host as a flat f64 vector.
     fn into_host(self) -> TileHost {
-        let position = host(self.position.reshape([-1]));
-        let airpath = host(self.airpath.reshape([-1]));
-        let omega = host(self.omega.reshape([-1]));
-        let diffracted = host(self.diffracted.reshape([-1]));
-        let capture = host(self.capture.reshape([-1]));
-        let scattering = host(self.scattering.reshape([-1]));
-        let active = host(self.active.float());
-        let polar = host(self.polar.reshape([-1]));
-        let base_cells = host(self.cells.reshape([-1]));
-        let overrides: Vec<(Vec<f64>, Vec<f64>)> = self
-            .cell_overrides
-            .into_iter()
-            .map(|(sel, cells)| (host(sel.float()), host(cells.reshape([-1]))))
-            .collect();
-        let hkl = self.hkl.map(|t| host(t.reshape([-1])));
-        let axes = self.f_latt_axes.map(|a| a.map(|t| host(t.reshape([-1]))));
-        let f_latt = host(self.f_latt.reshape([-1]));
-        let f_cell = host(self.f_cell.reshape([-1]));
-        let intensity = host(self.intensity);
-        let factors = self.factors.map(|f| f.map(host));
-        let value = host(self.value);
+        let Intermediates { samples, evaluations, steps, intensity, factors } = self.kept;
         TileHost {
-            position,
-            airpath,
-            omega,
-            diffracted,
-            capture,
-            scattering,
-            active,
-            polar,
-            base_cells,
-            overrides,
-            hkl,
-            axes,
-            f_latt,
-            f_cell,
-            intensity,
-            factors,
-            value,
+            position: flat(samples.position),
+            airpath: flat(samples.airpath),
+            omega: flat(samples.omega),
+            diffracted: flat(samples.diffracted),
+            capture: flat(samples.capture),
+            scattering: flat(evaluations.scattering),
+            active: host(evaluations.active.float()),
+            polar: flat(evaluations.polar),
+            base_cells: flat(steps.cells),
+            overrides: steps
+                .cell_overrides
+                .into_iter()
+                .map(|(sel, cells)| (host(sel.float()), flat(cells)))
+                .collect(),
+            hkl: steps.hkl.map(flat),
+            axes: steps.f_latt_axes.map(|a| a.map(flat)),
+            f_latt: flat(steps.f_latt),
+            f_cell: flat(steps.f_cell),
+            intensity: host(intensity),
+            factors: factors.map(|f| f.map(host)),
+            value: host(self.value),
         }
     }
 }
@@ -286,11 +240,17 @@ impl TileHost {
     }
 }
 
+/// A tensor's values on the host, as f64 (row-major).
 fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
     t.into_data()
         .convert::<f64>()
         .into_vec::<f64>()
         .expect("converted to f64")
+}
+
+/// [`host`] of a tensor of any rank, flattened first.
+fn flat<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    host(t.reshape([-1]))
 }
 
 fn to3(v: &[f64]) -> [f64; 3] {

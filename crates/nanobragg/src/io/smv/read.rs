@@ -21,6 +21,8 @@ pub fn read_smv(path: &Path) -> Result<SmvImage, IoError> {
     parse_smv(&bytes, path)
 }
 
+/// The last `key` entry as a positive integer that fits in an `i32` (the C program's `int`); a whole
+/// number written as a float (`512.0`) is accepted too.
 fn positive_int(entries: &[(String, String)], key: &str, path: &Path) -> Result<usize, IoError> {
     let v = last_entry(entries, key)
         .ok_or_else(|| IoError::format(path, format!("SMV header has no {key} key")))?;
@@ -35,21 +37,21 @@ fn positive_int(entries: &[(String, String)], key: &str, path: &Path) -> Result<
     }
 }
 
-/// Parse and validate an SMV header from the start of a file's bytes (the pixel data need not be present).
-/// `path` is used only in error messages.
-pub fn parse_smv_header(bytes: &[u8], path: &Path) -> Result<SmvHeader, IoError> {
-    if bytes.first() != Some(&b'{') {
-        return Err(IoError::format(
-            path,
-            "not an SMV file: does not start with '{'",
-        ));
-    }
-    let cut_nul = |b: &[u8]| -> Vec<u8> {
-        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-        b[..end].to_vec()
-    };
-    let prelim = cut_nul(&bytes[..bytes.len().min(512)]);
-    let header_bytes = positive_int(&entries_of(&prelim), "HEADER_BYTES", path)?;
+/// How far into a file the `HEADER_BYTES` key is looked for: the C program reads a first 512-byte block
+/// before it knows the header's real size.
+const PRELIMINARY_HEADER_BYTES: usize = 512;
+
+/// `bytes` up to (not including) the first NUL byte, as the C program's string functions see them.
+fn up_to_nul(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().position(|&c| c == 0).unwrap_or(bytes.len());
+    &bytes[..end]
+}
+
+/// Step 1: `HEADER_BYTES` from the file's first block, checked to be a positive integer no larger than
+/// the file (the byte offset of the pixel data).
+fn declared_header_bytes(bytes: &[u8], path: &Path) -> Result<usize, IoError> {
+    let prelim = up_to_nul(&bytes[..bytes.len().min(PRELIMINARY_HEADER_BYTES)]);
+    let header_bytes = positive_int(&entries_of(prelim), "HEADER_BYTES", path)?;
     if header_bytes > bytes.len() {
         return Err(IoError::format(
             path,
@@ -59,29 +61,54 @@ pub fn parse_smv_header(bytes: &[u8], path: &Path) -> Result<SmvHeader, IoError>
             ),
         ));
     }
-    let raw = cut_nul(&bytes[..header_bytes]);
+    Ok(header_bytes)
+}
+
+/// Step 2: the required `BYTE_ORDER` entry (`little_endian` or `big_endian`).
+fn byte_order(entries: &[(String, String)], path: &Path) -> Result<ByteOrder, IoError> {
+    match last_entry(entries, "BYTE_ORDER").as_deref() {
+        Some("little_endian") => Ok(ByteOrder::LittleEndian),
+        Some("big_endian") => Ok(ByteOrder::BigEndian),
+        Some(other) => Err(IoError::format(
+            path,
+            format!(
+                "SMV header: unsupported BYTE_ORDER={other} (expected little_endian or big_endian)"
+            ),
+        )),
+        None => Err(IoError::format(path, "SMV header has no BYTE_ORDER key")),
+    }
+}
+
+/// Step 3: the optional `TYPE` entry, which must be `unsigned_short` (16-bit pixels) when present.
+fn check_pixel_type(entries: &[(String, String)], path: &Path) -> Result<(), IoError> {
+    match last_entry(entries, "TYPE") {
+        Some(t) if t != "unsigned_short" => Err(IoError::format(
+            path,
+            format!("SMV header: unsupported TYPE={t} (only unsigned_short)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Parse and validate an SMV header from the start of a file's bytes (the pixel data need not be present).
+/// `path` is used only in error messages.
+///
+/// The file must start with `{`; `HEADER_BYTES`, `SIZE1`, `SIZE2` and `BYTE_ORDER` are required, and
+/// errors are reported in that order, then an unsupported `TYPE`.
+pub fn parse_smv_header(bytes: &[u8], path: &Path) -> Result<SmvHeader, IoError> {
+    if !bytes.starts_with(b"{") {
+        return Err(IoError::format(
+            path,
+            "not an SMV file: does not start with '{'",
+        ));
+    }
+    let header_bytes = declared_header_bytes(bytes, path)?;
+    let raw = up_to_nul(&bytes[..header_bytes]).to_vec();
     let entries = entries_of(&raw);
     let fpixels = positive_int(&entries, "SIZE1", path)?;
     let spixels = positive_int(&entries, "SIZE2", path)?;
-    let byte_order = match last_entry(&entries, "BYTE_ORDER").as_deref() {
-        Some("little_endian") => ByteOrder::LittleEndian,
-        Some("big_endian") => ByteOrder::BigEndian,
-        Some(other) => {
-            let msg = format!(
-                "SMV header: unsupported BYTE_ORDER={other} (expected little_endian or big_endian)"
-            );
-            return Err(IoError::format(path, msg));
-        }
-        None => return Err(IoError::format(path, "SMV header has no BYTE_ORDER key")),
-    };
-    if let Some(t) = last_entry(&entries, "TYPE") {
-        if t != "unsigned_short" {
-            return Err(IoError::format(
-                path,
-                format!("SMV header: unsupported TYPE={t} (only unsigned_short)"),
-            ));
-        }
-    }
+    let byte_order = byte_order(&entries, path)?;
+    check_pixel_type(&entries, path)?;
     Ok(SmvHeader {
         raw,
         header_bytes,
@@ -124,13 +151,12 @@ pub fn parse_smv(bytes: &[u8], path: &Path) -> Result<SmvImage, IoError> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use proptest::prelude::*;
 
     use super::*;
     use super::super::fixtures::{p, values};
     use super::super::{smv_bytes, smv_header_bytes, SmvHeaderValues};
+    use crate::io::parser_tests::{assert_missing_file_named, prefixes};
 
     #[test]
     fn roundtrip_and_byte_orders() {
@@ -197,10 +223,7 @@ mod tests {
             "BYTE_ORDEX=little_endian"
         ))
         .contains("BYTE_ORDER"));
-        let e = read_smv(Path::new("/nonexistent/q.img"))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("/nonexistent/q.img"), "{e}");
+        assert_missing_file_named("/nonexistent/q.img", read_smv);
     }
 
     proptest! {
@@ -231,13 +254,13 @@ mod tests {
                 let _ = SmvHeaderValues::from_header(&img.header, p());
             }
         }
+    }
 
-        #[test]
-        fn truncations_never_panic(cut in 0usize..530) {
-            let b = smv_bytes(&values(), &[3; 6]);
-            let cut = cut.min(b.len());
-            let r = parse_smv(&b[..cut], p());
-            prop_assert_eq!(r.is_ok(), cut == b.len());
+    #[test]
+    fn only_the_whole_file_parses() {
+        let b = smv_bytes(&values(), &[3; 6]);
+        for t in prefixes(&b) {
+            assert_eq!(parse_smv(t, p()).is_ok(), t.len() == b.len(), "{} bytes", t.len());
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::mosaic::mosaic_rotation_umat;
 use crate::random::ran1::Ran1;
+use crate::units::RTD;
 
 /// The spherical-cap parameter `main()` passes for `-misset random`: the literal `90.0`, which the
 /// rotation function interprets **in radians** (not degrees). The rotation angle is therefore
@@ -138,6 +139,13 @@ pub fn random_misset(seed: i64) -> ([f64; 9], [f64; 3]) {
     (umat, angles)
 }
 
+/// The line `main()` prints for `-misset random`: the [`random_misset`] angles (rad) in degrees,
+/// `%f` each.
+pub fn random_misset_line(angles: [f64; 3]) -> String {
+    let [x, y, z] = angles.map(|a| a * RTD);
+    format!("random orientation misset angles: {x:.6} {y:.6} {z:.6} deg")
+}
+
 #[cfg(test)]
 #[allow(clippy::excessive_precision)] // literals are the C program's %.9g / %.17g output
 mod tests {
@@ -175,14 +183,10 @@ mod tests {
                 -1.7073434076993237
             ]
         );
-        let rtd = 180.0 * std::f64::consts::FRAC_1_PI;
-        let printed = format!(
-            "{:.6} {:.6} {:.6}",
-            angles[0] * rtd,
-            angles[1] * rtd,
-            angles[2] * rtd
+        assert_eq!(
+            random_misset_line(angles),
+            "random orientation misset angles: 105.720755 -34.951318 -97.823571 deg"
         );
-        assert_eq!(printed, "105.720755 -34.951318 -97.823571");
 
         // ./harness misset -1
         let (umat, angles) = random_misset(-1);

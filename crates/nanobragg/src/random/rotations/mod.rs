@@ -11,7 +11,7 @@
 mod misset;
 mod mosaic;
 
-pub use misset::{random_misset, umat2misset, RANDOM_MISSET_CAP};
+pub use misset::{random_misset, random_misset_line, umat2misset, RANDOM_MISSET_CAP};
 pub use mosaic::{
     mosaic_axis_angle, mosaic_domain_axes, mosaic_domain_axes_with, mosaic_domains,
     mosaic_domains_with, mosaic_rotation_umat, DEFAULT_MOSAIC_SEED,
