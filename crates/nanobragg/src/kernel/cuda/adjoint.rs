@@ -21,7 +21,8 @@
 //! the forward kernel.
 
 use super::adjoint_geometry::geometry_adjoint;
-use super::geometry::{direction, kahn, once_per_pixel, position, scattering};
+use super::forward::lattice_sum;
+use super::geometry::{direction, position, scattering};
 use super::plane::{emit, emit_nine};
 use super::grating::grating_grad;
 use super::{C_DMIN, C_SLOPE_RADIUS};
@@ -68,7 +69,7 @@ pub(super) fn adjoint_kernel<F: Float>(
     let f2 = default_f * default_f;
 
     let (omega_first, capture_last, polar_part) =
-        pixel_factors::<F>(theta, consts, fast, slow, oversample, layers, sources, thick, point_pixel, nopolar);
+        pixel_factors::<F>(theta, consts, fast, slow, oversample, layers, sources, thick, point_pixel, nopolar, double);
     let big_g = g * scale * capture_last * omega_first * polar_part;
 
     // d̄ per sub-pixel, summed over sources, from the lattice terms.
@@ -106,7 +107,8 @@ pub(super) fn adjoint_kernel<F: Float>(
 
 /// The factors the forward kernel applies once per pixel: the solid angle of the first
 /// sub-pixel, the capture fraction of the last layer's first sub-pixel, and the Kahn factor of
-/// the first evaluation that runs (1 with `nopolar`).
+/// the first evaluation that runs (1 with `nopolar`) — the forward kernel's own loop
+/// ([`lattice_sum`]) with no cells.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn pixel_factors<F: Float>(
@@ -120,34 +122,11 @@ fn pixel_factors<F: Float>(
     #[comptime] thick: bool,
     #[comptime] point_pixel: bool,
     #[comptime] nopolar: bool,
+    #[comptime] double: bool,
 ) -> (F, F, F) {
-    let sub = theta[Layout::PIXEL] / F::cast_from(oversample);
-    let half = sub * F::new(0.5);
-    let layer = theta[Layout::LAYER];
-    let dmin = consts[C_DMIN];
-    let mut first_polar = F::new(0.0);
-    let mut have_polar = false;
-    let mut omega_first = F::new(0.0);
-    let mut capture_last = F::new(1.0);
-    for t in 0..layers {
-        for o in 0..oversample * oversample {
-            let (_fc, _sc, _oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
-            let (r, dx, dy, dz) = direction::<F>(px, py, pz);
-            let (omega, capture) = once_per_pixel::<F>(
-                theta, t, o, r, dx, dy, dz, omega_first, capture_last, layers, thick, point_pixel,
-            );
-            omega_first = omega;
-            capture_last = capture;
-            for s in 0..sources {
-                let (_qx, _qy, _qz, active) =
-                    scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
-                if active && !have_polar {
-                    first_polar = kahn::<F>(consts, s, dx, dy, dz, theta[Layout::POLAR_K]);
-                    have_polar = true;
-                }
-            }
-        }
-    }
+    let (_sum, omega_first, capture_last, first_polar) = lattice_sum::<F>(
+        theta, consts, fast, slow, oversample, layers, sources, 0usize, thick, point_pixel, double,
+    );
     let mut polar_part = first_polar;
     if nopolar {
         polar_part = F::new(1.0);

@@ -51,7 +51,7 @@ pub(super) fn render_kernel<F: Float>(
 /// evaluation d_min keeps): `(Σ F_latt², omega, capture, polar)`.
 #[cube]
 #[allow(clippy::too_many_arguments)]
-fn lattice_sum<F: Float>(
+pub(super) fn lattice_sum<F: Float>(
     theta: &Array<F>,
     consts: &Array<F>,
     fast: usize,
