@@ -4,15 +4,14 @@
 //! Adjoints used (d = p/r, r = |p|, `diff = d − i` mathematically, whichever form computes it):
 //! - `q = diff/λ`: `∂/∂λ = −q/λ`, `∂q/∂d = 1/λ`;
 //! - `d = p/r`: `p̄ += (d̄ − d(d·d̄))/r`; `r = |p|`: `p̄ += r̄·d`;
-//! - Kahn `P = ½(c² + 1 − K(E² − B²))` (c = i·d, E = d·E_in, B = d·B_in):
-//!   `d̄ += P̄·(c·i − K(E·E_in − B·B_in))`, `K̄ += −½P̄(E² − B²)`;
-//! - Ω = pixel²·close/r³ (or 1/r²), capture `e^{−tμs/ρ} − e^{−(t+1)μs/ρ}` with ρ = d·o, s the
-//!   layer step;
+//! - the Kahn factor, the solid angle Ω and the capture fraction: the adjoints of
+//!   [`crate::physics::polarization`], [`crate::physics::solid_angle`] and
+//!   [`crate::physics::capture`] (through [`super::factors`]);
 //! - running sums `I ← (I + term_n)·c_n`: `∂I/∂term_n = S_n`, `∂I/∂c_n = (I_{n−1} + term_n)·S_{n+1}`
 //!   with `S_n = Π_{m ≥ n} c_m`;
 //! - `h = A_k·q`: `Ā_k += h̄ qᵀ`, `q̄ += A_kᵀ h̄`.
 
-use super::factors::lattice_grad;
+use super::factors::{capture_adjoint, kahn_adjoint, lattice_grad, solid_angle_adjoint};
 use crate::physics::lattice::LatticeGrad;
 use crate::physics::structure_factor::{for_window, source, window_sum, Source};
 use super::pixel::{miller, scatter, subpixel, Scatter, SubPixel};
@@ -280,55 +279,8 @@ pub(super) fn scatter_adjoint(
         dd[i] += dq[i] / lambda;
     }
     if dpolar != 0.0 {
-        polar_adjoint(sub.d, s, dpolar, dd, x, acc);
+        kahn_adjoint(sub.d, s, dpolar, dd, x, acc);
     }
-}
-
-/// Adjoint of the Kahn factor of direction `d` and source `s`: `P̄` into K and `d̄`.
-#[inline(always)]
-pub(super) fn polar_adjoint(d: [f64; 3], s: usize, dpolar: f64, dd: &mut [f64; 3], x: &Inputs<f64>, acc: &mut [f64]) {
-    let (inc, e_in, b_in) = (x.incident[s], x.e_in[s], x.b_in[s]);
-    let c = dot3(inc, d);
-    let e = dot3(d, e_in);
-    let b = dot3(d, b_in);
-    acc[Layout::POLAR_K] -= 0.5 * dpolar * (e * e - b * b);
-    for i in 0..3 {
-        dd[i] += dpolar * (c * inc[i] - x.polar_k * (e * e_in[i] - b * b_in[i]));
-    }
-}
-
-/// Adjoint of the capture fraction of layer `t` seen along `d`: into the layer step, μ, the
-/// detector normal and `d̄`.
-#[inline(always)]
-pub(super) fn capture_adjoint(t: usize, d: [f64; 3], dcapture: f64, dd: &mut [f64; 3], x: &Inputs<f64>, acc: &mut [f64]) {
-    let rho = dot3(d, x.odet);
-    let ms = x.layer * x.mu;
-    let ti = t as f64;
-    let ea = (-(ti * ms / rho)).exp();
-    let eb = (-((ti + 1.0) * ms / rho)).exp();
-    let dms = dcapture * (-(ti / rho) * ea + ((ti + 1.0) / rho) * eb);
-    let drho = dcapture * ms / (rho * rho) * (ti * ea - (ti + 1.0) * eb);
-    acc[Layout::LAYER] += dms * x.mu;
-    acc[Layout::MU] += dms * x.layer;
-    for i in 0..3 {
-        dd[i] += drho * x.odet[i];
-        acc[Layout::ODET + i] += drho * d[i];
-    }
-}
-
-/// Adjoint of the solid angle `omega` at distance `r`: into the pixel size and close distance;
-/// returns `r̄`.
-#[inline(always)]
-pub(super) fn omega_adjoint(r: f64, omega: f64, domega: f64, x: &Inputs<f64>, spec: &TileSpec, acc: &mut [f64]) -> f64 {
-    // One division: the three quotients by r and r³ as products with 1/r.
-    let inv_r = 1.0 / r;
-    let per_r3 = domega * (inv_r * inv_r * inv_r);
-    if spec.point_pixel {
-        return -2.0 * per_r3;
-    }
-    acc[Layout::PIXEL] += per_r3 * 2.0 * x.pixel * x.close;
-    acc[Layout::CLOSE] += per_r3 * x.pixel * x.pixel;
-    domega * -3.0 * omega * inv_r
 }
 
 /// Adjoint of [`subpixel`]: `d̄`, `Ω̄` and the capture adjoint into the detector vectors, pixel
@@ -350,7 +302,7 @@ pub(super) fn subpixel_adjoint(
     if spec.thick && dcapture != 0.0 {
         capture_adjoint(t, d, dcapture, &mut dd, x, acc);
     }
-    let dr = if domega != 0.0 { omega_adjoint(r, sub.omega, domega, x, spec, acc) } else { 0.0 };
+    let dr = if domega != 0.0 { solid_angle_adjoint(r, sub.omega, domega, x, spec, acc) } else { 0.0 };
     let along = dot3(d, dd);
     let dpos = [0, 1, 2].map(|i| (dd[i] - d[i] * along) / r + dr * d[i]);
     let [fc, sc, oc] = sub.coord;

@@ -20,12 +20,11 @@
 //! geometry's. A chunk's slopes stay within [`SLOPES_BUDGET`] bytes ([`chunk_pixels`]) so
 //! that sweep 2 reads them from the core's cache.
 
-use super::adjoint::{capture_adjoint, omega_adjoint, polar_adjoint};
 use super::batch::LANES;
 use super::batch_geometry::Geometry;
 use crate::physics::lattice::grating::{series_coefficient_slopes, series_coefficients, series_grad};
 use crate::physics::structure_factor::grid_entry;
-use super::pixel::{capture, kahn, solid_angle};
+use super::factors::{capture, capture_adjoint, kahn, kahn_adjoint, solid_angle, solid_angle_adjoint};
 use super::simd::{simd, simd_dispatch, Simd};
 use super::Inputs;
 use crate::kernel::real::Real;
@@ -228,10 +227,10 @@ pub fn chunk<T: Real>(
             capture_adjoint(spec.layers - 1, geo.d(last), d_factor * x.scale * pol * om, &mut v, x, &mut head);
             add_dd(last, v);
         }
-        dr[base] += omega_adjoint(geo.r[base], om, d_factor * x.scale * c * pol, x, spec, &mut head);
+        dr[base] += solid_angle_adjoint(geo.r[base], om, d_factor * x.scale * c * pol, x, spec, &mut head);
         if let (false, Some((j, s))) = (spec.nopolar, first) {
             let mut v = [0.0; 3];
-            polar_adjoint(geo.d(*j), *s, d_factor * x.scale * c * om, &mut v, x, &mut head);
+            kahn_adjoint(geo.d(*j), *s, d_factor * x.scale * c * om, &mut v, x, &mut head);
             add_dd(*j, v);
         }
     }
