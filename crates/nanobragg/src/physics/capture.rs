@@ -72,3 +72,40 @@ pub fn adjoint<T: Real>(t: usize, d: [T; 3], odet: [T; 3], layer: T, mu: T, d_ca
     }
     CaptureGrad { d: dd, odet: dodet, layer: dms * mu, mu: dms * layer }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linalg::{tensor as make, to_f64, to_vec};
+    use burn_autodiff::Autodiff;
+    use burn_ndarray::NdArray;
+
+    type AD = Autodiff<NdArray<f64>>;
+
+    /// The scalar form equals the tensor form, and its adjoint the tensor form's autodiff
+    /// gradient, for the front layer and a deeper one along an oblique ray.
+    #[test]
+    fn scalar_form_and_adjoint_match_the_tensor_form() {
+        let device = Default::default();
+        let (d, odet, layer, mu) = ([0.8, 0.36, 0.48], [0.96, 0.0, 0.28], 6.0e-5, 1.0 / 1.5e-4);
+        for t in [0usize, 2] {
+            let dt = make::<AD, 4>(d.to_vec(), [1, 1, 1, 3], &device).require_grad();
+            let ot = make::<AD, 1>(odet.to_vec(), [3], &device).require_grad();
+            let lt = make::<AD, 1>(vec![layer], [1], &device).require_grad();
+            let mt = make::<AD, 1>(vec![mu], [1], &device).require_grad();
+            let layers = make::<AD, 4>(vec![t as f64], [1, 1, 1, 1], &device);
+            let c_t = tensor(&dt, &ot, layers, lt.clone(), &mt);
+            let grads = c_t.backward();
+            let c = value(t, d, odet, layer, mu);
+            approx::assert_relative_eq!(c, to_f64(&c_t), max_relative = 1e-14);
+            let g = adjoint(t, d, odet, layer, mu, 1.0);
+            let (gd, go) = (to_vec(&dt.grad(&grads).unwrap()), to_vec(&ot.grad(&grads).unwrap()));
+            for i in 0..3 {
+                approx::assert_relative_eq!(g.d[i], gd[i], max_relative = 1e-13, epsilon = 1e-300);
+                approx::assert_relative_eq!(g.odet[i], go[i], max_relative = 1e-13, epsilon = 1e-300);
+            }
+            approx::assert_relative_eq!(g.layer, to_f64(&lt.grad(&grads).unwrap()), max_relative = 1e-13);
+            approx::assert_relative_eq!(g.mu, to_f64(&mt.grad(&grads).unwrap()), max_relative = 1e-13);
+        }
+    }
+}
