@@ -24,3 +24,6 @@ pub mod polarization;
 pub mod scattering;
 pub mod solid_angle;
 pub mod structure_factor;
+
+#[cfg(test)]
+mod tests;

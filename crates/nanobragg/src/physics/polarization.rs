@@ -83,39 +83,3 @@ pub fn adjoint<T: Real>(d: [T; 3], inc: [T; 3], e_in: [T; 3], b_in: [T; 3], k: T
     }
     KahnGrad { d: dd, k: -(T::of(0.5) * d_polar * (e * e - b * b)) }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::linalg::{to_f64, to_vec};
-    use burn_autodiff::Autodiff;
-    use burn_ndarray::NdArray;
-
-    type AD = Autodiff<NdArray<f64>>;
-
-    /// The scalar form equals the tensor form, and its adjoint the tensor form's autodiff
-    /// gradient, at K = 0 and K = 0.95.
-    #[test]
-    fn scalar_form_and_adjoint_match_the_tensor_form() {
-        let device = Default::default();
-        let (inc, d) = ([1.0, 0.0, 0.0], [0.8, 0.36, 0.48]);
-        let frames = source_frames(&[inc], [0.0, 0.0, 1.0]);
-        let e_in = [frames.0[0], frames.0[1], frames.0[2]];
-        let b_in = [frames.1[0], frames.1[1], frames.1[2]];
-        for k in [0.0, 0.95] {
-            let dt = tensor::<AD, 5>(d.to_vec(), [1, 1, 1, 1, 3], &device).require_grad();
-            let it = tensor::<AD, 5>(inc.to_vec(), [1, 1, 1, 1, 3], &device);
-            let kt = tensor::<AD, 1>(vec![k], [1], &device).require_grad();
-            let p_t = kahn_factor(&dt, &it, &frames, &kt);
-            let grads = p_t.backward();
-            let p = value(d, inc, e_in, b_in, k);
-            approx::assert_relative_eq!(p, to_f64(&p_t), max_relative = 1e-15);
-            let g = adjoint(d, inc, e_in, b_in, k, 1.0);
-            let gd = to_vec(&dt.grad(&grads).unwrap());
-            for i in 0..3 {
-                approx::assert_relative_eq!(g.d[i], gd[i], max_relative = 1e-14, epsilon = 1e-300);
-            }
-            approx::assert_relative_eq!(g.k, to_f64(&kt.grad(&grads).unwrap()), max_relative = 1e-14);
-        }
-    }
-}

@@ -59,37 +59,3 @@ pub fn adjoint<T: Real>(r: T, omega: T, d_omega: T, pixel: T, close: T, point_pi
         r: d_omega * T::of(-3.0) * omega * inv_r,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::linalg::{tensor as make, to_f64};
-    use burn_autodiff::Autodiff;
-    use burn_ndarray::NdArray;
-
-    type AD = Autodiff<NdArray<f64>>;
-
-    /// The scalar form equals the tensor form, and its adjoint the tensor form's autodiff
-    /// gradient, for pixels with and without area.
-    #[test]
-    fn scalar_form_and_adjoint_match_the_tensor_form() {
-        let device = Default::default();
-        let (pixel, close) = (1.2e-4, 0.07);
-        for point_pixel in [false, true] {
-            for r in [0.07, 0.0913] {
-                let rt = make::<AD, 4>(vec![r], [1, 1, 1, 1], &device).require_grad();
-                let pt = make::<AD, 1>(vec![pixel], [1], &device).require_grad();
-                let ct = make::<AD, 1>(vec![close], [1], &device).require_grad();
-                let omega_t = tensor(&rt, &pt, &ct, point_pixel);
-                let grads = omega_t.backward();
-                let omega = value(r, pixel, close, point_pixel);
-                approx::assert_relative_eq!(omega, to_f64(&omega_t), max_relative = 1e-15);
-                let g = adjoint(r, omega, 1.0, pixel, close, point_pixel);
-                let of = |t: Option<Tensor<NdArray<f64>, 1>>| t.map_or(0.0, |t| to_f64(&t));
-                approx::assert_relative_eq!(g.r, to_f64(&rt.grad(&grads).unwrap()), max_relative = 1e-14);
-                approx::assert_relative_eq!(g.pixel, of(pt.grad(&grads)), max_relative = 1e-14);
-                approx::assert_relative_eq!(g.close, of(ct.grad(&grads)), max_relative = 1e-14);
-            }
-        }
-    }
-}
