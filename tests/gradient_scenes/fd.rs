@@ -53,6 +53,24 @@ impl Row {
     }
 }
 
+impl std::fmt::Display for Row {
+    /// The row as the suites print it: parameter, both derivatives, errors, step and outcome.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>20} analytic {:+.10e} numeric {:+.10e} rel {:.2e} richardson {:.2e} ({:.1e}·|FD|) h {:.1e} {:?}",
+            self.param.name(),
+            self.analytic,
+            self.numeric,
+            self.rel_error,
+            self.richardson_error,
+            self.richardson_error / self.numeric.abs(),
+            self.step,
+            self.outcome()
+        )
+    }
+}
+
 /// Finite-difference steps tried for every component, as `(relative, absolute)`: the base step
 /// at `x` is `max(absolute, relative·|x|)` (before power-of-two rounding). Parameters differ in how fast the image changes
 /// with them (a 1e-3 mm change of a 0.1 mm pixel moves the detector edge by a spot width),
