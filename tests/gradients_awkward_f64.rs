@@ -24,6 +24,13 @@
 //! `I/fluence`, and `−I·(E² − B²)/(2P)` for K (at K = 0). The r_e² used here is the
 //! specification's constant. The renderer restricts to the one pixel with `-roi`, and
 //! [`Simulator::loss_and_gradients`] gives I and its gradient.
+//!
+//! The lattice shapes other than SQUARE have no such closed-form points here; their hand-derived
+//! derivatives (the CPU kernel's `cpu-pixel` path, forward and adjoint through
+//! `physics::lattice`) are checked against Richardson finite differences at f64 instead, on
+//! the scenes of `tests/gradient_scenes` (`SCENE_ROUND`: ∂/∂N_a, N_b, N_c of ROUND spots;
+//! `SCENE_GAUSS_ARGCHK`: GAUSS_ARGCHK spots partly beyond the cut), with the rule of
+//! `tests/gradients_f64.rs`: every component within 1e-6 relative of a non-zero FD.
 
 mod gradient_scenes;
 
@@ -32,7 +39,10 @@ use std::f64::consts::PI;
 
 use burn::tensor::DType;
 use burn_ndarray::{NdArray, NdArrayDevice};
-use gradient_scenes::simulator;
+use gradient_scenes::fd::{check_scene, Outcome};
+use gradient_scenes::{simulator, Scene, SCENE_GAUSS_ARGCHK, SCENE_ROUND};
+use nanobragg::kernel::{Engine, KernelId};
+use nanobragg::RenderOptions;
 use nanobragg::gradients::{Loss, ParamName};
 use nanobragg::Simulator;
 use nanobragg_parity::AD;
@@ -236,4 +246,34 @@ fn single_cell_off_peak_gradient_in_n_equals_x_cot_x() {
     }
     let dk = -i * (geo.e * geo.e - geo.b * geo.b) / (2.0 * geo.polar(0.0));
     assert_rel(g[&PolarizationK], dk, 1e-10, "N = 1 off peak: ∂I/∂K at K = 0");
+}
+
+/// Autodiff vs Richardson FD for every parameter of `scene`, rendered by the fused CPU kernel's
+/// per-pixel path (whose lattice derivatives are the hand-derived ones of `physics::lattice`)
+/// and by the tensor path; every component must pass.
+fn assert_shape_scene_matches_fd(scene: &Scene) {
+    let kernel = RenderOptions::default();
+    let tensor = RenderOptions { engine: Engine::Tensor, ..RenderOptions::default() };
+    let sim = simulator::<AD<B>>(scene.args, &NdArrayDevice::Cpu);
+    assert_eq!(sim.fused_kernel(), Some(KernelId::CpuPixel), "scene {} runs on cpu-pixel", scene.label);
+    let mut bad = Vec::new();
+    for (path, options) in [("cpu-pixel", kernel), ("tensor", tensor)] {
+        for r in check_scene(scene.args, scene.params, options) {
+            println!("scene {} {path:>9} {r}", scene.label);
+            if r.outcome() != Outcome::Pass {
+                bad.push(format!("{path} {}: analytic {:e} FD {:e} rel {:.2e}", r.param, r.analytic, r.numeric, r.rel_error));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "scene {}: gradients off: {bad:?}", scene.label);
+}
+
+#[test]
+fn round_spots_gradients_in_n_match_richardson_fd() {
+    assert_shape_scene_matches_fd(&SCENE_ROUND);
+}
+
+#[test]
+fn gauss_argchk_spots_gradients_match_richardson_fd() {
+    assert_shape_scene_matches_fd(&SCENE_GAUSS_ARGCHK);
 }

@@ -15,135 +15,25 @@ mod gradient_scenes;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use burn::tensor::DType;
-use burn_ndarray::{NdArray, NdArrayDevice};
+use burn_ndarray::NdArrayDevice;
+use gradient_scenes::fd::{best_component, check_scene, Outcome, Row, B, MAX_REL_ERROR};
 use gradient_scenes::{simulator, Scene, SCENES};
-use nanobragg::gradients::ParamName;
 use nanobragg::gradients::Loss;
-use nanobragg::Simulator;
-use nanobragg_parity::{evaluate, ComponentReport, GradcheckConfig, ParamSet, AD};
+use nanobragg::gradients::ParamName;
+use nanobragg::RenderOptions;
+use nanobragg_parity::AD;
 
-type B = NdArray<f64>;
-
-/// Relative error bound of a passing component.
-const MAX_REL_ERROR: f64 = 1e-6;
-/// A component may be excluded when its Richardson error estimate exceeds this × |FD|.
-const EXCLUSION_ESTIMATE: f64 = 1e-7;
 /// At most this many exclusions per scene.
 const MAX_EXCLUSIONS: usize = 2;
-
-/// One checked component.
-#[derive(Debug, Clone)]
-struct Row {
-    param: ParamName,
-    analytic: f64,
-    numeric: f64,
-    rel_error: f64,
-    richardson_error: f64,
-    /// Base step `h` of the finite difference kept.
-    step: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Pass,
-    Excluded,
-    Fail,
-}
-
-impl Row {
-    fn outcome(&self) -> Outcome {
-        if !self.analytic.is_finite() || !self.numeric.is_finite() || self.numeric == 0.0 {
-            Outcome::Fail
-        } else if self.rel_error <= MAX_REL_ERROR {
-            Outcome::Pass
-        } else if self.richardson_error > EXCLUSION_ESTIMATE * self.numeric.abs() {
-            Outcome::Excluded
-        } else {
-            Outcome::Fail
-        }
-    }
-}
-
-/// Finite-difference steps tried for every component, as `(relative, absolute)`: the base step
-/// at `x` is `max(absolute, relative·|x|)` (before power-of-two rounding). Parameters differ in how fast the image changes
-/// with them (a 1e-3 mm change of a 0.1 mm pixel moves the detector edge by a spot width),
-/// so no single step suits all.
-const STEPS: [(f64, f64); 3] = [(1e-4, 1e-3), (1e-5, 1e-4), (1e-6, 1e-5)];
-
-/// The gradcheck of `name` on `sim` (image reduced by the gradcheck's random projection, or
-/// summed when `sum`) with each of the [`STEPS`]; the component whose finite difference has the
-/// smallest own error estimate (Richardson + round-off, never the distance to the autodiff
-/// value) is kept.
-fn best_component(sim: &mut Simulator<AD<B>>, name: ParamName, sum: bool) -> ComponentReport {
-    let device = NdArrayDevice::Cpu;
-    let value = sim.param_value(name).unwrap();
-    let params = ParamSet::new().scalar(name.name(), value);
-    let sim = &*sim;
-    STEPS
-        .iter()
-        .map(|&(rel, abs)| {
-            let config = GradcheckConfig::new().rel_step(rel).abs_step(abs).rtol(1e-6).atol(1e-12);
-            let report = evaluate::<B, 1, _>(&device, &params, &config, |p| {
-                let pr = sim.params_with(name, p[name.name()].clone()).unwrap();
-                let image = sim.image_tensor_with(&pr).unwrap();
-                assert_eq!(image.dtype(), DType::F64, "f64 suite renders at f64");
-                if sum {
-                    image.sum()
-                } else {
-                    image
-                }
-            })
-            .unwrap();
-            assert_eq!(report.dtype, DType::F64);
-            report.components[0].clone()
-        })
-        .min_by(|a, b| {
-            let rel = |c: &ComponentReport| c.error_estimate / c.numeric.abs().max(f64::MIN_POSITIVE);
-            rel(a).total_cmp(&rel(b))
-        })
-        .expect("at least one step")
-}
-
-/// Autodiff vs Richardson FD for each parameter of `args` (see [`best_component`]).
-fn check_scene(args: &str, names: &[ParamName]) -> Vec<Row> {
-    let mut sim = simulator::<AD<B>>(args, &NdArrayDevice::Cpu);
-    names
-        .iter()
-        .map(|&name| {
-            let best = best_component(&mut sim, name, false);
-            Row {
-                param: name,
-                analytic: best.analytic,
-                numeric: best.numeric,
-                rel_error: best.rel_error,
-                richardson_error: best.richardson_error,
-                step: best.step,
-            }
-        })
-        .collect()
-}
 
 /// The report of scene `i` of [`SCENES`], computed once per test binary.
 fn report(i: usize) -> &'static [Row] {
     static REPORTS: [OnceLock<Vec<Row>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     REPORTS[i].get_or_init(|| {
         let scene: &Scene = SCENES[i];
-        let rows = check_scene(scene.args, scene.params);
+        let rows = check_scene(scene.args, scene.params, RenderOptions::default());
         for r in &rows {
-            println!(
-                "scene {} {:>20} analytic {:+.10e} numeric {:+.10e} rel {:.2e} \
-                 richardson {:.2e} ({:.1e}·|FD|) h {:.1e} {:?}",
-                scene.label,
-                r.param.name(),
-                r.analytic,
-                r.numeric,
-                r.rel_error,
-                r.richardson_error,
-                r.richardson_error / r.numeric.abs(),
-                r.step,
-                r.outcome()
-            );
+            println!("scene {} {r}", scene.label);
         }
         rows
     })
@@ -259,10 +149,10 @@ const SCENE_CARRYOVER: &str = "-cell 100 100 100 90 90 90 -misset 10 20 30 -N 8 
 #[test]
 fn carryover_mode_gradients_match_finite_differences() {
     use ParamName::*;
-    let rows = check_scene(SCENE_CARRYOVER, &[CellA, MissetZ, DistanceMm, OscRange]);
+    let rows = check_scene(SCENE_CARRYOVER, &[CellA, MissetZ, DistanceMm, OscRange], RenderOptions::default());
     let bad: Vec<_> = rows
         .iter()
-        .inspect(|r| println!("{:>20} analytic {:+.10e} numeric {:+.10e} rel {:.2e}", r.param.name(), r.analytic, r.numeric, r.rel_error))
+        .inspect(|r| println!("{r}"))
         .filter(|r| r.outcome() != Outcome::Pass)
         .map(|r| r.param.name())
         .collect();

@@ -1,10 +1,14 @@
 //! The three scenes of the gradient suite (`tests/gradients_f64.rs`, `tests/gradients_f32.rs`)
-//! and the parameters live on each, plus a simulator builder generic over the backend.
+//! and the parameters live on each, the lattice-shape scenes of the awkward-point suite
+//! (`tests/gradients_awkward_f64.rs`), a simulator builder generic over the backend, and the
+//! finite-difference check ([`fd`]).
 //!
 //! Every scene is a nanoBragg command line on a small detector (≤ 32²), so a whole gradcheck
 //! of a scene takes seconds in release. The parameter lists name every input that changes the
 //! image of that scene; see `docs/gradients.md` for the table of which scene checks what.
 #![allow(dead_code)]
+
+pub mod fd;
 
 use nanobragg::kernel::RenderBackend;
 use nanobragg::gradients::ParamName;
@@ -73,6 +77,44 @@ pub const SCENE_C: Scene = Scene {
 
 /// All three scenes, in order.
 pub const SCENES: [&Scene; 3] = [&SCENE_A, &SCENE_B, &SCENE_C];
+
+/// The flags the lattice-shape scenes share: a triclinic cell with misset, a different N per
+/// axis (so that each of ∂/∂N_a, ∂/∂N_b, ∂/∂N_c is its own), four reflections on a 32²
+/// detector of 0.1 mm pixels (a spot spans several pixels), h, k and l all live.
+macro_rules! shape_scene {
+    ($shape:literal) => {
+        concat!(
+            "-default_F 60 -cell 45 52 58 82 97 104 -misset -30 62 -2 -Na 3 -Nb 4 -Nc 5 \
+             -lambda 1.3 -pixel 0.1 -distance 70 -detpixels 32 -Xbeam 0.8 -Ybeam 2.4 \
+             -oversample 1 ",
+            $shape
+        )
+    };
+}
+
+/// Scene R: ROUND spots (`-round_xtal`, sinc3 of the radius in N-scaled index space), the
+/// derivative in N of `n3·sinc3(π·sqrt(fudge·Σ(Δh·N)²))` above all; checked against finite
+/// differences by `tests/gradients_awkward_f64.rs`. (The profile has a kink where the nearest
+/// index changes, Δh = ±½, and is not 0 there: the beam centre, which moves every pixel across
+/// such kinks, is left out — its finite difference cannot judge it, Richardson estimate ~7e-7.)
+pub const SCENE_ROUND: Scene = Scene {
+    label: "R",
+    args: shape_scene!("-round_xtal -fudge 1.5"),
+    params: &[NA, NB, NC, CellA, CellGamma, MissetZ, WavelengthA, DistanceMm],
+};
+
+/// Scene G: GAUSS_ARGCHK spots (`-gauss_argchk_xtal`), with `-fudge 60` so that over a third
+/// of the image lies beyond the exponent limit of 35 (F_latt exactly 0 there); the Gaussian's
+/// derivatives reach the cell both through h, k, l and through the reciprocal vectors.
+/// Checked against finite differences by `tests/gradients_awkward_f64.rs`.
+pub const SCENE_GAUSS_ARGCHK: Scene = Scene {
+    label: "G",
+    args: shape_scene!("-gauss_argchk_xtal -fudge 60"),
+    params: &[
+        NA, NB, NC, CellA, CellB, CellC, CellAlpha, CellBeta, CellGamma, MissetX, MissetY,
+        MissetZ, WavelengthA, DistanceMm, BeamCenterS, BeamCenterF,
+    ],
+};
 
 /// A simulator of `args` on `device` (spec φ mode unless the flags ask for c-parity).
 pub fn simulator<B: RenderBackend>(args: &str, device: &B::Device) -> Simulator<B> {

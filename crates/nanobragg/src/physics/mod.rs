@@ -3,18 +3,27 @@
 //! what autodiff differentiates) and, where a fused kernel evaluates it, its scalar form with
 //! the hand-derived derivative:
 //!
-//! 1. [`scattering`]: the scattering vector `q = (d − i)/λ` of a sample and a source;
-//! 2. [`polarization`]: the Kahn polarization factor;
-//! 3. [`lattice`]: the lattice transform F_latt of fractional Miller indices (one file per
+//! 1. [`solid_angle`]: the solid angle Ω of a sub-pixel, `p²·close/r³` (obliquity included) or
+//!    `1/r²` for point pixels;
+//! 2. [`capture`]: the capture fraction of a sensor layer, `e^{−tμs/ρ} − e^{−(t+1)μs/ρ}`;
+//! 3. [`scattering`]: the scattering vector `q = (d − i)/λ` of a sample and a source;
+//! 4. [`polarization`]: the Kahn polarization factor;
+//! 5. [`lattice`]: the lattice transform F_latt of fractional Miller indices (one file per
 //!    shape; the SQUARE crystal's [`lattice::grating`]);
-//! 4. [`structure_factor`]: F_cell, looked up nearest or interpolated tricubically in the grid.
+//! 6. [`structure_factor`]: F_cell, looked up nearest or interpolated tricubically in the grid.
 //!
-//! The CPU kernels (`kernel/cpu`) call the scalar forms; the CUDA kernel's `#[cube]` forms read
-//! the constants defined here. The geometry that precedes them (detector, crystal rotations)
-//! lives in [`crate::detector`] and [`crate::crystal`]; solid angle and capture fraction are
-//! applied per sample in [`crate::simulate`].
+//! The CPU kernels (`kernel/cpu`, through the adapters of `kernel/cpu/factors.rs`) call the
+//! scalar forms and their adjoints; the CUDA kernel's `#[cube]` forms read the constants defined
+//! here. The tensor path ([`crate::simulate`]) calls the tensor forms and decides where each
+//! factor applies (per sub-pixel or once per pixel). The geometry that precedes them (detector,
+//! crystal rotations) lives in [`crate::detector`] and [`crate::crystal`].
 
+pub mod capture;
 pub mod lattice;
 pub mod polarization;
 pub mod scattering;
+pub mod solid_angle;
 pub mod structure_factor;
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,7 @@ use crate::linalg::{dot, float_options, norm, outer_dot3, tensor, to_f64};
 use crate::params::Params;
 use crate::phi::EvaluationContext;
 use crate::physics::polarization::{kahn_factor, source_frames};
+use crate::physics::{capture, solid_angle};
 use crate::physics::scattering::scattering_vector;
 use crate::scene::LatticeShape;
 
@@ -180,19 +181,9 @@ impl<B: RenderBackend> Simulator<B> {
         let ds = &self.setup.detector;
         let r = norm(&pos); // [P,T,O,1]
         let d = pos.clone() / r.clone();
-        let omega = if ds.point_pixel {
-            r.clone().powi_scalar(2).recip()
-        } else {
-            let pix2 = p.pixel.clone().powi_scalar(2).reshape([1, 1, 1, 1]);
-            pix2 * m.det.close_distance.clone().reshape([1, 1, 1, 1]) / r.clone().powi_scalar(3)
-        };
+        let omega = solid_angle::tensor(&r, &p.pixel, &m.det.close_distance, ds.point_pixel);
         let capture = if ds.thick_m > 0.0 {
-            let Layers { index: layers, step: layer_step } = layers;
-            let rho = dot(&d, &m.det.odet.clone().reshape([1, 1, 1, 3]));
-            let mu_step = (layer_step * p.mu.clone()).reshape([1, 1, 1, 1]);
-            let a = (layers.clone() * mu_step.clone() / rho.clone()).neg().exp();
-            let b = ((layers + 1.0) * mu_step / rho).neg().exp();
-            a - b
+            capture::tensor(&d, &m.det.odet, layers.index, layers.step, &p.mu)
         } else {
             Tensor::ones([x.np, x.nt, x.no, 1], float_options::<B>(&p.pixel.device()))
         };

@@ -108,7 +108,7 @@ pub fn render_chunk<T: Real>(
 
 simd_dispatch! {
     /// `acc += F_cell²·F_latt²` of every lane for one cell, F from the nearest grid entry
-    /// (`nearest`) or `default_F`.
+    /// (`nearest`) or `default_F`, chosen once per cell, outside the block loop.
     fn accumulate<T: Real>(
         nearest: bool,
         cell: &[[T; 3]; 3],
@@ -116,23 +116,12 @@ simd_dispatch! {
         acc: &mut [[T; LANES]],
         x: &Inputs<T>,
         spec: &TileSpec,
-    ) => accumulate_either
-}
-
-/// [`accumulate_blocks`] with F's source chosen once per cell, outside the block loop.
-#[inline(always)]
-fn accumulate_either<T: Real>(
-    nearest: bool,
-    cell: &[[T; 3]; 3],
-    q: &[Vec<[T; LANES]>; 3],
-    acc: &mut [[T; LANES]],
-    x: &Inputs<T>,
-    spec: &TileSpec,
-) {
-    if nearest {
-        accumulate_blocks::<T, true>(cell, q, acc, x, spec);
-    } else {
-        accumulate_blocks::<T, false>(cell, q, acc, x, spec);
+    ) {
+        if nearest {
+            accumulate_blocks::<T, true>(cell, q, acc, x, spec);
+        } else {
+            accumulate_blocks::<T, false>(cell, q, acc, x, spec);
+        }
     }
 }
 

@@ -49,84 +49,11 @@ impl Geometry {
 
     #[inline(always)]
     fn new_body(pixels: &[usize], x: &Inputs<f64>, spec: &TileSpec) -> Self {
-        let os = spec.oversample;
-        let n = pixels.len() * spec.layers * os * os;
-        let (osf, inv_os) = (os as f64, 1.0 / os as f64);
-        let sub = x.pixel / osf;
-        let half = sub / 2.0;
-        let mut coord = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
-        let mut along = [vec![0.0; n], vec![0.0; n]];
-        let mut layer = vec![0.0; n];
-        let mut j = 0;
-        for &p in pixels {
-            let (fast, slow) = ((p % spec.fpixels) as f64 * osf, (p / spec.fpixels) as f64 * osf);
-            for t in 0..spec.layers {
-                // Sub-pixel o = so·os + fo (slow-major).
-                for so in 0..os {
-                    for fo in 0..os {
-                        let (cf, cs) = (fast + fo as f64, slow + so as f64);
-                        coord[0][j] = cf * sub + half;
-                        coord[1][j] = cs * sub + half;
-                        coord[2][j] = t as f64 * x.layer;
-                        along[0][j] = (cf + 0.5) * inv_os;
-                        along[1][j] = (cs + 0.5) * inv_os;
-                        layer[j] = t as f64;
-                        j += 1;
-                    }
-                }
-            }
-        }
-        let mut pos = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
-        let (fc, sc, oc) = (&coord[0][..n], &coord[1][..n], &coord[2][..n]);
-        for (a, pos) in pos.iter_mut().enumerate() {
-            let pos = &mut pos[..n];
-            for j in 0..n {
-                pos[j] = x.pix0[a] + fc[j] * x.fdet[a] + sc[j] * x.sdet[a] + oc[j] * x.odet[a];
-            }
-        }
-        let (px, py, pz) = (&pos[0][..n], &pos[1][..n], &pos[2][..n]);
-        let (mut r, mut inv_r) = (vec![0.0; n], vec![0.0; n]);
-        let mut d = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
-        {
-            let (r, inv_r) = (&mut r[..n], &mut inv_r[..n]);
-            let [dx, dy, dz] = &mut d;
-            let (dx, dy, dz) = (&mut dx[..n], &mut dy[..n], &mut dz[..n]);
-            for j in 0..n {
-                r[j] = (px[j] * px[j] + py[j] * py[j] + pz[j] * pz[j]).sqrt();
-                inv_r[j] = 1.0 / r[j];
-                dx[j] = px[j] * inv_r[j];
-                dy[j] = py[j] * inv_r[j];
-                dz[j] = pz[j] * inv_r[j];
-            }
-        }
-        let sources = x.lambda.len();
-        let mut q = [0, 1, 2].map(|_| vec![0.0; n * sources]);
-        let mut active = vec![true; n * sources];
-        for s in 0..sources {
-            let (inc, inv_lambda) = (x.incident[s], 1.0 / x.lambda[s]);
-            let [qx, qy, qz] = &mut q;
-            let at = s * n..(s + 1) * n;
-            let (qx, qy, qz) = (&mut qx[at.clone()], &mut qy[at.clone()], &mut qz[at.clone()]);
-            let (r, inv_r) = (&r[..n], &inv_r[..n]);
-            for j in 0..n {
-                let (p, r, inv_r) = ([px[j], py[j], pz[j]], r[j], inv_r[j]);
-                let a = p[0] * inc[0] + p[1] * inc[1] + p[2] * inc[2];
-                let perp = [0, 1, 2].map(|i| p[i] - a * inc[i]);
-                let perp2 = perp[0] * perp[0] + perp[1] * perp[1] + perp[2] * perp[2];
-                let denom = r + a;
-                let split = denom >= r * 0.5;
-                let along = perp2 * inv_r / denom;
-                let diff = |i: usize| if split { perp[i] * inv_r - inc[i] * along } else { p[i] * inv_r - inc[i] };
-                qx[j] = diff(0) * inv_lambda;
-                qy[j] = diff(1) * inv_lambda;
-                qz[j] = diff(2) * inv_lambda;
-            }
-            if spec.dmin_m > 0.0 {
-                for (j, active) in active[at].iter_mut().enumerate() {
-                    *active = (qx[j] * qx[j] + qy[j] * qy[j] + qz[j] * qz[j]).sqrt() * 0.5 * spec.dmin_m <= 0.5;
-                }
-            }
-        }
+        let n = pixels.len() * spec.layers * spec.oversample * spec.oversample;
+        let (coord, along, layer) = plane_coordinates(pixels, n, x, spec);
+        let pos = positions(&coord, n, x);
+        let (r, inv_r, d) = directions(&pos, n);
+        let (q, active) = scattering(&pos, &r, &inv_r, n, x, spec);
         Geometry { n, coord, along, layer, r, inv_r, d, q, active }
     }
 
@@ -208,4 +135,126 @@ fn lane_sum(n: usize, f: impl Fn(usize) -> f64) -> f64 {
         }
     }
     part.iter().sum::<f64>() + (full..n).map(f).sum::<f64>()
+}
+
+/// Detector-plane coordinates of the `n` sub-pixels of `pixels` (fast, slow, normal), their
+/// `∂(fast, slow)/∂(pixel size)` and their layer indices.
+#[inline(always)]
+fn plane_coordinates(
+    pixels: &[usize],
+    n: usize,
+    x: &Inputs<f64>,
+    spec: &TileSpec,
+) -> ([Vec<f64>; 3], [Vec<f64>; 2], Vec<f64>) {
+    let os = spec.oversample;
+    let (osf, inv_os) = (os as f64, 1.0 / os as f64);
+    let sub = x.pixel / osf;
+    let half = sub / 2.0;
+    let mut coord = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
+    let mut along = [vec![0.0; n], vec![0.0; n]];
+    let mut layer = vec![0.0; n];
+    let mut j = 0;
+    for &p in pixels {
+        let (fast, slow) = ((p % spec.fpixels) as f64 * osf, (p / spec.fpixels) as f64 * osf);
+        for t in 0..spec.layers {
+            // Sub-pixel o = so·os + fo (slow-major).
+            for so in 0..os {
+                for fo in 0..os {
+                    let (cf, cs) = (fast + fo as f64, slow + so as f64);
+                    coord[0][j] = cf * sub + half;
+                    coord[1][j] = cs * sub + half;
+                    coord[2][j] = t as f64 * x.layer;
+                    along[0][j] = (cf + 0.5) * inv_os;
+                    along[1][j] = (cs + 0.5) * inv_os;
+                    layer[j] = t as f64;
+                    j += 1;
+                }
+            }
+        }
+    }
+    (coord, along, layer)
+}
+
+/// Positions `pix0 + f·fdet + s·sdet + o·odet` of `n` sub-pixels from their coordinates.
+#[inline(always)]
+fn positions(coord: &[Vec<f64>; 3], n: usize, x: &Inputs<f64>) -> [Vec<f64>; 3] {
+    let mut pos = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
+    let (fc, sc, oc) = (&coord[0][..n], &coord[1][..n], &coord[2][..n]);
+    for (a, pos) in pos.iter_mut().enumerate() {
+        let pos = &mut pos[..n];
+        for j in 0..n {
+            pos[j] = x.pix0[a] + fc[j] * x.fdet[a] + sc[j] * x.sdet[a] + oc[j] * x.odet[a];
+        }
+    }
+    pos
+}
+
+/// Distances `r`, their reciprocals and the unit vectors `d = p/r` of `n` positions.
+#[inline(always)]
+fn directions(pos: &[Vec<f64>; 3], n: usize) -> (Vec<f64>, Vec<f64>, [Vec<f64>; 3]) {
+    let (px, py, pz) = (&pos[0][..n], &pos[1][..n], &pos[2][..n]);
+    let (mut r, mut inv_r) = (vec![0.0; n], vec![0.0; n]);
+    let mut d = [vec![0.0; n], vec![0.0; n], vec![0.0; n]];
+    {
+        let (r, inv_r) = (&mut r[..n], &mut inv_r[..n]);
+        let [dx, dy, dz] = &mut d;
+        let (dx, dy, dz) = (&mut dx[..n], &mut dy[..n], &mut dz[..n]);
+        for j in 0..n {
+            r[j] = (px[j] * px[j] + py[j] * py[j] + pz[j] * pz[j]).sqrt();
+            inv_r[j] = 1.0 / r[j];
+            dx[j] = px[j] * inv_r[j];
+            dy[j] = py[j] * inv_r[j];
+            dz[j] = pz[j] * inv_r[j];
+        }
+    }
+    (r, inv_r, d)
+}
+
+/// `q = (d − i)/λ` of every source at `n` positions (split form of
+/// [`crate::physics::scattering`], evaluation `e = s·n + j`) and whether d_min keeps it.
+#[inline(always)]
+fn scattering(
+    pos: &[Vec<f64>; 3],
+    r: &[f64],
+    inv_r: &[f64],
+    n: usize,
+    x: &Inputs<f64>,
+    spec: &TileSpec,
+) -> ([Vec<f64>; 3], Vec<bool>) {
+    let (px, py, pz) = (&pos[0][..n], &pos[1][..n], &pos[2][..n]);
+    let sources = x.lambda.len();
+    let mut q = [vec![0.0; n * sources], vec![0.0; n * sources], vec![0.0; n * sources]];
+    let mut active = vec![true; n * sources];
+    for s in 0..sources {
+        let (inc, inv_lambda) = (x.incident[s], 1.0 / x.lambda[s]);
+        let [qx, qy, qz] = &mut q;
+        let at = s * n..(s + 1) * n;
+        let (qx, qy, qz) = (&mut qx[at.clone()], &mut qy[at.clone()], &mut qz[at.clone()]);
+        let (r, inv_r) = (&r[..n], &inv_r[..n]);
+        for j in 0..n {
+            let (p, r, inv_r) = ([px[j], py[j], pz[j]], r[j], inv_r[j]);
+            let a = p[0] * inc[0] + p[1] * inc[1] + p[2] * inc[2];
+            let mut perp = [0.0; 3];
+            for i in 0..3 {
+                perp[i] = p[i] - a * inc[i];
+            }
+            let perp2 = perp[0] * perp[0] + perp[1] * perp[1] + perp[2] * perp[2];
+            let denom = r + a;
+            let split = denom >= r * 0.5;
+            let along = perp2 * inv_r / denom;
+            let mut diff = [0.0; 3];
+            for i in 0..3 {
+                diff[i] = if split { perp[i] * inv_r - inc[i] * along } else { p[i] * inv_r - inc[i] };
+            }
+            qx[j] = diff[0] * inv_lambda;
+            qy[j] = diff[1] * inv_lambda;
+            qz[j] = diff[2] * inv_lambda;
+        }
+        if spec.dmin_m > 0.0 {
+            for (j, active) in active[at].iter_mut().enumerate() {
+                *active = (qx[j] * qx[j] + qy[j] * qy[j] + qz[j] * qz[j]).sqrt() * 0.5 * spec.dmin_m <= 0.5;
+            }
+        }
+    }
+    (q, active)
 }

@@ -1,7 +1,7 @@
 //! One pixel of the fused forward pass, in the C program's loop order: layers, sub-pixels
 //! (slow-major), sources, then (φ, mosaic) cells.
 
-use super::factors::{lattice, structure};
+use super::factors::{capture, kahn, lattice, solid_angle, structure};
 use crate::physics::structure_factor::LeftGrid;
 use super::Inputs;
 use crate::kernel::real::{dot3, Real};
@@ -69,25 +69,6 @@ pub fn subpixel<T: Real>(p: usize, t: usize, o: usize, x: &Inputs<T>, spec: &Til
     }
 }
 
-/// Solid angle of a pixel at distance `r` (`pixel²·close/r³`, or `1/r²` for point pixels).
-#[inline(always)]
-pub fn solid_angle<T: Real>(r: T, x: &Inputs<T>, spec: &TileSpec) -> T {
-    if spec.point_pixel {
-        T::ONE / (r * r)
-    } else {
-        x.pixel * x.pixel * x.close / (r * r * r)
-    }
-}
-
-/// Fraction of the beam captured by sensor layer `t` along direction `d`.
-#[inline(always)]
-pub fn capture<T: Real>(t: usize, d: [T; 3], x: &Inputs<T>) -> T {
-    let rho = dot3(d, x.odet);
-    let mu_step = x.layer * x.mu;
-    let ti = T::of(t as f64);
-    (-(ti * mu_step / rho)).exp() - (-((ti + T::ONE) * mu_step / rho)).exp()
-}
-
 /// Scattering of one sub-pixel position by source `s`.
 #[derive(Debug, Clone, Copy)]
 pub struct Scatter<T> {
@@ -118,15 +99,6 @@ pub fn scatter<T: Real>(g: &SubPixel<T>, s: usize, x: &Inputs<T>, spec: &TileSpe
     let active = spec.dmin_m <= 0.0 || (dot3(q, q).sqrt() * T::of(0.5)).to_f64() * spec.dmin_m <= 0.5;
     let polar = kahn(g.d, s, x);
     Scatter { q, active, polar }
-}
-
-/// Kahn polarization factor of direction `d` for source `s`.
-#[inline(always)]
-pub fn kahn<T: Real>(d: [T; 3], s: usize, x: &Inputs<T>) -> T {
-    let cos2t = dot3(x.incident[s], d);
-    let e = dot3(d, x.e_in[s]);
-    let b = dot3(d, x.b_in[s]);
-    (cos2t * cos2t + T::ONE - x.polar_k * (e * e - b * b)) * T::of(0.5)
 }
 
 /// Miller indices of `q` in cell `k`.

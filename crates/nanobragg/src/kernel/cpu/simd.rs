@@ -52,27 +52,50 @@ pub fn simd() -> Simd {
     limit.min(Simd::detected())
 }
 
-/// Defines `fn $name(args) -> ret` (optionally generic over `T: Real`) calling `$body(args)`,
-/// compiled for each [`Simd`] level and dispatched on [`simd()`]. `$body` is an
-/// `#[inline(always)]` function, so each build inlines it and vectorises it for its target.
+/// Defines `[vis] fn $name(args) -> ret` (optionally generic over `T: Real`), compiled for each
+/// [`Simd`] level and dispatched on [`simd()`]. Its body is either a block, written once with
+/// the signature (it becomes an `#[inline(always)]` function each level's build inlines and
+/// vectorises for its target), or `=> $body` naming such an `#[inline(always)]` function (a
+/// method, say) that takes the same arguments.
 macro_rules! simd_dispatch {
     (
         $(#[$meta:meta])*
-        fn $name:ident $(<$t:ident: Real>)? ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:expr
+        $vis:vis fn $name:ident $(<$t:ident: Real>)? ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block
     ) => {
-        $(#[$meta])*
+        $crate::kernel::cpu::simd::simd_dispatch! {
+            @levels [$(#[$meta])*] [$vis] $name [$(<$t: Real>)?] ($($arg: $ty),*) [$(-> $ret)?] {
+                #[inline(always)]
+                #[allow(clippy::too_many_arguments)]
+                fn body $(<$t: Real>)? ($($arg: $ty),*) $(-> $ret)? $body
+            } => body
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident $(<$t:ident: Real>)? ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:expr
+    ) => {
+        $crate::kernel::cpu::simd::simd_dispatch! {
+            @levels [$(#[$meta])*] [$vis] $name [$(<$t: Real>)?] ($($arg: $ty),*) [$(-> $ret)?] {} => $body
+        }
+    };
+    (
+        @levels [$($meta:tt)*] [$vis:vis] $name:ident [$($generics:tt)*] ($($arg:ident: $ty:ty),*) [$($ret:tt)*]
+        { $($items:item)* } => $body:expr
+    ) => {
+        $($meta)*
         #[allow(clippy::too_many_arguments)]
-        fn $name $(<$t: Real>)? ($($arg: $ty),*) $(-> $ret)? {
+        $vis fn $name $($generics)* ($($arg: $ty),*) $($ret)* {
+            $($items)*
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512vl,avx512dq,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                unsafe fn avx512 $(<$t: Real>)? ($($arg: $ty),*) $(-> $ret)? {
+                unsafe fn avx512 $($generics)* ($($arg: $ty),*) $($ret)* {
                     $body($($arg),*)
                 }
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
-                unsafe fn avx2 $(<$t: Real>)? ($($arg: $ty),*) $(-> $ret)? {
+                unsafe fn avx2 $($generics)* ($($arg: $ty),*) $($ret)* {
                     $body($($arg),*)
                 }
                 match $crate::kernel::cpu::simd::simd() {
