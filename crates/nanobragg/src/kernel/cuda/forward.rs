@@ -64,9 +64,13 @@ pub(super) fn lattice_sum<F: Float>(
     #[comptime] point_pixel: bool,
     #[comptime] double: bool,
 ) -> (F, F, F, F) {
-    let sub = theta[Layout::PIXEL] / F::cast_from(oversample);
+    let pixel = theta[Layout::PIXEL];
+    let close = theta[Layout::CLOSE];
+    let sub = pixel / F::cast_from(oversample);
     let half = sub * F::new(0.5);
     let layer = theta[Layout::LAYER];
+    let mu = theta[Layout::MU];
+    let polar_k = theta[Layout::POLAR_K];
     let na = theta[Layout::N];
     let nb = theta[Layout::N + 1];
     let nc = theta[Layout::N + 2];
@@ -88,7 +92,8 @@ pub(super) fn lattice_sum<F: Float>(
             let (_fc, _sc, _oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
             let (r, dx, dy, dz) = direction::<F>(px, py, pz);
             let (omega, capture) = once_per_pixel::<F>(
-                theta, t, o, r, dx, dy, dz, omega_first, capture_last, layers, thick, point_pixel,
+                theta, t, o, r, dx, dy, dz, pixel, close, layer * mu, omega_first, capture_last, layers, thick,
+                point_pixel,
             );
             omega_first = omega;
             capture_last = capture;
@@ -96,7 +101,7 @@ pub(super) fn lattice_sum<F: Float>(
                 let (qx, qy, qz, active) = scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
                 if active {
                     if !have_polar {
-                        first_polar = kahn::<F>(consts, s, dx, dy, dz, theta[Layout::POLAR_K]);
+                        first_polar = kahn::<F>(consts, s, dx, dy, dz, polar_k);
                         have_polar = true;
                     }
                     for k in 0..cells {

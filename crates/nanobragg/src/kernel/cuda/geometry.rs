@@ -49,7 +49,7 @@ pub(super) fn direction<F: Float>(px: F, py: F, pz: F) -> (F, F, F, F) {
 }
 
 /// The solid angle and capture fraction the kernels take once per pixel, updated by sub-pixel
-/// `o` of layer `t` (at distance `r` along `d`): the solid angle of the first sub-pixel of
+/// `o` of layer `t` (at distance `r` along `d`; `mu_step` = layer step · μ): the solid angle of the first sub-pixel of
 /// the first layer, the capture fraction (when `thick`) of the last layer's first sub-pixel;
 /// `omega` and `capture` pass through elsewhere.
 #[cube]
@@ -62,6 +62,9 @@ pub(super) fn once_per_pixel<F: Float>(
     dx: F,
     dy: F,
     dz: F,
+    pixel: F,
+    close: F,
+    mu_step: F,
     omega: F,
     capture: F,
     #[comptime] layers: usize,
@@ -71,11 +74,11 @@ pub(super) fn once_per_pixel<F: Float>(
     let mut omega_out = omega;
     let mut capture_out = capture;
     if t == 0 && o == 0 {
-        omega_out = solid_angle::<F>(r, theta[Layout::PIXEL], theta[Layout::CLOSE], point_pixel);
+        omega_out = solid_angle::<F>(r, pixel, close, point_pixel);
     }
     if thick {
         if t + 1 == layers && o == 0 {
-            capture_out = capture_fraction::<F>(theta, t, dx, dy, dz, theta[Layout::LAYER] * theta[Layout::MU]);
+            capture_out = capture_fraction::<F>(theta, t, dx, dy, dz, mu_step);
         }
     }
     (omega_out, capture_out)

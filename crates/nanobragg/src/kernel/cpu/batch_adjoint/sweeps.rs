@@ -62,6 +62,10 @@ fn lane_total<T: Real>(v: &[T; LANES]) -> f64 {
 simd_dispatch! {
     /// Sweep 1 for one cell: adds `F_cell²·F_latt²` of every lane to `terms` and stores its
     /// slopes (and, with a grid, the nearest entry per lane, `u32::MAX` for `default_F`).
+    ///
+    /// One body over local arrays, its steps marked by comments: written as functions over a
+    /// struct of the block's arrays, the gradients of S4_512 were 5–19 % slower (session 15),
+    /// so it stays one unrolled lane loop (as the CUDA kernels' bodies do).
     pub(super) fn cell_gratings<T: Real>(
         cell: &[[T; 3]; 3],
         q: &[Vec<[T; LANES]>; 3],
@@ -81,122 +85,83 @@ simd_dispatch! {
         // (docs/benchmarks-history.md, session 10).
         let axes_per_pass = std::mem::size_of::<T>() == 8 && simd() == Simd::Avx2;
         for (b, (t_b, out)) in terms.iter_mut().zip(slopes.iter_mut()).enumerate() {
-            let mut gr = block_quotients(cell, q, b, x, axes_per_pass);
+            let mut hkl = [[T::ZERO; LANES]; 3];
+            let mut g = [[T::ZERO; LANES]; 3];
+            let mut dg_dh = [[T::ZERO; LANES]; 3];
+            let mut dg_dn = [[T::ZERO; LANES]; 3];
+            // Per axis and lane 1 where the series must replace the quotient, and per lane
+            // whether any axis needs it (counted as integers: a reduction that vectorises,
+            // taken once per block rather than once per axis).
+            let mut near = [[0u32; LANES]; 3];
+            let mut any_near = [0u32; LANES];
+            // The gratings from the quotient of sines. (A macro, not a closure: a closure is
+            // not compiled with the enclosing function's target features.)
+            macro_rules! quotient {
+                ($axis:expr, $j:expr) => {{
+                    let (axis, j) = ($axis, $j);
+                    let row = cell[axis];
+                    let h = q[0][b][j] * row[0] + q[1][b][j] * row[1] + q[2][b][j] * row[2];
+                    hkl[axis][j] = h;
+                    let close;
+                    (g[axis][j], dg_dh[axis][j], dg_dn[axis][j], close) =
+                        grating_quotient_lane(h, x.n[axis], x.slope_radius);
+                    near[axis][j] = close as u32;
+                    any_near[j] |= close as u32;
+                }};
+            }
+            if axes_per_pass {
+                for j in 0..LANES {
+                    for axis in 0..3 {
+                        quotient!(axis, j);
+                    }
+                }
+            } else {
+                for axis in 0..3 {
+                    for j in 0..LANES {
+                        quotient!(axis, j);
+                    }
+                }
+            }
             // The series near a peak's centre is rare (|Nπf| below the slopes' radius, 0.044):
             // only blocks with such a lane pay for it.
-            if gr.any_near.iter().sum::<u32>() != 0 {
-                block_series(&mut gr, x, &series);
+            if any_near.iter().sum::<u32>() != 0 {
+                for axis in 0..3 {
+                    for j in 0..LANES {
+                        let (v, dh, dn) = grating_series_lane(hkl[axis][j], x.n[axis], &series[axis]);
+                        let near = near[axis][j] != 0;
+                        g[axis][j] = g[axis][j].pick(v, near);
+                        dg_dh[axis][j] = dg_dh[axis][j].pick(dh, near);
+                        dg_dn[axis][j] = dg_dn[axis][j].pick(dn, near);
+                    }
+                }
             }
+            // F at the nearest grid entry.
             let mut f_cell = [x.default_f; LANES];
             if let Some(entries) = entries.as_deref_mut() {
-                block_nearest(&gr.hkl, &mut f_cell, &mut entries[b], x, spec);
+                for j in 0..LANES {
+                    let (f, entry) = nearest_entry([hkl[0][j], hkl[1][j], hkl[2][j]], x, spec);
+                    f_cell[j] = f;
+                    entries[b][j] = entry;
+                }
             }
-            block_terms_and_slopes(&gr, &f_cell, t_b, out);
+            block_terms_and_slopes(&g, &dg_dh, &dg_dn, &f_cell, t_b, out);
         }
     }
 }
 
-/// One block's gratings per axis and lane with their slopes (scaled as
-/// [`grating_quotient_lane`]'s), and where the series must replace the quotient.
-struct BlockGratings<T> {
-    /// Fractional Miller indices.
-    hkl: [[T; LANES]; 3],
-    /// Grating values, `∂/∂x` and `∂/∂N / π`.
-    g: [[T; LANES]; 3],
-    dg_dh: [[T; LANES]; 3],
-    dg_dn: [[T; LANES]; 3],
-    /// Per axis and lane 1 where the series must replace the quotient, and per lane whether any
-    /// axis needs it (counted as integers: a reduction that vectorises, taken once per block
-    /// rather than once per axis).
-    near: [[u32; LANES]; 3],
-    any_near: [u32; LANES],
-}
-
-/// Block `b`'s Miller indices and gratings from the quotient of sines, one axis per pass over
-/// the lanes or (`axes_per_pass`) the three axes in one.
+/// Adds every lane's `F_cell²·F_latt²` to `t_b` and stores its unweighted slopes (gratings
+/// `g` with their slopes scaled as [`grating_quotient_lane`]'s).
 #[inline(always)]
-fn block_quotients<T: Real>(
-    cell: &[[T; 3]; 3],
-    q: &[Vec<[T; LANES]>; 3],
-    b: usize,
-    x: &Inputs<T>,
-    axes_per_pass: bool,
-) -> BlockGratings<T> {
-    let zero = [[T::ZERO; LANES]; 3];
-    let mut gr = BlockGratings { hkl: zero, g: zero, dg_dh: zero, dg_dn: zero, near: [[0; LANES]; 3], any_near: [0; LANES] };
-    if axes_per_pass {
-        for j in 0..LANES {
-            for axis in 0..3 {
-                quotient_lane(&mut gr, cell, q, b, axis, j, x);
-            }
-        }
-    } else {
-        for axis in 0..3 {
-            for j in 0..LANES {
-                quotient_lane(&mut gr, cell, q, b, axis, j, x);
-            }
-        }
-    }
-    gr
-}
-
-/// Lane `j`'s Miller index along `axis` and its grating from the quotient of sines.
-#[inline(always)]
-fn quotient_lane<T: Real>(
-    gr: &mut BlockGratings<T>,
-    cell: &[[T; 3]; 3],
-    q: &[Vec<[T; LANES]>; 3],
-    b: usize,
-    axis: usize,
-    j: usize,
-    x: &Inputs<T>,
+fn block_terms_and_slopes<T: Real>(
+    g: &[[T; LANES]; 3],
+    dg_dh: &[[T; LANES]; 3],
+    dg_dn: &[[T; LANES]; 3],
+    f_cell: &[T; LANES],
+    t_b: &mut [T; LANES],
+    out: &mut Slopes<T>,
 ) {
-    let row = cell[axis];
-    let h = q[0][b][j] * row[0] + q[1][b][j] * row[1] + q[2][b][j] * row[2];
-    gr.hkl[axis][j] = h;
-    let close;
-    (gr.g[axis][j], gr.dg_dh[axis][j], gr.dg_dn[axis][j], close) =
-        grating_quotient_lane(h, x.n[axis], x.slope_radius);
-    gr.near[axis][j] = close as u32;
-    gr.any_near[j] |= close as u32;
-}
-
-/// The series in place of the quotient in the lanes near a peak's centre.
-#[inline(always)]
-fn block_series<T: Real>(gr: &mut BlockGratings<T>, x: &Inputs<T>, series: &[SeriesCoefficients<T>; 3]) {
-    for axis in 0..3 {
-        for j in 0..LANES {
-            let (v, dh, dn) = grating_series_lane(gr.hkl[axis][j], x.n[axis], &series[axis]);
-            let near = gr.near[axis][j] != 0;
-            gr.g[axis][j] = gr.g[axis][j].pick(v, near);
-            gr.dg_dh[axis][j] = gr.dg_dh[axis][j].pick(dh, near);
-            gr.dg_dn[axis][j] = gr.dg_dn[axis][j].pick(dn, near);
-        }
-    }
-}
-
-/// F at the nearest grid entry of every lane, and that entry.
-#[inline(always)]
-fn block_nearest<T: Real>(
-    hkl: &[[T; LANES]; 3],
-    f_cell: &mut [T; LANES],
-    entries: &mut [u32; LANES],
-    x: &Inputs<T>,
-    spec: &TileSpec,
-) {
-    for j in 0..LANES {
-        let (f, entry) = nearest_entry([hkl[0][j], hkl[1][j], hkl[2][j]], x, spec);
-        f_cell[j] = f;
-        entries[j] = entry;
-    }
-}
-
-/// Adds every lane's `F_cell²·F_latt²` to `t_b` and stores its unweighted slopes.
-#[inline(always)]
-fn block_terms_and_slopes<T: Real>(gr: &BlockGratings<T>, f_cell: &[T; LANES], t_b: &mut [T; LANES], out: &mut Slopes<T>) {
     let two = T::of(2.0);
     let two_pi = T::of(2.0 * PI);
-    let (g, dg_dh, dg_dn) = (&gr.g, &gr.dg_dh, &gr.dg_dn);
     for j in 0..LANES {
         let f_latt = g[0][j] * g[1][j] * g[2][j];
         let f2 = f_cell[j] * f_cell[j];
@@ -241,10 +206,7 @@ simd_dispatch! {
             for j in 0..LANES {
                 let w = w_b[j];
                 d_f[j] = w * s_b.df[j];
-                let mut dh = [T::ZERO; 3];
-                for a in 0..3 {
-                    dh[a] = w * s_b.dh[a][j];
-                }
+                let dh = [0, 1, 2].map(|a| w * s_b.dh[a][j]);
                 for a in 0..3 {
                     d_n[a][j] = w.mul_add(s_b.dn[a][j], d_n[a][j]);
                     for c in 0..3 {
