@@ -20,9 +20,9 @@
 //! the image, so the grating's signs (the whole part's and the reduced sine's) are dropped, as in
 //! the forward kernel.
 
-use super::adjoint_geometry::geometry_adjoint;
-use super::forward::lattice_sum;
-use super::geometry::{direction, position, scattering};
+use super::geometry::{
+    capture, capture_adjoint, kahn, kahn_adjoint, omega_adjoint, position, scattering, solid_angle,
+};
 use super::plane::{emit, emit_nine};
 use super::grating::grating_grad;
 use super::{C_DMIN, C_SLOPE_RADIUS};
@@ -69,7 +69,7 @@ pub(super) fn adjoint_kernel<F: Float>(
     let f2 = default_f * default_f;
 
     let (omega_first, capture_last, polar_part) =
-        pixel_factors::<F>(theta, consts, fast, slow, oversample, layers, sources, thick, point_pixel, nopolar, double);
+        pixel_factors::<F>(theta, consts, fast, slow, oversample, layers, sources, thick, point_pixel, nopolar);
     let big_g = g * scale * capture_last * omega_first * polar_part;
 
     // d̄ per sub-pixel, summed over sources, from the lattice terms.
@@ -107,8 +107,7 @@ pub(super) fn adjoint_kernel<F: Float>(
 
 /// The factors the forward kernel applies once per pixel: the solid angle of the first
 /// sub-pixel, the capture fraction of the last layer's first sub-pixel, and the Kahn factor of
-/// the first evaluation that runs (1 with `nopolar`) — the forward kernel's own loop
-/// ([`lattice_sum`]) with no cells.
+/// the first evaluation that runs (1 with `nopolar`).
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn pixel_factors<F: Float>(
@@ -122,11 +121,41 @@ fn pixel_factors<F: Float>(
     #[comptime] thick: bool,
     #[comptime] point_pixel: bool,
     #[comptime] nopolar: bool,
-    #[comptime] double: bool,
 ) -> (F, F, F) {
-    let (_sum, omega_first, capture_last, first_polar) = lattice_sum::<F>(
-        theta, consts, fast, slow, oversample, layers, sources, 0usize, thick, point_pixel, double,
-    );
+    let pixel = theta[Layout::PIXEL];
+    let sub = pixel / F::cast_from(oversample);
+    let half = sub * F::new(0.5);
+    let layer = theta[Layout::LAYER];
+    let dmin = consts[C_DMIN];
+    let mut first_polar = F::new(0.0);
+    let mut have_polar = false;
+    let mut omega_first = F::new(0.0);
+    let mut capture_last = F::new(1.0);
+    for t in 0..layers {
+        for o in 0..oversample * oversample {
+            let (_fc, _sc, _oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
+            let r = F::sqrt(px * px + py * py + pz * pz);
+            let dx = px / r;
+            let dy = py / r;
+            let dz = pz / r;
+            if t == 0 && o == 0 {
+                omega_first = solid_angle::<F>(r, pixel, theta[Layout::CLOSE], point_pixel);
+            }
+            if thick {
+                if t + 1 == layers && o == 0 {
+                    capture_last = capture::<F>(theta, t, dx, dy, dz, layer * theta[Layout::MU]);
+                }
+            }
+            for s in 0..sources {
+                let (_qx, _qy, _qz, active) =
+                    scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
+                if active && !have_polar {
+                    first_polar = kahn::<F>(consts, s, dx, dy, dz, theta[Layout::POLAR_K]);
+                    have_polar = true;
+                }
+            }
+        }
+    }
     let mut polar_part = first_polar;
     if nopolar {
         polar_part = F::new(1.0);
@@ -182,7 +211,7 @@ fn lattice_adjoint<F: Float>(
         for j in 0..subs {
             let (_fc, _sc, _oc, px, py, pz) =
                 position::<F>(theta, fast, slow, j / per_layer, j % per_layer, sub, half, layer, oversample);
-            let (r, _dx, _dy, _dz) = direction::<F>(px, py, pz);
+            let r = F::sqrt(px * px + py * py + pz * pz);
             let (x, y, z, active) = scattering::<F>(consts, px, py, pz, r, lambda, dmin, s);
             qx[j] = x;
             qy[j] = y;
@@ -305,4 +334,151 @@ fn cell_adjoint<F: Float>(
         warps,
     );
     (lattice_sum, a_nx, a_ny, a_nz)
+}
+
+/// The geometry's adjoint, once per sub-pixel: `d̄` from the lattice terms (`sd*`) plus the
+/// once-per-pixel factors' adjoints (solid angle, capture fraction, Kahn factor, from their
+/// upstream gradients `d_omega`, `d_capture`, `d_polar`), through `d = p/r` and
+/// `p = pix0 + f·fdet + s·sdet + o·odet` into θ's detector entries, emitted at the end.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn geometry_adjoint<F: Float>(
+    theta: &Array<F>,
+    consts: &Array<F>,
+    partial: &mut Array<F>,
+    sdx: &Array<F>,
+    sdy: &Array<F>,
+    sdz: &Array<F>,
+    d_capture: F,
+    d_polar: F,
+    d_omega: F,
+    omega_first: F,
+    fast: usize,
+    slow: usize,
+    warp: usize,
+    #[comptime] rows: usize,
+    #[comptime] warps: usize,
+    #[comptime] oversample: usize,
+    #[comptime] layers: usize,
+    #[comptime] sources: usize,
+    #[comptime] thick: bool,
+    #[comptime] point_pixel: bool,
+    #[comptime] nopolar: bool,
+) {
+    let pixel = theta[Layout::PIXEL];
+    let close = theta[Layout::CLOSE];
+    let sub = pixel / F::cast_from(oversample);
+    let half = sub * F::new(0.5);
+    let layer = theta[Layout::LAYER];
+    let mu = theta[Layout::MU];
+    let dmin = consts[C_DMIN];
+    let polar_k = theta[Layout::POLAR_K];
+    let per_layer = comptime!(oversample * oversample);
+    let ox = theta[Layout::ODET];
+    let oy = theta[Layout::ODET + 1];
+    let oz = theta[Layout::ODET + 2];
+    let mut a_pix0x = F::new(0.0);
+    let mut a_pix0y = F::new(0.0);
+    let mut a_pix0z = F::new(0.0);
+    let mut a_fdetx = F::new(0.0);
+    let mut a_fdety = F::new(0.0);
+    let mut a_fdetz = F::new(0.0);
+    let mut a_sdetx = F::new(0.0);
+    let mut a_sdety = F::new(0.0);
+    let mut a_sdetz = F::new(0.0);
+    let mut a_odetx = F::new(0.0);
+    let mut a_odety = F::new(0.0);
+    let mut a_odetz = F::new(0.0);
+    let mut a_pixel = F::new(0.0);
+    let mut a_layer = F::new(0.0);
+    let mut a_close = F::new(0.0);
+    let mut a_mu = F::new(0.0);
+    let mut a_polar_k = F::new(0.0);
+    let mut polar_done = false;
+    for t in 0..layers {
+        for o in 0..per_layer {
+            let (fc, sc, oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
+            let r = F::sqrt(px * px + py * py + pz * pz);
+            let dx = px / r;
+            let dy = py / r;
+            let dz = pz / r;
+            let mut ddx = sdx[t * per_layer + o];
+            let mut ddy = sdy[t * per_layer + o];
+            let mut ddz = sdz[t * per_layer + o];
+            let mut dr = F::new(0.0);
+            if t == 0 && o == 0 {
+                let (d_pixel, d_close, d_r) = omega_adjoint::<F>(r, pixel, close, omega_first, d_omega, point_pixel);
+                a_pixel += d_pixel;
+                a_close += d_close;
+                dr = d_r;
+            }
+            if thick {
+                if t + 1 == layers && o == 0 {
+                    let (d_layer, d_mu, drho) = capture_adjoint::<F>(t, dx * ox + dy * oy + dz * oz, layer, mu, d_capture);
+                    a_layer += d_layer;
+                    a_mu += d_mu;
+                    ddx += drho * ox;
+                    ddy += drho * oy;
+                    ddz += drho * oz;
+                    a_odetx += drho * dx;
+                    a_odety += drho * dy;
+                    a_odetz += drho * dz;
+                }
+            }
+            for s in 0..sources {
+                if !nopolar {
+                    if !polar_done {
+                        let (_qx, _qy, _qz, active) =
+                            scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
+                        if active {
+                            let (d_k, kx, ky, kz) = kahn_adjoint::<F>(consts, s, dx, dy, dz, polar_k, d_polar);
+                            a_polar_k += d_k;
+                            ddx += kx;
+                            ddy += ky;
+                            ddz += kz;
+                            polar_done = true;
+                        }
+                    }
+                }
+            }
+            // d = p/r: p̄ = (d̄ − d(d·d̄))/r + r̄·d; then p = pix0 + f·fdet + s·sdet + o·odet.
+            let along = dx * ddx + dy * ddy + dz * ddz;
+            let dpx = (ddx - dx * along) / r + dr * dx;
+            let dpy = (ddy - dy * along) / r + dr * dy;
+            let dpz = (ddz - dz * along) / r + dr * dz;
+            a_pix0x += dpx;
+            a_pix0y += dpy;
+            a_pix0z += dpz;
+            a_fdetx += fc * dpx;
+            a_fdety += fc * dpy;
+            a_fdetz += fc * dpz;
+            a_sdetx += sc * dpx;
+            a_sdety += sc * dpy;
+            a_sdetz += sc * dpz;
+            a_odetx += oc * dpx;
+            a_odety += oc * dpy;
+            a_odetz += oc * dpz;
+            let along_f = theta[Layout::FDET] * dpx + theta[Layout::FDET + 1] * dpy + theta[Layout::FDET + 2] * dpz;
+            let along_s = theta[Layout::SDET] * dpx + theta[Layout::SDET + 1] * dpy + theta[Layout::SDET + 2] * dpz;
+            a_pixel += along_f * (fc / pixel) + along_s * (sc / pixel);
+            a_layer += (ox * dpx + oy * dpy + oz * dpz) * F::cast_from(t);
+        }
+    }
+    emit::<F>(partial, Layout::PIX0, a_pix0x, warp, rows, warps);
+    emit::<F>(partial, Layout::PIX0 + 1, a_pix0y, warp, rows, warps);
+    emit::<F>(partial, Layout::PIX0 + 2, a_pix0z, warp, rows, warps);
+    emit::<F>(partial, Layout::FDET, a_fdetx, warp, rows, warps);
+    emit::<F>(partial, Layout::FDET + 1, a_fdety, warp, rows, warps);
+    emit::<F>(partial, Layout::FDET + 2, a_fdetz, warp, rows, warps);
+    emit::<F>(partial, Layout::SDET, a_sdetx, warp, rows, warps);
+    emit::<F>(partial, Layout::SDET + 1, a_sdety, warp, rows, warps);
+    emit::<F>(partial, Layout::SDET + 2, a_sdetz, warp, rows, warps);
+    emit::<F>(partial, Layout::ODET, a_odetx, warp, rows, warps);
+    emit::<F>(partial, Layout::ODET + 1, a_odety, warp, rows, warps);
+    emit::<F>(partial, Layout::ODET + 2, a_odetz, warp, rows, warps);
+    emit::<F>(partial, Layout::CLOSE, a_close, warp, rows, warps);
+    emit::<F>(partial, Layout::PIXEL, a_pixel, warp, rows, warps);
+    emit::<F>(partial, Layout::LAYER, a_layer, warp, rows, warps);
+    emit::<F>(partial, Layout::MU, a_mu, warp, rows, warps);
+    emit::<F>(partial, Layout::POLAR_K, a_polar_k, warp, rows, warps);
 }

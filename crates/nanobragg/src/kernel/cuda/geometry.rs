@@ -41,49 +41,6 @@ pub(super) fn position<F: Float>(
     (fc, sc, oc, px, py, pz)
 }
 
-/// Distance `r = |p|` of the lab position `p` and the unit vector `d = p/r`: `(r, dx, dy, dz)`.
-#[cube]
-pub(super) fn direction<F: Float>(px: F, py: F, pz: F) -> (F, F, F, F) {
-    let r = F::sqrt(px * px + py * py + pz * pz);
-    (r, px / r, py / r, pz / r)
-}
-
-/// The solid angle and capture fraction the kernels take once per pixel, updated by sub-pixel
-/// `o` of layer `t` (at distance `r` along `d`; `mu_step` = layer step · μ): the solid angle of the first sub-pixel of
-/// the first layer, the capture fraction (when `thick`) of the last layer's first sub-pixel;
-/// `omega` and `capture` pass through elsewhere.
-#[cube]
-#[allow(clippy::too_many_arguments)]
-pub(super) fn once_per_pixel<F: Float>(
-    theta: &Array<F>,
-    t: usize,
-    o: usize,
-    r: F,
-    dx: F,
-    dy: F,
-    dz: F,
-    pixel: F,
-    close: F,
-    mu_step: F,
-    omega: F,
-    capture: F,
-    #[comptime] layers: usize,
-    #[comptime] thick: bool,
-    #[comptime] point_pixel: bool,
-) -> (F, F) {
-    let mut omega_out = omega;
-    let mut capture_out = capture;
-    if t == 0 && o == 0 {
-        omega_out = solid_angle::<F>(r, pixel, close, point_pixel);
-    }
-    if thick {
-        if t + 1 == layers && o == 0 {
-            capture_out = capture_fraction::<F>(theta, t, dx, dy, dz, mu_step);
-        }
-    }
-    (omega_out, capture_out)
-}
-
 /// `q = (d − i)/λ` of source `s` in the split form of [`crate::physics::scattering`], and whether d_min keeps it.
 #[cube]
 #[allow(clippy::too_many_arguments)]
@@ -130,7 +87,7 @@ pub(super) fn solid_angle<F: Float>(r: F, pixel: F, close: F, #[comptime] point_
 /// Fraction of the beam captured by sensor layer `t` along the unit vector `(dx, dy, dz)`
 /// (`mu_step` = layer step · μ).
 #[cube]
-pub(super) fn capture_fraction<F: Float>(theta: &Array<F>, t: usize, dx: F, dy: F, dz: F, mu_step: F) -> F {
+pub(super) fn capture<F: Float>(theta: &Array<F>, t: usize, dx: F, dy: F, dz: F, mu_step: F) -> F {
     let rho = dx * theta[Layout::ODET] + dy * theta[Layout::ODET + 1] + dz * theta[Layout::ODET + 2];
     let ti = F::cast_from(t);
     F::exp(-(ti * mu_step / rho)) - F::exp(-((ti + F::new(1.0)) * mu_step / rho))

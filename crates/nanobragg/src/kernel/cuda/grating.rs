@@ -3,7 +3,7 @@
 //! ([`grating_abs`]) and the adjoint kernel's value with both slopes ([`grating_grad`]). Only
 //! F_latt² reaches the image, so both drop the grating's signs.
 
-use super::small_angle::{sin_cos_small, sin_small};
+use super::{sin_cos_small, sin_small};
 use crate::physics::lattice::grating::{SERIES_DENOMINATORS, SERIES_NUMERATORS};
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;

@@ -1,20 +1,13 @@
-//! The fused kernels on CUDA, written in CubeCL: one GPU thread per pixel, looping over sensor
-//! layers, sub-pixels, sources and (φ, mosaic) cells as the CPU kernel does.
-//!
-//! - [`forward`]: the forward kernel;
-//! - [`adjoint`] (lattice terms) and [`adjoint_geometry`] (detector geometry and the
-//!   per-pixel factors): its backward pass under autodiff, one thread per pixel;
-//! - [`geometry`], [`grating`], [`small_angle`]: the device functions both share, each
-//!   forward form beside its adjoint; [`plane`]: the warp sums of the adjoint's accumulators;
-//! - here: the coverage, the per-tile constants, the launches and the backend's
-//!   [`RenderBackend`] methods.
+//! The fused forward kernel on CUDA, written in CubeCL: one GPU thread per pixel, looping over
+//! sensor layers, sub-pixels, sources and (φ, mosaic) cells as the CPU kernel does.
 //!
 //! Coverage ([`COVERAGE`]; other scenes render on the tensor path): the vectorised CPU path's
 //! scenes ([`super::cpu::BATCH`]: SQUARE lattice, factors once per pixel) with F from
 //! `default_F` (no HKL grid), pixels forming one contiguous run of the detector (no ROI or
-//! mask).
+//! mask). Under autodiff the tile's backward runs the adjoint kernel of
+//! [`adjoint`], one thread per pixel.
 //!
-//! Only F_latt² reaches the image, so the kernels drop the grating's `(−1)^k` signs; both
+//! Only F_latt² reaches the image, so the kernel drops the grating's `(−1)^k` signs; both
 //! sines take reduced arguments (|x| ≤ π/2) and use the CPU kernel's polynomial, and F² (one
 //! `default_F` for every cell) multiplies the pixel's sum once.
 
@@ -22,7 +15,7 @@ use super::real::Real;
 use crate::physics::lattice::grating::{series_radius, slope_radius};
 use super::capability::groups::{OTHER_LATTICES, PER_SUBPIXEL_FACTORS, SQUARE_ONCE_PER_PIXEL, TENSOR_PATH_ONLY};
 use super::capability::{Capability, Coverage, KernelId};
-use super::{FusedTile, RenderBackend, TileSpec};
+use super::{FusedTile, Layout, RenderBackend, TileSpec};
 use enumset::enum_set_union;
 use crate::linalg::float_options;
 use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData, TensorPrimitive};
@@ -36,12 +29,12 @@ use burn_cuda::Cuda;
 use std::sync::Arc;
 
 mod adjoint;
-mod adjoint_geometry;
-mod forward;
-mod geometry;
 mod grating;
 mod plane;
-mod small_angle;
+mod geometry;
+
+use geometry::{capture, kahn, position, scattering, solid_angle};
+use grating::{grating_abs, series_coefficients};
 
 /// Offsets into the per-tile constants array: the series radius of the value (forward), d_min,
 /// the series radius of the slopes (adjoint, [`slope_radius`]), then 9 values per source
@@ -50,6 +43,156 @@ const C_RADIUS: usize = 0;
 const C_DMIN: usize = 1;
 const C_SLOPE_RADIUS: usize = 2;
 const C_SOURCES: usize = 3;
+
+/// The kernels' small-angle sine and cosine: the CPU kernel's polynomials ([`Real::sin_small`],
+/// [`Real::sin_cos_small`], about 1 ulp) with their coefficients written into the kernel source
+/// as constants (no loads; the f64 set where `double`) — cheaper than the library functions,
+/// which reduce arguments of any size. The coefficients enter as f64 values cast to the kernel's
+/// float type: `F::new` takes an f32 and would round the f64 set.
+macro_rules! cube_small_angle {
+    (
+        f32: sin [$s32h:literal $(, $s32:literal)*] cos [$c32h:literal $(, $c32:literal)*];
+        f64: sin [$s64h:literal $(, $s64:literal)*] cos [$c64h:literal $(, $c64:literal)*];
+    ) => {
+        /// `u(x²)` of sin x = x + x³·u(x²). (`u` is declared before the comptime branch that
+        /// starts it at the leading coefficient.)
+        #[cube]
+        #[allow(unused_assignments)]
+        fn sin_tail<F: Float>(s: F, #[comptime] double: bool) -> F {
+            let mut u = F::new(0.0);
+            if double {
+                u = F::cast_from($s64h);
+                $(u = u * s + F::cast_from($s64);)*
+            } else {
+                u = F::cast_from($s32h);
+                $(u = u * s + F::cast_from($s32);)*
+            }
+            u
+        }
+
+        /// `v(x²)` of cos x = 1 + x²·v(x²).
+        #[cube]
+        #[allow(unused_assignments)]
+        fn cos_tail<F: Float>(s: F, #[comptime] double: bool) -> F {
+            let mut v = F::new(0.0);
+            if double {
+                v = F::cast_from($c64h);
+                $(v = v * s + F::cast_from($c64);)*
+            } else {
+                v = F::cast_from($c32h);
+                $(v = v * s + F::cast_from($c32);)*
+            }
+            v
+        }
+    };
+}
+crate::kernel::real::small_angle_coefficients!(cube_small_angle);
+
+/// sin x for |x| ≤ π/2.
+#[cube]
+fn sin_small<F: Float>(x: F, #[comptime] double: bool) -> F {
+    let s = x * x;
+    s * (sin_tail::<F>(s, double) * x) + x
+}
+
+/// `(sin x, cos x)` for |x| ≤ π/2 from one square.
+#[cube]
+fn sin_cos_small<F: Float>(x: F, #[comptime] double: bool) -> (F, F) {
+    let s = x * x;
+    (s * (sin_tail::<F>(s, double) * x) + x, cos_tail::<F>(s, double) * s + F::new(1.0))
+}
+
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn render_kernel<F: Float>(
+    theta: &Array<F>,
+    consts: &Array<F>,
+    output: &mut Array<F>,
+    #[comptime] first: usize,
+    #[comptime] count: usize,
+    #[comptime] fpixels: usize,
+    #[comptime] oversample: usize,
+    #[comptime] layers: usize,
+    #[comptime] sources: usize,
+    #[comptime] cells: usize,
+    #[comptime] thick: bool,
+    #[comptime] point_pixel: bool,
+    #[comptime] nopolar: bool,
+    #[comptime] double: bool,
+) {
+    let i = ABSOLUTE_POS;
+    if i >= count {
+        terminate!();
+    }
+    let p = first + i;
+    let fast = p % fpixels;
+    let slow = p / fpixels;
+    let pixel = theta[Layout::PIXEL];
+    let sub = pixel / F::cast_from(oversample);
+    let half = sub * F::new(0.5);
+    let close = theta[Layout::CLOSE];
+    let layer = theta[Layout::LAYER];
+    let mu = theta[Layout::MU];
+    let polar_k = theta[Layout::POLAR_K];
+    let na = theta[Layout::N];
+    let nb = theta[Layout::N + 1];
+    let nc = theta[Layout::N + 2];
+    let default_f = theta[Layout::DEFAULT_F];
+    let radius = consts[C_RADIUS];
+    let dmin = consts[C_DMIN];
+    let cells_at = Layout::LAMBDA + sources;
+
+    let coef_a = series_coefficients::<F>(na);
+    let coef_b = series_coefficients::<F>(nb);
+    let coef_c = series_coefficients::<F>(nc);
+
+    let mut sum = F::new(0.0);
+    let mut first_polar = F::new(0.0);
+    let mut have_polar = false;
+    let mut omega_first = F::new(0.0);
+    let mut capture_last = F::new(1.0);
+    for t in 0..layers {
+        for o in 0..oversample * oversample {
+            let (_fc, _sc, _oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
+            let r = F::sqrt(px * px + py * py + pz * pz);
+            let dx = px / r;
+            let dy = py / r;
+            let dz = pz / r;
+            if t == 0 && o == 0 {
+                omega_first = solid_angle::<F>(r, pixel, close, point_pixel);
+            }
+            if thick {
+                if t + 1 == layers && o == 0 {
+                    capture_last = capture::<F>(theta, t, dx, dy, dz, layer * mu);
+                }
+            }
+            for s in 0..sources {
+                let (qx, qy, qz, active) = scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
+                if active {
+                    if !have_polar {
+                        first_polar = kahn::<F>(consts, s, dx, dy, dz, polar_k);
+                        have_polar = true;
+                    }
+                    for k in 0..cells {
+                        let c = cells_at + 9 * k;
+                        let h = qx * theta[c] + qy * theta[c + 1] + qz * theta[c + 2];
+                        let kk = qx * theta[c + 3] + qy * theta[c + 4] + qz * theta[c + 5];
+                        let l = qx * theta[c + 6] + qy * theta[c + 7] + qz * theta[c + 8];
+                        let f_latt = grating_abs::<F>(h, na, &coef_a, radius, double)
+                            * grating_abs::<F>(kk, nb, &coef_b, radius, double)
+                            * grating_abs::<F>(l, nc, &coef_c, radius, double);
+                        sum += f_latt * f_latt;
+                    }
+                }
+            }
+        }
+    }
+    let mut factor = theta[Layout::SCALE] * capture_last * omega_first;
+    if !nopolar {
+        factor *= first_polar;
+    }
+    output[i] = (default_f * default_f * sum + theta[Layout::I_BG]) * factor;
+}
 
 /// What the CUDA forward and adjoint kernels implement: the vectorised CPU pass's scenes with F
 /// from `default_F` (no HKL grid) and the pixels one contiguous run.
@@ -112,7 +255,7 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
     let output = empty_device_dtype(theta.client.clone(), device, Shape::new([count]), theta.dtype);
     let cube_dim = CubeDim::new(&theta.client, count);
     let cube_count = calculate_cube_count_elemwise(&theta.client, count, cube_dim);
-    forward::render_kernel::launch::<E, Runtime>(
+    render_kernel::launch::<E, Runtime>(
         &output.client,
         cube_count,
         cube_dim,
