@@ -171,6 +171,11 @@ pub fn unit_f64(v: [f64; 3]) -> [f64; 3] {
     }
 }
 
+/// Host-side dot product.
+pub fn dot_f64(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
 /// Host-side cross product.
 pub fn cross_f64(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     [

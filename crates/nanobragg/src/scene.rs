@@ -11,6 +11,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+mod panels;
+pub use panels::{PanelFrame, PanelScene, MAX_AXIS_SKEW};
+
 /// Detector/beam axis convention (sets basis vectors, beam-centre mapping and pivot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -228,6 +231,10 @@ pub struct DetectorScene {
     pub thick_um: Option<f64>,
     /// Sensor layers, `-detector_thicksteps`/`-thicksteps`.
     pub thick_steps: Option<i64>,
+    /// The panels of a multi-panel detector, in the lab frame (empty: the C program's single
+    /// detector). Each renders as a one-panel scene ([`Scene::panel_scene`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub panels: Vec<PanelScene>,
 }
 
 /// Structure factors.

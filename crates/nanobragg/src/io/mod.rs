@@ -17,6 +17,7 @@ pub mod fdump;
 pub mod float_image;
 pub mod hkl;
 pub mod matrix;
+pub mod panel_mosaic;
 #[cfg(test)]
 mod parser_tests;
 pub mod pgm;

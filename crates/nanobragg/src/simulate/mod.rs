@@ -23,11 +23,13 @@ mod factors;
 mod fused;
 mod model;
 mod observed;
+mod panels;
 mod plan;
 mod route;
 mod tile;
 
 pub use model::phi_angles;
+pub use panels::{panel_simulators, render_panels};
 pub(crate) use tile::Intermediates;
 use model::Model;
 use plan::plan;

@@ -42,6 +42,12 @@ const DIRECTIONS: &[(&str, &str, fn(&Scene) -> Option<[f64; 3]>)] = &[
 
 /// Check a scene as given (see the [module documentation](crate::validate)).
 pub fn check_scene(scene: &Scene) -> Result<()> {
+    if !scene.detector.panels.is_empty() {
+        return Err(refuse(
+            "scene key detector.panels",
+            "a multi-panel scene renders one panel at a time: resolve Scene::panel_scene(i) (or use render_panels)",
+        ));
+    }
     check_finite(scene)?;
     for rule in RULES {
         if let Some(v) = (rule.get)(scene) {

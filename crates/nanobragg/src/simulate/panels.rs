@@ -1,0 +1,66 @@
+//! Multi-panel detectors: one [`Simulator`] per panel, each the one-panel case of the
+//! renderer ([`Scene::panel_scene`]), images `[panel][slow][fast]`.
+//!
+//! Every panel is resolved and checked (setup, plan, memory) before any is rendered, so a
+//! refused panel stops the run before any output exists. Gradients and traces work per panel
+//! through each panel's simulator, as for a single detector.
+
+use std::path::Path;
+
+use crate::error::{NanobraggError, Result};
+use crate::kernel::RenderBackend;
+use crate::scene::Scene;
+use crate::setup::Setup;
+
+use super::{Image, RenderOptions, Simulator};
+
+/// The simulators of every panel of `scene` (one for a single detector), resolved and
+/// checked in panel order; relative file names are taken relative to `base_dir`. An error
+/// names the panel it comes from.
+pub fn panel_simulators<B: RenderBackend>(
+    scene: &Scene,
+    base_dir: &Path,
+    device: &B::Device,
+    options: RenderOptions,
+) -> Result<Vec<Simulator<B>>> {
+    (0..scene.panel_count())
+        .map(|i| {
+            let one = scene.panel_scene(i)?;
+            let setup = Setup::from_scene(&one, base_dir).map_err(|e| in_panel(scene, i, e))?;
+            let sim = Simulator::new(setup, device, options).map_err(|e| in_panel(scene, i, e))?;
+            sim.check_memory(false).map_err(|e| in_panel(scene, i, e))?;
+            Ok(sim)
+        })
+        .collect()
+}
+
+/// Render every panel of `scene`: images in panel order, each `slow·fpixels + fast`.
+pub fn render_panels<B: RenderBackend>(
+    scene: &Scene,
+    base_dir: &Path,
+    device: &B::Device,
+    options: RenderOptions,
+) -> Result<Vec<Image>> {
+    let sims = panel_simulators::<B>(scene, base_dir, device, options)?;
+    sims.iter()
+        .enumerate()
+        .map(|(i, sim)| sim.render().map_err(|e| in_panel(scene, i, e)))
+        .collect()
+}
+
+/// `e` with the panel named in front (only for multi-panel scenes: a single detector's
+/// messages stay the C program's).
+fn in_panel(scene: &Scene, index: usize, e: NanobraggError) -> NanobraggError {
+    let Some(panel) = scene.detector.panels.get(index) else {
+        return e;
+    };
+    let tag = format!("panel {index} ({})", panel.name);
+    match e {
+        NanobraggError::Invalid { input, problem } => {
+            NanobraggError::Invalid { input: format!("{tag}: {input}"), problem }
+        }
+        NanobraggError::Scene(m) => NanobraggError::Scene(format!("{tag}: {m}")),
+        NanobraggError::Geometry(m) => NanobraggError::Geometry(format!("{tag}: {m}")),
+        other => other,
+    }
+}
