@@ -68,11 +68,17 @@ fn counts_of_experiments_and_panels() {
         assert_eq!(list.experiment.len(), experiments, "{name}");
         assert_eq!(file.detectors().len(), 1, "{name}");
         assert_eq!(file.detectors()[0].panels.len(), panels, "{name}");
-        assert_eq!(lab_panels(file.detectors()[0]).unwrap().len(), panels, "{name}");
+        assert_eq!(
+            lab_panels(file.detectors()[0]).unwrap().len(),
+            panels,
+            "{name}"
+        );
         assert_eq!(file.crystals().len(), 1, "{name}");
     }
     let file = read("datablock-0.json");
-    let ExptFile::DataBlocks(blocks) = &file else { panic!("datablock-0.json: not a DataBlock list") };
+    let ExptFile::DataBlocks(blocks) = &file else {
+        panic!("datablock-0.json: not a DataBlock list")
+    };
     assert_eq!(blocks.len(), 1);
     assert_eq!(blocks[0].imageset.len(), 1);
     assert_eq!(file.detectors()[0].panels.len(), 60);
@@ -84,36 +90,70 @@ fn counts_of_experiments_and_panels() {
 fn numbers_read_off_the_files() {
     let f = read("split_00.expt");
     let p = &f.detectors()[0].panels[0];
-    assert_eq!(p.origin, [-170.1070553941832, 170.1923289145582, -198.4110369068717]);
-    assert_eq!((p.image_size, p.pixel_size), ([2560, 2560], [0.1328125, 0.1328125]));
+    assert_eq!(
+        p.origin,
+        [-170.1070553941832, 170.1923289145582, -198.4110369068717]
+    );
+    assert_eq!(
+        (p.image_size, p.pixel_size),
+        ([2560, 2560], [0.1328125, 0.1328125])
+    );
     assert_eq!(f.beams()[0].wavelength, Some(1.3059854075545219));
-    assert_eq!(f.crystals()[0].real_space_a, [-222.2972955511683, -41.2965106348623, 174.1467507090153]);
-    assert_eq!(f.crystals()[0].space_group_hall_symbol.as_deref(), Some(" P 2yb"));
+    assert_eq!(
+        f.crystals()[0].real_space_a,
+        [-222.2972955511683, -41.2965106348623, 174.1467507090153]
+    );
+    assert_eq!(
+        f.crystals()[0].space_group_hall_symbol.as_deref(),
+        Some(" P 2yb")
+    );
 
     let f = read("experiments_thaum_0500.json");
     let p = &f.detectors()[0].panels[0];
-    assert_eq!(p.fast_axis, [0.9999978056991751, 0.0008319640400143375, 0.0019226108995804294]);
+    assert_eq!(
+        p.fast_axis,
+        [
+            0.9999978056991751,
+            0.0008319640400143375,
+            0.0019226108995804294
+        ]
+    );
     assert_eq!((p.mu, p.thickness), (Some(3.9220322752480934), Some(1.0)));
     assert_eq!(p.mask.as_ref().unwrap()[4], [1, 196, 2463, 212]);
     assert_eq!(f.beams()[0].wavelength, Some(0.9762499999999998));
-    assert_eq!(f.beams()[0].direction, [-0.0023870185538645834, -0.0, 0.9999971510671536]);
+    assert_eq!(
+        f.beams()[0].direction,
+        [-0.0023870185538645834, -0.0, 0.9999971510671536]
+    );
     assert_eq!(f.crystals()[0].ml_half_mosaicity_deg, Some(None));
 
     let f = read("experiments_ED.json");
     let d = f.detectors()[0];
     let root = d.hierarchy.as_ref().unwrap();
-    assert_eq!(root.origin, Some([-14.630585567432856, 12.67001710344506, -1112.9681723751003]));
+    assert_eq!(
+        root.origin,
+        Some([-14.630585567432856, 12.67001710344506, -1112.9681723751003])
+    );
     assert_eq!(d.panels[1].origin, [14.465, 0.165, 0.0]);
     let list = f.as_experiments().unwrap();
     let scan = &list.scan.as_ref().unwrap()[0];
-    assert_eq!((scan.image_range, scan.oscillation), (Some([1, 62]), Some([-43.4, 0.9])));
+    assert_eq!(
+        (scan.image_range, scan.oscillation),
+        (Some([1, 62]), Some([-43.4, 0.9]))
+    );
     let gonio = &list.goniometer.as_ref().unwrap()[0];
-    assert_eq!(gonio.rotation_axis, Some([-0.7548637593860369, -0.6558816240493247, 0.0]));
+    assert_eq!(
+        gonio.rotation_axis,
+        Some([-0.7548637593860369, -0.6558816240493247, 0.0])
+    );
     assert_eq!(f.beams()[0].wavelength, Some(0.025099999999999994));
 
     let f = read("datablock-0.json");
     let d = f.detectors()[0];
-    assert_eq!(d.hierarchy.as_ref().unwrap().origin, Some([-215.31648, 208.37628, -502.19]));
+    assert_eq!(
+        d.hierarchy.as_ref().unwrap().origin,
+        Some([-215.31648, 208.37628, -502.19])
+    );
     assert_eq!(d.panels[59].origin, [339.872, 401.10400000000004, 0.0]);
     assert_eq!(f.beams()[0].wavelength, Some(0.97625));
 }
@@ -123,7 +163,10 @@ fn same_tree(a: &Value, b: &Value, at: &str) {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
-            assert!((x - y).abs() <= 1e-12 * x.abs().max(y.abs()), "{at}: {x} != {y}");
+            assert!(
+                (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+                "{at}: {x} != {y}"
+            );
         }
         (Value::Array(x), Value::Array(y)) => {
             assert_eq!(x.len(), y.len(), "{at}: list lengths");
@@ -153,7 +196,11 @@ fn read_write_read_keeps_every_number() {
         write_experiments(&out, &first).unwrap();
         let written: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
         same_tree(&original, &written, name);
-        assert_eq!(read_experiments(&out).unwrap(), first, "{name}: second read differs");
+        assert_eq!(
+            read_experiments(&out).unwrap(),
+            first,
+            "{name}: second read differs"
+        );
     }
 }
 
@@ -170,12 +217,20 @@ fn unit_cells_match_sources() {
         for (i, r) in c.real.iter().enumerate() {
             for j in 0..3 {
                 let d: f64 = (0..3).map(|k| r[k] * c.a_matrix[k][j]).sum();
-                assert!((d - f64::from(u8::from(i == j))).abs() < 1e-12, "{name}: a_i·a*_j = {d}");
+                assert!(
+                    (d - f64::from(u8::from(i == j))).abs() < 1e-12,
+                    "{name}: a_i·a*_j = {d}"
+                );
             }
         }
     }
     let thaum = lab_crystal(read("experiments_thaum_0500.json").crystals()[0]).unwrap();
-    assert_close(&thaum.cell[3..], &[90.0, 90.0, 90.0], 0.01, "thaumatin angles (P 4)");
+    assert_close(
+        &thaum.cell[3..],
+        &[90.0, 90.0, 90.0],
+        0.01,
+        "thaumatin angles (P 4)",
+    );
 }
 
 /// The beam: s0 = −direction/λ (dxtbx `Beam(s0)`: direction = −ŝ0, λ = 1/|s0|).
@@ -204,24 +259,42 @@ fn pilatus_6m_modules_tile_one_plane() {
     let f = read("datablock-0.json");
     let det = f.detectors()[0];
     let root = det.hierarchy.as_ref().unwrap();
-    let (rf, rs, ro) = (root.fast_axis.unwrap(), root.slow_axis.unwrap(), root.origin.unwrap());
+    let (rf, rs, ro) = (
+        root.fast_axis.unwrap(),
+        root.slow_axis.unwrap(),
+        root.origin.unwrap(),
+    );
     assert_eq!((rf, rs), ([1.0, 0.0, 0.0], [0.0, -1.0, 0.0]));
     let panels = lab_panels(det).unwrap();
     assert_eq!(panels.len(), 60);
     let (pitch_f, pitch_s) = ((487.0 + 7.0) * 0.172, (195.0 + 17.0) * 0.172);
     for (i, p) in panels.iter().enumerate() {
         let (row, col) = ((i / 5) as f64, (i % 5) as f64);
-        let want: Vec<f64> = (0..3).map(|k| ro[k] + col * pitch_f * rf[k] + row * pitch_s * rs[k]).collect();
+        let want: Vec<f64> = (0..3)
+            .map(|k| ro[k] + col * pitch_f * rf[k] + row * pitch_s * rs[k])
+            .collect();
         assert_close(&p.origin_mm, &want, 1e-9, &format!("module {i} origin"));
-        assert_close(&p.normal, &[0.0, 0.0, -1.0], 0.0, &format!("module {i} normal"));
+        assert_close(
+            &p.normal,
+            &[0.0, 0.0, -1.0],
+            0.0,
+            &format!("module {i} normal"),
+        );
         assert_close(&p.fast, &rf, 0.0, "fast");
         assert_close(&p.slow, &rs, 0.0, "slow");
         // The file writes 0.17200000000000001, one f64 step above 0.172.
-        assert_eq!((p.image_size, p.pixel_mm), ([487, 195], [0.17200000000000001, 0.17200000000000001]));
+        assert_eq!(
+            (p.image_size, p.pixel_mm),
+            ([487, 195], [0.17200000000000001, 0.17200000000000001])
+        );
         assert!((p.mu_per_mm - 3.9220322752480934).abs() < 1e-15 && p.material == "Si");
     }
     for i in 0..60 {
-        let d = |j: usize| (0..3).map(|k| panels[j].origin_mm[k] - panels[i].origin_mm[k]).collect::<Vec<_>>();
+        let d = |j: usize| {
+            (0..3)
+                .map(|k| panels[j].origin_mm[k] - panels[i].origin_mm[k])
+                .collect::<Vec<_>>()
+        };
         if i % 5 < 4 {
             assert_close(&d(i + 1), &[pitch_f, 0.0, 0.0], 1e-9, "fast neighbour");
         }

@@ -53,7 +53,9 @@ pub(crate) fn two_level() -> serde_json::Value {
 fn hand_built_two_level_hierarchy_composes_as_worked_by_hand() {
     let bytes = serde_json::to_vec(&two_level()).unwrap();
     let file = parse_experiments(&bytes, Path::new("hand.expt")).unwrap();
-    let ExptFile::Experiments(list) = &file else { panic!("not an ExperimentList") };
+    let ExptFile::Experiments(list) = &file else {
+        panic!("not an ExperimentList")
+    };
     let panels = lab_panels(&list.detector.as_ref().unwrap()[0]).unwrap();
     let p0 = &panels[0];
     assert_eq!(p0.name, "P0");
@@ -64,18 +66,30 @@ fn hand_built_two_level_hierarchy_composes_as_worked_by_hand() {
     assert_eq!(p0.lab_mm(10.0, 5.0), [12.0, 18.0, -103.0]);
     assert_eq!((p0.pixel_mm, p0.image_size), ([0.1, 0.2], [100, 50]));
     assert_eq!((p0.thickness_mm, p0.mu_per_mm, p0.gain), (0.32, 8.5, 2.0));
-    assert_eq!((p0.material.as_str(), p0.trusted_range), ("Si", Some([-1.0, 65535.0])));
+    assert_eq!(
+        (p0.material.as_str(), p0.trusted_range),
+        ("Si", Some([-1.0, 65535.0]))
+    );
     let p1 = &panels[1];
-    assert_eq!((p1.fast, p1.slow, p1.normal), ([1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]));
+    assert_eq!(
+        (p1.fast, p1.slow, p1.normal),
+        ([1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0])
+    );
     assert_eq!(p1.origin_mm, [10.0, 20.0, -100.0]);
 
     // Turning the composed panel by 90° about lab z: (x, y, z) → (−y, x, z).
     let r = rotation([0.0, 0.0, 1.0], std::f64::consts::FRAC_PI_2).unwrap();
     let turned = p0.rotated(&r);
     let want = [[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [-19.0, 13.0, -103.0]];
-    for (got, want) in [turned.fast, turned.slow, turned.origin_mm].iter().zip(want) {
+    for (got, want) in [turned.fast, turned.slow, turned.origin_mm]
+        .iter()
+        .zip(want)
+    {
         for k in 0..3 {
-            assert!((got[k] - want[k]).abs() < 1e-12, "rotated: {got:?} != {want:?}");
+            assert!(
+                (got[k] - want[k]).abs() < 1e-12,
+                "rotated: {got:?} != {want:?}"
+            );
         }
     }
 }
@@ -97,7 +111,8 @@ fn axes_are_normalised_and_the_origin_is_not() {
 /// A written hand-built file reads back equal.
 #[test]
 fn hand_built_file_round_trips() {
-    let file = parse_experiments(&serde_json::to_vec(&two_level()).unwrap(), Path::new("h")).unwrap();
+    let file =
+        parse_experiments(&serde_json::to_vec(&two_level()).unwrap(), Path::new("h")).unwrap();
     let out = super::scratch("hand.expt");
     nanobragg::io::expt::write_experiments(&out, &file).unwrap();
     assert_eq!(nanobragg::io::expt::read_experiments(&out).unwrap(), file);

@@ -27,16 +27,25 @@ fn refused(v: &Value, want: &[&str]) {
 fn missing_keys_and_wrong_types_name_the_key() {
     let good = real("experiments_thaum_0500.json");
     let mut v = good.clone();
-    v["detector"][0]["panels"][0].as_object_mut().unwrap().remove("fast_axis");
+    v["detector"][0]["panels"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("fast_axis");
     refused(&v, &["detector[0].panels[0]: missing field `fast_axis`"]);
 
     let mut v = good.clone();
     v["detector"][0]["panels"][0]["fast_axis"] = json!([1.0, 0.0]);
-    refused(&v, &["detector[0].panels[0].fast_axis: expected 3 numbers, found 2"]);
+    refused(
+        &v,
+        &["detector[0].panels[0].fast_axis: expected 3 numbers, found 2"],
+    );
 
     let mut v = good.clone();
     v["detector"][0]["panels"][0]["origin"][1] = json!("twelve");
-    refused(&v, &["detector[0].panels[0].origin[1]: invalid type: string \"twelve\""]);
+    refused(
+        &v,
+        &["detector[0].panels[0].origin[1]: invalid type: string \"twelve\""],
+    );
 
     let mut v = good.clone();
     v["beam"][0]["wavelength"] = json!("1.0");
@@ -48,7 +57,10 @@ fn missing_keys_and_wrong_types_name_the_key() {
 
     let mut v = good.clone();
     v["detector"][0]["panels"][0]["image_size"] = json!([2463.5, 2527]);
-    refused(&v, &["detector[0].panels[0].image_size[0]: invalid type: floating point"]);
+    refused(
+        &v,
+        &["detector[0].panels[0].image_size[0]: invalid type: floating point"],
+    );
 
     let mut v = good.clone();
     v["crystal"][0]["real_space_b"] = json!(null);
@@ -60,7 +72,10 @@ fn missing_keys_and_wrong_types_name_the_key() {
 
     let mut v = good;
     v["__id__"] = json!("DataBlock");
-    refused(&v, &["__id__: expected \"ExperimentList\", found \"DataBlock\""]);
+    refused(
+        &v,
+        &["__id__: expected \"ExperimentList\", found \"DataBlock\""],
+    );
 }
 
 /// Hierarchy leaves naming a panel out of range, twice, or not at all; a panel as the root; a group
@@ -70,31 +85,58 @@ fn bad_hierarchies_name_the_node() {
     let good = real("experiments_ED.json");
     let mut v = good.clone();
     v["detector"][0]["hierarchy"]["children"][2] = json!({"panel": 9});
-    refused(&v, &["detector[0].hierarchy.children[2].panel: index 9 out of range (4 panels)"]);
+    refused(
+        &v,
+        &["detector[0].hierarchy.children[2].panel: index 9 out of range (4 panels)"],
+    );
 
     let mut v = good.clone();
     v["detector"][0]["hierarchy"]["children"][2] = json!({"panel": 1});
-    refused(&v, &["detector[0].hierarchy.children[2].panel: panel 1 named twice"]);
+    refused(
+        &v,
+        &["detector[0].hierarchy.children[2].panel: panel 1 named twice"],
+    );
 
     let mut v = good.clone();
-    v["detector"][0]["hierarchy"]["children"].as_array_mut().unwrap().pop();
+    v["detector"][0]["hierarchy"]["children"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
     refused(&v, &["detector[0].panels[3]: named by no leaf"]);
 
     let mut v = good.clone();
     v["detector"][0]["hierarchy"]["children"][0] = json!({"panel": -1});
-    refused(&v, &["detector[0].hierarchy.children[0].panel: invalid value: integer `-1`"]);
+    refused(
+        &v,
+        &["detector[0].hierarchy.children[0].panel: invalid value: integer `-1`"],
+    );
 
     let mut v = good.clone();
     v["detector"][0]["hierarchy"] = json!({"panel": 0});
-    refused(&v, &["detector[0].hierarchy.panel: the root must be a group"]);
+    refused(
+        &v,
+        &["detector[0].hierarchy.panel: the root must be a group"],
+    );
 
     let mut v = super::hand_built::two_level();
-    v["detector"][0]["hierarchy"]["children"][0].as_object_mut().unwrap().remove("origin");
-    refused(&v, &["detector[0].hierarchy.children[0]: missing field \"origin\""]);
+    v["detector"][0]["hierarchy"]["children"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("origin");
+    refused(
+        &v,
+        &["detector[0].hierarchy.children[0]: missing field \"origin\""],
+    );
 
     let mut v = super::hand_built::two_level();
-    v["detector"][0]["hierarchy"]["children"][0].as_object_mut().unwrap().remove("children");
-    refused(&v, &["detector[0].hierarchy.children[0]: missing field \"children\""]);
+    v["detector"][0]["hierarchy"]["children"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("children");
+    refused(
+        &v,
+        &["detector[0].hierarchy.children[0]: missing field \"children\""],
+    );
 }
 
 /// Experiments (and DataBlock image sets) naming a model that is not there.
@@ -102,7 +144,10 @@ fn bad_hierarchies_name_the_node() {
 fn bad_model_indices_name_the_experiment() {
     let mut v = real("split_00.expt");
     v["experiment"][0]["beam"] = json!(3);
-    refused(&v, &["experiment[0].beam: index 3 out of range (the file has 1 beam model)"]);
+    refused(
+        &v,
+        &["experiment[0].beam: index 3 out of range (the file has 1 beam model)"],
+    );
 
     let mut v = real("split_00.expt");
     v["experiment"][0]["detector"] = json!(-1);
@@ -114,7 +159,10 @@ fn bad_model_indices_name_the_experiment() {
 
     let mut v = real("datablock-0.json");
     v[0]["imageset"][0]["detector"] = json!(1);
-    refused(&v, &["[0].imageset[0].detector: index 1 out of range (the file has 1 detector model)"]);
+    refused(
+        &v,
+        &["[0].imageset[0].detector: index 1 out of range (the file has 1 detector model)"],
+    );
 
     let mut v = real("datablock-0.json");
     v[0]["__id__"] = json!("Datablock");
@@ -131,14 +179,22 @@ fn any_bytes_give_an_error_not_a_panic() {
         (b"42", "found a number"),
         (b"{}", "__id__: missing"),
         (b"[1]", "[0].__id__: missing"),
-        (b"{\"__id__\": \"ExperimentList\"}", "missing field `experiment`"),
+        (
+            b"{\"__id__\": \"ExperimentList\"}",
+            "missing field `experiment`",
+        ),
     ] {
-        let err = parse_experiments(bytes, Path::new("x.json")).unwrap_err().to_string();
+        let err = parse_experiments(bytes, Path::new("x.json"))
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("x.json: ") && err.contains(want), "{err}");
     }
     let text = std::fs::read(realdata("experiments_ED.json")).unwrap();
     for cut in (0..text.len()).step_by(37) {
-        assert!(parse_experiments(&text[..cut], Path::new("cut.json")).is_err(), "prefix {cut}");
+        assert!(
+            parse_experiments(&text[..cut], Path::new("cut.json")).is_err(),
+            "prefix {cut}"
+        );
     }
     let alphabet = b"{}[]\",:0123456789.e-truefalsnl _panel";
     let mut state = 0x2545_f491_u32;
@@ -162,11 +218,17 @@ fn any_bytes_give_an_error_not_a_panic() {
 fn writer_refuses_bad_indices() {
     let bytes = std::fs::read(realdata("split_00.expt")).unwrap();
     let mut file = parse_experiments(&bytes, Path::new("split_00.expt")).unwrap();
-    let ExptFile::Experiments(list) = &mut file else { panic!("not an ExperimentList") };
+    let ExptFile::Experiments(list) = &mut file else {
+        panic!("not an ExperimentList")
+    };
     list.experiment[0].crystal = Some(nanobragg::io::expt::ModelRef::Index(5));
     let out = super::scratch("refused.expt");
     let err = write_experiments(&out, &file).unwrap_err();
     assert!(matches!(err, IoError::InvalidInput { .. }), "{err}");
-    assert!(err.to_string().contains("experiment[0].crystal: index 5 out of range"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("experiment[0].crystal: index 5 out of range"),
+        "{err}"
+    );
     assert!(!out.exists());
 }

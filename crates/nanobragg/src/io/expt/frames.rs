@@ -94,7 +94,13 @@ const LAB: Frame = Frame {
 };
 
 /// Compose a local frame with its parent's global frame (see the module doc); `key` names the node.
-fn compose(parent: &Frame, lf: Vec3, ls: Vec3, lo: Vec3, key: &str) -> Result<Frame, GeometryError> {
+fn compose(
+    parent: &Frame,
+    lf: Vec3,
+    ls: Vec3,
+    lo: Vec3,
+    key: &str,
+) -> Result<Frame, GeometryError> {
     let bad = |what: &str| GeometryError(format!("{key}.{what}: zero length or not finite"));
     let lf = unit(lf).ok_or_else(|| bad("fast_axis"))?;
     let ls = unit(ls).ok_or_else(|| bad("slow_axis"))?;
@@ -102,16 +108,31 @@ fn compose(parent: &Frame, lf: Vec3, ls: Vec3, lo: Vec3, key: &str) -> Result<Fr
         return Err(GeometryError(format!("{key}.origin: not finite")));
     }
     // P·v with P's columns the parent's (unit) fast, slow and normal.
-    let p = |v: Vec3| add(add(scale(parent.f, v[0]), scale(parent.s, v[1])), scale(parent.n, v[2]));
+    let p = |v: Vec3| {
+        add(
+            add(scale(parent.f, v[0]), scale(parent.s, v[1])),
+            scale(parent.n, v[2]),
+        )
+    };
     let (f, s) = (p(lf), p(ls));
-    Ok(Frame { f, s, n: cross(f, s), o: add(p(lo), parent.o) })
+    Ok(Frame {
+        f,
+        s,
+        n: cross(f, s),
+        o: add(p(lo), parent.o),
+    })
 }
 
 /// The frame a node hands to its children (`set_parent_frame` normalises fast and slow).
 fn as_parent(g: &Frame, key: &str) -> Result<Frame, GeometryError> {
     let f = unit(g.f).ok_or_else(|| GeometryError(format!("{key}: degenerate frame")))?;
     let s = unit(g.s).ok_or_else(|| GeometryError(format!("{key}: degenerate frame")))?;
-    Ok(Frame { f, s, n: cross(f, s), o: g.o })
+    Ok(Frame {
+        f,
+        s,
+        n: cross(f, s),
+        o: g.o,
+    })
 }
 
 fn lab_panel(p: &Panel, g: &Frame, key: &str) -> Result<LabPanel, GeometryError> {
@@ -145,14 +166,18 @@ pub fn lab_panels(det: &Detector) -> Result<Vec<LabPanel>, GeometryError> {
         return det.panels.iter().enumerate().map(panel).collect();
     };
     if root.panel.is_some() {
-        return Err(GeometryError("hierarchy.panel: the root must be a group, not a panel".into()));
+        return Err(GeometryError(
+            "hierarchy.panel: the root must be a group, not a panel".into(),
+        ));
     }
     let mut out: Vec<Option<LabPanel>> = vec![None; n];
     walk(det, root, &LAB, "hierarchy", &mut out)?;
     out.into_iter()
         .enumerate()
         .map(|(i, p)| {
-            p.ok_or_else(|| GeometryError(format!("panels[{i}]: named by no leaf of the hierarchy")))
+            p.ok_or_else(|| {
+                GeometryError(format!("panels[{i}]: named by no leaf of the hierarchy"))
+            })
         })
         .collect()
 }
@@ -181,7 +206,9 @@ fn walk(
     let global = compose(parent, lf, ls, lo, key)?;
     let frame = as_parent(&global, key)?;
     let children = node.children.as_deref().ok_or_else(|| {
-        GeometryError(format!("{key}: missing field \"children\" (a group needs its children)"))
+        GeometryError(format!(
+            "{key}: missing field \"children\" (a group needs its children)"
+        ))
     })?;
     for (c, child) in children.iter().enumerate() {
         let ckey = format!("{key}.children[{c}]");
@@ -194,7 +221,9 @@ fn walk(
             GeometryError(format!("{ckey}.panel: index {i} out of range ({n} panels)"))
         })?;
         if out[i].is_some() {
-            return Err(GeometryError(format!("{ckey}.panel: panel {i} named twice")));
+            return Err(GeometryError(format!(
+                "{ckey}.panel: panel {i} named twice"
+            )));
         }
         let pkey = format!("panels[{i}]");
         let g = compose(&frame, p.fast_axis, p.slow_axis, p.origin, &pkey)?;
@@ -220,14 +249,21 @@ pub struct LabBeam {
 pub fn lab_beam(beam: &Beam) -> Result<LabBeam, GeometryError> {
     let to_source = unit(beam.direction)
         .ok_or_else(|| GeometryError("direction: zero length or not finite".into()))?;
-    let wavelength_a = beam
-        .wavelength
-        .ok_or_else(|| GeometryError("wavelength: missing (a monochromatic beam needs one)".into()))?;
+    let wavelength_a = beam.wavelength.ok_or_else(|| {
+        GeometryError("wavelength: missing (a monochromatic beam needs one)".into())
+    })?;
     if !(wavelength_a > 0.0 && wavelength_a.is_finite()) {
-        return Err(GeometryError(format!("wavelength: {wavelength_a} is not a positive length")));
+        return Err(GeometryError(format!(
+            "wavelength: {wavelength_a} is not a positive length"
+        )));
     }
     let propagation = scale(to_source, -1.0);
-    Ok(LabBeam { to_source, propagation, wavelength_a, s0: scale(propagation, 1.0 / wavelength_a) })
+    Ok(LabBeam {
+        to_source,
+        propagation,
+        wavelength_a,
+        s0: scale(propagation, 1.0 / wavelength_a),
+    })
 }
 
 /// A crystal's cell in the lab frame.
@@ -253,7 +289,14 @@ pub fn lab_crystal(c: &Crystal) -> Result<LabCrystal, GeometryError> {
     let [a, b, cc] = real;
     Ok(LabCrystal {
         real,
-        cell: [norm(a), norm(b), norm(cc), angle(b, cc), angle(cc, a), angle(a, b)],
+        cell: [
+            norm(a),
+            norm(b),
+            norm(cc),
+            angle(b, cc),
+            angle(cc, a),
+            angle(a, b),
+        ],
         volume_a3: dot(a, cross(b, cc)),
         a_matrix,
     })

@@ -1,7 +1,7 @@
 //! DIALS/dxtbx experiment lists (`.expt` JSON) and legacy DataBlock lists: read, write, and the
 //! lab-frame geometry a renderer needs.
 //!
-//! - [`model`] and [`panel`]: serde structs for every model (beam, detector with panels and
+//! - [`model`], [`panel`] and [`rotation`]: serde structs for every model (beam, detector with panels and
 //!   hierarchy, crystal, goniometer, scan, image set). Keys the structs do not name are kept in
 //!   each struct's `extra`, so read → write keeps the whole file.
 //! - [`read_experiments`] / [`parse_experiments`]: an [`ExptFile`], which says whether the file was
@@ -22,23 +22,22 @@ pub mod model;
 mod nums;
 pub mod panel;
 mod read;
+pub mod rotation;
 pub mod vec3;
 mod write;
 
 pub use frames::{lab_beam, lab_crystal, lab_panels, GeometryError, LabBeam, LabCrystal, LabPanel};
-pub use model::{
-    Beam, Crystal, DataBlock, Experiment, ExperimentList, Extra, Goniometer, ImageSet, ModelRef,
-    Scan,
-};
+pub use model::{Beam, Crystal, DataBlock, Experiment, ExperimentList, Extra, ImageSet, ModelRef};
 pub use panel::{Detector, Node, Panel, PxMmStrategy};
 pub use read::{parse_experiments, read_experiments};
+pub use rotation::{Goniometer, Scan};
 pub use write::{experiments_json_bytes, write_experiments};
 
 /// What an experiment file held.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExptFile {
-    /// A DIALS experiment list (`"__id__": "ExperimentList"`).
-    Experiments(ExperimentList),
+    /// A DIALS experiment list (`"__id__": "ExperimentList"`), boxed (it is ten times the size of a list).
+    Experiments(Box<ExperimentList>),
     /// A legacy DataBlock list (a JSON list of `"__id__": "DataBlock"` objects).
     DataBlocks(Vec<DataBlock>),
 }

@@ -1,6 +1,6 @@
 //! The serde model of a dxtbx experiment list (`.expt`) and of the legacy DataBlock list: beam,
-//! crystal, goniometer, scan, image set and the experiments that tie them together by index. The
-//! detector's panels and hierarchy are in [`super::panel`].
+//! crystal, image set and the experiments that tie them together by index. The detector's panels and
+//! hierarchy are in [`super::panel`], the goniometer and scan in [`super::rotation`].
 //!
 //! Key names and units are dxtbx's own (`dxtbx/model/experiment_list.py`,
 //! `ExperimentList.to_dict` / `ExperimentListDict._extract_models`; `boost_python/beam.cc`,
@@ -10,6 +10,7 @@
 
 use super::nums;
 use super::panel::Detector;
+use super::rotation::{Goniometer, Scan};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -118,7 +119,9 @@ impl<'de> Deserialize<'de> for ModelRef {
             Value::String(f) => Ok(ModelRef::File(f)),
             Value::Number(n) if n.as_u64().is_some() => {
                 let i = n.as_u64().unwrap_or_default();
-                usize::try_from(i).map(ModelRef::Index).map_err(D::Error::custom)
+                usize::try_from(i)
+                    .map(ModelRef::Index)
+                    .map_err(D::Error::custom)
             }
             other => Err(D::Error::custom(format!(
                 "expected a model index (integer ≥ 0) or a file name, found {other}"
@@ -143,7 +146,11 @@ pub struct Beam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wavelength: Option<f64>,
     /// Wavelength range of a polychromatic beam (Å).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nums::opt_arr",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub wavelength_range: Option<[f64; 2]>,
     /// Beam divergence (degrees in the file; dxtbx default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,7 +159,11 @@ pub struct Beam {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sigma_divergence: Option<f64>,
     /// Normal of the polarization plane (dxtbx default `[0, 1, 0]`).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nums::opt_arr",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub polarization_normal: Option<[f64; 3]>,
     /// Polarization fraction (dxtbx default 0.999).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,41 +224,13 @@ pub struct Crystal {
     )]
     pub ml_domain_size_ang: Option<Option<f64>>,
     /// Unit cell recalculated after refinement: a, b, c (Å), α, β, γ (degrees).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nums::opt_arr",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub recalculated_unit_cell: Option<[f64; 6]>,
     /// Other keys (`B_covariance`, `A_at_scan_points`, ...).
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// A goniometer (`dxtbx/model/boost_python/goniometer.cc`, `to_dict<Goniometer>`): the rotation axis in
-/// the lab frame and the fixed (F) and setting (S) rotations as 9 numbers, row-major.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Goniometer {
-    /// Rotation axis (unit vector).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
-    pub rotation_axis: Option<[f64; 3]>,
-    /// Fixed rotation F (3×3 row-major).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
-    pub fixed_rotation: Option<[f64; 9]>,
-    /// Setting rotation S (3×3 row-major).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
-    pub setting_rotation: Option<[f64; 9]>,
-    /// Other keys (a multi-axis goniometer's `axes`, `angles`, `names`, `scan_axis`).
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-/// A scan: image numbers (1-based, inclusive) and the oscillation of each image.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Scan {
-    /// First and last image number (inclusive).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
-    pub image_range: Option<[i64; 2]>,
-    /// Start angle and width of one image (degrees).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
-    pub oscillation: Option<[f64; 2]>,
-    /// Other keys (`exposure_time`, `epochs`, `batch_offset`, `properties`, ...).
     #[serde(flatten)]
     pub extra: Extra,
 }

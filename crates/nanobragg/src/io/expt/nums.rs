@@ -35,7 +35,9 @@ where
     let w = Option::<Wrap<T, N>>::deserialize(d)?;
     match w {
         Some(Wrap(a)) => Ok(Some(a)),
-        None => Err(D::Error::custom(format!("expected {N} numbers, found null"))),
+        None => Err(D::Error::custom(format!(
+            "expected {N} numbers, found null"
+        ))),
     }
 }
 

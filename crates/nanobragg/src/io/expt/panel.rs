@@ -47,7 +47,11 @@ pub struct Panel {
     #[serde(deserialize_with = "nums::arr")]
     pub origin: [f64; 3],
     /// Offset of this panel's pixels in the raw image (pixels).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nums::opt_arr",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub raw_image_offset: Option<[i64; 2]>,
     /// Size in pixels: [fast, slow].
     #[serde(deserialize_with = "nums::arr")]
@@ -56,7 +60,11 @@ pub struct Panel {
     #[serde(deserialize_with = "nums::arr")]
     pub pixel_size: [f64; 2],
     /// Lowest and highest trusted raw pixel value.
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nums::opt_arr",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub trusted_range: Option<[f64; 2]>,
     /// Sensor thickness (mm).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,13 +133,25 @@ pub struct Node {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Fast axis of the group (local to its parent).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nums::opt_arr",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub fast_axis: Option<[f64; 3]>,
     /// Slow axis of the group (local to its parent).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nums::opt_arr",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub slow_axis: Option<[f64; 3]>,
     /// Origin of the group (mm, local to its parent).
-    #[serde(default, deserialize_with = "nums::opt_arr", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "nums::opt_arr",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub origin: Option<[f64; 3]>,
     /// Children of a group: leaves or groups.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,4 +197,3 @@ impl Node {
         }
     }
 }
-

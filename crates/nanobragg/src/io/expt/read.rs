@@ -26,20 +26,25 @@ pub fn parse_experiments(bytes: &[u8], path: &Path) -> Result<ExptFile, IoError>
         .map_err(|e| IoError::format(path, format!("not valid JSON: {e}")))?;
     let file = match &value {
         Value::Object(obj) => {
-            check_id(obj.get("__id__"), "ExperimentList", "__id__").map_err(|m| IoError::format(path, m))?;
-            ExptFile::Experiments(typed(value, path)?)
+            check_id(obj.get("__id__"), "ExperimentList", "__id__")
+                .map_err(|m| IoError::format(path, m))?;
+            ExptFile::Experiments(Box::new(typed(value, path)?))
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let id = item.as_object().and_then(|o| o.get("__id__"));
-                check_id(id, "DataBlock", &format!("[{i}].__id__")).map_err(|m| IoError::format(path, m))?;
+                check_id(id, "DataBlock", &format!("[{i}].__id__"))
+                    .map_err(|m| IoError::format(path, m))?;
             }
             ExptFile::DataBlocks(typed(value, path)?)
         }
         other => {
             return Err(IoError::format(
                 path,
-                format!("expected an ExperimentList object or a DataBlock list, found {}", kind(other)),
+                format!(
+                    "expected an ExperimentList object or a DataBlock list, found {}",
+                    kind(other)
+                ),
             ))
         }
     };
@@ -52,7 +57,14 @@ fn typed<T: serde::de::DeserializeOwned>(value: Value, path: &Path) -> Result<T,
     serde_path_to_error::deserialize(value).map_err(|e| {
         let at = e.path().to_string();
         let msg = e.into_inner().to_string();
-        IoError::format(path, if at == "." { msg } else { format!("{at}: {msg}") })
+        IoError::format(
+            path,
+            if at == "." {
+                msg
+            } else {
+                format!("{at}: {msg}")
+            },
+        )
     })
 }
 
@@ -79,9 +91,10 @@ fn kind(v: &Value) -> &'static str {
 pub(crate) fn validate(file: &ExptFile) -> Result<(), String> {
     match file {
         ExptFile::Experiments(list) => validate_list(list),
-        ExptFile::DataBlocks(blocks) => blocks.iter().enumerate().try_for_each(|(b, block)| {
-            validate_block(block).map_err(|m| format!("[{b}].{m}"))
-        }),
+        ExptFile::DataBlocks(blocks) => blocks
+            .iter()
+            .enumerate()
+            .try_for_each(|(b, block)| validate_block(block).map_err(|m| format!("[{b}].{m}"))),
     }
 }
 
@@ -95,11 +108,20 @@ fn validate_list(list: &ExperimentList) -> Result<(), String> {
         ("scan", len(list.scan.as_ref().map(Vec::len))),
         ("imageset", len(list.imageset.as_ref().map(Vec::len))),
         ("profile", len(list.profile.as_ref().map(Vec::len))),
-        ("scaling_model", len(list.scaling_model.as_ref().map(Vec::len))),
+        (
+            "scaling_model",
+            len(list.scaling_model.as_ref().map(Vec::len)),
+        ),
     ];
     for (e, x) in list.experiment.iter().enumerate() {
         let refs = [
-            &x.beam, &x.detector, &x.crystal, &x.goniometer, &x.scan, &x.imageset, &x.profile,
+            &x.beam,
+            &x.detector,
+            &x.crystal,
+            &x.goniometer,
+            &x.scan,
+            &x.imageset,
+            &x.profile,
             &x.scaling_model,
         ];
         for (r, (name, n)) in refs.iter().zip(counts) {
@@ -114,8 +136,16 @@ fn validate_block(block: &DataBlock) -> Result<(), String> {
     for (i, set) in block.imageset.iter().enumerate() {
         let refs = [
             ("beam", &set.beam, n(block.beam.as_ref().map(Vec::len))),
-            ("detector", &set.detector, n(block.detector.as_ref().map(Vec::len))),
-            ("goniometer", &set.goniometer, n(block.goniometer.as_ref().map(Vec::len))),
+            (
+                "detector",
+                &set.detector,
+                n(block.detector.as_ref().map(Vec::len)),
+            ),
+            (
+                "goniometer",
+                &set.goniometer,
+                n(block.goniometer.as_ref().map(Vec::len)),
+            ),
             ("scan", &set.scan, n(block.scan.as_ref().map(Vec::len))),
         ];
         for (name, r, count) in refs {

@@ -90,9 +90,21 @@ pub fn rotation(axis: Vec3, angle_rad: f64) -> Option<Mat3> {
     let (s, c) = angle_rad.sin_cos();
     let t = 1.0 - c;
     Some([
-        [c + k[0] * k[0] * t, k[0] * k[1] * t - k[2] * s, k[0] * k[2] * t + k[1] * s],
-        [k[1] * k[0] * t + k[2] * s, c + k[1] * k[1] * t, k[1] * k[2] * t - k[0] * s],
-        [k[2] * k[0] * t - k[1] * s, k[2] * k[1] * t + k[0] * s, c + k[2] * k[2] * t],
+        [
+            c + k[0] * k[0] * t,
+            k[0] * k[1] * t - k[2] * s,
+            k[0] * k[2] * t + k[1] * s,
+        ],
+        [
+            k[1] * k[0] * t + k[2] * s,
+            c + k[1] * k[1] * t,
+            k[1] * k[2] * t - k[0] * s,
+        ],
+        [
+            k[2] * k[0] * t - k[1] * s,
+            k[2] * k[1] * t + k[0] * s,
+            c + k[2] * k[2] * t,
+        ],
     ])
 }
 
@@ -104,7 +116,10 @@ mod tests {
     fn rotation_is_right_handed_and_inverse_undoes_a_matrix() {
         let r = rotation([0.0, 0.0, 2.0], std::f64::consts::FRAC_PI_2).unwrap();
         let v = mat_vec(&r, [1.0, 0.0, 0.0]);
-        assert!((v[0]).abs() < 1e-15 && (v[1] - 1.0).abs() < 1e-15 && v[2] == 0.0, "{v:?}");
+        assert!(
+            (v[0]).abs() < 1e-15 && (v[1] - 1.0).abs() < 1e-15 && v[2] == 0.0,
+            "{v:?}"
+        );
         assert!(rotation([0.0; 3], 1.0).is_none());
         let m = [[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [1.0, 0.0, 4.0]];
         let p = mat_mul(&m, &inverse(&m).unwrap());
