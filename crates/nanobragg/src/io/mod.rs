@@ -1,4 +1,5 @@
-//! File formats: HKL text, Fdump cache, MOSFLM matrices, source lists, SMV, PGM, raw float and PNG previews.
+//! File formats: HKL text, Fdump cache, MOSFLM matrices, source lists, SMV, PGM, raw float, PNG previews, and
+//! DIALS/dxtbx experiment lists (`.expt` JSON, legacy DataBlock lists) with their lab-frame geometry ([`expt`]).
 //!
 //! Every reader returns `Result<_, IoError>`; error messages name the file and, for text formats, the
 //! 1-based line number. Readers never panic, whatever the input bytes. Every writer goes through
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 pub mod atomic;
 pub mod cfmt;
+pub mod expt;
 pub mod fdump;
 pub mod float_image;
 pub mod hkl;
