@@ -189,7 +189,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn roundtrip(values in proptest::collection::vec(any::<i32>(), 0..200)) {
+        fn roundtrip(values in proptest::collection::vec(prop_oneof![
+            any::<i32>(),
+            prop::sample::select(vec![0, 127, -128, 32767, -32768, i32::MIN, i32::MAX]),
+        ], 0..200)) {
             let s = encode_byte_offset(&values);
             prop_assert_eq!(decode_byte_offset(&s, values.len()).unwrap(), (values, s.len()));
         }

@@ -134,9 +134,11 @@ impl MimeHeader {
         }
         match self.element_type.as_deref() {
             Some("signed 32-bit integer") => {}
-            other => return fail(format!(
+            other => {
+                return fail(format!(
                 "X-Binary-Element-Type {other:?} is not supported (only \"signed 32-bit integer\")"
-            )),
+            ))
+            }
         }
         if let Some(b) = self
             .byte_order
