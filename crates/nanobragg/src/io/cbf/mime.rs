@@ -132,13 +132,11 @@ impl MimeHeader {
                 "Content-Transfer-Encoding {e:?} is not supported (only BINARY)"
             ));
         }
-        match self.element_type.as_deref() {
-            Some("signed 32-bit integer") => {}
-            other => {
-                return fail(format!(
-                "X-Binary-Element-Type {other:?} is not supported (only \"signed 32-bit integer\")"
-            ))
-            }
+        if self.element_type.as_deref() != Some("signed 32-bit integer") {
+            let t = self.element_type.as_deref().unwrap_or("none");
+            return fail(format!(
+                "X-Binary-Element-Type {t:?} is not supported (only signed 32-bit integer)"
+            ));
         }
         if let Some(b) = self
             .byte_order
@@ -151,8 +149,8 @@ impl MimeHeader {
         }
         if self.third_dimension.is_some_and(|d| d != 1) {
             return fail(format!(
-                "a 3-D array ({:?} sections) is not an image",
-                self.third_dimension
+                "a 3-D array ({} sections) is not an image",
+                self.third_dimension.unwrap_or(0)
             ));
         }
         let need = |v: Option<usize>, key: &str| {
