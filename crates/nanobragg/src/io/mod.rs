@@ -1,5 +1,6 @@
-//! File formats: HKL text, Fdump cache, MOSFLM matrices, source lists, SMV, PGM, raw float, PNG previews, and
-//! DIALS/dxtbx experiment lists (`.expt` JSON, legacy DataBlock lists) with their lab-frame geometry ([`expt`]).
+//! File formats: HKL text, Fdump cache, MOSFLM matrices, source lists, SMV, miniCBF (Pilatus/Eiger), PGM, raw
+//! float, PNG previews (one panel, or several laid out in the lab frame), and DIALS/dxtbx experiment
+//! lists (`.expt` JSON, legacy DataBlock lists) with their lab-frame geometry ([`expt`]).
 //!
 //! Every reader returns `Result<_, IoError>`; error messages name the file and, for text formats, the
 //! 1-based line number. Readers never panic, whatever the input bytes. Every writer goes through
@@ -13,6 +14,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod atomic;
+pub mod cbf;
 pub mod cfmt;
 pub mod expt;
 pub mod fdump;
@@ -29,6 +31,7 @@ pub mod sourcefile;
 
 pub use self::png::{png_preview_bytes, write_png_preview, PngPreviewOptions};
 pub use atomic::{write_atomic, write_atomic_with};
+pub use cbf::{cbf_bytes, parse_cbf, read_cbf, write_cbf, CbfImage, PilatusHeader};
 pub use cfmt::{format_e, format_f, format_g};
 pub use fdump::{fdump_bytes, parse_fdump, read_fdump, write_fdump};
 pub use float_image::{float_image_bytes, parse_float_image, read_float_image, write_float_image};
