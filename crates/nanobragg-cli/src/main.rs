@@ -9,6 +9,8 @@ macro_rules! say {
 }
 
 mod backend;
+mod cbf_out;
+mod panels;
 mod grad;
 mod observe;
 mod outputs;

@@ -45,6 +45,9 @@ pub fn render_outputs(cl: &CommandLine) -> Vec<NamedFile> {
     if let Some(p) = &io.pngfile {
         out.push(named("-pngfile", p));
     }
+    if let Some(p) = &io.cbffile {
+        out.push(named("-cbffile", p));
+    }
     if !io.nonoise {
         out.push(named("-noisefile", &or(&io.noisefile, "noiseimage.img")));
     }
@@ -72,7 +75,8 @@ pub fn refine_outputs(cl: &CommandLine) -> Vec<NamedFile> {
 /// The files a run reads.
 pub fn inputs(cl: &CommandLine) -> Vec<NamedFile> {
     let s = &cl.scene;
-    let candidates: [(&'static str, &Option<PathBuf>); 9] = [
+    let candidates: [(&'static str, &Option<PathBuf>); 10] = [
+        ("-expt", &cl.expt),
         ("-hkl", &s.structure.hkl_file),
         ("-mat", &s.crystal.mat_file),
         ("-img", &s.io.img_file),

@@ -113,27 +113,26 @@ pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     if grad_mode || refine_mode {
         args.remove(0);
     }
-    let cl: CommandLine = parse_args(args).map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut cl: CommandLine = parse_args(args).map_err(|e| Failure::Usage(e.to_string()))?;
     if cl.help {
         say!("{}{}", usage(), crate::grad::parameter_help());
         return Ok(());
     }
+    crate::panels::resolve(&mut cl)?;
     if grad_mode {
         return crate::grad::run(cl);
     }
     if refine_mode {
         return crate::refine::run(cl);
     }
+    if !cl.scene.detector.panels.is_empty() {
+        return crate::panels::run_all(&cl);
+    }
     crate::outputs::check(&crate::outputs::render_outputs(&cl), &crate::outputs::inputs(&cl))?;
     let cwd = PathBuf::from(".");
     let setup = Setup::from_scene(&cl.scene, &cwd).map_err(|e| Failure::Runtime(e.to_string()))?;
     if let Some(path) = &cl.dump_scene {
-        let text = cl
-            .scene
-            .to_toml_string()
-            .map_err(|e| Failure::Runtime(format!("-dump_scene: {e}")))?;
-        nanobragg::io::atomic::write_atomic(path, text.as_bytes())
-            .map_err(|e| Failure::Runtime(format!("-dump_scene: {e}")))?;
+        write_scene(&cl.scene, path)?;
     }
     write_fdump_cache(&cl, &setup);
     for w in &setup.warnings {
@@ -168,6 +167,13 @@ pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
         rendered.plan.oversample,
     );
     write_outputs(&cl, &setup, &rendered, &stats)
+}
+
+/// Write `scene` as TOML to `path` (`-dump_scene`), atomically.
+pub fn write_scene(scene: &nanobragg::Scene, path: &Path) -> Result<(), Failure> {
+    let text = scene.to_toml_string().map_err(|e| Failure::Runtime(format!("-dump_scene: {e}")))?;
+    nanobragg::io::atomic::write_atomic(path, text.as_bytes())
+        .map_err(|e| Failure::Runtime(format!("-dump_scene: {e}")))
 }
 
 /// Like the C program, cache the grid read from `-hkl` as `Fdump.bin` in the working directory
@@ -226,6 +232,12 @@ fn write_outputs(
     let ints = nanobragg::io::smv::int_image(&img.data, img.fpixels, scale, adc, &roi);
     say!("writing {} as 2-byte integers", int_path.display());
     nanobragg::io::smv::write_smv(&int_path, &r.header, &ints).map_err(fail("-intfile"))?;
+    if let Some(path) = &io.cbffile {
+        let counts = nanobragg::io::smv::int_counts(&img.data, img.fpixels, scale, adc, &roi);
+        let cbf = crate::cbf_out::cbf_image(r, counts, setup);
+        say!("writing {} as a miniCBF of 4-byte integers", path.display());
+        nanobragg::io::cbf::write_cbf(path, &cbf).map_err(fail("-cbffile"))?;
+    }
 
     if !io.nopgm {
         let pgm_path = io.pgmfile.clone().unwrap_or_else(|| "image.pgm".into());

@@ -391,6 +391,10 @@ fn cases() -> Vec<Case> {
         case!(["-pngfile"], "prev.png", |c| c.scene.io.pngfile =
             p("prev.png")),
         case!(["-png_log"], "", |c| c.scene.io.png_log = true),
+        case!(["-cbffile"], "out.cbf", |c| c.scene.io.cbffile = p("out.cbf")),
+        case!(["-expt"], "models.expt", |c| c.expt = p("models.expt")),
+        case!(["-experiment"], "2", |c| c.experiment = 2),
+        case!(["-panel"], "7", |c| c.panel = nanobragg_cli::PanelChoice::One(7)),
         case!(["-floatfile_f64"], "img64.bin", |c| c.scene.io.floatfile_f64 =
             p("img64.bin")),
         case!(["-default_scene"], "", |c| c.scene = nanobragg::Scene::builtin_default()),

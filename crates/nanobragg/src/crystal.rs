@@ -21,15 +21,17 @@ pub struct CrystalGeometry<B: Backend> {
 }
 
 impl<B: Backend> CrystalGeometry<B> {
-    /// Build the cell from `-cell` parameters or a MOSFLM matrix (scaled by `1e-10/λ0`).
+    /// Build the cell from `-cell` parameters, a MOSFLM matrix (scaled by `1e-10/λ0`) or a
+    /// DIALS crystal's a*, b*, c* (Å⁻¹, unscaled).
     pub fn new(p: &Params<B>) -> Self {
         let device = p.wavelength.device();
         let [mx, my, mz] = &p.misset;
         let (stars, user_cell) = match &p.matrix {
-            Some(m) => {
+            Some(m) if p.matrix_times_wavelength => {
                 let scale = p.wavelength.clone().recip() * 1e-10;
                 (m.clone().map(|v| v * scale.clone()), None)
             }
+            Some(m) => (m.clone(), None),
             None => {
                 let [a, b, c] = p.cell_lengths.clone();
                 let [al, be, ga] = p.cell_angles.clone();

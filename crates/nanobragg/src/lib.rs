@@ -14,6 +14,7 @@
 pub mod crystal;
 pub mod detector;
 pub mod error;
+pub mod experiment;
 pub mod gradients;
 pub mod io;
 pub mod kernel;

@@ -18,6 +18,9 @@ pub struct Params<B: Backend> {
     pub cell_angles: [Tensor<B, 1>; 3],
     /// MOSFLM matrix columns a*, b*, c* (Å⁻¹·λ(Å)), each `[3]` — used with `-mat`.
     pub matrix: Option<[Tensor<B, 1>; 3]>,
+    /// Whether [`Params::matrix`] is a MOSFLM matrix (a*, b*, c* times λ, divided by the
+    /// wavelength parameter when the cell is built) rather than plain a*, b*, c* (Å⁻¹).
+    pub matrix_times_wavelength: bool,
     /// Misset about X, Y, Z (rad).
     pub misset: [Tensor<B, 1>; 3],
     /// First φ (rad).
@@ -163,7 +166,7 @@ impl<B: Backend> Params<B> {
                 [s(p[3]), s(p[4]), s(p[5])],
                 None,
             ),
-            CellSource::Matrix(m) => (
+            CellSource::Matrix(m) | CellSource::Reciprocal(m) => (
                 [s(0.0), s(0.0), s(0.0)],
                 [s(0.0), s(0.0), s(0.0)],
                 Some([0, 1, 2].map(|j| tensor::<B, 1>(vec![m[0][j], m[1][j], m[2][j]], [3], device))),
@@ -176,6 +179,7 @@ impl<B: Backend> Params<B> {
             cell_lengths: lengths,
             cell_angles: angles,
             matrix,
+            matrix_times_wavelength: matches!(c.cell, CellSource::Matrix(_)),
             misset: c.misset_rad.map(s),
             phi_start: s(c.phi0_rad),
             phi_step: s(c.phi_step_rad),
@@ -219,6 +223,7 @@ impl<B: Backend> Params<B> {
             cell_lengths,
             cell_angles,
             matrix,
+            matrix_times_wavelength: self.matrix_times_wavelength,
             misset,
             n_cells,
             rot,

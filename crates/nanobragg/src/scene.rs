@@ -85,6 +85,10 @@ pub struct CrystalScene {
     pub cell: Option<[f64; 6]>,
     /// MOSFLM A matrix file (`-mat`): reciprocal vectors scaled by λ (Å).
     pub mat_file: Option<PathBuf>,
+    /// The crystal as DIALS gives it (`-expt`): `A = UB`, row-major, whose columns are a*, b*,
+    /// c* in the lab frame (Å⁻¹, not scaled by λ; dxtbx's `Crystal.get_A`). Takes precedence
+    /// over `cell` and `mat_file`.
+    pub a_matrix_per_a: Option<[[f64; 3]; 3]>,
     /// Misset rotations about X, Y, Z applied to the reciprocal cell (deg), `-misset a b c`.
     pub misset_deg: Option<[f64; 3]>,
     /// `-misset random`: draw a uniformly random orientation with `misset_seed`.
@@ -288,8 +292,11 @@ pub struct IoScene {
     pub noisefile: Option<PathBuf>,
     /// PGM output, `-pgmfile`/`-pgmimage`.
     pub pgmfile: Option<PathBuf>,
-    /// PNG preview output, `-pngfile`.
+    /// PNG preview output, `-pngfile` (several panels: laid out as seen from the sample).
     pub pngfile: Option<PathBuf>,
+    /// miniCBF output, `-cbffile`: the `-intfile` pixel values (scaled by `-scale`, offset by
+    /// `-adc`) as signed 32-bit counts, so not saturated at 65535, with a Pilatus header.
+    pub cbffile: Option<PathBuf>,
     /// Log-scaled PNG preview (`-png_log`).
     pub png_log: bool,
     /// PGM scale, `-pgmscale` (≤ 0: auto).

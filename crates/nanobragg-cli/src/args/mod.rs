@@ -169,6 +169,22 @@ pub struct CommandLine {
     pub loss: Option<String>,
     /// `nanobragg refine` options (`-target`, `-refine`, …).
     pub refine: RefineArgs,
+    /// `-expt file`: a DIALS experiment list whose models fill the scene's unset fields.
+    pub expt: Option<PathBuf>,
+    /// `-experiment N`: which experiment of `-expt` (default 0).
+    pub experiment: usize,
+    /// `-panel N|all`: which panels of a multi-panel detector to render (default all).
+    pub panel: PanelChoice,
+}
+
+/// Which panels of a multi-panel detector a run renders (`-panel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PanelChoice {
+    /// Every panel (the default).
+    #[default]
+    All,
+    /// Panel N alone, as a single detector.
+    One(usize),
 }
 
 /// Options of `nanobragg refine`.
@@ -206,6 +222,9 @@ impl Default for CommandLine {
             wrt: Vec::new(),
             loss: None,
             refine: RefineArgs::default(),
+            expt: None,
+            experiment: 0,
+            panel: PanelChoice::All,
         }
     }
 }

@@ -3,7 +3,7 @@
 use nanobragg::scene::{Convention, LatticeShape, Pivot};
 
 use super::spec::{Arity, FlagGroup, FlagSpec, Values};
-use super::CommandLine;
+use super::{CommandLine, PanelChoice};
 use crate::error::Result;
 
 /// `n_cells` with unset entries at the C default (1).
@@ -596,6 +596,29 @@ static FLAGS: &[FlagSpec] = &[
         "raw 8-byte float (f64, little-endian) image, fast-major: the render's values before \
          rounding to -floatfile's f32",
         |c, v| { c.scene.io.floatfile_f64 = Some(v.path(0)?); Ok(()) }),
+    flag!(["-cbffile"], V(1), Ours, "<file>",
+        "miniCBF image (Pilatus layout): the -intfile values as signed 32-bit counts, not saturated at 65535",
+        |c, v| { c.scene.io.cbffile = Some(v.path(0)?); Ok(()) }),
+    flag!(["-expt"], V(1), Ours, "<file.expt>",
+        "render a DIALS experiment list (or legacy DataBlock list): its detector panels, beam and crystal; \
+         other flags override its values (-N, -lambda, ...); the detector's frame flags are refused",
+        |c, v| { c.expt = Some(v.path(0)?); Ok(()) }),
+    flag!(["-experiment"], V(1), Ours, "<int>",
+        "which experiment of -expt (or image set of a DataBlock list), numbered from 0 (default 0)",
+        |c, v| {
+            c.experiment = usize::try_from(v.int(0)?).map_err(|_| v.invalid(0, "an integer >= 0"))?;
+            Ok(())
+        }),
+    flag!(["-panel"], V(1), Ours, "<int>|all",
+        "with a multi-panel detector: render one panel as a single detector (every output format), \
+         or all of them (default; -floatfile holds [panel][slow][fast], -pngfile lays them out)",
+        |c, v| {
+            c.panel = match v.str(0).trim() {
+                "all" => PanelChoice::All,
+                _ => PanelChoice::One(usize::try_from(v.int(0)?).map_err(|_| v.invalid(0, "a panel number >= 0 or all"))?),
+            };
+            Ok(())
+        }),
     flag!(["-pngfile"], V(1), Ours, "<file>", "PNG preview image",
         |c, v| { c.scene.io.pngfile = Some(v.path(0)?); Ok(()) }),
     flag!(["-png_log"], Switch, Ours, "", "log-scale the PNG preview",

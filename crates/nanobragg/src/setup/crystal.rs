@@ -20,6 +20,9 @@ pub enum CellSource {
     Cell([f64; 6]),
     /// MOSFLM A matrix columns a*, b*, c* (Å⁻¹ · λ(Å)), still multiplied by λ.
     Matrix([[f64; 3]; 3]),
+    /// Reciprocal vectors a*, b*, c* as columns (Å⁻¹, lab frame), not scaled by λ: a DIALS
+    /// crystal's `A = UB` (`crystal.a_matrix_per_a`).
+    Reciprocal([[f64; 3]; 3]),
 }
 
 /// Resolved crystal.
@@ -88,7 +91,9 @@ pub(super) fn resolve_crystal(
 /// The cell: the `-mat` file's reciprocal vectors (Å⁻¹·λ(Å)), or `-cell` a, b, c (Å; b, c
 /// default to a) and α, β, γ (deg → rad; non-positive means 90°). Refuses a ≤ 0 and no cell.
 fn resolve_cell(c: &CrystalScene, base_dir: &Path) -> Result<CellSource> {
-    if let Some(p) = &c.mat_file {
+    if let Some(m) = c.a_matrix_per_a {
+        Ok(CellSource::Reciprocal(m))
+    } else if let Some(p) = &c.mat_file {
         let m = io::matrix::read_mosflm_matrix(&resolve_path(base_dir, p))?;
         Ok(CellSource::Matrix([0, 1, 2].map(|i| [m.a_star[i], m.b_star[i], m.c_star[i]])))
     } else if let Some(cell) = c.cell {

@@ -29,7 +29,7 @@ mod route;
 mod tile;
 
 pub use model::phi_angles;
-pub use panels::{panel_simulators, render_panels};
+pub use panels::{panel_simulators, panels_as_seen, render_panels};
 pub(crate) use tile::Intermediates;
 use model::Model;
 use plan::plan;

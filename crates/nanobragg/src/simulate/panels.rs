@@ -9,7 +9,8 @@ use std::path::Path;
 
 use crate::error::{NanobraggError, Result};
 use crate::kernel::RenderBackend;
-use crate::scene::Scene;
+use crate::io::panel_mosaic::{panel_mosaic, Mosaic, PanelPixels};
+use crate::scene::{PanelFrame, Scene};
 use crate::setup::Setup;
 
 use super::{Image, RenderOptions, Simulator};
@@ -46,6 +47,26 @@ pub fn render_panels<B: RenderBackend>(
         .enumerate()
         .map(|(i, sim)| sim.render().map_err(|e| in_panel(scene, i, e)))
         .collect()
+}
+
+/// The panels' images laid out as seen from the sample ([`panel_mosaic`]) along the scene's
+/// beam, for a PNG preview; `images` in panel order, as [`render_panels`] returns them.
+pub fn panels_as_seen(scene: &Scene, images: &[Image], max_side: usize) -> Result<Mosaic> {
+    let mut pixels = Vec::with_capacity(images.len());
+    for (i, (image, panel)) in images.iter().zip(&scene.detector.panels).enumerate() {
+        let frame = PanelFrame::of(panel, i)?;
+        pixels.push(PanelPixels {
+            data: &image.data,
+            fpixels: image.fpixels,
+            spixels: image.spixels,
+            origin: panel.origin_mm,
+            fast: frame.fast,
+            slow: frame.slow,
+            pixel: panel.pixel_mm,
+        });
+    }
+    let beam = scene.detector.beam_vector.unwrap_or(crate::setup::Axes::of(scene.detector.convention).beam);
+    Ok(panel_mosaic(&pixels, beam, max_side))
 }
 
 /// `e` with the panel named in front (only for multi-panel scenes: a single detector's

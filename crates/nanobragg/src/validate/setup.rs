@@ -73,7 +73,7 @@ fn check_crystal(setup: &Setup) -> Result<()> {
                 ));
             }
         }
-        CellSource::Matrix(m) => {
+        CellSource::Matrix(m) | CellSource::Reciprocal(m) => {
             let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
                 - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
                 + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);

@@ -24,11 +24,20 @@ pub fn intfile_auto_scale(intfile_scale: f64, max_i: f64) -> f64 {
 /// (NaN gives 0). Pixels outside `roi` are 0. `float_image` is fast-major with `fpixels` pixels per row;
 /// `scale` is the final scale (see [`intfile_auto_scale`]) and `adc` the ADC offset (C default 40).
 pub fn int_image(float_image: &[f32], fpixels: usize, scale: f64, adc: f64, roi: &Roi) -> Vec<u16> {
-    roi.map_inside(float_image, fpixels, |v| {
-        // C: clamp to [0, 65535] (NaN stays NaN, and converts to 0 below).
-        let t = (v as f64 * scale + adc).clamp(0.0, 65535.0);
-        ((t + 0.5) as f32).floor() as u16
-    })
+    roi.map_inside(float_image, fpixels, |v| count(v, scale, adc, 65535.0) as u16)
+}
+
+/// [`int_image`]'s conversion into signed 32-bit counts (the `-cbffile` pixels): the same
+/// rounding, clamped to `[0, i32::MAX]` instead of 65535.
+pub fn int_counts(float_image: &[f32], fpixels: usize, scale: f64, adc: f64, roi: &Roi) -> Vec<i32> {
+    roi.map_inside(float_image, fpixels, |v| count(v, scale, adc, i32::MAX as f64) as i32)
+}
+
+/// One pixel as the C program converts it: `floorf(f32(clamp(v·scale + adc, 0, max) + ½))`
+/// (NaN stays NaN and becomes 0 in the integer cast).
+fn count(v: f32, scale: f64, adc: f64, max: f64) -> f64 {
+    let t = (v as f64 * scale + adc).clamp(0.0, max);
+    ((t + 0.5) as f32).floor() as f64
 }
 
 #[cfg(test)]

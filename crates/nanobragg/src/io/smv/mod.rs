@@ -51,7 +51,7 @@ mod write;
 
 pub use format::{smv_header_bytes, SmvHeaderValues};
 pub use header::{ByteOrder, SmvHeader};
-pub use intfile::{int_image, intfile_auto_scale};
+pub use intfile::{int_counts, int_image, intfile_auto_scale};
 pub use read::{parse_smv, parse_smv_header, read_smv, SmvImage};
 pub use write::{smv_bytes, write_smv};
 

@@ -1,0 +1,114 @@
+//! `nanobragg -expt`: a DIALS model rendered from the command line. One panel of the real
+//! 60-panel Pilatus 6M (`-panel N`) against the C program's image of that panel's crop
+//! (`tests/data/pilatus_panels`), every panel at once (`-panel all`), a CBF of one panel read
+//! back, and the refusals (single-image formats with several panels, frame flags, a panel
+//! that does not exist), each before any output is written.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{run, scratch, stderr};
+
+/// The scene of the C reference runs without the panel's frame (`tests/data/pilatus_panels`);
+/// `-polar 0` because the file's beam has a polarization fraction the C runs did not use.
+const COMMON: &str = "-cell 57.99 57.99 149.83 90 90 90 -misset 10 20 30 -N 5 -default_F 100 \
+    -polar_vector 0 1 0 -polar 0 -oversample 2 -detector_thick 1000 -detector_abs 255 -thicksteps 2 \
+    -nonoise -nopgm -noprogress";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn datablock() -> PathBuf {
+    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => workspace().join("../shared/realdata"),
+    };
+    let path = dir.join("datablock-0.json");
+    assert!(path.exists(), "{} is missing: set NANOBRAGG_REALDATA to the shared/realdata folder", path.display());
+    path
+}
+
+fn floats(path: &Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
+
+#[test]
+fn one_panel_of_the_pilatus_matches_the_c_program_in_the_crop_region() {
+    let dir = scratch("expt-panel");
+    let args = format!("-expt {} -panel 27 {COMMON} -roi 150 213 80 127 -floatfile p27.bin", datablock().display());
+    let out = run(&dir, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let image = floats(&dir.join("p27.bin"));
+    assert_eq!(image.len(), 487 * 195, "panel 27 is 487 x 195 pixels");
+    let want = floats(&workspace().join("tests/data/pilatus_panels/panel_27/float.bin"));
+    let max = want.iter().fold(0.0_f64, |m, &x| m.max(x as f64));
+    let mut worst = 0.0_f64;
+    for s in 0..48 {
+        for f in 0..64 {
+            let ours = image[(80 + s) * 487 + 150 + f] as f64;
+            worst = worst.max((ours - want[s * 64 + f] as f64).abs());
+        }
+    }
+    assert!(max > 0.0 && worst <= 1e-5 * max, "max |Δ| {worst:e} against max {max:e}");
+    let outside = image[0];
+    assert_eq!(outside, 0.0, "pixels outside the ROI stay 0");
+}
+
+#[test]
+fn every_panel_goes_to_one_float_file_and_a_png() {
+    let dir = scratch("expt-all");
+    let args = format!("-expt {} -dtype f32 {COMMON} -oversample 1 -floatfile all.bin -pngfile all.png", datablock().display());
+    let out = run(&dir, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("panel ")).count(), 60, "{stdout}");
+    assert_eq!(std::fs::metadata(dir.join("all.bin")).unwrap().len(), 60 * 487 * 195 * 4);
+    let png = std::fs::read(dir.join("all.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    assert!(!dir.join("intimage.img").exists(), "no single-panel defaults are written");
+}
+
+#[test]
+fn a_cbf_of_one_panel_reads_back_with_its_geometry() {
+    let dir = scratch("expt-cbf");
+    let args = format!("-expt {} -panel 0 {COMMON} -oversample 1 -scale 1 -adc 0 -cbffile p0.cbf -floatfile p0.bin", datablock().display());
+    let out = run(&dir, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cbf = nanobragg::io::read_cbf(&dir.join("p0.cbf")).unwrap();
+    assert_eq!((cbf.fpixels, cbf.spixels), (487, 195));
+    let floats = floats(&dir.join("p0.bin"));
+    let rounded: Vec<i32> = floats.iter().map(|&v| (v as f64 + 0.5).floor() as i32).collect();
+    assert_eq!(cbf.data, rounded, "-scale 1 -adc 0: the counts are the photons rounded");
+    assert_eq!(cbf.header.wavelength_a, Some(0.97625));
+    let pixel = cbf.header.pixel_size_m.unwrap();
+    assert!((pixel[0] - 0.172e-3).abs() < 1e-15);
+    // Panel 0's plane is 502.19 mm from the sample along its normal (the root group's z).
+    let d = cbf.header.detector_distance_m.unwrap();
+    assert!((d - 0.50219).abs() < 1e-9, "distance {d}");
+}
+
+#[test]
+fn several_panels_refuse_single_image_outputs_and_frame_flags_before_writing() {
+    let dir = scratch("expt-refuse");
+    let expt = datablock();
+    for (extra, names) in [
+        ("-intfile one.img", "-intfile"),
+        ("-cbffile one.cbf", "-cbffile"),
+        ("-Xbeam 10", "-Xbeam"),
+        ("-distance 300", "-distance"),
+        ("-panel 60", "panel 60 does not exist"),
+    ] {
+        let args = format!("-expt {} {COMMON} -floatfile never.bin {extra}", expt.display());
+        let out = run(&dir, &args);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{extra}: accepted");
+        assert!(err.contains(names), "{extra}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{extra}: one line: {err}");
+        assert!(!dir.join("never.bin").exists(), "{extra}: an output was written");
+    }
+    let out = run(&dir, &format!("-expt {} {COMMON}", dir.join("missing.expt").display()));
+    assert!(!out.status.success() && stderr(&out).contains("missing.expt"), "{}", stderr(&out));
+}

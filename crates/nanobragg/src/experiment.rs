@@ -1,0 +1,196 @@
+//! A DIALS experiment as a scene: the detector's panels, the beam and the crystal of one
+//! experiment of an experiment list (or one image set of a legacy DataBlock list) written into
+//! the scene's fields, in dxtbx's lab frame (read by [`crate::io::expt`]).
+//!
+//! What is taken, and the convention each follows (sources in `docs/experiments.md`):
+//!
+//! | dxtbx | scene | rule |
+//! |---|---|---|
+//! | panels (hierarchy composed) | `detector.panels` | origin (mm, corner of pixel (0, 0)), fast, slow; square pixels only |
+//! | panel `thickness` (mm), `mu` (mm⁻¹) | `detector.thick_um`, `detector.abs_depth_um` | ×1000 and 1000/μ, when every panel agrees |
+//! | beam `direction` (towards the source) | `detector.beam_vector` | its negative (propagation) |
+//! | beam `wavelength` (Å) | `beam.wavelength_a` | as is |
+//! | `polarization_normal` n, `polarization_fraction` p | `detector.polar_vector`, `beam.polarization_k` | E = b × n (b the propagation), K = 2p − 1 |
+//! | goniometer `rotation_axis` | `detector.spindle_axis` | as is; fixed or setting rotations other than the identity are refused |
+//! | crystal `real_space_a/b/c` (Å) | `crystal.a_matrix_per_a` | A = (rows a, b, c)⁻¹, columns a*, b*, c* |
+//! | crystal `ML_domain_size_ang` D | `crystal.n_cells` | D/|a|, D/|b|, D/|c| |
+//!
+//! The scene's own flags win: [`apply_experiment`] sets a field only where the scene leaves it
+//! unset, so `-N`, `-lambda` or `-polar` given with `-expt` override the file.
+
+use std::path::Path;
+
+use crate::error::{NanobraggError, Result};
+use crate::io::expt::{lab_beam, lab_crystal, lab_panels, read_experiments, Beam, Crystal, Detector, ExptFile, Goniometer, LabPanel, ModelRef};
+use crate::linalg::{cross_f64, unit_f64};
+use crate::scene::{Convention, PanelScene, Scene};
+
+/// Largest relative difference between a panel's fast and slow pixel sizes taken as square.
+const SQUARE_PIXEL_TOLERANCE: f64 = 1e-9;
+
+/// The models one experiment uses (any may be absent).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExperimentModels<'a> {
+    /// Beam.
+    pub beam: Option<&'a Beam>,
+    /// Detector.
+    pub detector: Option<&'a Detector>,
+    /// Crystal (never in a DataBlock list).
+    pub crystal: Option<&'a Crystal>,
+    /// Goniometer.
+    pub goniometer: Option<&'a Goniometer>,
+}
+
+/// The models of experiment `index` (of an experiment list), or of image set `index` of the
+/// first block (of a DataBlock list).
+pub fn experiment_models<'a>(file: &'a ExptFile, index: usize, input: &str) -> Result<ExperimentModels<'a>> {
+    match file {
+        ExptFile::Experiments(l) => {
+            let n = l.experiment.len();
+            let e = l.experiment.get(index).ok_or_else(|| refuse(input, format!("experiment {index} does not exist ({n} experiments, numbered from 0)")))?;
+            Ok(ExperimentModels {
+                beam: pick(l.beam.as_ref(), &e.beam, "beam", input)?,
+                detector: pick(l.detector.as_ref(), &e.detector, "detector", input)?,
+                crystal: pick(l.crystal.as_ref(), &e.crystal, "crystal", input)?,
+                goniometer: pick(l.goniometer.as_ref(), &e.goniometer, "goniometer", input)?,
+            })
+        }
+        ExptFile::DataBlocks(blocks) => {
+            let block = blocks.first().ok_or_else(|| refuse(input, "the DataBlock list is empty"))?;
+            let sets = &block.imageset;
+            let set = sets.get(index).ok_or_else(|| refuse(input, format!("image set {index} does not exist ({} image sets)", sets.len())))?;
+            Ok(ExperimentModels {
+                beam: pick(block.beam.as_ref(), &set.beam, "beam", input)?,
+                detector: pick(block.detector.as_ref(), &set.detector, "detector", input)?,
+                crystal: None,
+                goniometer: pick(block.goniometer.as_ref(), &set.goniometer, "goniometer", input)?,
+            })
+        }
+    }
+}
+
+/// The model `r` names in `list` (`what` and `input` for messages).
+fn pick<'a, T>(list: Option<&'a Vec<T>>, r: &Option<ModelRef>, what: &str, input: &str) -> Result<Option<&'a T>> {
+    match r {
+        None => Ok(None),
+        Some(ModelRef::Index(i)) => list
+            .and_then(|l| l.get(*i))
+            .map(Some)
+            .ok_or_else(|| refuse(input, format!("{what} {i} does not exist"))),
+        Some(ModelRef::File(f)) => Err(refuse(input, format!("{what} is in another file ({f}), which is not followed"))),
+    }
+}
+
+/// The panels of a dxtbx detector as scene panels (lab frame, mm).
+pub fn panel_scenes(det: &Detector, input: &str) -> Result<Vec<PanelScene>> {
+    let lab = lab_panels(det).map_err(|e| refuse(input, format!("detector: {e}")))?;
+    lab.iter().enumerate().map(|(i, p)| panel_scene(p, i, input)).collect()
+}
+
+fn panel_scene(p: &LabPanel, index: usize, input: &str) -> Result<PanelScene> {
+    let [pf, ps] = p.pixel_mm;
+    if !((pf - ps).abs() <= SQUARE_PIXEL_TOLERANCE * pf.abs()) {
+        return Err(refuse(input, format!("panel {index} ({}): pixels of {pf} x {ps} mm are not square, which the renderer does not model", p.name)));
+    }
+    let count = |n: usize| i64::try_from(n).map_err(|_| refuse(input, format!("panel {index}: {n} pixels")));
+    Ok(PanelScene {
+        name: if p.name.is_empty() { format!("panel {index}") } else { p.name.clone() },
+        origin_mm: p.origin_mm,
+        fast_axis: p.fast,
+        slow_axis: p.slow,
+        pixel_mm: pf,
+        fpixels: count(p.image_size[0])?,
+        spixels: count(p.image_size[1])?,
+    })
+}
+
+/// The panels of the detector of experiment `index` in the file at `path`.
+pub fn panel_scenes_of_file(path: &Path, index: usize) -> Result<Vec<PanelScene>> {
+    let input = format!("-expt {}", path.display());
+    let file = read_experiments(path)?;
+    let models = experiment_models(&file, index, &input)?;
+    let det = models.detector.ok_or_else(|| refuse(&input, format!("experiment {index} has no detector")))?;
+    panel_scenes(det, &input)
+}
+
+/// Write experiment `index` of the file at `path` into `scene` where the scene leaves a field
+/// unset (module doc). The detector's frame flags (`-Xbeam`, `-distance`, …) are then refused
+/// by [`Scene::panel_scene`], since each panel places itself.
+pub fn apply_experiment(scene: &mut Scene, path: &Path, index: usize) -> Result<()> {
+    let input = format!("-expt {}", path.display());
+    let file = read_experiments(path)?;
+    let m = experiment_models(&file, index, &input)?;
+    let det = m.detector.ok_or_else(|| refuse(&input, format!("experiment {index} has no detector")))?;
+    scene.detector.panels = panel_scenes(det, &input)?;
+    apply_sensor(scene, &lab_panels(det).map_err(|e| refuse(&input, format!("detector: {e}")))?, &input)?;
+    scene.detector.convention = Convention::Custom;
+    if let Some(beam) = m.beam {
+        apply_beam(scene, beam, &input)?;
+    }
+    if let Some(g) = m.goniometer {
+        apply_goniometer(scene, g, &input)?;
+    }
+    if let Some(c) = m.crystal {
+        apply_crystal(scene, c, &input)?;
+    }
+    Ok(())
+}
+
+fn apply_sensor(scene: &mut Scene, panels: &[LabPanel], input: &str) -> Result<()> {
+    let Some(first) = panels.first() else { return Err(refuse(input, "the detector has no panels")) };
+    if let Some((i, p)) = panels.iter().enumerate().find(|(_, p)| p.thickness_mm != first.thickness_mm || p.mu_per_mm != first.mu_per_mm) {
+        return Err(refuse(input, format!("panel {i} ({}) has another sensor than panel 0 (thickness, mu): per-panel sensors are not modelled", p.name)));
+    }
+    let d = &mut scene.detector;
+    if first.thickness_mm > 0.0 && first.mu_per_mm > 0.0 && d.thick_um.is_none() && d.abs_depth_um.is_none() {
+        d.thick_um = Some(first.thickness_mm * 1000.0);
+        d.abs_depth_um = Some(1000.0 / first.mu_per_mm);
+    }
+    Ok(())
+}
+
+fn apply_beam(scene: &mut Scene, beam: &Beam, input: &str) -> Result<()> {
+    let lab = lab_beam(beam).map_err(|e| refuse(input, format!("beam: {e}")))?;
+    let b = lab.propagation;
+    scene.detector.beam_vector.get_or_insert(b);
+    scene.beam.wavelength_a.get_or_insert(lab.wavelength_a);
+    if let (Some(n), Some(p)) = (beam.polarization_normal, beam.polarization_fraction) {
+        let e = unit_f64(cross_f64(b, n));
+        if e.iter().all(|x| x.is_finite()) && e != [0.0; 3] {
+            scene.detector.polar_vector.get_or_insert(e);
+            scene.beam.polarization_k.get_or_insert(2.0 * p - 1.0);
+        }
+    }
+    Ok(())
+}
+
+fn apply_goniometer(scene: &mut Scene, g: &Goniometer, input: &str) -> Result<()> {
+    const IDENTITY: [f64; 9] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
+    for (key, r) in [("fixed_rotation", g.fixed_rotation), ("setting_rotation", g.setting_rotation)] {
+        if r.is_some_and(|r| r.iter().zip(IDENTITY).any(|(x, i)| (x - i).abs() > 1e-12)) {
+            return Err(refuse(input, format!("goniometer {key} is not the identity, which the renderer does not model")));
+        }
+    }
+    if let Some(axis) = g.rotation_axis {
+        scene.detector.spindle_axis.get_or_insert(axis);
+    }
+    Ok(())
+}
+
+fn apply_crystal(scene: &mut Scene, c: &Crystal, input: &str) -> Result<()> {
+    let lab = lab_crystal(c).map_err(|e| refuse(input, format!("crystal: {e}")))?;
+    let cr = &mut scene.crystal;
+    if cr.cell.is_none() && cr.mat_file.is_none() {
+        cr.a_matrix_per_a.get_or_insert(lab.a_matrix);
+    }
+    if let Some(Some(d)) = c.ml_domain_size_ang {
+        if d > 0.0 {
+            cr.n_cells.get_or_insert([d / lab.cell[0], d / lab.cell[1], d / lab.cell[2]]);
+        }
+    }
+    Ok(())
+}
+
+fn refuse(input: &str, problem: impl Into<String>) -> NanobraggError {
+    NanobraggError::Invalid { input: input.to_string(), problem: problem.into() }
+}
