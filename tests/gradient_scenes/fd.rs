@@ -114,7 +114,11 @@ pub fn best_component(sim: &mut Simulator<AD<B>>, name: ParamName, sum: bool) ->
 /// Autodiff vs Richardson FD for each parameter of `args` rendered with `options` (see
 /// [`best_component`]).
 pub fn check_scene(args: &str, names: &[ParamName], options: RenderOptions) -> Vec<Row> {
-    let mut sim = simulator_with::<AD<B>>(args, &NdArrayDevice::Cpu, options);
+    check_simulator(simulator_with::<AD<B>>(args, &NdArrayDevice::Cpu, options), names)
+}
+
+/// Autodiff vs Richardson FD for each parameter of `sim` (see [`best_component`]).
+pub fn check_simulator(mut sim: Simulator<AD<B>>, names: &[ParamName]) -> Vec<Row> {
     names
         .iter()
         .map(|&name| {
