@@ -37,7 +37,9 @@ pub fn resolve(cl: &mut CommandLine) -> Result<(), Failure> {
 /// The outputs of a multi-panel render; refuses the single-image formats when named.
 fn outputs(cl: &CommandLine) -> Result<Vec<NamedFile>, Failure> {
     let io = &cl.scene.io;
-    let single: [(&str, bool); 5] = [
+    let single: [(&str, bool); 7] = [
+        ("-trace_pixel", io.trace_pixel.is_some()),
+        ("-printout_pixel", io.printout_pixel.is_some()),
         ("-intfile", io.intfile.is_some()),
         ("-noisefile", io.noisefile.is_some()),
         ("-pgmfile", io.pgmfile.is_some()),
@@ -46,7 +48,7 @@ fn outputs(cl: &CommandLine) -> Result<Vec<NamedFile>, Failure> {
     ];
     if let Some((flag, _)) = single.iter().find(|(_, given)| *given) {
         return Err(Failure::Usage(format!(
-            "{flag}: holds one panel's image; with {} panels choose one with -panel N, or use -floatfile / -pngfile",
+            "{flag}: works on one panel; with {} panels choose one with -panel N (or use -floatfile / -pngfile)",
             cl.scene.panel_count()
         )));
     }

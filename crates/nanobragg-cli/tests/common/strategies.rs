@@ -77,6 +77,8 @@ pub fn value_for(name: &str) -> BoxedStrategy<String> {
             .prop_map(String::from)
             .boxed(),
         "-energy" | "-tile_pixels" | "-max_iter" => (1i64..100_000).prop_map(|n| n.to_string()).boxed(),
+        "-experiment" => (0i64..100_000).prop_map(|n| n.to_string()).boxed(),
+        "-panel" => prop_oneof![Just("all".to_string()), (0i64..1000).prop_map(|n| n.to_string())].boxed(),
         "-optimizer" => select(vec!["lbfgs", "adam", "Adam"]).prop_map(String::from).boxed(),
         "-engine" => select(vec!["auto", "tensor"]).prop_map(String::from).boxed(),
         "-detector_abs" | "-detector_absorb" => prop_oneof![

@@ -45,7 +45,7 @@ pub fn check_scene(scene: &Scene) -> Result<()> {
     if !scene.detector.panels.is_empty() {
         return Err(refuse(
             "scene key detector.panels",
-            "a multi-panel scene renders one panel at a time: resolve Scene::panel_scene(i) (or use render_panels)",
+            "a multi-panel detector renders one panel at a time here: choose one with -panel N (library: Scene::panel_scene, or simulate::render_panels for all)",
         ));
     }
     check_finite(scene)?;
