@@ -21,7 +21,8 @@
 use std::path::Path;
 
 use crate::error::{NanobraggError, Result};
-use crate::io::expt::{lab_beam, lab_crystal, lab_panels, read_experiments, Beam, Crystal, Detector, ExptFile, Goniometer, LabPanel, ModelRef};
+use crate::io::expt::vec3::inverse;
+use crate::io::expt::{lab_beam, lab_crystal, lab_panels, local_frames, read_experiments, Beam, Crystal, Detector, ExptFile, Goniometer, LabPanel, ModelRef};
 use crate::linalg::{cross_f64, unit_f64};
 use crate::scene::{Convention, PanelScene, Scene};
 
@@ -189,6 +190,59 @@ fn apply_crystal(scene: &mut Scene, c: &Crystal, input: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Write the scene's models back into experiment `index` of `file` — the inverse of
+/// [`apply_experiment`] for what it takes: every panel's frame (local to its parent group, as
+/// dxtbx stores it), the beam's direction (`−beam_vector`) and wavelength, the crystal's
+/// real-space vectors (rows of `A⁻¹`). Everything else in the file stays as it is; write the
+/// file with [`crate::io::expt::write_experiments`].
+pub fn update_experiment(file: &mut ExptFile, index: usize, scene: &Scene, input: &str) -> Result<()> {
+    let [beam, detector, crystal] = model_indices(file, index, input)?;
+    let (beams, detectors, crystals) = match file {
+        ExptFile::Experiments(l) => (l.beam.as_mut(), l.detector.as_mut(), l.crystal.as_mut()),
+        ExptFile::DataBlocks(b) => {
+            let block = b.first_mut().ok_or_else(|| refuse(input, "the DataBlock list is empty"))?;
+            (block.beam.as_mut(), block.detector.as_mut(), None)
+        }
+    };
+    if let (Some(det), false) = (detector.and_then(|i| detectors?.get_mut(i)), scene.detector.panels.is_empty()) {
+        let lab: Vec<_> = scene.detector.panels.iter().map(|p| (p.origin_mm, unit_f64(p.fast_axis), unit_f64(p.slow_axis))).collect();
+        let local = local_frames(det, &lab).map_err(|e| refuse(input, format!("detector: {e}")))?;
+        for (panel, (origin, fast, slow)) in det.panels.iter_mut().zip(local) {
+            (panel.origin, panel.fast_axis, panel.slow_axis) = (origin, fast, slow);
+        }
+    }
+    if let Some(b) = beam.and_then(|i| beams?.get_mut(i)) {
+        if let Some(v) = scene.detector.beam_vector {
+            b.direction = unit_f64(v).map(|x| -x);
+        }
+        if let Some(w) = scene.beam.wavelength_a {
+            b.wavelength = Some(w);
+        }
+    }
+    if let (Some(c), Some(a)) = (crystal.and_then(|i| crystals?.get_mut(i)), scene.crystal.a_matrix_per_a) {
+        let real = inverse(&a).ok_or_else(|| refuse(input, "crystal.a_matrix_per_a is singular"))?;
+        (c.real_space_a, c.real_space_b, c.real_space_c) = (real[0], real[1], real[2]);
+    }
+    Ok(())
+}
+
+/// The indices of experiment `index`'s beam, detector and crystal in their model lists (of
+/// the first block, for a DataBlock list), checked by [`experiment_models`].
+fn model_indices(file: &ExptFile, index: usize, input: &str) -> Result<[Option<usize>; 3]> {
+    experiment_models(file, index, input)?;
+    let idx = |r: &Option<ModelRef>| match r {
+        Some(ModelRef::Index(i)) => Some(*i),
+        _ => None,
+    };
+    Ok(match file {
+        ExptFile::Experiments(l) => l.experiment.get(index).map_or([None; 3], |e| [idx(&e.beam), idx(&e.detector), idx(&e.crystal)]),
+        ExptFile::DataBlocks(b) => b
+            .first()
+            .and_then(|block| block.imageset.get(index))
+            .map_or([None; 3], |set| [idx(&set.beam), idx(&set.detector), None]),
+    })
 }
 
 fn refuse(input: &str, problem: impl Into<String>) -> NanobraggError {

@@ -138,3 +138,47 @@ fn spots_of_the_rayonix_still_land_where_the_file_predicts_them() {
         assert!(miss < 1.5, "spot predicted at {px:?} px, brightest pixel at ({f}, {s}): {miss:.2} px away");
     }
 }
+
+/// Every number of `a` within 1e-12 of `b` (relative, absolute below 1): same keys and shapes.
+fn same_numbers(a: &serde_json::Value, b: &serde_json::Value, key: &str) -> Result<(), String> {
+    use serde_json::Value::*;
+    match (a, b) {
+        (Number(x), Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
+            ((x - y).abs() <= 1e-12 * x.abs().max(1.0)).then_some(()).ok_or(format!("{key}: {x} became {y}"))
+        }
+        (Array(x), Array(y)) if x.len() == y.len() => {
+            x.iter().zip(y).enumerate().try_for_each(|(i, (x, y))| same_numbers(x, y, &format!("{key}[{i}]")))
+        }
+        (Object(x), Object(y)) if x.len() == y.len() => x.iter().try_for_each(|(k, v)| {
+            y.get(k).ok_or(format!("{key}.{k}: missing")).and_then(|w| same_numbers(v, w, &format!("{key}.{k}")))
+        }),
+        _ => (a == b).then_some(()).ok_or(format!("{key}: {a} became {b}")),
+    }
+}
+
+#[test]
+fn expt_to_scene_to_expt_keeps_every_number_the_scene_models() {
+    use nanobragg::experiment::update_experiment;
+    use nanobragg::io::expt::{experiments_json_bytes, read_experiments};
+    for name in ["split_00.expt", "experiments_thaum_0500.json", "experiments_ED.json", "datablock-0.json"] {
+        let path = realdata(name);
+        let original = read_experiments(&path).expect("the file");
+        let scene = scene_of(name);
+        // Start from a file whose modelled numbers are wiped, so the scene must restore them.
+        let mut written = original.clone();
+        let mut blank = Scene::default();
+        blank.detector.panels = scene.detector.panels.iter().map(|p| nanobragg::scene::PanelScene { origin_mm: [1.0, 2.0, 3.0], ..p.clone() }).collect();
+        blank.detector.beam_vector = Some([0.0, 1.0, 0.0]);
+        blank.beam.wavelength_a = Some(9.0);
+        blank.crystal.a_matrix_per_a = Some([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]]);
+        update_experiment(&mut written, 0, &blank, name).expect("wiped");
+        update_experiment(&mut written, 0, &scene, name).expect("written back");
+        let json = |f: &nanobragg::io::expt::ExptFile| -> serde_json::Value {
+            serde_json::from_slice(&experiments_json_bytes(f).expect("bytes")).expect("json")
+        };
+        if let Err(e) = same_numbers(&json(&original), &json(&written), name) {
+            panic!("{e}");
+        }
+    }
+}

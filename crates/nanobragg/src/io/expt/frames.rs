@@ -156,12 +156,40 @@ fn lab_panel(p: &Panel, g: &Frame, key: &str) -> Result<LabPanel, GeometryError>
 /// Every panel of `det` in the lab frame, in the order of `det.panels`. With a hierarchy, each panel
 /// must be named by exactly one leaf (as `detector_from_dict` asserts) and the root must be a group.
 pub fn lab_panels(det: &Detector) -> Result<Vec<LabPanel>, GeometryError> {
+    Ok(placed(det)?.into_iter().map(|(panel, _)| panel).collect())
+}
+
+/// The frames of `lab` (origin mm, unit fast, unit slow; lab frame, one per panel of `det`)
+/// written as `det` stores them: local to each panel's parent group, `l = P⁻¹·(g − p_o)` for the
+/// origin and `P⁻¹·g` for the axes, the inverse of the composition in the module doc.
+pub fn local_frames(det: &Detector, lab: &[(Vec3, Vec3, Vec3)]) -> Result<Vec<(Vec3, Vec3, Vec3)>, GeometryError> {
+    let placed = placed(det)?;
+    if placed.len() != lab.len() {
+        return Err(GeometryError(format!("{} panel frames for a detector of {} panels", lab.len(), placed.len())));
+    }
+    placed
+        .iter()
+        .zip(lab)
+        .enumerate()
+        .map(|(i, ((_, parent), &(origin, fast, slow)))| {
+            let columns = [parent.f, parent.s, parent.n];
+            let p: Mat3 = std::array::from_fn(|r| std::array::from_fn(|c| columns[c][r]));
+            let inv = inverse(&p).ok_or_else(|| GeometryError(format!("panels[{i}]: the parent frame is singular")))?;
+            let back = |v: Vec3| mat_vec(&inv, v);
+            Ok((back(add(origin, scale(parent.o, -1.0))), back(fast), back(slow)))
+        })
+        .collect()
+}
+
+/// Every panel in the lab frame with the global frame of its parent (the lab for a detector
+/// without a hierarchy).
+fn placed(det: &Detector) -> Result<Vec<(LabPanel, Frame)>, GeometryError> {
     let n = det.panels.len();
     let Some(root) = &det.hierarchy else {
         let panel = |(i, p): (usize, &Panel)| {
             let key = format!("panels[{i}]");
             let g = compose(&LAB, p.fast_axis, p.slow_axis, p.origin, &key)?;
-            lab_panel(p, &g, &key)
+            Ok((lab_panel(p, &g, &key)?, LAB))
         };
         return det.panels.iter().enumerate().map(panel).collect();
     };
@@ -170,7 +198,7 @@ pub fn lab_panels(det: &Detector) -> Result<Vec<LabPanel>, GeometryError> {
             "hierarchy.panel: the root must be a group, not a panel".into(),
         ));
     }
-    let mut out: Vec<Option<LabPanel>> = vec![None; n];
+    let mut out: Vec<Option<(LabPanel, Frame)>> = vec![None; n];
     walk(det, root, &LAB, "hierarchy", &mut out)?;
     out.into_iter()
         .enumerate()
@@ -188,7 +216,7 @@ fn walk(
     node: &Node,
     parent: &Frame,
     key: &str,
-    out: &mut [Option<LabPanel>],
+    out: &mut [Option<(LabPanel, Frame)>],
 ) -> Result<(), GeometryError> {
     let present = [
         ("fast_axis", node.fast_axis.is_some()),
@@ -227,7 +255,7 @@ fn walk(
         }
         let pkey = format!("panels[{i}]");
         let g = compose(&frame, p.fast_axis, p.slow_axis, p.origin, &pkey)?;
-        out[i] = Some(lab_panel(p, &g, &pkey)?);
+        out[i] = Some((lab_panel(p, &g, &pkey)?, frame));
     }
     Ok(())
 }
