@@ -66,6 +66,9 @@ pub fn refine_outputs(cl: &CommandLine) -> Vec<NamedFile> {
         .or_else(|| cl.dump_scene.clone())
         .unwrap_or_else(|| PathBuf::from("refined_scene.toml"));
     let mut out = vec![named("-refined_scene", &scene)];
+    if let Some(p) = &cl.refine.refined_expt {
+        out.push(named("-refined_expt", p));
+    }
     if let Some(p) = &cl.refine.refined_mat {
         out.push(named("-refined_mat", p));
     }

@@ -28,7 +28,12 @@ pub fn resolve(cl: &mut CommandLine) -> Result<(), Failure> {
     if let Some(path) = cl.expt.clone() {
         nanobragg::experiment::apply_experiment(&mut cl.scene, &path, cl.experiment).map_err(runtime)?;
     }
-    if let PanelChoice::One(n) = cl.panel {
+    let one = match cl.panel {
+        PanelChoice::One(n) => Some(n),
+        // A detector of one panel is a single detector: every output works on it.
+        PanelChoice::All => (cl.scene.detector.panels.len() == 1).then_some(0),
+    };
+    if let Some(n) = one {
         cl.scene = cl.scene.panel_scene(n).map_err(runtime)?;
     }
     Ok(())

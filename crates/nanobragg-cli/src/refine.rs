@@ -147,6 +147,10 @@ fn run_on<B: AutodiffBackend + nanobragg::kernel::RenderBackend>(job: Job<'_>, d
         nanobragg::io::atomic::write_atomic(mat, mosflm_matrix_text(&params).as_bytes()).map_err(runtime)?;
         say!("wrote the refined orientation (misset included) to {}", mat.display());
     }
+    if let Some(out) = &job.cl.refine.refined_expt {
+        let params = obj.params(&r.values).map_err(runtime)?;
+        crate::refined_expt::write(job.cl, &job.setup, &params, out)?;
+    }
     Ok(())
 }
 

@@ -112,3 +112,31 @@ fn several_panels_refuse_single_image_outputs_and_frame_flags_before_writing() {
     let out = run(&dir, &format!("-expt {} {COMMON}", dir.join("missing.expt").display()));
     assert!(!out.status.success() && stderr(&out).contains("missing.expt"), "{}", stderr(&out));
 }
+
+#[test]
+fn refine_recovers_a_panel_shift_and_writes_the_refined_experiment() {
+    let dir = scratch("expt-refine");
+    // The truth: panel 27 moved 0.05 mm along its fast axis (its local x; the root's fast axis
+    // is lab +x), written into a copy of the file.
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(datablock()).unwrap()).unwrap();
+    let origin = &mut json[0]["detector"][0]["panels"][27]["origin"][0];
+    let x0 = origin.as_f64().unwrap();
+    *origin = serde_json::json!(x0 + 0.05);
+    std::fs::write(dir.join("shifted.json"), serde_json::to_vec(&json).unwrap()).unwrap();
+    let region = "-panel 27 -roi 150 213 80 127 -oversample 1";
+    let made = run(&dir, &format!("-expt shifted.json {COMMON} {region} -floatfile target.bin"));
+    assert!(made.status.success(), "{}", stderr(&made));
+    let args = format!(
+        "refine -expt {} {COMMON} {region} -target target.bin -refine beam_center_s -loss l2 -refined_scene r.toml -refined_expt r.expt",
+        datablock().display()
+    );
+    let out = run(&dir, &args);
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    let refined = nanobragg::io::expt::read_experiments(&dir.join("r.expt")).expect("the refined experiment");
+    let det = refined.detectors()[0];
+    let x = det.panels[27].origin[0];
+    assert!((x - (x0 + 0.05)).abs() < 1e-4, "panel 27 local x refined to {x}, truth {}", x0 + 0.05);
+    let original = nanobragg::io::expt::read_experiments(&datablock()).unwrap();
+    let (got, was) = (det.panels[26].origin, original.detectors()[0].panels[26].origin);
+    assert!((0..3).all(|i| (got[i] - was[i]).abs() < 1e-9), "the other panels stay: {got:?} against {was:?}");
+}

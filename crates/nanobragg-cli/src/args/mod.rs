@@ -205,6 +205,9 @@ pub struct RefineArgs {
     pub refined_scene: Option<PathBuf>,
     /// `-refined_mat out.mat`: also write the refined orientation as a MOSFLM A matrix.
     pub refined_mat: Option<PathBuf>,
+    /// `-refined_expt out.expt`: also write the `-expt` experiment list with the refined panel,
+    /// wavelength and crystal.
+    pub refined_expt: Option<PathBuf>,
 }
 
 impl Default for CommandLine {
