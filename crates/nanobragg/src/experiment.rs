@@ -7,7 +7,7 @@
 //! | dxtbx | scene | rule |
 //! |---|---|---|
 //! | panels (hierarchy composed) | `detector.panels` | origin (mm, corner of pixel (0, 0)), fast, slow; square pixels only |
-//! | panel `thickness` (mm), `mu` (mm⁻¹) | `detector.thick_um`, `detector.abs_depth_um` | ×1000 and 1000/μ, when every panel agrees |
+//! | panel `thickness` (mm), `mu` (mm⁻¹) | each panel's `thick_um`, `abs_depth_um` | ×1000 and 1000/μ, unless `-detector_thick`/`-detector_abs` are given |
 //! | beam `direction` (towards the source) | `detector.beam_vector` | its negative (propagation) |
 //! | beam `wavelength` (Å) | `beam.wavelength_a` | as is |
 //! | `polarization_normal` n, `polarization_fraction` p | `detector.polar_vector`, `beam.polarization_k` | E = b × n (b the propagation), K = 2p − 1 |
@@ -102,6 +102,8 @@ fn panel_scene(p: &LabPanel, index: usize, input: &str) -> Result<PanelScene> {
         pixel_mm: pf,
         fpixels: count(p.image_size[0])?,
         spixels: count(p.image_size[1])?,
+        thick_um: None,
+        abs_depth_um: None,
     })
 }
 
@@ -122,8 +124,17 @@ pub fn apply_experiment(scene: &mut Scene, path: &Path, index: usize) -> Result<
     let file = read_experiments(path)?;
     let m = experiment_models(&file, index, &input)?;
     let det = m.detector.ok_or_else(|| refuse(&input, format!("experiment {index} has no detector")))?;
-    scene.detector.panels = panel_scenes(det, &input)?;
-    apply_sensor(scene, &lab_panels(det).map_err(|e| refuse(&input, format!("detector: {e}")))?, &input)?;
+    let mut panels = panel_scenes(det, &input)?;
+    if scene.detector.thick_um.is_none() && scene.detector.abs_depth_um.is_none() {
+        let lab = lab_panels(det).map_err(|e| refuse(&input, format!("detector: {e}")))?;
+        for (panel, p) in panels.iter_mut().zip(&lab) {
+            if p.thickness_mm > 0.0 && p.mu_per_mm > 0.0 {
+                panel.thick_um = Some(p.thickness_mm * 1000.0);
+                panel.abs_depth_um = Some(1000.0 / p.mu_per_mm);
+            }
+        }
+    }
+    scene.detector.panels = panels;
     scene.detector.convention = Convention::Custom;
     if let Some(beam) = m.beam {
         apply_beam(scene, beam, &input)?;
@@ -133,19 +144,6 @@ pub fn apply_experiment(scene: &mut Scene, path: &Path, index: usize) -> Result<
     }
     if let Some(c) = m.crystal {
         apply_crystal(scene, c, &input)?;
-    }
-    Ok(())
-}
-
-fn apply_sensor(scene: &mut Scene, panels: &[LabPanel], input: &str) -> Result<()> {
-    let Some(first) = panels.first() else { return Err(refuse(input, "the detector has no panels")) };
-    if let Some((i, p)) = panels.iter().enumerate().find(|(_, p)| p.thickness_mm != first.thickness_mm || p.mu_per_mm != first.mu_per_mm) {
-        return Err(refuse(input, format!("panel {i} ({}) has another sensor than panel 0 (thickness, mu): per-panel sensors are not modelled", p.name)));
-    }
-    let d = &mut scene.detector;
-    if first.thickness_mm > 0.0 && first.mu_per_mm > 0.0 && d.thick_um.is_none() && d.abs_depth_um.is_none() {
-        d.thick_um = Some(first.thickness_mm * 1000.0);
-        d.abs_depth_um = Some(1000.0 / first.mu_per_mm);
     }
     Ok(())
 }

@@ -66,8 +66,11 @@ fn beam_polarization_sensor_and_spindle_map_to_the_c_programs_vectors() {
     assert_eq!(d.polar_vector, Some([1.0, 0.0, 0.0]), "E = b × n");
     assert!((scene.beam.polarization_k.unwrap() - 0.998).abs() < 1e-15, "K = 2p − 1");
     assert_eq!(d.spindle_axis, Some([1.0, 0.0, 0.0]));
-    assert_eq!(d.thick_um, Some(1000.0));
-    assert!((d.abs_depth_um.unwrap() - 1000.0 / 3.9220322752480934).abs() < 1e-9);
+    assert_eq!(d.panels[0].thick_um, Some(1000.0), "each panel's 1 mm sensor");
+    assert!((d.panels[59].abs_depth_um.unwrap() - 1000.0 / 3.9220322752480934).abs() < 1e-9);
+    let one = scene.panel_scene(59).expect("panel 59");
+    assert_eq!((one.detector.thick_um, one.detector.abs_depth_um), (d.panels[59].thick_um, d.panels[59].abs_depth_um));
+    assert_eq!(d.thick_um, None, "the detector-level flags stay unset");
     assert_eq!(scene.beam.wavelength_a, Some(0.97625));
     assert_eq!(d.panels.len(), 60);
 }

@@ -48,6 +48,12 @@ pub struct PanelScene {
     pub fpixels: i64,
     /// Pixels along the slow axis.
     pub spixels: i64,
+    /// This panel's sensor thickness (µm), where it differs from `detector.thick_um`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thick_um: Option<f64>,
+    /// This panel's attenuation depth (µm), where it differs from `detector.abs_depth_um`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abs_depth_um: Option<f64>,
 }
 
 impl PanelScene {
@@ -130,6 +136,12 @@ impl Scene {
         d.pixel_mm = Some(panel.pixel_mm);
         d.fpixels = Some(panel.fpixels);
         d.spixels = Some(panel.spixels);
+        if let Some(t) = panel.thick_um {
+            d.thick_um = Some(t);
+        }
+        if let Some(a) = panel.abs_depth_um {
+            d.abs_depth_um = Some(a);
+        }
         Ok(scene)
     }
 
