@@ -211,8 +211,9 @@ impl PanelFrame {
         if !(panel.pixel_mm.is_finite() && panel.pixel_mm > 0.0) {
             return Err(bad("pixel_mm", format!("{} must be positive", panel.pixel_mm)));
         }
-        if panel.fpixels < 1 || panel.spixels < 1 {
-            return Err(bad("fpixels", format!("{} x {} pixels: at least 1 each", panel.fpixels, panel.spixels)));
+        let max = crate::validate::MAX_PIXELS as i64;
+        if panel.fpixels < 1 || panel.spixels < 1 || panel.fpixels.saturating_mul(panel.spixels) > max {
+            return Err(bad("fpixels", format!("{} x {} pixels: at least 1 each, at most {max} in all", panel.fpixels, panel.spixels)));
         }
         let fast = unit_f64(panel.fast_axis);
         let slow = unit_f64(panel.slow_axis);

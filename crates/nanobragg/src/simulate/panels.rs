@@ -24,6 +24,7 @@ pub fn panel_simulators<B: RenderBackend>(
     device: &B::Device,
     options: RenderOptions,
 ) -> Result<Vec<Simulator<B>>> {
+    check_total_pixels(scene)?;
     (0..scene.panel_count())
         .map(|i| {
             let one = scene.panel_scene(i)?;
@@ -33,6 +34,24 @@ pub fn panel_simulators<B: RenderBackend>(
             Ok(sim)
         })
         .collect()
+}
+
+/// Refuses panels that hold more than [`crate::validate::MAX_PIXELS`] pixels together (the
+/// bound of one detector: every panel's image is kept until all are rendered).
+fn check_total_pixels(scene: &Scene) -> Result<()> {
+    let total = scene
+        .detector
+        .panels
+        .iter()
+        .fold(0_i64, |n, p| n.saturating_add(p.fpixels.max(0).saturating_mul(p.spixels.max(0))));
+    let max = crate::validate::MAX_PIXELS as i64;
+    if total > max {
+        return Err(NanobraggError::Invalid {
+            input: "scene key detector.panels (-expt)".into(),
+            problem: format!("the {} panels hold {total} pixels together, at most {max}: render fewer with -panel N", scene.detector.panels.len()),
+        });
+    }
+    Ok(())
 }
 
 /// Render every panel of `scene`: images in panel order, each `slow·fpixels + fast`.
