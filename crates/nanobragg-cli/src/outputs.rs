@@ -28,12 +28,15 @@ fn named(flag: &'static str, path: &Path) -> NamedFile {
     NamedFile { flag, path: path.to_path_buf() }
 }
 
+/// The C program's `-floatfile` when none is given.
+pub const DEFAULT_FLOATFILE: &str = "floatimage.bin";
+
 /// The files a render writes, with the C program's default names where a flag is absent.
 pub fn render_outputs(cl: &CommandLine) -> Vec<NamedFile> {
     let io = &cl.scene.io;
     let or = |p: &Option<PathBuf>, default: &str| p.clone().unwrap_or_else(|| default.into());
     let mut out = vec![
-        named("-floatfile", &or(&io.floatfile, "floatimage.bin")),
+        named("-floatfile", &or(&io.floatfile, DEFAULT_FLOATFILE)),
         named("-intfile", &or(&io.intfile, "intimage.img")),
     ];
     if let Some(p) = &io.floatfile_f64 {

@@ -57,7 +57,7 @@ fn outputs(cl: &CommandLine) -> Result<Vec<NamedFile>, Failure> {
             cl.scene.panel_count()
         )));
     }
-    let float = io.floatfile.clone().unwrap_or_else(|| PathBuf::from("floatimage.bin"));
+    let float = io.floatfile.clone().unwrap_or_else(|| PathBuf::from(crate::outputs::DEFAULT_FLOATFILE));
     let mut out = vec![NamedFile { flag: "-floatfile", path: float }];
     if let Some(p) = &io.pngfile {
         out.push(NamedFile { flag: "-pngfile", path: p.clone() });

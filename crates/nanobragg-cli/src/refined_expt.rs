@@ -11,7 +11,7 @@ use std::path::Path;
 use burn::tensor::backend::Backend;
 use nanobragg::crystal::CrystalGeometry;
 use nanobragg::detector::DetectorGeometry;
-use nanobragg::experiment::{panel_scenes_of_file, update_experiment};
+use nanobragg::experiment::{experiment_models, panel_scenes, update_experiment};
 use nanobragg::io::expt::{read_experiments, write_experiments};
 use nanobragg::linalg::{to_f64, to_vec};
 use nanobragg::params::Params;
@@ -31,8 +31,14 @@ pub fn write<B: Backend>(cl: &CommandLine, setup: &Setup, params: &Params<B>, ou
         PanelChoice::One(n) => n,
         PanelChoice::All => 0,
     };
+    let input = format!("-expt {}", expt.display());
+    let mut file = read_experiments(expt).map_err(|e| runtime(e.into()))?;
+    let det = experiment_models(&file, cl.experiment, &input)
+        .map_err(runtime)?
+        .detector
+        .ok_or_else(|| Failure::Runtime(format!("-refined_expt: experiment {} has no detector", cl.experiment)))?;
     let mut scene = Scene::default();
-    scene.detector.panels = panel_scenes_of_file(expt, cl.experiment).map_err(runtime)?;
+    scene.detector.panels = panel_scenes(det, &input).map_err(runtime)?;
     let det = DetectorGeometry::new(&setup.detector, params).map_err(runtime)?;
     let refined = scene
         .detector
@@ -45,8 +51,7 @@ pub fn write<B: Backend>(cl: &CommandLine, setup: &Setup, params: &Params<B>, ou
     scene.beam.wavelength_a = Some(to_f64(&params.wavelength) * 1e10);
     let stars = CrystalGeometry::new(params).reciprocal.map(|v| vec3(&v));
     scene.crystal.a_matrix_per_a = Some(std::array::from_fn(|r| std::array::from_fn(|c| stars[c][r])));
-    let mut file = read_experiments(expt).map_err(|e| runtime(e.into()))?;
-    update_experiment(&mut file, cl.experiment, &scene, &format!("-expt {}", expt.display())).map_err(runtime)?;
+    update_experiment(&mut file, cl.experiment, &scene, &input).map_err(runtime)?;
     write_experiments(out, &file).map_err(|e| runtime(e.into()))?;
     say!("wrote the refined experiment (panel {panel}, wavelength, crystal) to {}", out.display());
     Ok(())

@@ -210,7 +210,7 @@ fn write_outputs(
     let io = &cl.scene.io;
     let img = &r.image;
     let fail = |flag: &'static str| move |e: nanobragg::io::IoError| Failure::Runtime(format!("{flag}: {e}"));
-    let float_path = io.floatfile.clone().unwrap_or_else(|| "floatimage.bin".into());
+    let float_path = io.floatfile.clone().unwrap_or_else(|| crate::outputs::DEFAULT_FLOATFILE.into());
     say!(
         "writing {} as {} 4-byte floats",
         float_path.display(),

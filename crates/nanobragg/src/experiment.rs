@@ -84,7 +84,14 @@ fn pick<'a, T>(list: Option<&'a Vec<T>>, r: &Option<ModelRef>, what: &str, input
 
 /// The panels of a dxtbx detector as scene panels (lab frame, mm).
 pub fn panel_scenes(det: &Detector, input: &str) -> Result<Vec<PanelScene>> {
-    let lab = lab_panels(det).map_err(|e| refuse(input, format!("detector: {e}")))?;
+    scenes_of(&lab(det, input)?, input)
+}
+
+fn lab(det: &Detector, input: &str) -> Result<Vec<LabPanel>> {
+    lab_panels(det).map_err(|e| refuse(input, format!("detector: {e}")))
+}
+
+fn scenes_of(lab: &[LabPanel], input: &str) -> Result<Vec<PanelScene>> {
     lab.iter().enumerate().map(|(i, p)| panel_scene(p, i, input)).collect()
 }
 
@@ -124,9 +131,9 @@ pub fn apply_experiment(scene: &mut Scene, path: &Path, index: usize) -> Result<
     let file = read_experiments(path)?;
     let m = experiment_models(&file, index, &input)?;
     let det = m.detector.ok_or_else(|| refuse(&input, format!("experiment {index} has no detector")))?;
-    let mut panels = panel_scenes(det, &input)?;
+    let lab = lab(det, &input)?;
+    let mut panels = scenes_of(&lab, &input)?;
     if scene.detector.thick_um.is_none() && scene.detector.abs_depth_um.is_none() {
-        let lab = lab_panels(det).map_err(|e| refuse(&input, format!("detector: {e}")))?;
         for (panel, p) in panels.iter_mut().zip(&lab) {
             if p.thickness_mm > 0.0 && p.mu_per_mm > 0.0 {
                 panel.thick_um = Some(p.thickness_mm * 1000.0);

@@ -22,7 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Convention, Pivot, Scene};
+use super::{Convention, DetectorScene, Pivot, Scene};
 use crate::error::{NanobraggError, Result};
 use crate::linalg::{cross_f64, dot_f64 as dot, unit_f64};
 
@@ -78,23 +78,25 @@ impl PanelScene {
     }
 }
 
-/// The detector flags that a panel's frame replaces: given together with `detector.panels`
-/// they are refused rather than silently overridden.
-const FRAME_FLAGS: [(&str, &str); 14] = [
-    ("-pixel", "detector.pixel_mm"),
-    ("-detpixels_f", "detector.fpixels"),
-    ("-detpixels_s", "detector.spixels"),
-    ("-detsize_f", "detector.detsize_f_mm"),
-    ("-detsize_s", "detector.detsize_s_mm"),
-    ("-distance", "detector.distance_mm"),
-    ("-close_distance", "detector.close_distance_mm"),
-    ("-Xbeam", "detector.xbeam_mm"),
-    ("-Ybeam", "detector.ybeam_mm"),
-    ("-Xclose", "detector.xclose_mm"),
-    ("-Yclose", "detector.yclose_mm"),
-    ("-fdet_vector", "detector.fdet_vector"),
-    ("-sdet_vector", "detector.sdet_vector"),
-    ("-odet_vector", "detector.odet_vector"),
+/// The detector flags that a panel's frame replaces (flag, scene key, whether given): given
+/// together with `detector.panels` they are refused rather than silently overridden.
+type FrameFlag = (&'static str, &'static str, fn(&DetectorScene) -> bool);
+
+const FRAME_FLAGS: [FrameFlag; 14] = [
+    ("-pixel", "detector.pixel_mm", |d| d.pixel_mm.is_some()),
+    ("-detpixels_f", "detector.fpixels", |d| d.fpixels.is_some()),
+    ("-detpixels_s", "detector.spixels", |d| d.spixels.is_some()),
+    ("-detsize_f", "detector.detsize_f_mm", |d| d.detsize_f_mm.is_some()),
+    ("-detsize_s", "detector.detsize_s_mm", |d| d.detsize_s_mm.is_some()),
+    ("-distance", "detector.distance_mm", |d| d.distance_mm.is_some()),
+    ("-close_distance", "detector.close_distance_mm", |d| d.close_distance_mm.is_some()),
+    ("-Xbeam", "detector.xbeam_mm", |d| d.xbeam_mm.is_some()),
+    ("-Ybeam", "detector.ybeam_mm", |d| d.ybeam_mm.is_some()),
+    ("-Xclose", "detector.xclose_mm", |d| d.xclose_mm.is_some()),
+    ("-Yclose", "detector.yclose_mm", |d| d.yclose_mm.is_some()),
+    ("-fdet_vector", "detector.fdet_vector", |d| d.fdet_vector.is_some()),
+    ("-sdet_vector", "detector.sdet_vector", |d| d.sdet_vector.is_some()),
+    ("-odet_vector", "detector.odet_vector", |d| d.odet_vector.is_some()),
 ];
 
 impl Scene {
@@ -146,26 +148,9 @@ impl Scene {
     }
 
     fn check_no_frame_flags(&self) -> Result<()> {
-        let d = &self.detector;
-        let given = [
-            d.pixel_mm.is_some(),
-            d.fpixels.is_some(),
-            d.spixels.is_some(),
-            d.detsize_f_mm.is_some(),
-            d.detsize_s_mm.is_some(),
-            d.distance_mm.is_some(),
-            d.close_distance_mm.is_some(),
-            d.xbeam_mm.is_some(),
-            d.ybeam_mm.is_some(),
-            d.xclose_mm.is_some(),
-            d.yclose_mm.is_some(),
-            d.fdet_vector.is_some(),
-            d.sdet_vector.is_some(),
-            d.odet_vector.is_some(),
-        ];
-        match given.iter().position(|&g| g) {
-            Some(i) => Err(NanobraggError::Invalid {
-                input: format!("{} (scene key {})", FRAME_FLAGS[i].0, FRAME_FLAGS[i].1),
+        match FRAME_FLAGS.iter().find(|(_, _, given)| given(&self.detector)) {
+            Some((flag, key, _)) => Err(NanobraggError::Invalid {
+                input: format!("{flag} (scene key {key})"),
                 problem: "cannot be combined with a multi-panel detector (detector.panels, -expt): each panel's frame sets it".into(),
             }),
             None => Ok(()),
