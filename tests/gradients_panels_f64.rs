@@ -4,7 +4,8 @@
 //! differences (nanobragg-parity's gradcheck) with the rule of `tests/gradients_f64.rs`: every
 //! component within 1e-6 relative of a non-zero FD. A panel's in-plane position is its near
 //! point (`beam_center_s` moves it along its fast axis, `beam_center_f` along its slow axis),
-//! and the detector rotations turn it about the sample.
+//! the detector rotations turn it about the sample, the panel motion (`panel_shift_*` in the
+//! lab frame, `panel_rot_*` about its own axes through its centre) moves it as a rigid body.
 
 mod gradient_scenes;
 
@@ -36,7 +37,10 @@ fn a_pilatus_panels_position_and_rotation_gradients_match_finite_differences() {
     scene.detector.panels = vec![panels[27].cropped(146, 88, 24, 16).expect("the crop")];
     let setup = Setup::from_scene(&scene.panel_scene(0).expect("the panel"), Path::new(".")).expect("setup");
     let sim = Simulator::<AD<B>>::new(setup, &burn_ndarray::NdArrayDevice::Cpu, RenderOptions::default()).expect("simulator");
-    let rows = check_simulator(sim, &[BeamCenterS, BeamCenterF, DetectorRotx, DetectorRoty, DetectorRotz]);
+    let rows = check_simulator(
+        sim,
+        &[BeamCenterS, BeamCenterF, DetectorRotx, DetectorRoty, DetectorRotz, PanelShiftX, PanelShiftY, PanelShiftZ, PanelRotF, PanelRotS, PanelRotO],
+    );
     for row in &rows {
         println!("{row}");
     }

@@ -36,7 +36,8 @@ pub const SCENE_A: Scene = Scene {
     params: &[
         CellA, CellB, CellC, CellAlpha, CellBeta, CellGamma, MissetX, MissetY, MissetZ,
         PhiStart, NA, NB, NC, DistanceMm, BeamCenterS, BeamCenterF, DetectorRotx,
-        DetectorRoty, DetectorRotz, DetectorTwotheta, PixelSizeMm, WavelengthA, Dispersion,
+        DetectorRoty, DetectorRotz, DetectorTwotheta, PanelShiftX, PanelShiftY, PanelShiftZ,
+        PanelRotF, PanelRotS, PanelRotO, PixelSizeMm, WavelengthA, Dispersion,
         Fluence, PolarizationK, WaterUm, DefaultF,
     ],
 };
@@ -53,7 +54,8 @@ pub const SCENE_B: Scene = Scene {
     params: &[
         CellA, CellB, CellC, CellAlpha, CellBeta, CellGamma, MissetX, MissetY, MissetZ,
         PhiStart, OscRange, MosaicSpread, NA, NB, NC, DistanceMm, BeamCenterS, BeamCenterF,
-        DetectorRotx, DetectorRoty, DetectorRotz, DetectorTwotheta, PixelSizeMm, WavelengthA,
+        DetectorRotx, DetectorRoty, DetectorRotz, DetectorTwotheta, PanelShiftX, PanelShiftY, PanelShiftZ,
+        PanelRotF, PanelRotS, PanelRotO, PixelSizeMm, WavelengthA,
         Fluence, PolarizationK, WaterUm, DetectorMu, DetectorThicknessUm, DefaultF,
     ],
 };
@@ -70,7 +72,8 @@ pub const SCENE_C: Scene = Scene {
     params: &[
         CellA, CellB, CellC, CellAlpha, CellBeta, CellGamma, MissetX, MissetY, MissetZ,
         PhiStart, OscRange, MosaicSpread, NA, NB, NC, DistanceMm, BeamCenterS, BeamCenterF,
-        DetectorRotx, DetectorRoty, DetectorRotz, DetectorTwotheta, PixelSizeMm, WavelengthA,
+        DetectorRotx, DetectorRoty, DetectorRotz, DetectorTwotheta, PanelShiftX, PanelShiftY, PanelShiftZ,
+        PanelRotF, PanelRotS, PanelRotO, PixelSizeMm, WavelengthA,
         Dispersion, Fluence, PolarizationK, DetectorMu, DetectorThicknessUm, DefaultF,
     ],
 };

@@ -3,7 +3,9 @@
 //!
 //! Conventions (see `docs/parity.md`): rotations about lab X, Y, Z then 2θ about the 2θ axis;
 //! `ratio = b·o` uses the normal after the X/Y/Z rotations only; BEAM pivot keeps the direct-beam
-//! spot at (Fbeam, Sbeam), SAMPLE pivot keeps the near point (Fclose, Sclose).
+//! spot at (Fbeam, Sbeam), SAMPLE pivot keeps the near point (Fclose, Sclose). Then the panel
+//! motion (`-panel_shift`, `-panel_rot`: rotations about the panel's own axes through its
+//! centre, and a lab-frame translation), which is zero in every C scene.
 
 use burn::tensor::{backend::Backend, Tensor};
 
@@ -79,7 +81,7 @@ impl<B: Backend> DetectorGeometry<B> {
     pub fn new(setup: &DetectorSetup, p: &Params<B>) -> Result<Self> {
         let (detsize_f, detsize_s) = detector_sizes(setup, p);
         let centres = centres(setup, p, &detsize_f, &detsize_s);
-        let frame = rotated_frame(setup, p, &centres)?;
+        let frame = moved(rotated_frame(setup, p, &centres)?, p, &detsize_f, &detsize_s);
         from_frame(frame, centres, detsize_f, detsize_s)
     }
 
@@ -190,6 +192,27 @@ fn rotated_frame<B: Backend>(setup: &DetectorSetup, p: &Params<B>, c: &Centres<B
         Pivot::Beam => fdet.clone() * c.fbeam0.clone().neg() - sdet.clone() * c.sbeam0.clone() + beam.clone() * distance0,
     };
     Ok(Frame { fdet, sdet, odet, beam, pix0, ratio })
+}
+
+/// The panel motion, applied after every placement rule of the C program: rotations about the
+/// panel's own fast, slow and normal axes (as they stand before the motion, in that order)
+/// through the panel's centre `pix0 + ½(detsize_f·f + detsize_s·s)`, then the lab-frame
+/// translation. Written as `pix0 + (d′ − d) + shift` with `d` the centre-to-corner vector, so
+/// that zero motion leaves every vector bit for bit as it was (the C parity of the one-panel
+/// case). `ratio` follows the normal: `ratio·(b·o′)/(b·o)`, exactly `ratio` when `o′ = o`.
+fn moved<B: Backend>(frame: Frame<B>, p: &Params<B>, detsize_f: &Tensor<B, 1>, detsize_s: &Tensor<B, 1>) -> Frame<B> {
+    let Frame { fdet, sdet, odet, beam, pix0, ratio } = frame;
+    let corner = (fdet.clone() * detsize_f.clone() + sdet.clone() * detsize_s.clone()) * -0.5;
+    let mut batch = Tensor::stack::<2>(vec![fdet.clone(), sdet.clone(), odet.clone(), corner.clone()], 0);
+    for (axis, angle) in [&fdet, &sdet, &odet].into_iter().zip(&p.panel_rot) {
+        batch = rotate_axis(&batch, axis, angle);
+    }
+    let turned = rows(&batch);
+    let [sx, sy, sz] = &p.panel_shift;
+    let shift = Tensor::cat(vec![sx.clone(), sy.clone(), sz.clone()], 0);
+    let pix0 = pix0 + (turned[3].clone() - corner) + shift;
+    let ratio = ratio * (dot(&beam, &turned[2]) / dot(&beam, &odet));
+    Frame { fdet: turned[0].clone(), sdet: turned[1].clone(), odet: turned[2].clone(), beam, pix0, ratio }
 }
 
 /// Near point, close distance, beam spot and distance read back from the rotated frame.

@@ -45,6 +45,10 @@ pub struct Params<B: Backend> {
     pub rot: [Tensor<B, 1>; 3],
     /// Detector 2θ (rad).
     pub twotheta: Tensor<B, 1>,
+    /// Lab-frame translation of the detector / panel (m), applied last.
+    pub panel_shift: [Tensor<B, 1>; 3],
+    /// Rotations about the panel's own fast, slow, normal axes through its centre (rad).
+    pub panel_rot: [Tensor<B, 1>; 3],
     /// Detector attenuation coefficient μ (m⁻¹).
     pub mu: Tensor<B, 1>,
     /// Sensor thickness (m).
@@ -92,6 +96,10 @@ pub enum Field {
     Rotation(usize),
     /// `twotheta` (rad).
     Twotheta,
+    /// `panel_shift[i]` (m).
+    PanelShift(usize),
+    /// `panel_rot[i]` (rad).
+    PanelRotation(usize),
     /// `pixel` (m).
     Pixel,
     /// `wavelength` (m).
@@ -134,6 +142,8 @@ impl<B: Backend> Params<B> {
             YBeam => self.ybeam.as_mut()?,
             Rotation(i) => &mut self.rot[i],
             Twotheta => &mut self.twotheta,
+            PanelShift(i) => &mut self.panel_shift[i],
+            PanelRotation(i) => &mut self.panel_rot[i],
             Pixel => &mut self.pixel,
             Wavelength => &mut self.wavelength,
             Dispersion => &mut self.dispersion,
@@ -192,6 +202,8 @@ impl<B: Backend> Params<B> {
             pixel: s(d.pixel_m),
             rot: d.rot_rad.map(s),
             twotheta: s(d.twotheta_rad),
+            panel_shift: d.panel_shift_m.map(s),
+            panel_rot: d.panel_rot_rad.map(s),
             mu: s(d.mu_per_m),
             thickness: s(d.thick_m),
             wavelength: s(b.wavelength_m),
@@ -219,6 +231,8 @@ impl<B: Backend> Params<B> {
         let misset = three(&self.misset);
         let n_cells = three(&self.n_cells);
         let rot = three(&self.rot);
+        let panel_shift = three(&self.panel_shift);
+        let panel_rot = three(&self.panel_rot);
         Params {
             cell_lengths,
             cell_angles,
@@ -227,6 +241,8 @@ impl<B: Backend> Params<B> {
             misset,
             n_cells,
             rot,
+            panel_shift,
+            panel_rot,
             phi_start: f(&self.phi_start),
             phi_step: f(&self.phi_step),
             mosaic_spread: f(&self.mosaic_spread),

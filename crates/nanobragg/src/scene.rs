@@ -208,6 +208,12 @@ pub struct DetectorScene {
     pub rotz_deg: Option<f64>,
     /// Detector 2θ swing about the 2θ axis (deg), `-twotheta`.
     pub twotheta_deg: Option<f64>,
+    /// Translation of the detector (every panel) in the lab frame (mm), `-panel_shift`,
+    /// applied after every other placement rule (see [`crate::detector`]'s motion).
+    pub panel_shift_mm: Option<[f64; 3]>,
+    /// Rotations of the detector (each panel) about its own fast, slow and normal axes through
+    /// its centre (deg, in that order, axes fixed before the motion), `-panel_rot`.
+    pub panel_rot_deg: Option<[f64; 3]>,
     /// Custom fast axis, `-fdet_vector`.
     pub fdet_vector: Option<[f64; 3]>,
     /// Custom slow axis, `-sdet_vector`.

@@ -612,6 +612,12 @@ static FLAGS: &[FlagSpec] = &[
             c.experiment = usize::try_from(v.int(0)?).map_err(|_| v.invalid(0, "an integer >= 0"))?;
             Ok(())
         }),
+    flag!(["-panel_shift"], V(3), Ours, "<x> <y> <z>",
+        "translate the detector (each panel) in the lab frame (mm), after every other placement rule (default 0 0 0)",
+        |c, v| { c.scene.detector.panel_shift_mm = Some(v.vec3()?); Ok(()) }),
+    flag!(["-panel_rot"], V(3), Ours, "<f> <s> <o>",
+        "rotate the detector (each panel) about its own fast, slow and normal axes through its centre (deg, in that order), before -panel_shift (default 0 0 0)",
+        |c, v| { c.scene.detector.panel_rot_deg = Some(v.vec3()?); Ok(()) }),
     flag!(["-panel"], V(1), Ours, "<int>|all",
         "with a multi-panel detector: render one panel as a single detector (every output format), \
          or all of them (default; -floatfile holds [panel][slow][fast], -pngfile lays them out)",

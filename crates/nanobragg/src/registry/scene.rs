@@ -121,3 +121,15 @@ pub(super) fn fluence(out: &mut Scene, _: &Setup, v: f64) -> Result<()> {
     out.beam.flux = None;
     Ok(())
 }
+
+/// `-panel_shift`'s entry `I` (mm).
+pub(super) fn panel_shift<const I: usize>(out: &mut Scene, _: &Setup, v: f64) -> Result<()> {
+    out.detector.panel_shift_mm.get_or_insert([0.0; 3])[I] = v;
+    Ok(())
+}
+
+/// `-panel_rot`'s entry `I` (deg).
+pub(super) fn panel_rot<const I: usize>(out: &mut Scene, _: &Setup, v: f64) -> Result<()> {
+    out.detector.panel_rot_deg.get_or_insert([0.0; 3])[I] = v;
+    Ok(())
+}

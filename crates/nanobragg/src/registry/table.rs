@@ -74,8 +74,17 @@ const fn beam_centre(name: ParamName, key: &'static str, unit: &'static str, fla
     }
 }
 
+/// A lab-frame translation of the detector / panel (mm).
+const fn panel_shift(name: ParamName, key: &'static str, i: usize, write: Writer) -> Parameter {
+    Parameter {
+        to_internal: ToInternal::Linear(MILLIMETRE),
+        step: Step::Absolute(1e-3),
+        ..row(name, key, "mm", "-panel_shift", Field::PanelShift(i), write)
+    }
+}
+
 /// Every differentiable parameter.
-pub static PARAMETERS: [Parameter; 31] = {
+pub static PARAMETERS: [Parameter; 37] = {
     use Field::*;
     use ParamName::*;
     [
@@ -107,6 +116,12 @@ pub static PARAMETERS: [Parameter; 31] = {
         degrees(DetectorRoty, "detector_roty", "-detector_roty", Rotation(1), w::rot::<1>),
         degrees(DetectorRotz, "detector_rotz", "-detector_rotz", Rotation(2), w::rot::<2>),
         degrees(DetectorTwotheta, "detector_twotheta", "-twotheta", Twotheta, w::twotheta),
+        panel_shift(PanelShiftX, "panel_shift_x", 0, w::panel_shift::<0>),
+        panel_shift(PanelShiftY, "panel_shift_y", 1, w::panel_shift::<1>),
+        panel_shift(PanelShiftZ, "panel_shift_z", 2, w::panel_shift::<2>),
+        degrees(PanelRotF, "panel_rot_f", "-panel_rot", PanelRotation(0), w::panel_rot::<0>),
+        degrees(PanelRotS, "panel_rot_s", "-panel_rot", PanelRotation(1), w::panel_rot::<1>),
+        degrees(PanelRotO, "panel_rot_o", "-panel_rot", PanelRotation(2), w::panel_rot::<2>),
         Parameter {
             to_internal: ToInternal::Linear(MILLIMETRE),
             step: Step::Absolute(1e-6),

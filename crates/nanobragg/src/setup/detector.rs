@@ -73,6 +73,10 @@ pub struct DetectorSetup {
     pub rot_rad: [f64; 3],
     /// 2θ (rad).
     pub twotheta_rad: f64,
+    /// Lab-frame translation applied last (m), `-panel_shift`.
+    pub panel_shift_m: [f64; 3],
+    /// Rotations about the panel's own fast, slow, normal axes through its centre (rad), `-panel_rot`.
+    pub panel_rot_rad: [f64; 3],
     /// Curved detector.
     pub curved: bool,
     /// Point-pixel solid angle.
@@ -122,6 +126,8 @@ pub(super) fn resolve_detector(
             units::deg(d.rotz_deg.unwrap_or(0.0)),
         ],
         twotheta_rad: units::deg(d.twotheta_deg.unwrap_or(0.0)),
+        panel_shift_m: d.panel_shift_mm.unwrap_or([0.0; 3]).map(units::mm),
+        panel_rot_rad: d.panel_rot_deg.unwrap_or([0.0; 3]).map(units::deg),
         curved: d.curved_det,
         point_pixel: d.point_pixel,
         mu_per_m: sensor.mu_per_m,
