@@ -14,7 +14,9 @@
 //!   (burn-optim) on scaled variables ([`Scaling`]; by default whitened by the Fisher
 //!   information at the start), [`StopRules`], a per-iteration
 //!   [`IterationLog`] and callback, a progress line on stderr.
-//! * [`Joint`] — several images (other φ, other scenes) refining the same variables.
+//! * [`Joint`] — several images (other φ, other panels, other scenes) refined together: shared
+//!   variables, variables of one image ([`Scope::Part`], a panel's shift) and offsets of a group
+//!   of images ([`Scope::Group`], a detector module), laid out by a [`Layout`].
 //! * [`uncertainties`] — standard errors and correlations from the Fisher information
 //!   `Jᵀ·diag(1/μ)·J` at the optimum, `J` from central finite differences.
 //! * [`export`] — the refined model as a scene (TOML), as nanoBragg flags and as a MOSFLM A
@@ -90,10 +92,10 @@ pub mod uncertainty;
 pub use data::{LossKind, Observation};
 pub use error::{RefineError, Result};
 pub use driver::{minimize, refine, IterationLog, Problem, Refined};
-pub use joint::Joint;
+pub use joint::{Joint, JointVariable, Layout};
 pub use objective::{ModelImage, Objective};
 pub use options::{Optimizer, RefineOptions, Scaling, StopReason, StopRules};
-pub use spec::{default_step, ParamSpec, Restraint, Variable};
+pub use spec::{default_step, ParamSpec, Restraint, Scope, Variable};
 pub use uncertainty::{uncertainties, Uncertainties};
 
 /// The README's examples, compiled as doctests.

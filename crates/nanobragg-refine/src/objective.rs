@@ -99,6 +99,12 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
                 Variable::Param(name) => sim.param_value(name)?,
                 Variable::Scale => 1.0,
                 Variable::StructureFactor(_) => 0.0, // set below
+                Variable::Scoped(..) => {
+                    return Err(RefineError::Refinement(format!(
+                        "{}: a variable of some images only belongs to a joint refinement's Layout, not to one image",
+                        spec.variable
+                    )))
+                }
             });
         }
         let grid = grid_of(&sim, &specs)?;
@@ -226,15 +232,16 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
         Ok((params, (leaves, grid_leaf)))
     }
 
-    fn restraints(&self, x: &[f64], grad: Option<&mut [f64]>) -> f64 {
+    /// The restraints' share of the loss at `x`, their gradient added to `grad` where given.
+    pub(crate) fn restraints(&self, x: &[f64], grad: Option<&mut [f64]>) -> f64 {
         let mut total = 0.0;
         let mut g = grad;
         for (i, (spec, &v)) in self.specs.iter().zip(x).enumerate() {
             if let Some(r) = spec.restraint {
-                let z = (v - r.mean) / r.sigma;
-                total += 0.5 * z * z;
+                let (value, slope) = r.value_and_slope(v);
+                total += value;
                 if let Some(g) = g.as_deref_mut() {
-                    g[i] += z / r.sigma;
+                    g[i] += slope;
                 }
             }
         }
@@ -362,7 +369,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
             .zip(x)
             .filter_map(|(s, &v)| match s.variable {
                 Variable::Param(p) => Some((p, v)),
-                Variable::Scale | Variable::StructureFactor(_) => None,
+                Variable::Scale | Variable::StructureFactor(_) | Variable::Scoped(..) => None,
             })
             .collect()
     }

@@ -16,6 +16,19 @@ pub enum Variable {
     Scale,
     /// The structure factor F(h, k, l) of the grid (gradients from [`nanobragg::structure_factor_gradient`]).
     StructureFactor([i32; 3]),
+    /// A scene parameter of some of a joint refinement's images only ([`crate::Layout`]): one
+    /// image's own copy ([`Scope::Part`]), or an offset shared by a group of images, added to
+    /// each member's own value ([`Scope::Group`]).
+    Scoped(Scope, ParamName),
+}
+
+/// Which images of a joint refinement a [`Variable::Scoped`] acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Image (part) `i` of the [`crate::Joint`] alone, e.g. one panel.
+    Part(u32),
+    /// Group `g` of the [`crate::Layout`] (e.g. the panels of one detector module).
+    Group(u32),
 }
 
 impl Variable {
@@ -25,6 +38,8 @@ impl Variable {
             Variable::Param(p) => p.name().to_string(),
             Variable::Scale => "scale".to_string(),
             Variable::StructureFactor([h, k, l]) => format!("F({h},{k},{l})"),
+            Variable::Scoped(Scope::Part(i), p) => format!("{}@{i}", p.name()),
+            Variable::Scoped(Scope::Group(g), p) => format!("{}@g{g}", p.name()),
         }
     }
 
@@ -34,15 +49,25 @@ impl Variable {
     /// backs off instead of writing a scene the CLI would refuse.
     pub fn admits(self, value: f64) -> bool {
         match self {
-            Variable::Param(p) => p.info().domain.admits(value),
+            Variable::Param(p) | Variable::Scoped(Scope::Part(_), p) => p.info().domain.admits(value),
+            // An offset: each member's own value is checked where it is rendered.
+            Variable::Scoped(Scope::Group(_), _) => true,
             Variable::Scale | Variable::StructureFactor(_) => true,
+        }
+    }
+
+    /// The scene parameter this variable sets (in one image or several), if any.
+    pub fn param(self) -> Option<ParamName> {
+        match self {
+            Variable::Param(p) | Variable::Scoped(_, p) => Some(p),
+            Variable::Scale | Variable::StructureFactor(_) => None,
         }
     }
 
     /// Unit of the value.
     pub fn unit(self) -> &'static str {
         match self {
-            Variable::Param(p) => p.unit(),
+            Variable::Param(p) | Variable::Scoped(_, p) => p.unit(),
             Variable::Scale => "—",
             Variable::StructureFactor(_) => "F units",
         }
@@ -68,6 +93,15 @@ pub struct Restraint {
     pub mean: f64,
     /// Width (> 0).
     pub sigma: f64,
+}
+
+impl Restraint {
+    /// The prior's share of the loss at `x`, `½z²` with `z = (x − mean)/sigma`, and its slope
+    /// `z/sigma`.
+    pub fn value_and_slope(&self, x: f64) -> (f64, f64) {
+        let z = (x - self.mean) / self.sigma;
+        (0.5 * z * z, z / self.sigma)
+    }
 }
 
 /// How one variable is refined.
@@ -138,7 +172,7 @@ pub fn default_step(variable: Variable, value: f64) -> f64 {
     match variable {
         Variable::Scale => Step::Relative { floor: 1e-6 }.at(value),
         Variable::StructureFactor(_) => Step::Relative { floor: 1e-3 }.at(value),
-        Variable::Param(p) => p.info().step.at(value),
+        Variable::Param(p) | Variable::Scoped(_, p) => p.info().step.at(value),
     }
 }
 
