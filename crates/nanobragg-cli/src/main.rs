@@ -15,6 +15,7 @@ mod grad;
 mod observe;
 mod outputs;
 mod refine;
+mod refine_panels;
 mod refined_expt;
 mod report;
 mod run;

@@ -18,7 +18,7 @@ use nanobragg_cli::{CommandLine, DType};
 
 use crate::run::Failure;
 
-fn runtime(e: impl std::fmt::Display) -> Failure {
+pub(crate) fn runtime(e: impl std::fmt::Display) -> Failure {
     Failure::Runtime(e.to_string())
 }
 
@@ -30,7 +30,7 @@ fn read_target(path: &Path, pixels: usize, adc: f64) -> Result<Vec<f64>, Failure
     Ok(data)
 }
 
-fn read_target_values(path: &Path, pixels: usize, adc: f64) -> Result<Vec<f64>, Failure> {
+pub(crate) fn read_target_values(path: &Path, pixels: usize, adc: f64) -> Result<Vec<f64>, Failure> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if ext == "img" || ext == "smv" {
         let img = nanobragg::io::smv::read_smv(path).map_err(runtime)?;
@@ -48,7 +48,7 @@ fn read_target_values(path: &Path, pixels: usize, adc: f64) -> Result<Vec<f64>, 
     }
 }
 
-fn loss_kind(spec: Option<&str>) -> Result<LossKind, Failure> {
+pub(crate) fn loss_kind(spec: Option<&str>) -> Result<LossKind, Failure> {
     match spec.unwrap_or("poisson") {
         "poisson" => Ok(LossKind::Poisson),
         "l2" => Ok(LossKind::SquaredError { sigma: 1.0 }),
@@ -62,7 +62,7 @@ fn loss_kind(spec: Option<&str>) -> Result<LossKind, Failure> {
     }
 }
 
-fn specs(names: &[String]) -> Result<Vec<ParamSpec>, Failure> {
+pub(crate) fn specs(names: &[String]) -> Result<Vec<ParamSpec>, Failure> {
     if names.is_empty() {
         return Err(Failure::Usage("nanobragg refine needs -refine name[,name...]".into()));
     }
@@ -154,6 +154,27 @@ fn run_on<B: AutodiffBackend + nanobragg::kernel::RenderBackend>(job: Job<'_>, d
     Ok(())
 }
 
+/// `-target`, required.
+pub(crate) fn target(cl: &CommandLine) -> Result<PathBuf, Failure> {
+    cl.refine
+        .target
+        .clone()
+        .ok_or_else(|| Failure::Usage("nanobragg refine needs -target measured.img|measured.bin".into()))
+}
+
+/// The optimiser and its iteration limit from `-optimizer` and `-max_iter`.
+pub(crate) fn options(cl: &CommandLine) -> RefineOptions {
+    let optimizer = match cl.refine.optimizer.as_deref() {
+        Some("adam") => Optimizer::Adam(Default::default()),
+        _ => Optimizer::default(),
+    };
+    let stop = StopRules {
+        max_iterations: cl.refine.max_iter.unwrap_or(StopRules::default().max_iterations),
+        ..StopRules::default()
+    };
+    RefineOptions { optimizer, stop, ..RefineOptions::default() }
+}
+
 /// Run the `refine` subcommand.
 pub fn run(cl: CommandLine) -> Result<(), Failure> {
     if cl.backend != "ndarray" {
@@ -162,10 +183,14 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
             cl.backend
         )));
     }
+    if cl.scene.detector.panels.len() > 1 {
+        return crate::refine_panels::run(cl);
+    }
+    if !cl.refine.per_panel.is_empty() {
+        return Err(Failure::Usage("-refine_per_panel: needs a multi-panel detector (-expt with -panel all)".into()));
+    }
     let specs = specs(&cl.refine.names)?;
-    let Some(target) = cl.refine.target.clone() else {
-        return Err(Failure::Usage("nanobragg refine needs -target measured.img|measured.bin".into()));
-    };
+    let target = target(&cl)?;
     let loss = loss_kind(cl.loss.as_deref())?;
     crate::outputs::check(&crate::outputs::refine_outputs(&cl), &crate::outputs::inputs(&cl))?;
     let setup = Setup::from_scene(&cl.scene, &PathBuf::from(".")).map_err(runtime)?;
@@ -178,15 +203,7 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
             .map_err(runtime)?;
         observation = observation.with_background(data.iter().map(|&v| v as f64).collect());
     }
-    let optimizer = match cl.refine.optimizer.as_deref() {
-        Some("adam") => Optimizer::Adam(Default::default()),
-        _ => Optimizer::default(),
-    };
-    let stop = StopRules {
-        max_iterations: cl.refine.max_iter.unwrap_or(StopRules::default().max_iterations),
-        ..StopRules::default()
-    };
-    let options = RefineOptions { optimizer, stop, ..RefineOptions::default() };
+    let options = options(&cl);
     let job = Job { cl: &cl, setup, specs, observation, loss, options };
     use burn_autodiff::Autodiff;
     use burn_ndarray::{NdArray, NdArrayDevice};

@@ -140,3 +140,66 @@ fn refine_recovers_a_panel_shift_and_writes_the_refined_experiment() {
     let (got, was) = (det.panels[26].origin, original.detectors()[0].panels[26].origin);
     assert!((0..3).all(|i| (got[i] - was[i]).abs() < 1e-9), "the other panels stay: {got:?} against {was:?}");
 }
+
+/// The real 4-panel electron-diffraction detector of `experiments_ED.json` (254² pixels of
+/// 55 µm per panel, tilted, 1.1 m away) with its crystal.
+fn ed_experiment() -> PathBuf {
+    datablock().with_file_name("experiments_ED.json")
+}
+
+#[test]
+fn refine_recovers_every_panels_own_shift_and_writes_them_to_the_experiment() {
+    let dir = scratch("expt-refine-panels");
+    // The truth: three of the four panels moved in their own plane (local x is the panel's
+    // fast axis, local y its slow axis) by a fraction of a 55 µm pixel.
+    let truth: [[f64; 2]; 4] = [[0.0, 0.0], [0.02, 0.0], [0.0, -0.015], [0.01, 0.012]];
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(ed_experiment()).unwrap()).unwrap();
+    for (p, shift) in truth.iter().enumerate() {
+        for (axis, d) in shift.iter().enumerate() {
+            let v = &mut json["detector"][0]["panels"][p]["origin"][axis];
+            *v = serde_json::json!(v.as_f64().unwrap() + d);
+        }
+    }
+    std::fs::write(dir.join("shifted.expt"), serde_json::to_vec(&json).unwrap()).unwrap();
+    let scene = "-N 10 -default_F 100 -oversample 1 -roi 0 127 0 127 -nonoise -nopgm -noprogress";
+    let made = run(&dir, &format!("-expt shifted.expt {scene} -floatfile target.bin"));
+    assert!(made.status.success(), "{}", stderr(&made));
+    let args = format!(
+        "refine -expt {} {scene} -target target.bin -refine_per_panel panel_shift_x,panel_shift_y -loss l2 \
+         -refined_scene r.toml -refined_expt r.expt",
+        ed_experiment().display()
+    );
+    let out = run(&dir, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    assert!(stdout.contains("panel_shift_x@3"), "one variable per panel in the table: {stdout}");
+    let refined = nanobragg::io::expt::read_experiments(&dir.join("r.expt")).expect("the refined experiment");
+    let original = nanobragg::io::expt::read_experiments(&ed_experiment()).unwrap();
+    let (got, was) = (&refined.detectors()[0].panels, &original.detectors()[0].panels);
+    for (p, shift) in truth.iter().enumerate() {
+        for (axis, d) in shift.iter().enumerate() {
+            let moved = got[p].origin[axis] - was[p].origin[axis];
+            assert!((moved - d).abs() < 1e-3, "panel {p} local axis {axis}: moved {moved} mm, truth {d}");
+        }
+    }
+    let toml = std::fs::read_to_string(dir.join("r.toml")).unwrap();
+    let scene = nanobragg::Scene::from_toml_str(&toml).expect("the refined scene reads back");
+    assert_eq!(scene.detector.panels.len(), 4, "the refined scene keeps the four panels");
+    assert!(scene.detector.panel_shift_mm.is_none(), "the motion is folded into the panels' frames");
+}
+
+#[test]
+fn a_per_panel_refinement_is_refused_without_panels_and_with_a_short_target() {
+    let dir = scratch("expt-refine-refuse");
+    let single = "-cell 50 50 50 90 90 90 -N 3 -default_F 100 -detpixels 16 -Xbeam 1 -Ybeam 1 -nonoise -nopgm -noprogress";
+    std::fs::write(dir.join("short.bin"), [0u8; 64]).unwrap();
+    let out = run(&dir, &format!("refine {single} -target short.bin -refine scale -refine_per_panel panel_shift_x -refined_scene never.toml"));
+    assert!(!out.status.success() && stderr(&out).contains("-refine_per_panel"), "{}", stderr(&out));
+    let args = format!(
+        "refine -expt {} -N 10 -default_F 100 -target short.bin -refine_per_panel panel_shift_x -refined_scene never.toml",
+        ed_experiment().display()
+    );
+    let out = run(&dir, &args);
+    assert!(!out.status.success() && stderr(&out).contains("short.bin"), "{}", stderr(&out));
+    assert!(!dir.join("never.toml").exists(), "nothing is written on a refusal");
+}

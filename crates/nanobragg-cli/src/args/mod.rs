@@ -194,6 +194,8 @@ pub struct RefineArgs {
     pub target: Option<PathBuf>,
     /// `-refine a,b,...`: parameters to refine (gradient parameter names, plus `scale`).
     pub names: Vec<String>,
+    /// `-refine_per_panel a,b,...`: parameters refined once per panel of a multi-panel detector.
+    pub per_panel: Vec<String>,
     /// `-background file.bin`: known background (raw f32 photons) added to the model.
     pub background: Option<PathBuf>,
     /// `-optimizer lbfgs|adam` (default lbfgs).

@@ -521,6 +521,12 @@ static FLAGS: &[FlagSpec] = &[
             c.refine.names = v.str(0).split(',').filter(|s| !s.is_empty()).map(String::from).collect();
             Ok(())
         }),
+    flag!(["-refine_per_panel"], V(1), Ours, "<name,name,...>",
+        "nanobragg refine with several panels (-expt, -panel all): parameters refined once per panel (e.g. panel_shift_x,panel_shift_y); -refine's are shared",
+        |c, v| {
+            c.refine.per_panel = v.str(0).split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+            Ok(())
+        }),
     flag!(["-background"], V(1), Ours, "<file.bin>",
         "nanobragg refine: known background (raw 4-byte floats, photons) added to the model",
         |c, v| { c.refine.background = Some(v.path(0)?); Ok(()) }),

@@ -1,0 +1,180 @@
+//! `nanobragg refine -expt models.expt [-panel all] -target measured.bin -refine a,b
+//! -refine_per_panel c,d`: the panels of a multi-panel detector refined together, one
+//! [`Objective`] per panel in a [`Joint`]. `-refine`'s variables are shared by every panel
+//! (crystal, beam, scale), `-refine_per_panel`'s are refined once per panel (a panel's
+//! `panel_shift_*`, `panel_rot_*`). The target holds every panel, `[panel][slow][fast]` raw
+//! 4-byte floats, as `-floatfile` writes them.
+//!
+//! The refined scene keeps the panels, each moved to its refined frame (the panel motion folded
+//! into its origin and axes); `-refined_expt` writes them, the wavelength and the crystal back
+//! into the experiment list.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+
+use burn::tensor::backend::AutodiffBackend;
+use nanobragg::gradients::ParamName;
+use nanobragg::kernel::RenderBackend;
+use nanobragg::{RenderOptions, Scene, Setup, Simulator};
+use nanobragg_cli::{CommandLine, DType};
+use nanobragg_refine::export::{mosflm_matrix_text, refined_scene};
+use nanobragg_refine::report::{correlation_table, value_table};
+use nanobragg_refine::{Joint, LossKind, Objective, Observation, ParamSpec, Variable};
+
+use crate::refine::{loss_kind, options, read_target_values, runtime, specs, target};
+use crate::run::Failure;
+
+/// Correlations are printed up to this many variables.
+const MAX_CORRELATION_TABLE: usize = 12;
+
+struct Job<'a> {
+    cl: &'a CommandLine,
+    setups: Vec<Setup>,
+    shared: Vec<ParamSpec>,
+    per_panel: Vec<ParamName>,
+    observations: Vec<Observation>,
+    loss: LossKind,
+}
+
+/// Run `refine` on every panel of the scene.
+pub fn run(cl: CommandLine) -> Result<(), Failure> {
+    if cl.backend != "ndarray" {
+        return Err(Failure::Usage(format!("-backend {}: nanobragg refine runs on ndarray in this build", cl.backend)));
+    }
+    let per_panel = per_panel(&cl)?;
+    let shared = if cl.refine.names.is_empty() && !per_panel.is_empty() { Vec::new() } else { specs(&cl.refine.names)? };
+    if let Some(p) = per_panel.iter().find(|&&p| shared.iter().any(|s| s.variable == Variable::Param(p))) {
+        return Err(Failure::Usage(format!("{p}: given to both -refine and -refine_per_panel")));
+    }
+    let target = target(&cl)?;
+    let loss = loss_kind(cl.loss.as_deref())?;
+    crate::outputs::check(&crate::outputs::refine_outputs(&cl), &crate::outputs::inputs(&cl))?;
+    let setups = (0..cl.scene.panel_count())
+        .map(|i| Setup::from_scene(&cl.scene.panel_scene(i)?, &PathBuf::from(".")))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(runtime)?;
+    let sizes: Vec<usize> = setups.iter().map(|s| s.detector.fpixels * s.detector.spixels).collect();
+    let total: usize = sizes.iter().sum();
+    let name = format!("-target {}", target.display());
+    let counts = read_target_values(&target, total, cl.scene.io.adc_offset.unwrap_or(40.0))?;
+    nanobragg::validate::check_image(&name, &counts, false).map_err(runtime)?;
+    let background = match &cl.refine.background {
+        Some(bg) => {
+            let data: Vec<f64> = nanobragg::io::float_image::read_float_image(bg, total)
+                .map_err(runtime)?
+                .iter()
+                .map(|&v| v as f64)
+                .collect();
+            nanobragg::validate::check_image(&format!("-background {}", bg.display()), &data, true).map_err(runtime)?;
+            Some(data)
+        }
+        None => None,
+    };
+    let mut observations = Vec::with_capacity(sizes.len());
+    let mut at = 0;
+    for n in sizes {
+        let mut o = Observation::new(counts[at..at + n].to_vec());
+        if let Some(b) = &background {
+            o = o.with_background(b[at..at + n].to_vec());
+        }
+        observations.push(o);
+        at += n;
+    }
+    let job = Job { cl: &cl, setups, shared, per_panel, observations, loss };
+    use burn_autodiff::Autodiff;
+    use burn_ndarray::{NdArray, NdArrayDevice};
+    match cl.dtype {
+        DType::F64 => run_on::<Autodiff<NdArray<f64>>>(job, &NdArrayDevice::Cpu),
+        DType::F32 => run_on::<Autodiff<NdArray<f32>>>(job, &NdArrayDevice::Cpu),
+    }
+}
+
+/// `-refine_per_panel`'s names.
+fn per_panel(cl: &CommandLine) -> Result<Vec<ParamName>, Failure> {
+    cl.refine
+        .per_panel
+        .iter()
+        .map(|n| n.parse::<ParamName>().map_err(|e| Failure::Usage(format!("-refine_per_panel: {e}"))))
+        .collect()
+}
+
+fn run_on<B: AutodiffBackend + RenderBackend>(mut job: Job<'_>, device: &B::Device) -> Result<(), Failure> {
+    let render = RenderOptions { tile_pixels: job.cl.tile_pixels, engine: job.cl.engine, ..RenderOptions::default() };
+    let mut specs = job.shared.clone();
+    specs.extend(job.per_panel.iter().map(|&p| ParamSpec::new(p)));
+    let mut parts = Vec::with_capacity(job.setups.len());
+    for (i, (setup, observed)) in job.setups.iter().zip(std::mem::take(&mut job.observations)).enumerate() {
+        let sim = Simulator::<B>::new(setup.clone(), device, render.clone()).map_err(runtime)?;
+        let part = Objective::new(sim, specs.clone(), observed, job.loss).map_err(|e| Failure::Runtime(format!("panel {i}: {e}")))?;
+        parts.push(part);
+    }
+    let mut joint = Joint::with_layout(parts, &job.per_panel).map_err(runtime)?;
+    let r = joint.refine(&options(job.cl), |_| ControlFlow::Continue(())).map_err(runtime)?;
+    if !r.loss.is_finite() || r.values.iter().any(|v| !v.is_finite()) {
+        return Err(Failure::Runtime(format!("refinement failed: the loss ({}) or a refined value is not finite", r.loss)));
+    }
+    say!(
+        "refined {} variables on {} panels: {} iterations, {} loss-and-gradient evaluations, {:.1} s ({})",
+        r.variables.len(),
+        joint.parts.len(),
+        r.iterations,
+        r.evaluations,
+        r.elapsed_s,
+        r.stop.describe()
+    );
+    say!("loss {:.8e} -> {:.8e}", r.start_loss, r.loss);
+    let sigma = joint.uncertainties(&r.values).map_err(|e| eprintln!("nanobragg: warning: no standard errors: {e}")).ok();
+    let errors = sigma.as_ref().map(|u| u.std_errors.as_slice());
+    say!("\n{}", value_table(&r.variables, None, &r.start, &r.values, errors));
+    if let Some(u) = sigma.as_ref().filter(|_| r.variables.len() <= MAX_CORRELATION_TABLE) {
+        say!("{}", correlation_table(&r.variables, &u.correlation));
+    }
+    write_outputs(&job, &mut joint, &r.values)
+}
+
+/// The refined scene (panels in their refined frames), and `-refined_mat`/`-refined_expt`.
+fn write_outputs<B: AutodiffBackend + RenderBackend>(job: &Job<'_>, joint: &mut Joint<B>, x: &[f64]) -> Result<(), Failure> {
+    let cl = job.cl;
+    let local0 = joint.local(0, x);
+    let shared: Vec<(ParamName, f64)> = joint.parts[0]
+        .param_values(&local0)
+        .into_iter()
+        .filter(|(p, _)| !job.per_panel.contains(p))
+        .collect();
+    let mut scene: Scene = refined_scene(&cl.scene, &job.setups[0], &shared, joint.parts[0].scale(&local0)).map_err(runtime)?;
+    let mut models = match &cl.refine.refined_expt {
+        Some(_) => Some(crate::refined_expt::file_panels(cl)?),
+        None => None,
+    };
+    for (i, setup) in job.setups.iter().enumerate() {
+        let local = joint.local(i, x);
+        let params = joint.parts[i].params(&local).map_err(runtime)?;
+        crate::refined_expt::place(&mut scene.detector.panels[i], setup, &params)?;
+        if let Some(m) = models.as_mut().and_then(|m| m.detector.panels.get_mut(i)) {
+            crate::refined_expt::place(m, setup, &params)?;
+        }
+    }
+    // The motion is now in every panel's frame.
+    scene.detector.panel_shift_mm = None;
+    scene.detector.panel_rot_deg = None;
+    for i in 0..scene.panel_count() {
+        scene
+            .panel_scene(i)
+            .and_then(|one| nanobragg::validate::check_scene(&one))
+            .map_err(|e| Failure::Runtime(format!("refinement failed: the refined panel {i} is refused: {e}")))?;
+    }
+    let path = cl.refine.refined_scene.clone().or_else(|| cl.dump_scene.clone()).unwrap_or_else(|| PathBuf::from("refined_scene.toml"));
+    let text = scene.to_toml_string().map_err(runtime)?;
+    nanobragg::io::atomic::write_atomic(&path, text.as_bytes()).map_err(runtime)?;
+    say!("wrote the refined scene ({} panels in their refined frames) to {}", scene.detector.panels.len(), path.display());
+    let params0 = joint.parts[0].params(&local0).map_err(runtime)?;
+    if let Some(mat) = &cl.refine.refined_mat {
+        nanobragg::io::atomic::write_atomic(mat, mosflm_matrix_text(&params0).as_bytes()).map_err(runtime)?;
+        say!("wrote the refined orientation (misset included) to {}", mat.display());
+    }
+    if let (Some(out), Some(models)) = (&cl.refine.refined_expt, models) {
+        let what = format!("{} panels", models.detector.panels.len());
+        crate::refined_expt::write_models(cl, models, &params0, out, &what)?;
+    }
+    Ok(())
+}
