@@ -5,7 +5,9 @@
 //! component within 1e-6 relative of a non-zero FD. A panel's in-plane position is its near
 //! point (`beam_center_s` moves it along its fast axis, `beam_center_f` along its slow axis),
 //! the detector rotations turn it about the sample, the panel motion (`panel_shift_*` in the
-//! lab frame, `panel_rot_*` about its own axes through its centre) moves it as a rigid body.
+//! lab frame, `panel_rot_*` about its own axes through its centre) moves it as a rigid body,
+//! and `group_rot_*` turns it with its module group (the file's hierarchy root) about the
+//! group's axes through the group's pivot.
 
 mod gradient_scenes;
 
@@ -39,7 +41,7 @@ fn a_pilatus_panels_position_and_rotation_gradients_match_finite_differences() {
     let sim = Simulator::<AD<B>>::new(setup, &burn_ndarray::NdArrayDevice::Cpu, RenderOptions::default()).expect("simulator");
     let rows = check_simulator(
         sim,
-        &[BeamCenterS, BeamCenterF, DetectorRotx, DetectorRoty, DetectorRotz, PanelShiftX, PanelShiftY, PanelShiftZ, PanelRotF, PanelRotS, PanelRotO],
+        &[BeamCenterS, BeamCenterF, DetectorRotx, DetectorRoty, DetectorRotz, PanelShiftX, PanelShiftY, PanelShiftZ, PanelRotF, PanelRotS, PanelRotO, GroupRotF, GroupRotS, GroupRotO],
     );
     for row in &rows {
         println!("{row}");

@@ -70,6 +70,7 @@ fn moved_by_hand(p: &PanelScene, rot_deg: [f64; 3], shift_mm: [f64; 3]) -> Panel
         origin_mm: [0, 1, 2].map(|i| centre[i] + corner[i] + shift_mm[i]),
         fast_axis: turn(f),
         slow_axis: turn(s),
+        group: None,
         ..p.clone()
     }
 }
@@ -102,10 +103,50 @@ fn panel_shift_translates_the_panel_in_the_lab_frame_after_the_rotation() {
     assert_close(&ours, &want, "rotated and shifted");
 }
 
+/// The panel turned with its group by hand: every vector about the group's fixed axes by the
+/// three angles in turn, the origin about the group's pivot.
+fn turned_with_group(p: &PanelScene, rot_deg: [f64; 3]) -> PanelScene {
+    let g = p.group.as_ref().expect("a panel of the hierarchy has a group");
+    let (f, s) = (unit(g.fast_axis), unit(g.slow_axis));
+    let o = unit([f[1] * s[2] - f[2] * s[1], f[2] * s[0] - f[0] * s[2], f[0] * s[1] - f[1] * s[0]]);
+    let turn = |v: [f64; 3]| rotate(rotate(rotate(v, f, rot_deg[0]), s, rot_deg[1]), o, rot_deg[2]);
+    let arm = turn([0, 1, 2].map(|i| p.origin_mm[i] - g.pivot_mm[i]));
+    PanelScene {
+        origin_mm: [0, 1, 2].map(|i| g.pivot_mm[i] + arm[i]),
+        fast_axis: turn(unit(p.fast_axis)),
+        slow_axis: turn(unit(p.slow_axis)),
+        group: None,
+        ..p.clone()
+    }
+}
+
+#[test]
+fn group_rotation_turns_the_panel_with_its_group_about_the_groups_pivot() {
+    let p = panel();
+    let g = p.group.clone().expect("panel 27 hangs from the hierarchy's root");
+    assert_eq!(g.name, "hierarchy", "the Pilatus's modules hang from the root group");
+    // The root's pivot is the centroid of the 60 module centres: the detector's centre, where
+    // the last module's far corner (2463 x 2527 pixels of 0.172 mm from the first's origin)
+    // puts it, half-way.
+    let all = nanobragg::experiment::panel_scenes_of_file(&datablock(), 0).expect("the Pilatus panels");
+    let (first, last) = (&all[0], &all[59]);
+    let far: Vec<f64> = (0..3)
+        .map(|i| last.origin_mm[i] + 0.172 * (487.0 * unit(last.fast_axis)[i] + 195.0 * unit(last.slow_axis)[i]))
+        .collect();
+    for i in 0..3 {
+        let middle = 0.5 * (first.origin_mm[i] + far[i]);
+        assert!((g.pivot_mm[i] - middle).abs() < 1e-9, "pivot {:?} vs the detector's middle at axis {i}: {middle}", g.pivot_mm);
+    }
+    let rot = [0.8, -0.6, 2.5];
+    let ours = render(&scene_with(p.clone(), "-group_rot 0.8 -0.6 2.5"));
+    let want = render(&scene_with(turned_with_group(&p, rot), ""));
+    assert_close(&ours, &want, "turned with the group");
+}
+
 #[test]
 fn zero_motion_renders_the_panel_bit_for_bit() {
     let p = panel();
-    let ours = render(&scene_with(p.clone(), "-panel_rot 0 0 0 -panel_shift 0 0 0"));
+    let ours = render(&scene_with(p.clone(), "-panel_rot 0 0 0 -group_rot 0 0 0 -panel_shift 0 0 0"));
     let want = render(&scene_with(p, ""));
     assert!(ours == want, "zero motion changed the image");
 }

@@ -16,6 +16,7 @@ use burn_ndarray::{NdArray, NdArrayDevice};
 use nanobragg::gradients::ParamName::{self, *};
 use nanobragg::scene::{PanelScene, Scene};
 use nanobragg::{RenderOptions, Setup, Simulator};
+use nanobragg_refine::Sharing::PerPart;
 use nanobragg_refine::{Joint, LossKind, Objective, Observation, ParamSpec, Problem, RefineOptions, Scope, Variable};
 
 type B = Autodiff<NdArray<f64>>;
@@ -87,7 +88,7 @@ fn index_of(joint: &Joint<B>, v: Variable) -> usize {
 #[test]
 fn each_panels_sub_pixel_shift_is_recovered_within_its_sigma() {
     let parts = parts(&TRUE_SHIFTS, &specs(&[PanelShiftX, PanelShiftY]));
-    let mut joint = Joint::with_layout(parts, &[PanelShiftX, PanelShiftY]).expect("joint");
+    let mut joint = Joint::with_layout(parts, &[(PanelShiftX, PerPart), (PanelShiftY, PerPart)]).expect("joint");
     assert_eq!(joint.variables().len(), 3 + 1 + 4 * 2, "misset, scale, two shifts per panel");
     let r = joint.refine(&quiet(), |_| ControlFlow::Continue(())).expect("refine");
     let sigma = joint.uncertainties(&r.values).expect("uncertainties").std_errors;
@@ -116,7 +117,7 @@ fn each_panels_sub_pixel_shift_is_recovered_within_its_sigma() {
 #[test]
 fn a_group_offset_gradient_matches_finite_differences_of_the_joint_loss() {
     let parts = parts(&TRUE_SHIFTS, &specs(&[PanelShiftX]));
-    let mut joint = Joint::with_layout(parts, &[PanelShiftX]).expect("joint");
+    let mut joint = Joint::with_layout(parts, &[(PanelShiftX, PerPart)]).expect("joint");
     let g = joint.add_group(&[0, 1, 2, 3], ParamSpec::new(PanelShiftX)).expect("group");
     let mut x = joint.start();
     let (kg, kp) = (index_of(&joint, Variable::Scoped(Scope::Group(g), PanelShiftX)), index_of(&joint, Variable::Scoped(Scope::Part(2), PanelShiftX)));
@@ -148,7 +149,7 @@ fn a_group_offset_gradient_matches_finite_differences_of_the_joint_loss() {
 fn a_shift_common_to_all_panels_is_recovered_by_their_group() {
     let common = [0.07, -0.05];
     let parts = parts(&[common; 4], &specs(&[PanelShiftX, PanelShiftY]));
-    let mut joint = Joint::with_layout(parts, &[PanelShiftX, PanelShiftY]).expect("joint");
+    let mut joint = Joint::with_layout(parts, &[(PanelShiftX, PerPart), (PanelShiftY, PerPart)]).expect("joint");
     // Per-panel shifts tied to their group by a tight restraint; the group moves freely.
     for v in joint.layout.variables.iter_mut() {
         if let Variable::Scoped(Scope::Part(_), _) = v.spec.variable {

@@ -37,7 +37,7 @@ pub const SCENE_A: Scene = Scene {
         CellA, CellB, CellC, CellAlpha, CellBeta, CellGamma, MissetX, MissetY, MissetZ,
         PhiStart, NA, NB, NC, DistanceMm, BeamCenterS, BeamCenterF, DetectorRotx,
         DetectorRoty, DetectorRotz, DetectorTwotheta, PanelShiftX, PanelShiftY, PanelShiftZ,
-        PanelRotF, PanelRotS, PanelRotO, PixelSizeMm, WavelengthA, Dispersion,
+        PanelRotF, PanelRotS, PanelRotO, GroupRotF, GroupRotS, GroupRotO, PixelSizeMm, WavelengthA, Dispersion,
         Fluence, PolarizationK, WaterUm, DefaultF,
     ],
 };
@@ -55,7 +55,7 @@ pub const SCENE_B: Scene = Scene {
         CellA, CellB, CellC, CellAlpha, CellBeta, CellGamma, MissetX, MissetY, MissetZ,
         PhiStart, OscRange, MosaicSpread, NA, NB, NC, DistanceMm, BeamCenterS, BeamCenterF,
         DetectorRotx, DetectorRoty, DetectorRotz, DetectorTwotheta, PanelShiftX, PanelShiftY, PanelShiftZ,
-        PanelRotF, PanelRotS, PanelRotO, PixelSizeMm, WavelengthA,
+        PanelRotF, PanelRotS, PanelRotO, GroupRotF, GroupRotS, GroupRotO, PixelSizeMm, WavelengthA,
         Fluence, PolarizationK, WaterUm, DetectorMu, DetectorThicknessUm, DefaultF,
     ],
 };
@@ -73,7 +73,7 @@ pub const SCENE_C: Scene = Scene {
         CellA, CellB, CellC, CellAlpha, CellBeta, CellGamma, MissetX, MissetY, MissetZ,
         PhiStart, OscRange, MosaicSpread, NA, NB, NC, DistanceMm, BeamCenterS, BeamCenterF,
         DetectorRotx, DetectorRoty, DetectorRotz, DetectorTwotheta, PanelShiftX, PanelShiftY, PanelShiftZ,
-        PanelRotF, PanelRotS, PanelRotO, PixelSizeMm, WavelengthA,
+        PanelRotF, PanelRotS, PanelRotO, GroupRotF, GroupRotS, GroupRotO, PixelSizeMm, WavelengthA,
         Dispersion, Fluence, PolarizationK, DetectorMu, DetectorThicknessUm, DefaultF,
     ],
 };

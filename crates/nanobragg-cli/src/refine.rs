@@ -186,8 +186,11 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
     if cl.scene.detector.panels.len() > 1 {
         return crate::refine_panels::run(cl);
     }
-    if !cl.refine.per_panel.is_empty() {
-        return Err(Failure::Usage("-refine_per_panel: needs a multi-panel detector (-expt with -panel all)".into()));
+    if let Some(flag) = [("-refine_per_panel", &cl.refine.per_panel), ("-refine_per_group", &cl.refine.per_group)]
+        .iter()
+        .find_map(|(flag, names)| (!names.is_empty()).then_some(flag))
+    {
+        return Err(Failure::Usage(format!("{flag}: needs a multi-panel detector (-expt with -panel all)")));
     }
     let specs = specs(&cl.refine.names)?;
     let target = target(&cl)?;

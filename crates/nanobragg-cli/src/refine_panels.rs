@@ -1,9 +1,11 @@
 //! `nanobragg refine -expt models.expt [-panel all] -target measured.bin -refine a,b
-//! -refine_per_panel c,d`: the panels of a multi-panel detector refined together, one
-//! [`Objective`] per panel in a [`Joint`]. `-refine`'s variables are shared by every panel
-//! (crystal, beam, scale), `-refine_per_panel`'s are refined once per panel (a panel's
-//! `panel_shift_*`, `panel_rot_*`). The target holds every panel, `[panel][slow][fast]` raw
-//! 4-byte floats, as `-floatfile` writes them.
+//! -refine_per_panel c,d -refine_per_group e,f`: the panels of a multi-panel detector refined
+//! together, one [`Objective`] per panel in a [`Joint`]. `-refine`'s variables are shared by
+//! every panel (crystal, beam, scale), `-refine_per_panel`'s are refined once per panel (a
+//! panel's `panel_shift_*`, `panel_rot_*`), `-refine_per_group`'s once per panel group (the
+//! panels' dxtbx hierarchy parent: `group_rot_*` turns a module as one body, `panel_shift_*`
+//! moves it). The target holds every panel, `[panel][slow][fast]` raw 4-byte floats, as
+//! `-floatfile` writes them.
 //!
 //! The refined scene keeps the panels, each moved to its refined frame (the panel motion folded
 //! into its origin and axes); `-refined_expt` writes them, the wavelength and the crystal back
@@ -19,7 +21,7 @@ use nanobragg::{RenderOptions, Scene, Setup, Simulator};
 use nanobragg_cli::{CommandLine, DType};
 use nanobragg_refine::export::{mosflm_matrix_text, refined_scene};
 use nanobragg_refine::report::{correlation_table, value_table};
-use nanobragg_refine::{Joint, LossKind, Objective, Observation, ParamSpec, Variable};
+use nanobragg_refine::{Joint, LossKind, Objective, Observation, ParamSpec, Sharing};
 
 use crate::refine::{loss_kind, options, read_target_values, runtime, specs, target};
 use crate::run::Failure;
@@ -32,6 +34,7 @@ struct Job<'a> {
     setups: Vec<Setup>,
     shared: Vec<ParamSpec>,
     per_panel: Vec<ParamName>,
+    per_group: Vec<ParamName>,
     observations: Vec<Observation>,
     loss: LossKind,
 }
@@ -41,11 +44,22 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
     if cl.backend != "ndarray" {
         return Err(Failure::Usage(format!("-backend {}: nanobragg refine runs on ndarray in this build", cl.backend)));
     }
-    let per_panel = per_panel(&cl)?;
-    let shared = if cl.refine.names.is_empty() && !per_panel.is_empty() { Vec::new() } else { specs(&cl.refine.names)? };
-    if let Some(p) = per_panel.iter().find(|&&p| shared.iter().any(|s| s.variable == Variable::Param(p))) {
-        return Err(Failure::Usage(format!("{p}: given to both -refine and -refine_per_panel")));
+    let per_panel = names("-refine_per_panel", &cl.refine.per_panel)?;
+    let per_group = names("-refine_per_group", &cl.refine.per_group)?;
+    let own_only = cl.refine.names.is_empty() && !(per_panel.is_empty() && per_group.is_empty());
+    let shared = if own_only { Vec::new() } else { specs(&cl.refine.names)? };
+    let shared_names: Vec<ParamName> = shared.iter().filter_map(|s| s.variable.param()).collect();
+    for (p, a, b) in [(&per_panel, "-refine", "-refine_per_panel"), (&per_group, "-refine", "-refine_per_group")]
+        .into_iter()
+        .flat_map(|(list, a, b)| list.iter().map(move |p| (p, a, b)))
+        .chain(per_group.iter().map(|p| (p, "-refine_per_panel", "-refine_per_group")))
+    {
+        let twice = if a == "-refine" { shared_names.contains(p) } else { per_panel.contains(p) };
+        if twice {
+            return Err(Failure::Usage(format!("{p}: given to both {a} and {b}")));
+        }
     }
+    groups(&cl.scene, &per_group)?;
     let target = target(&cl)?;
     let loss = loss_kind(cl.loss.as_deref())?;
     crate::outputs::check(&crate::outputs::refine_outputs(&cl), &crate::outputs::inputs(&cl))?;
@@ -80,7 +94,7 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
         observations.push(o);
         at += n;
     }
-    let job = Job { cl: &cl, setups, shared, per_panel, observations, loss };
+    let job = Job { cl: &cl, setups, shared, per_panel, per_group, observations, loss };
     use burn_autodiff::Autodiff;
     use burn_ndarray::{NdArray, NdArrayDevice};
     match cl.dtype {
@@ -89,26 +103,53 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
     }
 }
 
-/// `-refine_per_panel`'s names.
-fn per_panel(cl: &CommandLine) -> Result<Vec<ParamName>, Failure> {
-    cl.refine
-        .per_panel
-        .iter()
-        .map(|n| n.parse::<ParamName>().map_err(|e| Failure::Usage(format!("-refine_per_panel: {e}"))))
-        .collect()
+/// The parameter names given to `flag`.
+fn names(flag: &str, given: &[String]) -> Result<Vec<ParamName>, Failure> {
+    given.iter().map(|n| n.parse::<ParamName>().map_err(|e| Failure::Usage(format!("{flag}: {e}")))).collect()
+}
+
+/// The panel groups (members by panel index), in order of first appearance; with
+/// `-refine_per_group`, every panel must belong to one.
+fn groups(scene: &Scene, per_group: &[ParamName]) -> Result<Vec<Vec<usize>>, Failure> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (i, panel) in scene.detector.panels.iter().enumerate() {
+        let Some(g) = &panel.group else {
+            if per_group.is_empty() {
+                continue;
+            }
+            return Err(Failure::Usage(format!("-refine_per_group: panel {i} ({}) belongs to no group (the experiment has no hierarchy)", panel.name)));
+        };
+        match names.iter().position(|&n| n == g.name) {
+            Some(k) => members[k].push(i),
+            None => {
+                names.push(&g.name);
+                members.push(vec![i]);
+            }
+        }
+    }
+    Ok(members)
 }
 
 fn run_on<B: AutodiffBackend + RenderBackend>(mut job: Job<'_>, device: &B::Device) -> Result<(), Failure> {
     let render = RenderOptions { tile_pixels: job.cl.tile_pixels, engine: job.cl.engine, ..RenderOptions::default() };
     let mut specs = job.shared.clone();
-    specs.extend(job.per_panel.iter().map(|&p| ParamSpec::new(p)));
+    specs.extend(job.per_panel.iter().chain(&job.per_group).map(|&p| ParamSpec::new(p)));
     let mut parts = Vec::with_capacity(job.setups.len());
     for (i, (setup, observed)) in job.setups.iter().zip(std::mem::take(&mut job.observations)).enumerate() {
         let sim = Simulator::<B>::new(setup.clone(), device, render.clone()).map_err(runtime)?;
         let part = Objective::new(sim, specs.clone(), observed, job.loss).map_err(|e| Failure::Runtime(format!("panel {i}: {e}")))?;
         parts.push(part);
     }
-    let mut joint = Joint::with_layout(parts, &job.per_panel).map_err(runtime)?;
+    let rules: Vec<(ParamName, Sharing)> = (job.per_panel.iter().map(|&p| (p, Sharing::PerPart)))
+        .chain(job.per_group.iter().map(|&p| (p, Sharing::Grouped)))
+        .collect();
+    let mut joint = Joint::with_layout(parts, &rules).map_err(runtime)?;
+    for members in groups(&job.cl.scene, &job.per_group)? {
+        for &p in &job.per_group {
+            joint.add_group(&members, ParamSpec::new(p)).map_err(runtime)?;
+        }
+    }
     let r = joint.refine(&options(job.cl), |_| ControlFlow::Continue(())).map_err(runtime)?;
     if !r.loss.is_finite() || r.values.iter().any(|v| !v.is_finite()) {
         return Err(Failure::Runtime(format!("refinement failed: the loss ({}) or a refined value is not finite", r.loss)));
@@ -139,7 +180,7 @@ fn write_outputs<B: AutodiffBackend + RenderBackend>(job: &Job<'_>, joint: &mut 
     let shared: Vec<(ParamName, f64)> = joint.parts[0]
         .param_values(&local0)
         .into_iter()
-        .filter(|(p, _)| !job.per_panel.contains(p))
+        .filter(|(p, _)| !job.per_panel.contains(p) && !job.per_group.contains(p))
         .collect();
     let mut scene: Scene = refined_scene(&cl.scene, &job.setups[0], &shared, joint.parts[0].scale(&local0)).map_err(runtime)?;
     let mut models = match &cl.refine.refined_expt {
@@ -157,6 +198,7 @@ fn write_outputs<B: AutodiffBackend + RenderBackend>(job: &Job<'_>, joint: &mut 
     // The motion is now in every panel's frame.
     scene.detector.panel_shift_mm = None;
     scene.detector.panel_rot_deg = None;
+    scene.detector.group_rot_deg = None;
     for i in 0..scene.panel_count() {
         scene
             .panel_scene(i)

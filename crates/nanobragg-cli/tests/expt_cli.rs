@@ -203,3 +203,30 @@ fn a_per_panel_refinement_is_refused_without_panels_and_with_a_short_target() {
     assert!(!out.status.success() && stderr(&out).contains("short.bin"), "{}", stderr(&out));
     assert!(!dir.join("never.toml").exists(), "nothing is written on a refusal");
 }
+
+#[test]
+fn refine_recovers_a_rotation_of_the_panel_group_and_writes_it_to_every_panel() {
+    let dir = scratch("expt-refine-group");
+    let scene = "-N 10 -default_F 100 -oversample 1 -roi 0 127 0 127 -nonoise -nopgm -noprogress";
+    // The truth: the four panels turned together by 0.03° about their group's normal, through
+    // the centroid of their centres.
+    let made = run(&dir, &format!("-expt {} {scene} -group_rot 0 0 0.03 -floatfile target.bin", ed_experiment().display()));
+    assert!(made.status.success(), "{}", stderr(&made));
+    let args = format!(
+        "refine -expt {} {scene} -target target.bin -refine_per_group group_rot_o -loss l2 -refined_scene r.toml -refined_expt r.expt",
+        ed_experiment().display()
+    );
+    let out = run(&dir, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", stderr(&out));
+    assert!(stdout.contains("group_rot_o@g0"), "one variable for the one group: {stdout}");
+    let refined = nanobragg::io::expt::read_experiments(&dir.join("r.expt")).expect("the refined experiment");
+    // Panels are stored local to the root group, whose normal the rotation is about: each
+    // panel's local fast axis (1, 0, 0) turns by the angle within the group's plane.
+    for (p, panel) in refined.detectors()[0].panels.iter().enumerate() {
+        let [x, y, z] = panel.fast_axis;
+        let turned = y.atan2(x).to_degrees();
+        assert!(z.abs() < 1e-9, "panel {p} left the group's plane: {:?}", panel.fast_axis);
+        assert!((turned.abs() - 0.03).abs() < 1e-4, "panel {p}: fast axis turned by {turned}°, truth 0.03°");
+    }
+}

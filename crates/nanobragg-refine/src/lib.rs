@@ -92,7 +92,7 @@ pub mod uncertainty;
 pub use data::{LossKind, Observation};
 pub use error::{RefineError, Result};
 pub use driver::{minimize, refine, IterationLog, Problem, Refined};
-pub use joint::{Joint, JointVariable, Layout};
+pub use joint::{Joint, JointVariable, Layout, Sharing};
 pub use objective::{ModelImage, Objective};
 pub use options::{Optimizer, RefineOptions, Scaling, StopReason, StopRules};
 pub use spec::{default_step, ParamSpec, Restraint, Scope, Variable};

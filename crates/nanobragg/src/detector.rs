@@ -81,7 +81,7 @@ impl<B: Backend> DetectorGeometry<B> {
     pub fn new(setup: &DetectorSetup, p: &Params<B>) -> Result<Self> {
         let (detsize_f, detsize_s) = detector_sizes(setup, p);
         let centres = centres(setup, p, &detsize_f, &detsize_s);
-        let frame = moved(rotated_frame(setup, p, &centres)?, p, &detsize_f, &detsize_s);
+        let frame = moved(rotated_frame(setup, p, &centres)?, setup, p, &detsize_f, &detsize_s);
         from_frame(frame, centres, detsize_f, detsize_s)
     }
 
@@ -194,25 +194,50 @@ fn rotated_frame<B: Backend>(setup: &DetectorSetup, p: &Params<B>, c: &Centres<B
     Ok(Frame { fdet, sdet, odet, beam, pix0, ratio })
 }
 
-/// The panel motion, applied after every placement rule of the C program: rotations about the
-/// panel's own fast, slow and normal axes (as they stand before the motion, in that order)
-/// through the panel's centre `pix0 + ½(detsize_f·f + detsize_s·s)`, then the lab-frame
-/// translation. Written as `pix0 + (d′ − d) + shift` with `d` the centre-to-corner vector, so
-/// that zero motion leaves every vector bit for bit as it was (the C parity of the one-panel
-/// case). `ratio` follows the normal: `ratio·(b·o′)/(b·o)`, exactly `ratio` when `o′ = o`.
-fn moved<B: Backend>(frame: Frame<B>, p: &Params<B>, detsize_f: &Tensor<B, 1>, detsize_s: &Tensor<B, 1>) -> Frame<B> {
+/// The panel motion, applied after every placement rule of the C program, in three steps:
+///
+/// 1. rotations about the panel's own fast, slow and normal axes (as they stand before the
+///    motion, in that order) through the panel's centre `pix0 + ½(detsize_f·f + detsize_s·s)`;
+/// 2. rotations of the panel's group as a rigid body about the group's fast, slow and normal
+///    axes through the group's pivot ([`crate::setup::GroupFrame`]; without a group, the panel's own axes
+///    and centre as in step 1);
+/// 3. the lab-frame translation.
+///
+/// Each rotation moves pix0 by `d′ − d` (`d` the pivot-to-pix0 vector), so that zero motion
+/// leaves every vector bit for bit as it was (the C parity of the one-panel case). `ratio`
+/// follows the normal: `ratio·(b·o′)/(b·o)`, exactly `ratio` when `o′ = o`.
+fn moved<B: Backend>(
+    frame: Frame<B>,
+    setup: &DetectorSetup,
+    p: &Params<B>,
+    detsize_f: &Tensor<B, 1>,
+    detsize_s: &Tensor<B, 1>,
+) -> Frame<B> {
     let Frame { fdet, sdet, odet, beam, pix0, ratio } = frame;
+    let device = p.pixel.device();
     let corner = (fdet.clone() * detsize_f.clone() + sdet.clone() * detsize_s.clone()) * -0.5;
-    let mut batch = Tensor::stack::<2>(vec![fdet.clone(), sdet.clone(), odet.clone(), corner.clone()], 0);
-    for (axis, angle) in [&fdet, &sdet, &odet].into_iter().zip(&p.panel_rot) {
-        batch = rotate_axis(&batch, axis, angle);
-    }
-    let turned = rows(&batch);
+    let (group_axes, group_pivot) = match &setup.group_frame {
+        Some(g) => ([g.fast, g.slow, g.normal].map(|v| vec3::<B>(v, &device)), vec3::<B>(g.pivot_m, &device)),
+        None => ([fdet.clone(), sdet.clone(), odet.clone()], pix0.clone() - corner.clone()),
+    };
+    let turn = |axes: [Tensor<B, 1>; 3], angles: &[Tensor<B, 1>; 3], basis: [Tensor<B, 1>; 3], arm: Tensor<B, 1>| {
+        let [f, s, o] = basis;
+        let mut batch = Tensor::stack::<2>(vec![f, s, o, arm.clone()], 0);
+        for (axis, angle) in axes.iter().zip(angles) {
+            batch = rotate_axis(&batch, axis, angle);
+        }
+        let r = rows(&batch);
+        ([r[0].clone(), r[1].clone(), r[2].clone()], r[3].clone() - arm)
+    };
+    let own = [fdet.clone(), sdet.clone(), odet.clone()];
+    let (basis, moved_by) = turn(own.clone(), &p.panel_rot, own, corner);
+    let pix0 = pix0 + moved_by;
+    let arm = pix0.clone() - group_pivot;
+    let ([f, s, o], moved_by) = turn(group_axes, &p.group_rot, basis, arm);
     let [sx, sy, sz] = &p.panel_shift;
-    let shift = Tensor::cat(vec![sx.clone(), sy.clone(), sz.clone()], 0);
-    let pix0 = pix0 + (turned[3].clone() - corner) + shift;
-    let ratio = ratio * (dot(&beam, &turned[2]) / dot(&beam, &odet));
-    Frame { fdet: turned[0].clone(), sdet: turned[1].clone(), odet: turned[2].clone(), beam, pix0, ratio }
+    let pix0 = pix0 + moved_by + Tensor::cat(vec![sx.clone(), sy.clone(), sz.clone()], 0);
+    let ratio = ratio * (dot(&beam, &o) / dot(&beam, &odet));
+    Frame { fdet: f, sdet: s, odet: o, beam, pix0, ratio }
 }
 
 /// Near point, close distance, beam spot and distance read back from the rotated frame.

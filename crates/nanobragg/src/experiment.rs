@@ -24,7 +24,7 @@ use crate::error::{NanobraggError, Result};
 use crate::io::expt::vec3::inverse;
 use crate::io::expt::{lab_beam, lab_crystal, lab_panels, local_frames, read_experiments, Beam, Crystal, Detector, ExptFile, Goniometer, LabPanel, ModelRef};
 use crate::linalg::{cross_f64, unit_f64};
-use crate::scene::{Convention, PanelScene, Scene};
+use crate::scene::{Convention, PanelGroup, PanelScene, Scene};
 
 /// Largest relative difference between a panel's fast and slow pixel sizes taken as square.
 const SQUARE_PIXEL_TOLERANCE: f64 = 1e-9;
@@ -91,8 +91,21 @@ fn lab(det: &Detector, input: &str) -> Result<Vec<LabPanel>> {
     lab_panels(det).map_err(|e| refuse(input, format!("detector: {e}")))
 }
 
+/// The panels as scenes, each with its hierarchy group (pivot: the centroid of the centres of
+/// the group's panels).
 fn scenes_of(lab: &[LabPanel], input: &str) -> Result<Vec<PanelScene>> {
-    lab.iter().enumerate().map(|(i, p)| panel_scene(p, i, input)).collect()
+    let mut scenes: Vec<PanelScene> = lab.iter().enumerate().map(|(i, p)| panel_scene(p, i, input)).collect::<Result<_>>()?;
+    for (i, p) in lab.iter().enumerate() {
+        let Some(g) = &p.group else { continue };
+        let members: Vec<usize> = (0..lab.len()).filter(|&j| lab[j].group.as_ref().is_some_and(|h| h.key == g.key)).collect();
+        let mut pivot = [0.0; 3];
+        for &j in &members {
+            let c = scenes[j].centre_mm();
+            (0..3).for_each(|k| pivot[k] += c[k] / members.len() as f64);
+        }
+        scenes[i].group = Some(PanelGroup { name: g.key.clone(), pivot_mm: pivot, fast_axis: g.fast, slow_axis: g.slow });
+    }
+    Ok(scenes)
 }
 
 fn panel_scene(p: &LabPanel, index: usize, input: &str) -> Result<PanelScene> {
@@ -111,6 +124,7 @@ fn panel_scene(p: &LabPanel, index: usize, input: &str) -> Result<PanelScene> {
         spixels: count(p.image_size[1])?,
         thick_um: None,
         abs_depth_um: None,
+        group: None,
     })
 }
 

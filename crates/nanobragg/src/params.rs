@@ -49,6 +49,8 @@ pub struct Params<B: Backend> {
     pub panel_shift: [Tensor<B, 1>; 3],
     /// Rotations about the panel's own fast, slow, normal axes through its centre (rad).
     pub panel_rot: [Tensor<B, 1>; 3],
+    /// Rotations of the panel's group about its fast, slow, normal axes through its pivot (rad).
+    pub group_rot: [Tensor<B, 1>; 3],
     /// Detector attenuation coefficient μ (m⁻¹).
     pub mu: Tensor<B, 1>,
     /// Sensor thickness (m).
@@ -100,6 +102,8 @@ pub enum Field {
     PanelShift(usize),
     /// `panel_rot[i]` (rad).
     PanelRotation(usize),
+    /// `group_rot[i]` (rad).
+    GroupRotation(usize),
     /// `pixel` (m).
     Pixel,
     /// `wavelength` (m).
@@ -144,6 +148,7 @@ impl<B: Backend> Params<B> {
             Twotheta => &mut self.twotheta,
             PanelShift(i) => &mut self.panel_shift[i],
             PanelRotation(i) => &mut self.panel_rot[i],
+            GroupRotation(i) => &mut self.group_rot[i],
             Pixel => &mut self.pixel,
             Wavelength => &mut self.wavelength,
             Dispersion => &mut self.dispersion,
@@ -204,6 +209,7 @@ impl<B: Backend> Params<B> {
             twotheta: s(d.twotheta_rad),
             panel_shift: d.panel_shift_m.map(s),
             panel_rot: d.panel_rot_rad.map(s),
+            group_rot: d.group_rot_rad.map(s),
             mu: s(d.mu_per_m),
             thickness: s(d.thick_m),
             wavelength: s(b.wavelength_m),
@@ -233,6 +239,7 @@ impl<B: Backend> Params<B> {
         let rot = three(&self.rot);
         let panel_shift = three(&self.panel_shift);
         let panel_rot = three(&self.panel_rot);
+        let group_rot = three(&self.group_rot);
         Params {
             cell_lengths,
             cell_angles,
@@ -243,6 +250,7 @@ impl<B: Backend> Params<B> {
             rot,
             panel_shift,
             panel_rot,
+            group_rot,
             phi_start: f(&self.phi_start),
             phi_step: f(&self.phi_step),
             mosaic_spread: f(&self.mosaic_spread),

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod panels;
-pub use panels::{PanelFrame, PanelScene, MAX_AXIS_SKEW};
+pub use panels::{PanelFrame, PanelGroup, PanelScene, MAX_AXIS_SKEW};
 
 /// Detector/beam axis convention (sets basis vectors, beam-centre mapping and pivot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -214,6 +214,13 @@ pub struct DetectorScene {
     /// Rotations of the detector (each panel) about its own fast, slow and normal axes through
     /// its centre (deg, in that order, axes fixed before the motion), `-panel_rot`.
     pub panel_rot_deg: Option<[f64; 3]>,
+    /// Rotations of the panel's group as a rigid body about the group's fast, slow and normal
+    /// axes through its pivot (deg, in that order), after `-panel_rot`, `-group_rot`. Without
+    /// a group, the panel's own axes and centre.
+    pub group_rot_deg: Option<[f64; 3]>,
+    /// The group of the rendered panel (set by [`Scene::panel_scene`] from the panel's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<PanelGroup>,
     /// Custom fast axis, `-fdet_vector`.
     pub fdet_vector: Option<[f64; 3]>,
     /// Custom slow axis, `-sdet_vector`.

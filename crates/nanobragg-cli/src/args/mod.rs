@@ -196,6 +196,8 @@ pub struct RefineArgs {
     pub names: Vec<String>,
     /// `-refine_per_panel a,b,...`: parameters refined once per panel of a multi-panel detector.
     pub per_panel: Vec<String>,
+    /// `-refine_per_group a,b,...`: parameters refined once per panel group (dxtbx hierarchy parent).
+    pub per_group: Vec<String>,
     /// `-background file.bin`: known background (raw f32 photons) added to the model.
     pub background: Option<PathBuf>,
     /// `-optimizer lbfgs|adam` (default lbfgs).

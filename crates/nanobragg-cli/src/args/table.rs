@@ -527,6 +527,12 @@ static FLAGS: &[FlagSpec] = &[
             c.refine.per_panel = v.str(0).split(',').filter(|s| !s.is_empty()).map(String::from).collect();
             Ok(())
         }),
+    flag!(["-refine_per_group"], V(1), Ours, "<name,name,...>",
+        "nanobragg refine with several panels: parameters refined once per panel group, the panels' dxtbx hierarchy parent (e.g. group_rot_o to turn a module, panel_shift_x to move it)",
+        |c, v| {
+            c.refine.per_group = v.str(0).split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+            Ok(())
+        }),
     flag!(["-background"], V(1), Ours, "<file.bin>",
         "nanobragg refine: known background (raw 4-byte floats, photons) added to the model",
         |c, v| { c.refine.background = Some(v.path(0)?); Ok(()) }),
@@ -624,6 +630,9 @@ static FLAGS: &[FlagSpec] = &[
     flag!(["-panel_rot"], V(3), Ours, "<f> <s> <o>",
         "rotate the detector (each panel) about its own fast, slow and normal axes through its centre (deg, in that order), before -panel_shift (default 0 0 0)",
         |c, v| { c.scene.detector.panel_rot_deg = Some(v.vec3()?); Ok(()) }),
+    flag!(["-group_rot"], V(3), Ours, "<f> <s> <o>",
+        "rotate each panel's group (its dxtbx hierarchy parent, from -expt) as a rigid body about the group's fast, slow and normal axes through the centroid of its panels (deg, in that order), after -panel_rot; a panel without a group turns about its own axes and centre (default 0 0 0)",
+        |c, v| { c.scene.detector.group_rot_deg = Some(v.vec3()?); Ok(()) }),
     flag!(["-panel"], V(1), Ours, "<int>|all",
         "with a multi-panel detector: render one panel as a single detector (every output format), \
          or all of them (default; -floatfile holds [panel][slow][fast], -pngfile lays them out)",

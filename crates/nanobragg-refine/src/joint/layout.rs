@@ -7,8 +7,11 @@
 //! * a shared variable (cell, misset, scale) acts on that variable's slot in every part;
 //! * a per-part variable ([`Scope::Part`]) acts on one part's slot (one panel's shift);
 //! * a group variable ([`Scope::Group`], an offset starting at 0) acts on the slots of several
-//!   parts at once (a module's panels), on top of their own variables; a restraint of the
-//!   per-part variables to 0 ties the panels to their group where the data are thin.
+//!   parts at once (a module's panels), on top of their own variables if they have them
+//!   ([`Sharing::PerPart`]; a restraint of those to 0 ties the panels to their group where the
+//!   data are thin) or alone ([`Sharing::Grouped`]). A group of `panel_shift_*` translates its
+//!   panels as one body; `group_rot_*` turns them as one body about the group's pivot (the
+//!   panels' `PanelGroup`), so a group of them should hold panels of one `PanelGroup`.
 //!
 //! The map is linear, so the gradient of a joint variable is the sum of its slots' gradients
 //! and a part's Fisher information maps to the joint variables as `Mᵀ F M`.
@@ -33,6 +36,18 @@ pub struct JointVariable {
     pub slots: Vec<(usize, usize)>,
 }
 
+/// How a scene parameter that the parts list is refined jointly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// One variable for every part (the default).
+    Shared,
+    /// One variable per part that lists it ([`Scope::Part`]).
+    PerPart,
+    /// Only through the groups added with [`Layout::add_group`] (a module's rigid rotation);
+    /// a part in no group keeps its start value.
+    Grouped,
+}
+
 /// The joint variables, in value-vector order: shared ones (in the first part's order), then
 /// each part's own, then the groups' offsets.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -42,11 +57,13 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The layout where every variable is shared except those of `per_part`, which become one
-    /// variable per part that lists it ([`Scope::Part`]), with that part's bounds, restraint
-    /// and step. Shared variables must be listed by every part with the same start value.
-    pub fn new<B: AutodiffBackend + RenderBackend>(parts: &[Objective<B>], per_part: &[ParamName]) -> Result<Self> {
-        let own = |v: Variable| v.param().is_some_and(|p| per_part.contains(&p));
+    /// The layout where every variable is [`Sharing::Shared`] except as `rules` say: a
+    /// [`Sharing::PerPart`] parameter becomes one variable per part that lists it, with that
+    /// part's bounds, restraint and step; a [`Sharing::Grouped`] one none until a group is
+    /// added. Shared variables must be listed by every part with the same start value.
+    pub fn new<B: AutodiffBackend + RenderBackend>(parts: &[Objective<B>], rules: &[(ParamName, Sharing)]) -> Result<Self> {
+        let rule = |v: Variable| v.param().and_then(|p| rules.iter().find(|r| r.0 == p)).map_or(Sharing::Shared, |r| r.1);
+        let own = |v: Variable| rule(v) != Sharing::Shared;
         let Some(first) = parts.first() else {
             return Err(RefineError::Refinement("no images to refine against".into()));
         };
@@ -76,7 +93,7 @@ impl Layout {
             }
         }
         for (i, part) in parts.iter().enumerate() {
-            for (k, spec) in part.specs().iter().enumerate().filter(|(_, s)| own(s.variable)) {
+            for (k, spec) in part.specs().iter().enumerate().filter(|(_, s)| rule(s.variable) == Sharing::PerPart) {
                 let param = spec.variable.param().expect("a per-part variable is a scene parameter");
                 let variable = Variable::Scoped(Scope::Part(i as u32), param);
                 variables.push(JointVariable { spec: ParamSpec { variable, ..*spec }, start: part.start()[k], slots: vec![(i, k)] });
@@ -85,8 +102,9 @@ impl Layout {
         Ok(Layout { variables })
     }
 
-    /// Add group `spec.variable`'s offset (a [`Variable::Param`]), starting at 0, acting on that
-    /// parameter's per-part slot in each of `members`; returns the group's number.
+    /// Add group `spec.variable`'s offset (a [`Variable::Param`], not [`Sharing::Shared`]),
+    /// starting at 0, acting on that parameter's slot in each of `members`; returns the group's
+    /// number.
     pub fn add_group<B: AutodiffBackend + RenderBackend>(
         &mut self,
         parts: &[Objective<B>],
@@ -96,26 +114,26 @@ impl Layout {
         let Variable::Param(param) = spec.variable else {
             return Err(RefineError::Refinement(format!("a group moves a scene parameter, not {}", spec.variable)));
         };
-        let group = self.variables.iter().filter(|v| matches!(v.spec.variable, Variable::Scoped(Scope::Group(_), _))).count() as u32;
-        let mut slots = Vec::with_capacity(members.len());
-        for &m in members {
-            let slot = self
-                .variables
-                .iter()
-                .find(|v| v.spec.variable == Variable::Scoped(Scope::Part(m as u32), param))
-                .map(|v| v.slots[0]);
-            match (parts.get(m), slot) {
-                (Some(_), Some(slot)) => slots.push(slot),
-                (None, _) => return Err(RefineError::Refinement(format!("group member {m}: there are {} images", parts.len()))),
-                (Some(_), None) => {
-                    return Err(RefineError::Refinement(format!("group member {m} does not refine {param} per image")))
-                }
-            }
+        if self.variables.iter().any(|v| v.spec.variable == spec.variable) {
+            return Err(RefineError::Refinement(format!("{param} is shared by every image: refine it per image or in groups")));
         }
         if spec.restraint.is_some_and(|r| !(r.sigma > 0.0)) || !(spec.lower <= 0.0 && 0.0 <= spec.upper) {
             return Err(RefineError::Refinement(format!(
                 "the group of {param}: restraint σ must be > 0 and the bounds must hold its start, 0"
             )));
+        }
+        let group = self.variables.iter().filter(|v| matches!(v.spec.variable, Variable::Scoped(Scope::Group(_), _))).count() as u32;
+        let mut slots = Vec::with_capacity(members.len());
+        for &m in members {
+            let part = parts
+                .get(m)
+                .ok_or_else(|| RefineError::Refinement(format!("group member {m}: there are {} images", parts.len())))?;
+            let k = part
+                .specs()
+                .iter()
+                .position(|s| s.variable == spec.variable)
+                .ok_or_else(|| RefineError::Refinement(format!("group member {m} does not refine {param}")))?;
+            slots.push((m, k));
         }
         if slots.is_empty() {
             return Err(RefineError::Refinement(format!("the group of {param} has no members")));

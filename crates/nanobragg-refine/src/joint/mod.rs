@@ -12,7 +12,7 @@
 
 mod layout;
 
-pub use layout::{JointVariable, Layout};
+pub use layout::{JointVariable, Layout, Sharing};
 
 use nanobragg::gradients::ParamName;
 use nanobragg::kernel::RenderBackend;
@@ -44,15 +44,15 @@ impl<B: AutodiffBackend + RenderBackend> Joint<B> {
         Self::with_layout(parts, &[])
     }
 
-    /// Every variable shared except the scene parameters `per_part`, which are refined once per
-    /// part that lists them ([`Layout::new`]).
-    pub fn with_layout(parts: Vec<Objective<B>>, per_part: &[ParamName]) -> Result<Self> {
-        let layout = Layout::new(&parts, per_part)?;
+    /// Every variable shared except as `rules` say: per part, or only in groups
+    /// ([`Layout::new`]).
+    pub fn with_layout(parts: Vec<Objective<B>>, rules: &[(ParamName, Sharing)]) -> Result<Self> {
+        let layout = Layout::new(&parts, rules)?;
         Ok(Joint { parts, layout })
     }
 
     /// Add an offset of `spec.variable` shared by the parts `members`, on top of their own
-    /// per-part values (see [`Layout::add_group`]); returns the group's number.
+    /// values (see [`Layout::add_group`]); returns the group's number.
     pub fn add_group(&mut self, members: &[usize], spec: ParamSpec) -> Result<u32> {
         self.layout.add_group(&self.parts, members, spec)
     }

@@ -133,3 +133,9 @@ pub(super) fn panel_rot<const I: usize>(out: &mut Scene, _: &Setup, v: f64) -> R
     out.detector.panel_rot_deg.get_or_insert([0.0; 3])[I] = v;
     Ok(())
 }
+
+/// `-group_rot`'s entry `I` (deg).
+pub(super) fn group_rot<const I: usize>(out: &mut Scene, _: &Setup, v: f64) -> Result<()> {
+    out.detector.group_rot_deg.get_or_insert([0.0; 3])[I] = v;
+    Ok(())
+}

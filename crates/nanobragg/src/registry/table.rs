@@ -84,7 +84,7 @@ const fn panel_shift(name: ParamName, key: &'static str, i: usize, write: Writer
 }
 
 /// Every differentiable parameter.
-pub static PARAMETERS: [Parameter; 37] = {
+pub static PARAMETERS: [Parameter; 40] = {
     use Field::*;
     use ParamName::*;
     [
@@ -122,6 +122,9 @@ pub static PARAMETERS: [Parameter; 37] = {
         degrees(PanelRotF, "panel_rot_f", "-panel_rot", PanelRotation(0), w::panel_rot::<0>),
         degrees(PanelRotS, "panel_rot_s", "-panel_rot", PanelRotation(1), w::panel_rot::<1>),
         degrees(PanelRotO, "panel_rot_o", "-panel_rot", PanelRotation(2), w::panel_rot::<2>),
+        degrees(GroupRotF, "group_rot_f", "-group_rot", GroupRotation(0), w::group_rot::<0>),
+        degrees(GroupRotS, "group_rot_s", "-group_rot", GroupRotation(1), w::group_rot::<1>),
+        degrees(GroupRotO, "group_rot_o", "-group_rot", GroupRotation(2), w::group_rot::<2>),
         Parameter {
             to_internal: ToInternal::Linear(MILLIMETRE),
             step: Step::Absolute(1e-6),

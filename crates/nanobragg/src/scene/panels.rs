@@ -54,9 +54,37 @@ pub struct PanelScene {
     /// This panel's attenuation depth (µm), where it differs from `detector.abs_depth_um`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub abs_depth_um: Option<f64>,
+    /// The group the panel belongs to (its parent in a dxtbx hierarchy), about whose frame the
+    /// group rotations `group_rot_*` turn it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<PanelGroup>,
+}
+
+/// A group of panels moved as one rigid body by the group rotations (`-group_rot`, registry
+/// rows `group_rot_f/s/o`): rotations about the group's fast, slow and normal axes (in that
+/// order) through its pivot. Panels of one group share the same `PanelGroup`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PanelGroup {
+    /// Name (the dxtbx hierarchy key, e.g. `"hierarchy.children[2]"`); panels with the same
+    /// name are one group.
+    pub name: String,
+    /// Pivot of the rotations (mm, lab frame): the centroid of the group's panel centres.
+    pub pivot_mm: [f64; 3],
+    /// The group's fast axis (lab frame); normalised on use.
+    pub fast_axis: [f64; 3],
+    /// The group's slow axis (lab frame); normalised on use. The normal is fast × slow.
+    pub slow_axis: [f64; 3],
 }
 
 impl PanelScene {
+    /// The centre of the panel (mm, lab frame): `origin + ½·pixel·(fpixels·f̂ + spixels·ŝ)`.
+    pub fn centre_mm(&self) -> [f64; 3] {
+        let (f, s) = (unit_f64(self.fast_axis), unit_f64(self.slow_axis));
+        let half = 0.5 * self.pixel_mm;
+        std::array::from_fn(|k| self.origin_mm[k] + half * (self.fpixels as f64 * f[k] + self.spixels as f64 * s[k]))
+    }
+
     /// The `fpixels × spixels` region of this panel starting at pixel (`fast0`, `slow0`), as a
     /// panel of its own: same axes, origin moved by `fast0·pixel` along the fast axis and
     /// `slow0·pixel` along the slow axis. Refuses a region that does not lie inside the panel.
@@ -144,6 +172,7 @@ impl Scene {
         if let Some(a) = panel.abs_depth_um {
             d.abs_depth_um = Some(a);
         }
+        d.group = panel.group.clone();
         Ok(scene)
     }
 

@@ -6,7 +6,8 @@ use super::header::HeaderDefaults;
 use super::steps::{one_step_if_degenerate, thickness_steps};
 use super::Axes;
 use crate::error::{NanobraggError, Result};
-use crate::scene::{Convention, DetectorScene, Pivot, Scene};
+use crate::linalg::{cross_f64, dot_f64, unit_f64};
+use crate::scene::{Convention, DetectorScene, PanelGroup, Pivot, Scene};
 use crate::units;
 
 /// How the beam centre parameters map to the detector-frame beam spot (Fbeam, Sbeam).
@@ -77,6 +78,10 @@ pub struct DetectorSetup {
     pub panel_shift_m: [f64; 3],
     /// Rotations about the panel's own fast, slow, normal axes through its centre (rad), `-panel_rot`.
     pub panel_rot_rad: [f64; 3],
+    /// Rotations of the panel's group about its axes through its pivot (rad), `-group_rot`.
+    pub group_rot_rad: [f64; 3],
+    /// The group's frame: pivot (m) and unit fast, slow, normal axes; `None`: the panel's own.
+    pub group_frame: Option<GroupFrame>,
     /// Curved detector.
     pub curved: bool,
     /// Point-pixel solid angle.
@@ -128,6 +133,8 @@ pub(super) fn resolve_detector(
         twotheta_rad: units::deg(d.twotheta_deg.unwrap_or(0.0)),
         panel_shift_m: d.panel_shift_mm.unwrap_or([0.0; 3]).map(units::mm),
         panel_rot_rad: d.panel_rot_deg.unwrap_or([0.0; 3]).map(units::deg),
+        group_rot_rad: d.group_rot_deg.unwrap_or([0.0; 3]).map(units::deg),
+        group_frame: d.group.as_ref().map(GroupFrame::of).transpose()?,
         curved: d.curved_det,
         point_pixel: d.point_pixel,
         mu_per_m: sensor.mu_per_m,
@@ -135,6 +142,37 @@ pub(super) fn resolve_detector(
         thick_steps: sensor.thick_steps,
         thick_step_m: sensor.thick_step_m,
     })
+}
+
+/// The frame of a panel group (SI units): the pivot of its rotations and its unit axes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GroupFrame {
+    /// Pivot (m, lab frame).
+    pub pivot_m: [f64; 3],
+    /// Unit fast axis.
+    pub fast: [f64; 3],
+    /// Unit slow axis.
+    pub slow: [f64; 3],
+    /// Unit normal, fast × slow.
+    pub normal: [f64; 3],
+}
+
+impl GroupFrame {
+    /// The frame of `group`; refuses zero, non-finite or parallel axes, naming the group.
+    fn of(group: &PanelGroup) -> Result<Self> {
+        let bad = || NanobraggError::Invalid {
+            input: format!("detector group {:?}", group.name),
+            problem: "its fast and slow axes must be finite, non-zero and not parallel".into(),
+        };
+        let unit = |v: [f64; 3]| {
+            let n = dot_f64(v, v).sqrt();
+            (n.is_finite() && n > 1e-12).then(|| unit_f64(v)).ok_or_else(bad)
+        };
+        let fast = unit(group.fast_axis)?;
+        let slow = unit(group.slow_axis)?;
+        let normal = unit(cross_f64(fast, slow))?;
+        Ok(GroupFrame { pivot_m: group.pivot_mm.map(units::mm), fast, slow, normal })
+    }
 }
 
 /// Pixel size and counts, with the detector size when `-detsize` rather than a count fixed it.

@@ -26,7 +26,7 @@ mod structure;
 pub use axes::Axes;
 pub use beam::{BeamSetup, Source};
 pub use crystal::{CellSource, CrystalSetup};
-pub use detector::{BeamCenterMapping, CenterDefault, DetectorSetup};
+pub use detector::{BeamCenterMapping, CenterDefault, DetectorSetup, GroupFrame};
 pub use sampling::SamplingSetup;
 pub use steps::auto_steps;
 pub use structure::StructureSetup;

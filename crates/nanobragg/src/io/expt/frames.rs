@@ -54,6 +54,20 @@ pub struct LabPanel {
     pub gain: f64,
     /// Trusted raw value range, if the file gives one.
     pub trusted_range: Option<[f64; 2]>,
+    /// The hierarchy group the panel hangs from (none without a hierarchy).
+    pub group: Option<ParentGroup>,
+}
+
+/// The group of a detector hierarchy a panel hangs from: its key in the file and its global
+/// unit axes (lab frame).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParentGroup {
+    /// The group's JSON key (`hierarchy`, `hierarchy.children[2]`, …).
+    pub key: String,
+    /// Unit fast axis (lab frame).
+    pub fast: Vec3,
+    /// Unit slow axis (lab frame).
+    pub slow: Vec3,
 }
 
 impl LabPanel {
@@ -150,6 +164,7 @@ fn lab_panel(p: &Panel, g: &Frame, key: &str) -> Result<LabPanel, GeometryError>
         material: p.material.clone().unwrap_or_default(),
         gain: p.gain.unwrap_or(1.0),
         trusted_range: p.trusted_range,
+        group: None,
     })
 }
 
@@ -255,7 +270,8 @@ fn walk(
         }
         let pkey = format!("panels[{i}]");
         let g = compose(&frame, p.fast_axis, p.slow_axis, p.origin, &pkey)?;
-        out[i] = Some((lab_panel(p, &g, &pkey)?, frame));
+        let group = ParentGroup { key: key.to_string(), fast: frame.f, slow: frame.s };
+        out[i] = Some((LabPanel { group: Some(group), ..lab_panel(p, &g, &pkey)? }, frame));
     }
     Ok(())
 }

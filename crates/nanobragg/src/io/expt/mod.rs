@@ -26,7 +26,7 @@ pub mod rotation;
 pub mod vec3;
 mod write;
 
-pub use frames::{lab_beam, lab_crystal, lab_panels, local_frames, GeometryError, LabBeam, LabCrystal, LabPanel};
+pub use frames::{lab_beam, lab_crystal, lab_panels, local_frames, GeometryError, LabBeam, LabCrystal, LabPanel, ParentGroup};
 pub use model::{Beam, Crystal, DataBlock, Experiment, ExperimentList, Extra, ImageSet, ModelRef};
 pub use panel::{Detector, Node, Panel, PxMmStrategy};
 pub use read::{parse_experiments, read_experiments};
