@@ -263,3 +263,40 @@ fn a_refused_write_leaves_the_existing_file_and_no_temporary() {
     assert_same(&read_nexus(&out).unwrap(), &image);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn set_str_attr(ds: &hdf5::Dataset, name: &str, value: &str) {
+    let _ = ds.delete_attr(name);
+    let v: hdf5::types::VarLenUnicode = value.parse().unwrap();
+    ds.new_attr::<hdf5::types::VarLenUnicode>().shape(()).create(name).unwrap().write_scalar(&v).unwrap();
+}
+
+#[test]
+fn a_rotation_in_the_chain_turns_the_module_and_a_loop_is_refused() {
+    let dir = scratch("rotation");
+    let module = "/entry/instrument/detector/module_000";
+    // A rotation of 90° about McStas +y (right-handed: x → −z, z → +x) between the module's
+    // offset and the detector's origin.
+    let p = edited(&dir, "turned.nxs", |f| {
+        let t = f.group("/entry/instrument/detector/transformations").unwrap();
+        let r = t.new_dataset::<f64>().shape(()).create("turn").unwrap();
+        r.write_scalar(&90.0).unwrap();
+        set_str_attr(&r, "units", "deg");
+        set_str_attr(&r, "transformation_type", "rotation");
+        r.new_attr::<f64>().shape(3).create("vector").unwrap().write_raw(&[0.0, 1.0, 0.0]).unwrap();
+        set_str_attr(&r, "depends_on", "origin");
+        set_str_attr(&f.dataset(&format!("{module}/module_offset")).unwrap(), "depends_on", "/entry/instrument/detector/transformations/turn");
+    });
+    let plain = panel_scenes_of_file(&realdata("experiments_ED.json"), 0).unwrap()[0].cropped(0, 0, 4, 3).unwrap();
+    let turned = read_nexus(&p).unwrap();
+    // dxtbx (a, b, c) → McStas (−a, b, −c) → turned (−c, b, a) → dxtbx (c, b, −a).
+    let by_hand = |v: [f64; 3]| [v[2], v[1], -v[0]];
+    assert_close(turned.panels[0].origin_mm, by_hand(plain.origin_mm), 1e-9, "turned origin");
+    assert_close(turned.panels[0].fast_axis, by_hand(unit(plain.fast_axis)), 1e-12, "turned fast");
+    assert_close(turned.panels[0].slow_axis, by_hand(unit(plain.slow_axis)), 1e-12, "turned slow");
+
+    let origin = "/entry/instrument/detector/transformations/origin";
+    let p = edited(&dir, "loop.nxs", |f| set_str_attr(&f.dataset(origin).unwrap(), "depends_on", &format!("{module}/module_offset")));
+    let err = refusal(&p);
+    assert!(err.contains("longer than 64"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -7,7 +7,7 @@ use std::path::Path;
 use hdf5_metno as hdf5;
 use hdf5::{File, Group};
 
-use super::chain::{angstrom_per, apply_dir, apply_point, chain_matrix, flip_xz, mm_per, resolve, um_per, units_factor};
+use super::chain::{angstrom_per, apply_dir, apply_point, chain_matrix, flip_xz, mm_per, resolve, um_per, units_factor, Mat4};
 use super::h5::{attr_str, dataset, dataset_str, f64s_attr, group, scalar_f64, Ctx};
 use super::NexusImage;
 use crate::error::Result;
@@ -96,9 +96,9 @@ fn pair(ctx: Ctx<'_>, g: &Group, at: &str, name: &str) -> Result<[usize; 2]> {
     }
 }
 
-/// A pixel direction of a module: its size (mm), its unit vector and offset after its chain
-/// (McStas frame, mm).
-fn direction(ctx: Ctx<'_>, file: &File, g: &Group, at: &str, name: &str) -> Result<(f64, [f64; 3], [f64; 3])> {
+/// A pixel direction of a module (McStas frame): its size (mm), its unit vector after its
+/// chain's rotation, its own offset (mm) and its chain's matrix.
+fn direction(ctx: Ctx<'_>, file: &File, g: &Group, at: &str, name: &str) -> Result<(f64, [f64; 3], [f64; 3], Mat4)> {
     let here = format!("{at}/{name}");
     let ds = dataset(ctx, g, at, name)?;
     let size = scalar_f64(ctx, &ds, &here)? * units_factor(ctx, &ds, &here, mm_per, "length")?;
@@ -125,10 +125,10 @@ fn direction(ctx: Ctx<'_>, file: &File, g: &Group, at: &str, name: &str) -> Resu
         return Err(ctx.err(&format!("{here}@vector"), format!("{v:?} is a zero vector")));
     }
     let axis = apply_dir(&m, [v[0] / norm, v[1] / norm, v[2] / norm]);
-    Ok((size, axis, apply_point(&m, offset)))
+    Ok((size, axis, offset, m))
 }
 
-fn chain_identity() -> super::chain::Mat4 {
+fn chain_identity() -> Mat4 {
     std::array::from_fn(|i| std::array::from_fn(|j| if i == j { 1.0 } else { 0.0 }))
 }
 
@@ -139,14 +139,14 @@ fn read_module(ctx: Ctx<'_>, file: &File, at: &str, g: &Group) -> Result<Module>
     if spixels == 0 || fpixels == 0 || spixels.saturating_mul(fpixels) > crate::validate::MAX_PIXELS {
         return Err(ctx.err(&format!("{at}/data_size"), format!("{spixels} x {fpixels} pixels: at least 1 each, at most {} in all", crate::validate::MAX_PIXELS)));
     }
-    let (pf, fast, corner) = direction(ctx, file, g, at, "fast_pixel_direction")?;
-    let (ps, slow, corner_s) = direction(ctx, file, g, at, "slow_pixel_direction")?;
+    let (pf, fast, offset_f, chain) = direction(ctx, file, g, at, "fast_pixel_direction")?;
+    let (ps, slow, offset_s, _) = direction(ctx, file, g, at, "slow_pixel_direction")?;
     if (pf - ps).abs() > SQUARE_PIXEL_TOLERANCE * pf {
         return Err(ctx.err(&format!("{at}/slow_pixel_direction"), format!("pixels of {pf} x {ps} mm are not square, which the renderer does not model")));
     }
-    // dxtbx places a module's corner at the chain applied to both directions' offsets; written
-    // offsets are zero, so both give the module_offset chain's point.
-    let corner = if corner == corner_s { corner } else { std::array::from_fn(|i| corner[i] + corner_s[i]) };
+    // The corner of pixel (0, 0): the fast direction's chain applied to both directions'
+    // offsets (dxtbx's hierarchical reader adds the two offsets; written offsets are zero).
+    let corner = apply_point(&chain, std::array::from_fn(|i| offset_f[i] + offset_s[i]));
     let thick = own_length_um(ctx, g, at, "sensor_thickness")?;
     let panel = PanelScene {
         name: attr_str(g, "panel_name").unwrap_or_else(|| at.rsplit('/').next().unwrap_or(at).to_string()),
@@ -193,6 +193,10 @@ fn read_images(ctx: Ctx<'_>, detector: &Group, det_path: &str, modules: &[Module
     };
     if *frames != 1 {
         return Err(ctx.err(&at, format!("holds {frames} frames: one is read")));
+    }
+    let most = (crate::io::MAX_INPUT_BYTES / 4) as usize;
+    if rows.saturating_mul(*cols) > most {
+        return Err(ctx.err(&at, format!("a frame of {rows} x {cols} pixels is more than {most}, the most read")));
     }
     let frame = ctx.at(&at, ds.read_raw::<f32>())?;
     let mut images = Vec::with_capacity(modules.len());
