@@ -12,6 +12,7 @@ mod backend;
 mod cbf_out;
 mod panels;
 mod grad;
+mod nxs_out;
 mod observe;
 mod outputs;
 mod refine;

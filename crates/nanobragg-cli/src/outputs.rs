@@ -51,6 +51,9 @@ pub fn render_outputs(cl: &CommandLine) -> Vec<NamedFile> {
     if let Some(p) = &io.cbffile {
         out.push(named("-cbffile", p));
     }
+    if let Some(p) = &cl.nxsfile {
+        out.push(named("-nxsfile", p));
+    }
     if !io.nonoise {
         out.push(named("-noisefile", &or(&io.noisefile, "noiseimage.img")));
     }

@@ -3,7 +3,8 @@
 //! `-panel N` turns the scene into panel N's one-panel scene before anything else, so every
 //! output of a single detector (SMV, CBF, PGM, noise, `grad`, `refine`) works on it.
 //! `-panel all` (the default) renders every panel: `-floatfile` holds the panels one after the
-//! other (`[panel][slow][fast]`, f32), `-pngfile` lays them out as seen from the sample; the
+//! other (`[panel][slow][fast]`, f32), `-nxsfile` writes them with the detector model (NeXus
+//! NXmx), `-pngfile` lays them out as seen from the sample; the
 //! single-image formats are refused rather than written for one panel only.
 
 use std::path::{Path, PathBuf};
@@ -62,6 +63,9 @@ fn outputs(cl: &CommandLine) -> Result<Vec<NamedFile>, Failure> {
     if let Some(p) = &io.pngfile {
         out.push(NamedFile { flag: "-pngfile", path: p.clone() });
     }
+    if let Some(p) = &cl.nxsfile {
+        out.push(NamedFile { flag: "-nxsfile", path: p.clone() });
+    }
     if let Some(p) = &cl.dump_scene {
         out.push(NamedFile { flag: "-dump_scene", path: p.clone() });
     }
@@ -98,6 +102,10 @@ pub fn run_all(cl: &CommandLine) -> Result<(), Failure> {
     let float_path = &planned[0].path;
     say!("writing {} as {} 4-byte floats ({} panels, [panel][slow][fast])", float_path.display(), all.len(), images.len());
     nanobragg::io::float_image::write_float_image(float_path, &all).map_err(fail("-floatfile"))?;
+    if let Some(path) = &cl.nxsfile {
+        let pixels = images.iter().map(|i| i.data.clone()).collect();
+        crate::nxs_out::write(path, crate::nxs_out::panels_of(&cl.scene), pixels, crate::nxs_out::wavelength_a(&cl.scene))?;
+    }
     if let Some(png) = &cl.scene.io.pngfile {
         write_mosaic(cl, &images, png)?;
     }

@@ -35,6 +35,20 @@ pub struct Rendered {
     pub image: Image,
     pub plan: Plan,
     pub header: SmvHeaderValues,
+    pub frame: DetectorFrame,
+}
+
+/// The rendered detector in the scene's lab frame (after all rotations), for `-nxsfile`.
+#[derive(Debug, Clone, Copy)]
+pub struct DetectorFrame {
+    /// Outer corner of pixel (0, 0) (mm).
+    pub pix0_mm: [f64; 3],
+    /// Unit fast axis.
+    pub fast: [f64; 3],
+    /// Unit slow axis.
+    pub slow: [f64; 3],
+    /// Unit beam direction (propagation).
+    pub beam: [f64; 3],
 }
 
 struct RenderJob<'a> {
@@ -97,10 +111,21 @@ impl BackendJob for RenderJob<'_> {
             osc_range_deg: s.crystal.osc_rad * RTD,
             twotheta_deg: s.detector.twotheta_rad * RTD,
         };
+        let v3 = |t: &burn::tensor::Tensor<B, 1>| {
+            let v = nanobragg::linalg::to_vec(t);
+            [v[0], v[1], v[2]]
+        };
+        let frame = DetectorFrame {
+            pix0_mm: v3(&det.pix0).map(|x| x * 1000.0),
+            fast: v3(&det.fdet),
+            slow: v3(&det.sdet),
+            beam: v3(&det.beam),
+        };
         Ok(Rendered {
             image,
             plan: sim.plan.clone(),
             header,
+            frame,
         })
     }
 }
@@ -117,6 +142,10 @@ pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     if cl.help {
         say!("{}{}", usage(), crate::grad::parameter_help());
         return Ok(());
+    }
+    crate::nxs_out::check_supported(&cl)?;
+    if (grad_mode || refine_mode) && cl.nxsfile.is_some() {
+        return Err(Failure::Usage("-nxsfile: only a render writes images (not grad or refine)".into()));
     }
     crate::panels::resolve(&mut cl)?;
     if grad_mode {
@@ -237,6 +266,10 @@ fn write_outputs(
         let cbf = crate::cbf_out::cbf_image(r, counts, setup);
         say!("writing {} as a miniCBF of 4-byte integers", path.display());
         nanobragg::io::cbf::write_cbf(path, &cbf).map_err(fail("-cbffile"))?;
+    }
+    if let Some(path) = &cl.nxsfile {
+        let panel = crate::nxs_out::single_panel(r, setup, cl.expt.is_some())?;
+        crate::nxs_out::write(path, vec![panel], vec![img.data.clone()], r.header.wavelength_a)?;
     }
 
     if !io.nopgm {

@@ -392,6 +392,7 @@ fn cases() -> Vec<Case> {
             p("prev.png")),
         case!(["-png_log"], "", |c| c.scene.io.png_log = true),
         case!(["-cbffile"], "out.cbf", |c| c.scene.io.cbffile = p("out.cbf")),
+        case!(["-nxsfile"], "out.nxs", |c| c.nxsfile = p("out.nxs")),
         case!(["-refined_expt"], "r.expt", |c| c.refine.refined_expt = p("r.expt")),
         case!(["-expt"], "models.expt", |c| c.expt = p("models.expt")),
         case!(["-experiment"], "2", |c| c.experiment = 2),

@@ -175,6 +175,9 @@ pub struct CommandLine {
     pub experiment: usize,
     /// `-panel N|all`: which panels of a multi-panel detector to render (default all).
     pub panel: PanelChoice,
+    /// `-nxsfile out.nxs`: NeXus/HDF5 NXmx image of every panel rendered, with the detector
+    /// model (written only by a binary built with the cargo feature `nexus`).
+    pub nxsfile: Option<PathBuf>,
 }
 
 /// Which panels of a multi-panel detector a run renders (`-panel`).
@@ -232,6 +235,7 @@ impl Default for CommandLine {
             expt: None,
             experiment: 0,
             panel: PanelChoice::All,
+            nxsfile: None,
         }
     }
 }

@@ -614,6 +614,10 @@ static FLAGS: &[FlagSpec] = &[
     flag!(["-cbffile"], V(1), Ours, "<file>",
         "miniCBF image (Pilatus layout): the -intfile values as signed 32-bit counts, not saturated at 65535",
         |c, v| { c.scene.io.cbffile = Some(v.path(0)?); Ok(()) }),
+    flag!(["-nxsfile"], V(1), Ours, "<file>",
+        "NeXus/HDF5 NXmx image: every panel rendered (f32 photons, the -floatfile values) with the \
+         detector model and wavelength; needs a binary built with --features nexus",
+        |c, v| { c.nxsfile = Some(v.path(0)?); Ok(()) }),
     flag!(["-expt"], V(1), Ours, "<file.expt>",
         "render a DIALS experiment list (or legacy DataBlock list): its detector panels, beam and crystal; \
          other flags override its values (-N, -lambda, ...); the detector's frame flags are refused",

@@ -1,6 +1,8 @@
 //! File formats: HKL text, Fdump cache, MOSFLM matrices, source lists, SMV, miniCBF (Pilatus/Eiger), PGM, raw
 //! float, PNG previews (one panel, or several laid out in the lab frame), and DIALS/dxtbx experiment
-//! lists (`.expt` JSON, legacy DataBlock lists) with their lab-frame geometry ([`expt`]).
+//! lists (`.expt` JSON, legacy DataBlock lists) with their lab-frame geometry ([`expt`]); with the
+//! cargo feature `nexus`, NeXus/HDF5 NXmx images with the detector model (`nexus`, through the
+//! system HDF5 library).
 //!
 //! Every reader returns `Result<_, IoError>`; error messages name the file and, for text formats, the
 //! 1-based line number. Readers never panic, whatever the input bytes. Every writer goes through
@@ -21,6 +23,8 @@ pub mod fdump;
 pub mod float_image;
 pub mod hkl;
 pub mod matrix;
+#[cfg(feature = "nexus")]
+pub mod nexus;
 pub mod panel_mosaic;
 #[cfg(test)]
 mod parser_tests;
