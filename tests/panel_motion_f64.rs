@@ -150,3 +150,24 @@ fn zero_motion_renders_the_panel_bit_for_bit() {
     let want = render(&scene_with(p, ""));
     assert!(ours == want, "zero motion changed the image");
 }
+
+/// The scalar form of the motion (`Scene::placed_panels`, used by the NeXus writer and the
+/// preview) places the panel where the renderer's tensor form does.
+#[test]
+fn the_scalar_motion_places_the_panel_where_the_renderer_does() {
+    use nanobragg::detector::DetectorGeometry;
+    use nanobragg::params::Params;
+    let scene = scene_with(panel(), "-panel_rot 0.7 -1.1 2 -group_rot -0.4 0.9 1.5 -panel_shift 0.2 -0.1 0.3");
+    let placed = &scene.placed_panels()[0];
+    let setup = Setup::from_scene(&scene.panel_scene(0).expect("the panel"), Path::new(".")).expect("setup");
+    let params = Params::<B>::from_setup(&setup, &NdArrayDevice::Cpu).expect("params");
+    let det = DetectorGeometry::new(&setup.detector, &params).expect("geometry");
+    let v = |t: &burn::tensor::Tensor<B, 1>| nanobragg::linalg::to_vec(t);
+    let pix0 = v(&det.pix0);
+    for k in 0..3 {
+        assert!((placed.origin_mm[k] - 1000.0 * pix0[k]).abs() < 1e-9, "origin {:?} vs pix0 {pix0:?} m", placed.origin_mm);
+        assert!((placed.fast_axis[k] - v(&det.fdet)[k]).abs() < 1e-12, "fast {:?}", placed.fast_axis);
+        assert!((placed.slow_axis[k] - v(&det.sdet)[k]).abs() < 1e-12, "slow {:?}", placed.slow_axis);
+    }
+    assert!(placed.origin_mm != scene.detector.panels[0].origin_mm, "the motion moved the panel");
+}

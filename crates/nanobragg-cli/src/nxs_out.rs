@@ -31,12 +31,14 @@ pub fn check_supported(cl: &CommandLine) -> Result<(), Failure> {
     }
 }
 
-/// The panels of a multi-panel scene as written: each panel's own sensor, else the detector's
+/// The panels of a multi-panel scene as written: where the render placed them (the panel
+/// motion applied, [`Scene::placed_panels`]), each with its own sensor, else the detector's
 /// (`-detector_thick`, `-detector_abs`), where positive.
 pub fn panels_of(scene: &Scene) -> Vec<PanelScene> {
     let d = &scene.detector;
     let positive = |v: Option<f64>| v.filter(|x| *x > 0.0 && x.is_finite());
-    d.panels
+    scene
+        .placed_panels()
         .iter()
         .map(|p| PanelScene {
             thick_um: positive(p.thick_um.or(d.thick_um)),
@@ -72,6 +74,7 @@ pub fn single_panel(r: &Rendered, setup: &Setup, dxtbx_frame: bool) -> Result<Pa
         spixels: d.spixels as i64,
         thick_um: (d.thick_m > 0.0).then_some(d.thick_m * 1e6),
         abs_depth_um: (d.mu_per_m > 0.0 && d.thick_m > 0.0).then_some(1e6 / d.mu_per_m),
+        group: None,
     })
 }
 

@@ -397,6 +397,9 @@ fn cases() -> Vec<Case> {
         case!(["-expt"], "models.expt", |c| c.expt = p("models.expt")),
         case!(["-experiment"], "2", |c| c.experiment = 2),
         case!(["-panel"], "7", |c| c.panel = nanobragg_cli::PanelChoice::One(7)),
+        case!(["-panel_shift"], "0.1 -0.2 0.3", |c| c.scene.detector.panel_shift_mm = Some([0.1, -0.2, 0.3])),
+        case!(["-panel_rot"], "1 2 -3", |c| c.scene.detector.panel_rot_deg = Some([1.0, 2.0, -3.0])),
+        case!(["-group_rot"], "0.5 0 -0.25", |c| c.scene.detector.group_rot_deg = Some([0.5, 0.0, -0.25])),
         case!(["-floatfile_f64"], "img64.bin", |c| c.scene.io.floatfile_f64 =
             p("img64.bin")),
         case!(["-default_scene"], "", |c| c.scene = nanobragg::Scene::builtin_default()),
@@ -406,6 +409,9 @@ fn cases() -> Vec<Case> {
         case!(["-target"], "m.img", |c| c.refine.target = p("m.img")),
         case!(["-refine"], "cell_a,scale", |c| c.refine.names =
             vec!["cell_a".to_string(), "scale".to_string()]),
+        case!(["-refine_per_panel"], "panel_shift_x,panel_rot_o", |c| c.refine.per_panel =
+            vec!["panel_shift_x".to_string(), "panel_rot_o".to_string()]),
+        case!(["-refine_per_group"], "group_rot_o", |c| c.refine.per_group = vec!["group_rot_o".to_string()]),
         case!(["-background"], "bg.bin", |c| c.refine.background = p("bg.bin")),
         case!(["-optimizer"], "adam", |c| c.refine.optimizer = Some("adam".to_string())),
         case!(["-max_iter"], "50", |c| c.refine.max_iter = Some(50)),

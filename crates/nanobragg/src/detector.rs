@@ -10,7 +10,7 @@
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::error::{NanobraggError, Result};
-use crate::linalg::{dot, rotate_axis, rotate_xyz, rows, scalar, to_f64, vec3};
+use crate::linalg::{cross_f64, dot, rotate_axis, rotate_axis_f64, rotate_xyz, rows, scalar, to_f64, unit_f64, vec3};
 use crate::params::Params;
 use crate::scene::{Convention, Pivot};
 use crate::setup::{BeamCenterMapping, CenterDefault, DetectorSetup};
@@ -238,6 +238,46 @@ fn moved<B: Backend>(
     let pix0 = pix0 + moved_by + Tensor::cat(vec![sx.clone(), sy.clone(), sz.clone()], 0);
     let ratio = ratio * (dot(&beam, &o) / dot(&beam, &odet));
     Frame { fdet: f, sdet: s, odet: o, beam, pix0, ratio }
+}
+
+/// A panel's frame in the lab (any length unit): the corner of pixel (0, 0) and unit axes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PanelPlacement {
+    /// Corner of pixel (0, 0).
+    pub origin: [f64; 3],
+    /// Unit fast axis.
+    pub fast: [f64; 3],
+    /// Unit slow axis.
+    pub slow: [f64; 3],
+}
+
+/// The motion of [`moved`] in scalar form (host f64, for file writers and previews): `size` is
+/// the panel's extent along fast and slow, `group` its group's pivot and unit axes (fast,
+/// slow, normal) in the unit of `p.origin`, angles in rad, `shift` in that unit.
+pub fn moved_f64(
+    p: PanelPlacement,
+    size: [f64; 2],
+    panel_rot: [f64; 3],
+    group: Option<([f64; 3], [[f64; 3]; 3])>,
+    group_rot: [f64; 3],
+    shift: [f64; 3],
+) -> PanelPlacement {
+    let normal = unit_f64(cross_f64(p.fast, p.slow));
+    let own = [p.fast, p.slow, normal];
+    let half: [f64; 3] = std::array::from_fn(|k| 0.5 * (size[0] * p.fast[k] + size[1] * p.slow[k]));
+    let centre: [f64; 3] = std::array::from_fn(|k| p.origin[k] + half[k]);
+    let (pivot, axes) = group.unwrap_or((centre, own));
+    let turn = |v: [f64; 3], axes: &[[f64; 3]; 3], angles: [f64; 3]| {
+        (0..3).fold(v, |v, i| rotate_axis_f64(v, axes[i], angles[i]))
+    };
+    let corner = turn(half.map(|x| -x), &own, panel_rot);
+    let origin: [f64; 3] = std::array::from_fn(|k| centre[k] + corner[k]);
+    let arm = turn(std::array::from_fn(|k| origin[k] - pivot[k]), &axes, group_rot);
+    PanelPlacement {
+        origin: std::array::from_fn(|k| pivot[k] + arm[k] + shift[k]),
+        fast: turn(turn(p.fast, &own, panel_rot), &axes, group_rot),
+        slow: turn(turn(p.slow, &own, panel_rot), &axes, group_rot),
+    }
 }
 
 /// Near point, close distance, beam spot and distance read back from the rotated frame.

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Convention, DetectorScene, Pivot, Scene};
 use crate::error::{NanobraggError, Result};
+use crate::detector::{moved_f64, PanelPlacement};
 use crate::linalg::{cross_f64, dot_f64 as dot, unit_f64};
 
 /// Largest |f̂·ŝ| accepted: the C program's pix0 reconstruction assumes orthogonal axes; at
@@ -174,6 +175,28 @@ impl Scene {
         }
         d.group = panel.group.clone();
         Ok(scene)
+    }
+
+    /// The panels as rendered: each moved by the scene's panel motion (`-panel_rot`,
+    /// `-group_rot`, `-panel_shift`, [`crate::detector::moved_f64`]), for file writers and
+    /// previews. The panels' groups are kept as given.
+    pub fn placed_panels(&self) -> Vec<PanelScene> {
+        let d = &self.detector;
+        let rad = |v: Option<[f64; 3]>| v.unwrap_or([0.0; 3]).map(f64::to_radians);
+        d.panels
+            .iter()
+            .map(|p| {
+                let group = p.group.as_ref().map(|g| {
+                    let (f, s) = (unit_f64(g.fast_axis), unit_f64(g.slow_axis));
+                    (g.pivot_mm, [f, s, unit_f64(cross_f64(f, s))])
+                });
+                let at = PanelPlacement { origin: p.origin_mm, fast: unit_f64(p.fast_axis), slow: unit_f64(p.slow_axis) };
+                let size = [p.fpixels as f64 * p.pixel_mm, p.spixels as f64 * p.pixel_mm];
+                let shift = d.panel_shift_mm.unwrap_or([0.0; 3]);
+                let moved = moved_f64(at, size, rad(d.panel_rot_deg), group, rad(d.group_rot_deg), shift);
+                PanelScene { origin_mm: moved.origin, fast_axis: moved.fast, slow_axis: moved.slow, ..p.clone() }
+            })
+            .collect()
     }
 
     fn check_no_frame_flags(&self) -> Result<()> {

@@ -72,7 +72,8 @@ pub fn render_panels<B: RenderBackend>(
 /// beam, for a PNG preview; `images` in panel order, as [`render_panels`] returns them.
 pub fn panels_as_seen(scene: &Scene, images: &[Image], max_side: usize) -> Result<Mosaic> {
     let mut pixels = Vec::with_capacity(images.len());
-    for (i, (image, panel)) in images.iter().zip(&scene.detector.panels).enumerate() {
+    let placed = scene.placed_panels();
+    for (i, (image, panel)) in images.iter().zip(&placed).enumerate() {
         let frame = PanelFrame::of(panel, i)?;
         pixels.push(PanelPixels {
             data: &image.data,

@@ -158,6 +158,8 @@ fn read_module(ctx: Ctx<'_>, file: &File, at: &str, g: &Group) -> Result<Module>
         spixels: spixels as i64,
         thick_um: thick,
         abs_depth_um: own_length_um(ctx, g, at, "sensor_attenuation_length")?,
+        // NXmx has no panel groups (only transformation chains): none is read back.
+        group: None,
     };
     Ok(Module { origin, panel })
 }
