@@ -10,7 +10,9 @@
 //! group's axes through the group's pivot.
 
 mod gradient_scenes;
+mod realdata;
 
+use realdata::realdata;
 use std::path::{Path, PathBuf};
 
 use gradient_scenes::fd::{check_simulator, Outcome, B};
@@ -22,13 +24,7 @@ const COMMON: &str = "-lambda 0.97625 -cell 57.99 57.99 149.83 90 90 90 -misset 
     -default_F 100 -beam_vector 0 0 -1 -polar_vector 0 1 0 -spindle_axis 1 0 0 -oversample 1";
 
 fn datablock() -> PathBuf {
-    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata"),
-    };
-    let path = dir.join("datablock-0.json");
-    assert!(path.exists(), "{} is missing: set NANOBRAGG_REALDATA to the shared/realdata folder", path.display());
-    path
+    realdata("datablock-0.json")
 }
 
 #[test]

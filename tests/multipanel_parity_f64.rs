@@ -4,6 +4,9 @@
 //! panel with the C program run with that panel's frame (`tests/data/pilatus_panels/`, whose
 //! README says how the C runs were made). Exact at f64: max |Δ| ≤ 1e-5 · max.
 
+mod realdata;
+
+use realdata::realdata;
 use std::path::{Path, PathBuf};
 
 use burn_ndarray::{NdArray, NdArrayDevice};
@@ -23,12 +26,6 @@ fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pilatus_panels")
 }
 
-fn realdata_dir() -> PathBuf {
-    match std::env::var_os("NANOBRAGG_REALDATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata"),
-    }
-}
 
 /// One row of `crops.tsv`: panel index, first fast and slow pixel, size.
 struct Crop {
@@ -57,8 +54,7 @@ fn reference(panel: usize) -> Vec<f32> {
 }
 
 fn pilatus_panels() -> Vec<PanelScene> {
-    let path = realdata_dir().join("datablock-0.json");
-    assert!(path.exists(), "{} is missing: set NANOBRAGG_REALDATA to the shared/realdata folder", path.display());
+    let path = realdata("datablock-0.json");
     nanobragg::experiment::panel_scenes_of_file(&path, 0).expect("datablock-0.json's detector")
 }
 

@@ -5,6 +5,9 @@
 //! Rodrigues rotations of its origin and axes) and rendered with no motion: the two images
 //! agree to 1e-9 of the maximum. Zero motion is bit-for-bit the C geometry (the parity suites).
 
+mod realdata;
+
+use realdata::realdata;
 use std::path::{Path, PathBuf};
 
 use burn_ndarray::{NdArray, NdArrayDevice};
@@ -17,11 +20,7 @@ const COMMON: &str = "-lambda 0.97625 -cell 57.99 57.99 149.83 90 90 90 -misset 
     -default_F 100 -beam_vector 0 0 -1 -polar_vector 0 1 0 -spindle_axis 1 0 0 -oversample 2";
 
 fn datablock() -> PathBuf {
-    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata"),
-    };
-    dir.join("datablock-0.json")
+    realdata("datablock-0.json")
 }
 
 /// A 40 x 30 crop of panel 27 of the real Pilatus 6M, holding a spot.

@@ -8,8 +8,11 @@
 //! together: its gradient is checked against finite differences of the joint loss, and with
 //! the per-panel shifts restrained to 0 it recovers a shift common to all panels.
 
+mod realdata;
+
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use realdata::realdata;
+use std::path::Path;
 
 use burn_autodiff::Autodiff;
 use burn_ndarray::{NdArray, NdArrayDevice};
@@ -33,11 +36,7 @@ const CROPS: [(usize, i64, i64); 4] = [(12, 200, 60), (26, 300, 20), (27, 150, 8
 const TRUE_SHIFTS: [[f64; 2]; 4] = [[0.05, -0.03], [-0.04, 0.06], [0.03, 0.045], [-0.06, -0.035]];
 
 fn panels() -> Vec<PanelScene> {
-    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realdata"),
-    };
-    let all = nanobragg::experiment::panel_scenes_of_file(&dir.join("datablock-0.json"), 0).expect("the Pilatus panels");
+    let all = nanobragg::experiment::panel_scenes_of_file(&realdata("datablock-0.json"), 0).expect("the Pilatus panels");
     CROPS.iter().map(|&(p, f, s)| all[p].cropped(f, s, 64, 48).expect("the crop")).collect()
 }
 
