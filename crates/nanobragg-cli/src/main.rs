@@ -4,11 +4,18 @@
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        if !crate::QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = writeln!(std::io::stdout(), $($arg)*);
+        }
     }};
 }
 
+/// Set while `nanobragg batch` renders a shot: the render's report lines are left out (the
+/// batch prints one line per shot).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 mod backend;
+mod batch;
 mod cbf_out;
 mod panels;
 mod grad;

@@ -41,7 +41,7 @@ impl CliObserver {
         // As in the C program the progress meter gives way to -printout; ours is also off
         // unless stderr is a terminal.
         let wanted = io.progress.unwrap_or(true) && printout == Printout::Off;
-        let progress = (wanted && std::io::stderr().is_terminal()).then(ProgressBar::new);
+        let progress = (wanted && std::io::stderr().is_terminal()).then(|| ProgressBar::new("pixels"));
         CliObserver {
             fpixels,
             trace,
@@ -106,11 +106,12 @@ impl RenderObserver for CliObserver {
 }
 
 /// A one-line bar on stderr, drawn only once a render has run for a second, at most ten times
-/// a second.
-struct ProgressBar {
+/// a second, counting `unit`s (pixels, shots).
+pub(crate) struct ProgressBar {
     start: Instant,
     last: Option<Instant>,
     drawn: bool,
+    unit: &'static str,
 }
 
 impl ProgressBar {
@@ -118,15 +119,16 @@ impl ProgressBar {
     const PERIOD: Duration = Duration::from_millis(100);
     const WIDTH: usize = 30;
 
-    fn new() -> Self {
+    pub(crate) fn new(unit: &'static str) -> Self {
         ProgressBar {
             start: Instant::now(),
             last: None,
             drawn: false,
+            unit,
         }
     }
 
-    fn update(&mut self, done: usize, total: usize) {
+    pub(crate) fn update(&mut self, done: usize, total: usize) {
         let now = Instant::now();
         let elapsed = now - self.start;
         if elapsed < Self::DELAY || self.last.is_some_and(|t| now - t < Self::PERIOD) {
@@ -143,17 +145,18 @@ impl ProgressBar {
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,
-            "\r\x1b[K[{}{}] {:3.0}% {done}/{total} pixels, {:.1} s{left}",
+            "\r\x1b[K[{}{}] {:3.0}% {done}/{total} {}, {:.1} s{left}",
             "#".repeat(filled),
             "-".repeat(Self::WIDTH - filled.min(Self::WIDTH)),
             100.0 * frac,
+            self.unit,
             elapsed.as_secs_f64(),
         );
         let _ = err.flush();
         self.drawn = true;
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         if self.drawn {
             let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
             self.drawn = false;

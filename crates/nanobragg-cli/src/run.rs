@@ -135,7 +135,8 @@ pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     let first = args.first().and_then(|a| a.to_str());
     let grad_mode = first == Some("grad");
     let refine_mode = first == Some("refine");
-    if grad_mode || refine_mode {
+    let batch_mode = first == Some("batch");
+    if grad_mode || refine_mode || batch_mode {
         args.remove(0);
     }
     let mut cl: CommandLine = parse_args(args).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -154,16 +155,27 @@ pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     if refine_mode {
         return crate::refine::run(cl);
     }
+    if batch_mode || cl.shots.is_some() || cl.outdir.is_some() {
+        return match batch_mode {
+            true => crate::batch::run(cl),
+            false => Err(Failure::Usage("-shots and -outdir belong to nanobragg batch".into())),
+        };
+    }
     if !cl.scene.detector.panels.is_empty() {
         return crate::panels::run_all(&cl);
     }
     crate::outputs::check(&crate::outputs::render_outputs(&cl), &crate::outputs::inputs(&cl))?;
-    let cwd = PathBuf::from(".");
-    let setup = Setup::from_scene(&cl.scene, &cwd).map_err(|e| Failure::Runtime(e.to_string()))?;
+    let setup = Setup::from_scene(&cl.scene, &PathBuf::from(".")).map_err(|e| Failure::Runtime(e.to_string()))?;
+    render_one(&cl, &setup).map(|_| ())
+}
+
+/// Render the single-detector scene of `cl` (resolved as `setup`, outputs checked) and write
+/// its outputs; returns the image's statistics.
+pub fn render_one(cl: &CommandLine, setup: &Setup) -> Result<ImageStats, Failure> {
     if let Some(path) = &cl.dump_scene {
         write_scene(&cl.scene, path)?;
     }
-    write_fdump_cache(&cl, &setup);
+    write_fdump_cache(cl, setup);
     for w in &setup.warnings {
         say!("{w}");
     }
@@ -177,7 +189,7 @@ pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
         &cl.backend,
         cl.dtype,
         RenderJob {
-            setup: &setup,
+            setup,
             io: &cl.scene.io,
             options,
             carryover: cl.phi_carryover_mode,
@@ -195,7 +207,8 @@ pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
         setup.detector.pixel_m,
         rendered.plan.oversample,
     );
-    write_outputs(&cl, &setup, &rendered, &stats)
+    write_outputs(cl, setup, &rendered, &stats)?;
+    Ok(stats)
 }
 
 /// Write `scene` as TOML to `path` (`-dump_scene`), atomically.

@@ -395,6 +395,8 @@ fn cases() -> Vec<Case> {
         case!(["-nxsfile"], "out.nxs", |c| c.nxsfile = p("out.nxs")),
         case!(["-refined_expt"], "r.expt", |c| c.refine.refined_expt = p("r.expt")),
         case!(["-expt"], "models.expt", |c| c.expt = p("models.expt")),
+        case!(["-shots"], "list.toml", |c| c.shots = p("list.toml")),
+        case!(["-outdir"], "out", |c| c.outdir = p("out")),
         case!(["-experiment"], "2", |c| c.experiment = 2),
         case!(["-panel"], "7", |c| c.panel = nanobragg_cli::PanelChoice::One(7)),
         case!(["-panel_shift"], "0.1 -0.2 0.3", |c| c.scene.detector.panel_shift_mm = Some([0.1, -0.2, 0.3])),

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod panels;
+mod shots;
 pub use panels::{PanelFrame, PanelGroup, PanelScene, MAX_AXIS_SKEW};
+pub use shots::{Shot, ShotList, MAX_SHOTS};
 
 /// Detector/beam axis convention (sets basis vectors, beam-centre mapping and pivot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -178,6 +178,10 @@ pub struct CommandLine {
     /// `-nxsfile out.nxs`: NeXus/HDF5 NXmx image of every panel rendered, with the detector
     /// model (written only by a binary built with the cargo feature `nexus`).
     pub nxsfile: Option<PathBuf>,
+    /// `nanobragg batch -shots list.toml`: the shots to render against the scene.
+    pub shots: Option<PathBuf>,
+    /// `nanobragg batch -outdir dir`: where each shot's files go (default `.`).
+    pub outdir: Option<PathBuf>,
 }
 
 /// Which panels of a multi-panel detector a run renders (`-panel`).
@@ -236,6 +240,8 @@ impl Default for CommandLine {
             experiment: 0,
             panel: PanelChoice::All,
             nxsfile: None,
+            shots: None,
+            outdir: None,
         }
     }
 }

@@ -618,6 +618,12 @@ static FLAGS: &[FlagSpec] = &[
         "NeXus/HDF5 NXmx image: every panel rendered (f32 photons, the -floatfile values) with the \
          detector model and wavelength; needs a binary built with --features nexus",
         |c, v| { c.nxsfile = Some(v.path(0)?); Ok(()) }),
+    flag!(["-shots"], V(1), Ours, "<list.toml|list.json>",
+        "nanobragg batch: the shots ([[shot]] tables: name, misset_deg, a_matrix_per_a, cell, n_cells, mosaic_spread_deg, fluence, wavelength_a, source_file, seed) rendered against the scene the other flags describe",
+        |c, v| { c.shots = Some(v.path(0)?); Ok(()) }),
+    flag!(["-outdir"], V(1), Ours, "<dir>",
+        "nanobragg batch: folder of each shot's files <name>.bin, <name>.img, … (default .)",
+        |c, v| { c.outdir = Some(v.path(0)?); Ok(()) }),
     flag!(["-expt"], V(1), Ours, "<file.expt>",
         "render a DIALS experiment list (or legacy DataBlock list): its detector panels, beam and crystal; \
          other flags override its values (-N, -lambda, ...); the detector's frame flags are refused",

@@ -1,0 +1,89 @@
+//! `nanobragg batch`: a list of 100 small shots rendered in one process, each shot's files
+//! byte-identical to `nanobragg` run alone with that shot's flags (`-misset`, `-N`, `-seed`,
+//! `-fluence`); a bad shot or a missing list refuses the batch before any file is written.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use common::{run, scratch, stderr, stdout};
+
+/// The shared scene: detector, beam, cell and sampling.
+const BASE: &str = "-cell 70 80 90 90 90 90 -default_F 100 -lambda 1 -distance 100 -detpixels 24 \
+    -pixel 0.2 -oversample 1 -nopgm -noprogress";
+
+/// Shot `i`'s misset, N, seed and fluence.
+fn shot(i: usize) -> ([f64; 3], f64, i64, f64) {
+    let m = [(i as f64 * 37.1) % 360.0, (i as f64 * 11.3) % 180.0 - 90.0, (i as f64 * 5.9) % 360.0];
+    (m, 3.0 + (i % 4) as f64, 1000 + i as i64, 1e24 * (1.0 + (i % 3) as f64))
+}
+
+fn write_list(dir: &Path, n: usize, bad: Option<usize>) {
+    let mut toml = String::new();
+    for i in 0..n {
+        let (m, cells, seed, fluence) = shot(i);
+        writeln!(toml, "[[shot]]\nname = \"shot_{i:03}\"\nmisset_deg = [{}, {}, {}]", m[0], m[1], m[2]).unwrap();
+        if bad == Some(i) {
+            writeln!(toml, "wavelength_a = 0.0").unwrap();
+        }
+        writeln!(toml, "n_cells = [{cells}, {cells}, {cells}]\nseed = {seed}\nfluence = {fluence:e}\n").unwrap();
+    }
+    std::fs::write(dir.join("shots.toml"), toml).unwrap();
+}
+
+fn bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn a_batch_of_100_shots_writes_what_each_shot_alone_writes() {
+    let dir = scratch("batch");
+    std::fs::create_dir(dir.join("out")).unwrap();
+    write_list(&dir, 100, None);
+    let out = run(&dir, &format!("batch -shots shots.toml -outdir out {BASE}"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert_eq!(text.lines().filter(|l| l.starts_with("shot ")).count(), 100, "one line per shot: {text}");
+    assert!(text.contains("rendered 100 shots") && text.contains("images/s"), "{text}");
+    for i in 0..100 {
+        for ext in ["bin", "img", "noise.img"] {
+            assert!(dir.join(format!("out/shot_{i:03}.{ext}")).exists(), "shot {i}: no .{ext}");
+        }
+    }
+    for i in [0, 37, 99] {
+        let (m, cells, seed, fluence) = shot(i);
+        let alone = format!(
+            "{BASE} -misset {} {} {} -N {cells} -seed {seed} -fluence {fluence:e} -floatfile a.bin -intfile a.img -noisefile a.noise.img",
+            m[0], m[1], m[2]
+        );
+        let single = run(&dir, &alone);
+        assert!(single.status.success(), "{}", stderr(&single));
+        for (ext, mine) in [("bin", "a.bin"), ("img", "a.img"), ("noise.img", "a.noise.img")] {
+            assert!(bytes(&dir.join(format!("out/shot_{i:03}.{ext}"))) == bytes(&dir.join(mine)), "shot {i}: .{ext} differs from the render alone");
+        }
+    }
+}
+
+#[test]
+fn a_bad_shot_refuses_the_batch_before_any_file_is_written() {
+    let dir = scratch("batch-bad");
+    std::fs::create_dir(dir.join("out")).unwrap();
+    write_list(&dir, 60, Some(42));
+    let out = run(&dir, &format!("batch -shots shots.toml -outdir out {BASE}"));
+    let err = stderr(&out);
+    assert!(!out.status.success(), "accepted a shot of wavelength 0");
+    assert!(err.contains("shot_042"), "the shot is named: {err}");
+    assert_eq!(err.lines().filter(|l| l.starts_with("nanobragg: error:")).count(), 1, "one error line: {err}");
+    assert_eq!(std::fs::read_dir(dir.join("out")).unwrap().count(), 0, "nothing written");
+    for (args, want) in [
+        (format!("batch -outdir out {BASE}"), "-shots"),
+        (format!("batch -shots missing.toml -outdir out {BASE}"), "missing.toml"),
+        (format!("batch -shots shots.toml -outdir nowhere {BASE}"), "nowhere"),
+        (format!("-shots shots.toml {BASE}"), "batch"),
+    ] {
+        let out = run(&dir, &args);
+        assert!(!out.status.success() && stderr(&out).contains(want), "{args}: {}", stderr(&out));
+    }
+    assert_eq!(std::fs::read_dir(dir.join("out")).unwrap().count(), 0, "nothing written");
+}
