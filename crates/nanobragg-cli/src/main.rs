@@ -9,6 +9,7 @@ macro_rules! say {
 }
 
 mod backend;
+mod cbf_target;
 mod cbf_out;
 mod panels;
 mod grad;

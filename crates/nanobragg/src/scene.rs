@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod panels;
+mod readout;
 pub use panels::{PanelFrame, PanelGroup, PanelScene, MAX_AXIS_SKEW};
+pub use readout::{panel_pixels, PanelPixels, PanelReadout, RawImage};
 
 /// Detector/beam axis convention (sets basis vectors, beam-centre mapping and pivot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -221,6 +223,10 @@ pub struct DetectorScene {
     /// The group of the rendered panel (set by [`Scene::panel_scene`] from the panel's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<PanelGroup>,
+    /// The readout of the rendered panel (gain, trusted range, mask, raw image offset; set by
+    /// [`Scene::panel_scene`] from the panel's), for reading its measured image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readout: Option<PanelReadout>,
     /// Custom fast axis, `-fdet_vector`.
     pub fdet_vector: Option<[f64; 3]>,
     /// Custom slow axis, `-sdet_vector`.
