@@ -251,7 +251,7 @@ pub struct PanelPlacement {
     pub slow: [f64; 3],
 }
 
-/// The motion of [`moved`] in scalar form (host f64, for file writers and previews): `size` is
+/// The motion of `moved` (the tensor form) in scalar form (host f64, for file writers and previews): `size` is
 /// the panel's extent along fast and slow, `group` its group's pivot and unit axes (fast,
 /// slow, normal) in the unit of `p.origin`, angles in rad, `shift` in that unit.
 pub fn moved_f64(
