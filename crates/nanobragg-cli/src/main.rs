@@ -16,6 +16,7 @@ static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new
 
 mod backend;
 mod batch;
+mod cbf_target;
 mod cbf_out;
 mod panels;
 mod grad;

@@ -75,6 +75,7 @@ pub fn single_panel(r: &Rendered, setup: &Setup, dxtbx_frame: bool) -> Result<Pa
         thick_um: (d.thick_m > 0.0).then_some(d.thick_m * 1e6),
         abs_depth_um: (d.mu_per_m > 0.0 && d.thick_m > 0.0).then_some(1e6 / d.mu_per_m),
         group: None,
+        ..PanelScene::default()
     })
 }
 

@@ -1,6 +1,8 @@
-//! `nanobragg refine <flags> -target measured.img|measured.bin -refine a,b [-loss poisson|l2]`:
-//! fit the named parameters of the scene the flags describe to a measured image, print the
-//! table start / refined / shift / σ and the correlations, and write the refined scene.
+//! `nanobragg refine <flags> -target measured.img|measured.bin|measured.cbf -refine a,b
+//! [-loss poisson|l2]`: fit the named parameters of the scene the flags describe to a measured
+//! image, print the table start / refined / shift / σ and the correlations, and write the
+//! refined scene. A CBF target is raw ADU read through the panel's readout
+//! ([`crate::cbf_target`]); SMV and raw-float targets are photons.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -159,7 +161,7 @@ pub(crate) fn target(cl: &CommandLine) -> Result<PathBuf, Failure> {
     cl.refine
         .target
         .clone()
-        .ok_or_else(|| Failure::Usage("nanobragg refine needs -target measured.img|measured.bin".into()))
+        .ok_or_else(|| Failure::Usage("nanobragg refine needs -target measured.img|measured.bin|measured.cbf".into()))
 }
 
 /// The optimiser and its iteration limit from `-optimizer` and `-max_iter`.
@@ -199,7 +201,10 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
     let setup = Setup::from_scene(&cl.scene, &PathBuf::from(".")).map_err(runtime)?;
     let pixels = setup.detector.fpixels * setup.detector.spixels;
     let adc = cl.scene.io.adc_offset.unwrap_or(40.0);
-    let mut observation = Observation::new(read_target(&target, pixels, adc)?);
+    let mut observation = match crate::cbf_target::is_cbf(&target) {
+        true => crate::cbf_target::single(&target, &cl.scene, setup.detector.fpixels, setup.detector.spixels)?,
+        false => Observation::new(read_target(&target, pixels, adc)?),
+    };
     if let Some(bg) = &cl.refine.background {
         let data = nanobragg::io::float_image::read_float_image(bg, pixels).map_err(runtime)?;
         nanobragg::validate::check_image(&format!("-background {}", bg.display()), &data, true)

@@ -4,8 +4,10 @@
 //! every panel (crystal, beam, scale), `-refine_per_panel`'s are refined once per panel (a
 //! panel's `panel_shift_*`, `panel_rot_*`), `-refine_per_group`'s once per panel group (the
 //! panels' dxtbx hierarchy parent: `group_rot_*` turns a module as one body, `panel_shift_*`
-//! moves it). The target holds every panel, `[panel][slow][fast]` raw 4-byte floats, as
-//! `-floatfile` writes them.
+//! moves it). The target holds every panel, `[panel][slow][fast]` raw 4-byte floats (photons),
+//! as `-floatfile` writes them, or is the detector's CBF frame (raw ADU), each panel's block
+//! cut at its `raw_image_offset` and read through its gain, trusted range and mask
+//! ([`crate::cbf_target`]).
 //!
 //! The refined scene keeps the panels, each moved to its refined frame (the panel motion folded
 //! into its origin and axes); `-refined_expt` writes them, the wavelength and the crystal back
@@ -69,30 +71,25 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
         .map_err(runtime)?;
     let sizes: Vec<usize> = setups.iter().map(|s| s.detector.fpixels * s.detector.spixels).collect();
     let total: usize = sizes.iter().sum();
-    let name = format!("-target {}", target.display());
-    let counts = read_target_values(&target, total, cl.scene.io.adc_offset.unwrap_or(40.0))?;
-    nanobragg::validate::check_image(&name, &counts, false).map_err(runtime)?;
-    let background = match &cl.refine.background {
-        Some(bg) => {
-            let data: Vec<f64> = nanobragg::io::float_image::read_float_image(bg, total)
-                .map_err(runtime)?
-                .iter()
-                .map(|&v| v as f64)
-                .collect();
-            nanobragg::validate::check_image(&format!("-background {}", bg.display()), &data, true).map_err(runtime)?;
-            Some(data)
+    let mut observations = match crate::cbf_target::is_cbf(&target) {
+        true => crate::cbf_target::panels(&target, &cl.scene)?,
+        false => {
+            let name = format!("-target {}", target.display());
+            let counts = read_target_values(&target, total, cl.scene.io.adc_offset.unwrap_or(40.0))?;
+            nanobragg::validate::check_image(&name, &counts, false).map_err(runtime)?;
+            split(&counts, &sizes).into_iter().map(Observation::new).collect()
         }
-        None => None,
     };
-    let mut observations = Vec::with_capacity(sizes.len());
-    let mut at = 0;
-    for n in sizes {
-        let mut o = Observation::new(counts[at..at + n].to_vec());
-        if let Some(b) = &background {
-            o = o.with_background(b[at..at + n].to_vec());
+    if let Some(bg) = &cl.refine.background {
+        let data: Vec<f64> = nanobragg::io::float_image::read_float_image(bg, total)
+            .map_err(runtime)?
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        nanobragg::validate::check_image(&format!("-background {}", bg.display()), &data, true).map_err(runtime)?;
+        for (o, b) in observations.iter_mut().zip(split(&data, &sizes)) {
+            o.background = Some(b);
         }
-        observations.push(o);
-        at += n;
     }
     let job = Job { cl: &cl, setups, shared, per_panel, per_group, observations, loss };
     use burn_autodiff::Autodiff;
@@ -101,6 +98,19 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
         DType::F64 => run_on::<Autodiff<NdArray<f64>>>(job, &NdArrayDevice::Cpu),
         DType::F32 => run_on::<Autodiff<NdArray<f32>>>(job, &NdArrayDevice::Cpu),
     }
+}
+
+/// `values` cut into consecutive blocks of `sizes`.
+fn split(values: &[f64], sizes: &[usize]) -> Vec<Vec<f64>> {
+    let mut at = 0;
+    sizes
+        .iter()
+        .map(|&n| {
+            let block = values[at..at + n].to_vec();
+            at += n;
+            block
+        })
+        .collect()
 }
 
 /// The parameter names given to `flag`.

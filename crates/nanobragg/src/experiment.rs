@@ -14,6 +14,7 @@
 //! | goniometer `rotation_axis` | `detector.spindle_axis` | as is; fixed or setting rotations other than the identity are refused |
 //! | crystal `real_space_a/b/c` (Å) | `crystal.a_matrix_per_a` | A = (rows a, b, c)⁻¹, columns a*, b*, c* |
 //! | crystal `ML_domain_size_ang` D | `crystal.n_cells` | D/|a|, D/|b|, D/|c| |
+//! | panel `gain`, `trusted_range`, `mask`, `raw_image_offset` | each panel's same fields | as is ([`crate::scene::PanelReadout`]); used only to read measured raw images |
 //!
 //! The scene's own flags win: [`apply_experiment`] sets a field only where the scene leaves it
 //! unset, so `-N`, `-lambda` or `-polar` given with `-expt` override the file.
@@ -125,6 +126,10 @@ fn panel_scene(p: &LabPanel, index: usize, input: &str) -> Result<PanelScene> {
         thick_um: None,
         abs_depth_um: None,
         group: None,
+        gain: p.gain,
+        trusted_range: p.trusted_range,
+        mask: p.mask.clone(),
+        raw_image_offset: p.raw_image_offset,
     })
 }
 

@@ -12,8 +12,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 mod panels;
+mod readout;
 mod shots;
 pub use panels::{PanelFrame, PanelGroup, PanelScene, MAX_AXIS_SKEW};
+pub use readout::{panel_pixels, PanelPixels, PanelReadout, RawImage};
 pub use shots::{Shot, ShotList, MAX_SHOTS};
 
 /// Detector/beam axis convention (sets basis vectors, beam-centre mapping and pivot).
@@ -223,6 +225,10 @@ pub struct DetectorScene {
     /// The group of the rendered panel (set by [`Scene::panel_scene`] from the panel's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<PanelGroup>,
+    /// The readout of the rendered panel (gain, trusted range, mask, raw image offset; set by
+    /// [`Scene::panel_scene`] from the panel's), for reading its measured image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readout: Option<PanelReadout>,
     /// Custom fast axis, `-fdet_vector`.
     pub fdet_vector: Option<[f64; 3]>,
     /// Custom slow axis, `-sdet_vector`.

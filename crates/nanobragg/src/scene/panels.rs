@@ -32,7 +32,7 @@ use crate::linalg::{cross_f64, dot_f64 as dot, unit_f64};
 pub const MAX_AXIS_SKEW: f64 = 1e-6;
 
 /// One flat panel in the lab frame.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PanelScene {
     /// Name (dxtbx's panel name, e.g. `"row-03-col-02"`); used in messages.
@@ -59,6 +59,45 @@ pub struct PanelScene {
     /// group rotations `group_rot_*` turn it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<PanelGroup>,
+    /// Gain (ADU per photon, dxtbx `gain`); 1 when absent. Readout fields: [`super::PanelReadout`].
+    #[serde(skip_serializing_if = "is_one")]
+    pub gain: f64,
+    /// Lowest and highest trusted raw value (ADU, both inclusive, dxtbx `trusted_range`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_range: Option<[f64; 2]>,
+    /// Untrusted rectangles `[f0, s0, f1, s1]` (pixels; `f0`, `s0` inclusive, `f1`, `s1`
+    /// exclusive; dxtbx `mask`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mask: Vec<[i64; 4]>,
+    /// Raw-image pixel `[fast, slow]` of this panel's pixel (0, 0) (dxtbx `raw_image_offset`);
+    /// `None`: the raw image is this panel's alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw_image_offset: Option<[i64; 2]>,
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+
+impl Default for PanelScene {
+    fn default() -> Self {
+        PanelScene {
+            name: String::new(),
+            origin_mm: [0.0; 3],
+            fast_axis: [0.0; 3],
+            slow_axis: [0.0; 3],
+            pixel_mm: 0.0,
+            fpixels: 0,
+            spixels: 0,
+            thick_um: None,
+            abs_depth_um: None,
+            group: None,
+            gain: 1.0,
+            trusted_range: None,
+            mask: Vec::new(),
+            raw_image_offset: None,
+        }
+    }
 }
 
 /// A group of panels moved as one rigid body by the group rotations (`-group_rot`, registry
@@ -88,7 +127,10 @@ impl PanelScene {
 
     /// The `fpixels × spixels` region of this panel starting at pixel (`fast0`, `slow0`), as a
     /// panel of its own: same axes, origin moved by `fast0·pixel` along the fast axis and
-    /// `slow0·pixel` along the slow axis. Refuses a region that does not lie inside the panel.
+    /// `slow0·pixel` along the slow axis. The readout follows: the mask rectangles move by
+    /// (`−fast0`, `−slow0`) and are clipped to the region (one left empty is dropped), the raw
+    /// image offset moves by (`fast0`, `slow0`) (from (0, 0) when the panel had none). Refuses
+    /// a region that does not lie inside the panel.
     pub fn cropped(&self, fast0: i64, slow0: i64, fpixels: i64, spixels: i64) -> Result<PanelScene> {
         let inside = |start: i64, count: i64, size: i64| start >= 0 && count >= 1 && start.saturating_add(count) <= size;
         if !(inside(fast0, fpixels, self.fpixels) && inside(slow0, spixels, self.spixels)) {
@@ -103,7 +145,15 @@ impl PanelScene {
         let (f, s) = (unit_f64(self.fast_axis), unit_f64(self.slow_axis));
         let (df, ds) = (fast0 as f64 * self.pixel_mm, slow0 as f64 * self.pixel_mm);
         let origin_mm = std::array::from_fn(|i| self.origin_mm[i] + df * f[i] + ds * s[i]);
-        Ok(PanelScene { origin_mm, fpixels, spixels, ..self.clone() })
+        let [x, y] = self.raw_image_offset.unwrap_or([0, 0]);
+        Ok(PanelScene {
+            origin_mm,
+            fpixels,
+            spixels,
+            mask: self.readout().cropped_mask(fast0, slow0, fpixels, spixels),
+            raw_image_offset: Some([x.saturating_add(fast0), y.saturating_add(slow0)]),
+            ..self.clone()
+        })
     }
 }
 
@@ -174,6 +224,7 @@ impl Scene {
             d.abs_depth_um = Some(a);
         }
         d.group = panel.group.clone();
+        d.readout = Some(panel.readout());
         Ok(scene)
     }
 

@@ -52,8 +52,12 @@ pub struct LabPanel {
     pub material: String,
     /// Gain (ADU per photon; 1 when absent, dxtbx's default).
     pub gain: f64,
-    /// Trusted raw value range, if the file gives one.
+    /// Trusted raw value range (ADU, inclusive), if the file gives one.
     pub trusted_range: Option<[f64; 2]>,
+    /// Untrusted rectangles `[f0, s0, f1, s1]` (pixels, `f1`/`s1` exclusive; empty when absent).
+    pub mask: Vec<[i64; 4]>,
+    /// Raw-image pixel `[fast, slow]` of the panel's pixel (0, 0), if the file gives one.
+    pub raw_image_offset: Option<[i64; 2]>,
     /// The hierarchy group the panel hangs from (none without a hierarchy).
     pub group: Option<ParentGroup>,
 }
@@ -164,6 +168,8 @@ fn lab_panel(p: &Panel, g: &Frame, key: &str) -> Result<LabPanel, GeometryError>
         material: p.material.clone().unwrap_or_default(),
         gain: p.gain.unwrap_or(1.0),
         trusted_range: p.trusted_range,
+        mask: p.mask.clone().unwrap_or_default(),
+        raw_image_offset: p.raw_image_offset,
         group: None,
     })
 }

@@ -160,6 +160,7 @@ fn read_module(ctx: Ctx<'_>, file: &File, at: &str, g: &Group) -> Result<Module>
         abs_depth_um: own_length_um(ctx, g, at, "sensor_attenuation_length")?,
         // NXmx has no panel groups (only transformation chains): none is read back.
         group: None,
+        ..PanelScene::default()
     };
     Ok(Module { origin, panel })
 }
