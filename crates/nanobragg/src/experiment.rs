@@ -25,7 +25,7 @@ use crate::error::{NanobraggError, Result};
 use crate::io::expt::vec3::inverse;
 use crate::io::expt::{lab_beam, lab_crystal, lab_panels, local_frames, read_experiments, Beam, Crystal, Detector, ExptFile, Goniometer, LabPanel, ModelRef};
 use crate::linalg::{cross_f64, unit_f64};
-use crate::scene::{Convention, PanelGroup, PanelScene, Scene};
+use crate::scene::{Convention, PanelGroup, PanelReadout, PanelScene, Scene};
 
 /// Largest relative difference between a panel's fast and slow pixel sizes taken as square.
 const SQUARE_PIXEL_TOLERANCE: f64 = 1e-9;
@@ -126,10 +126,7 @@ fn panel_scene(p: &LabPanel, index: usize, input: &str) -> Result<PanelScene> {
         thick_um: None,
         abs_depth_um: None,
         group: None,
-        gain: p.gain,
-        trusted_range: p.trusted_range,
-        mask: p.mask.clone(),
-        raw_image_offset: p.raw_image_offset,
+        readout: PanelReadout { gain: p.gain, trusted_range: p.trusted_range, mask: p.mask.clone(), raw_image_offset: p.raw_image_offset },
     })
 }
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use nanobragg::experiment::panel_scenes_of_file;
 use nanobragg::io::expt::{lab_panels, read_experiments};
-use nanobragg::scene::{panel_pixels, PanelScene, RawImage};
+use nanobragg::scene::{panel_pixels, PanelReadout, PanelScene, RawImage};
 use nanobragg::Scene;
 
 const TRUSTED: [f64; 2] = [-1.0, 244795.0];
@@ -38,12 +38,12 @@ fn the_readout_of_the_60_panel_pilatus_comes_from_the_file() {
     let panels = pilatus_panels();
     assert_eq!(panels.len(), 60);
     for p in &panels {
-        assert_eq!((p.gain, p.trusted_range, p.mask.len()), (1.0, Some(TRUSTED), 0), "{}", p.name);
+        assert_eq!((p.readout.gain, p.readout.trusted_range, p.readout.mask.len()), (1.0, Some(TRUSTED), 0), "{}", p.name);
     }
-    assert_eq!(panels[0].raw_image_offset, Some([0, 0]));
-    assert_eq!(panels[1].raw_image_offset, Some([494, 0]));
-    assert_eq!(panels[5].raw_image_offset, Some([0, 212]));
-    assert_eq!(panels[59].raw_image_offset, Some([1976, 2332]));
+    assert_eq!(panels[0].readout.raw_image_offset, Some([0, 0]));
+    assert_eq!(panels[1].readout.raw_image_offset, Some([494, 0]));
+    assert_eq!(panels[5].readout.raw_image_offset, Some([0, 212]));
+    assert_eq!(panels[59].readout.raw_image_offset, Some([1976, 2332]));
     let file = read_experiments(&realdata("datablock-0.json")).unwrap();
     let lab = lab_panels(file.detectors()[0]).unwrap();
     assert!(lab.iter().all(|p| p.material == "Si"), "the sensor material");
@@ -51,7 +51,7 @@ fn the_readout_of_the_60_panel_pilatus_comes_from_the_file() {
     let old = "[detector]\n[[detector.panels]]\nname = \"p\"\npixel_mm = 0.1\nfpixels = 4\nspixels = 3\n";
     let scene = Scene::from_toml_str(old).expect("an old scene file");
     let p = &scene.detector.panels[0];
-    assert_eq!((p.gain, p.trusted_range, p.mask.is_empty(), p.raw_image_offset), (1.0, None, true, None));
+    assert_eq!((p.readout.gain, p.readout.trusted_range, p.readout.mask.is_empty(), p.readout.raw_image_offset), (1.0, None, true, None));
 }
 
 #[test]
@@ -64,24 +64,26 @@ fn cropped_moves_and_clips_the_mask_and_moves_the_raw_offset() {
         pixel_mm: 0.1,
         fpixels: 40,
         spixels: 30,
-        trusted_range: Some([0.0, 50.0]),
-        mask: vec![[10, 20, 30, 28], [0, 0, 5, 5]],
-        raw_image_offset: Some([3, 2]),
-        gain: 2.0,
+        readout: PanelReadout {
+            trusted_range: Some([0.0, 50.0]),
+            mask: vec![[10, 20, 30, 28], [0, 0, 5, 5]],
+            raw_image_offset: Some([3, 2]),
+            gain: 2.0,
+        },
         ..PanelScene::default()
     };
     let crop = panel.cropped(8, 25, 20, 4).unwrap();
     // [10, 20, 30, 28] less (8, 25) is [2, −5, 22, 3], clipped to [0, 20) × [0, 4); [0, 0, 5, 5]
     // falls outside the crop and is dropped.
-    assert_eq!(crop.mask, vec![[2, 0, 20, 3]]);
-    assert_eq!(crop.raw_image_offset, Some([11, 27]));
-    assert_eq!((crop.gain, crop.trusted_range), (2.0, Some([0.0, 50.0])));
+    assert_eq!(crop.readout.mask, vec![[2, 0, 20, 3]]);
+    assert_eq!(crop.readout.raw_image_offset, Some([11, 27]));
+    assert_eq!((crop.readout.gain, crop.readout.trusted_range), (2.0, Some([0.0, 50.0])));
     // The crop reads the same pixels as the whole panel does: a raw image with values 0..=99
     // cycling (some above the trusted 50), 60 x 40.
     let values: Vec<f64> = (0..60 * 40).map(|i| (i % 100) as f64).collect();
     let raw = RawImage { values: &values, width: 60, height: 40, name: "raw" };
-    let whole = panel.readout().pixels(&raw, 40, 30, "whole").unwrap();
-    let part = crop.readout().pixels(&raw, 20, 4, "crop").unwrap();
+    let whole = panel.readout.pixels(&raw, 40, 30, "whole").unwrap();
+    let part = crop.readout.pixels(&raw, 20, 4, "crop").unwrap();
     for s in 0..4 {
         for f in 0..20 {
             let (i, j) = (s * 20 + f, (25 + s) * 40 + 8 + f);
@@ -99,19 +101,20 @@ fn cropped_moves_and_clips_the_mask_and_moves_the_raw_offset() {
 fn a_block_outside_the_raw_image_a_bad_gain_and_a_nan_are_refused() {
     let values = vec![1.0; 100 * 50];
     let raw = RawImage { values: &values, width: 100, height: 50, name: "-target t.cbf" };
-    let panel = PanelScene { fpixels: 20, spixels: 10, raw_image_offset: Some([90, 0]), ..PanelScene::default() };
-    let err = panel.readout().pixels(&raw, 20, 10, "panel 3").unwrap_err().to_string();
+    let at = |offset: [i64; 2]| PanelReadout { raw_image_offset: Some(offset), ..PanelReadout::default() };
+    let panel = PanelScene { fpixels: 20, spixels: 10, readout: at([90, 0]), ..PanelScene::default() };
+    let err = panel.readout.pixels(&raw, 20, 10, "panel 3").unwrap_err().to_string();
     assert!(err.contains("-target t.cbf") && err.contains("panel 3") && err.contains("raw_image_offset"), "{err}");
     let none = PanelScene { fpixels: 20, spixels: 10, ..PanelScene::default() };
-    let err = none.readout().pixels(&raw, 20, 10, "panel 0").unwrap_err().to_string();
+    let err = none.readout.pixels(&raw, 20, 10, "panel 0").unwrap_err().to_string();
     assert!(err.contains("raw_image_offset") && err.contains("100 x 50"), "{err}");
-    let zero_gain = PanelScene { gain: 0.0, raw_image_offset: Some([0, 0]), ..panel.clone() };
-    let err = zero_gain.readout().pixels(&raw, 20, 10, "panel 3").unwrap_err().to_string();
+    let zero_gain = PanelScene { readout: PanelReadout { gain: 0.0, ..at([0, 0]) }, ..panel.clone() };
+    let err = zero_gain.readout.pixels(&raw, 20, 10, "panel 3").unwrap_err().to_string();
     assert!(err.contains("gain"), "{err}");
     let mut nan = values.clone();
     nan[5 * 100 + 2] = f64::NAN;
     let raw = RawImage { values: &nan, ..raw };
-    let err = PanelScene { raw_image_offset: Some([0, 0]), ..panel }.readout().pixels(&raw, 20, 10, "panel 3").unwrap_err().to_string();
+    let err = PanelScene { readout: at([0, 0]), ..panel }.readout.pixels(&raw, 20, 10, "panel 3").unwrap_err().to_string();
     assert!(err.contains("(2, 5)") && err.contains("NaN"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
@@ -131,7 +134,7 @@ fn the_real_pilatus_6m_frame_cuts_into_its_60_module_panels() {
     // Which raw pixels the blocks cover, recounted here from the offsets.
     let mut covered = vec![false; w * h];
     for p in &scene.detector.panels {
-        let [x, y] = p.raw_image_offset.unwrap().map(|v| v as usize);
+        let [x, y] = p.readout.raw_image_offset.unwrap().map(|v| v as usize);
         for s in y..y + 195 {
             covered[s * w + x..s * w + x + 487].iter_mut().for_each(|c| *c = true);
         }

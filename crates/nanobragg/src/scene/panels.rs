@@ -22,7 +22,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Convention, DetectorScene, Pivot, Scene};
+use super::{Convention, DetectorScene, PanelReadout, Pivot, Scene};
 use crate::error::{NanobraggError, Result};
 use crate::detector::{moved_f64, PanelPlacement};
 use crate::linalg::{cross_f64, dot_f64 as dot, unit_f64};
@@ -59,25 +59,12 @@ pub struct PanelScene {
     /// group rotations `group_rot_*` turn it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<PanelGroup>,
-    /// Gain (ADU per photon, dxtbx `gain`); 1 when absent. Readout fields: [`super::PanelReadout`].
-    #[serde(skip_serializing_if = "is_one")]
-    pub gain: f64,
-    /// Lowest and highest trusted raw value (ADU, both inclusive, dxtbx `trusted_range`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trusted_range: Option<[f64; 2]>,
-    /// Untrusted rectangles `[f0, s0, f1, s1]` (pixels; `f0`, `s0` inclusive, `f1`, `s1`
-    /// exclusive; dxtbx `mask`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub mask: Vec<[i64; 4]>,
-    /// Raw-image pixel `[fast, slow]` of this panel's pixel (0, 0) (dxtbx `raw_image_offset`);
-    /// `None`: the raw image is this panel's alone.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub raw_image_offset: Option<[i64; 2]>,
+    /// How the panel's raw pixels are read out (gain, trusted range, mask, raw image offset;
+    /// dxtbx's panel fields), used to read measured raw images.
+    #[serde(skip_serializing_if = "PanelReadout::is_default")]
+    pub readout: PanelReadout,
 }
 
-fn is_one(v: &f64) -> bool {
-    *v == 1.0
-}
 
 impl Default for PanelScene {
     fn default() -> Self {
@@ -92,10 +79,7 @@ impl Default for PanelScene {
             thick_um: None,
             abs_depth_um: None,
             group: None,
-            gain: 1.0,
-            trusted_range: None,
-            mask: Vec::new(),
-            raw_image_offset: None,
+            readout: PanelReadout::default(),
         }
     }
 }
@@ -145,15 +129,13 @@ impl PanelScene {
         let (f, s) = (unit_f64(self.fast_axis), unit_f64(self.slow_axis));
         let (df, ds) = (fast0 as f64 * self.pixel_mm, slow0 as f64 * self.pixel_mm);
         let origin_mm = std::array::from_fn(|i| self.origin_mm[i] + df * f[i] + ds * s[i]);
-        let [x, y] = self.raw_image_offset.unwrap_or([0, 0]);
-        Ok(PanelScene {
-            origin_mm,
-            fpixels,
-            spixels,
-            mask: self.readout().cropped_mask(fast0, slow0, fpixels, spixels),
+        let [x, y] = self.readout.raw_image_offset.unwrap_or([0, 0]);
+        let readout = PanelReadout {
+            mask: self.readout.cropped_mask(fast0, slow0, fpixels, spixels),
             raw_image_offset: Some([x.saturating_add(fast0), y.saturating_add(slow0)]),
-            ..self.clone()
-        })
+            ..self.readout.clone()
+        };
+        Ok(PanelScene { origin_mm, fpixels, spixels, readout, ..self.clone() })
     }
 }
 
@@ -224,7 +206,7 @@ impl Scene {
             d.abs_depth_um = Some(a);
         }
         d.group = panel.group.clone();
-        d.readout = Some(panel.readout());
+        d.readout = Some(panel.readout.clone());
         Ok(scene)
     }
 

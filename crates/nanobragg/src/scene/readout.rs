@@ -25,7 +25,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{PanelScene, Scene};
+use super::Scene;
 use crate::error::{NanobraggError, Result};
 
 /// The readout of one panel (see the module doc for each field's convention).
@@ -75,6 +75,12 @@ pub struct PanelPixels {
 }
 
 impl PanelReadout {
+    /// Whether this is the default readout (gain 1, every finite value trusted, no mask, no
+    /// offset): a scene file leaves it out.
+    pub fn is_default(&self) -> bool {
+        *self == PanelReadout::default()
+    }
+
     /// The mask rectangles of a `fpixels × spixels` crop starting at panel pixel (`fast0`,
     /// `slow0`): moved by the crop and clipped to it; a rectangle left empty is dropped.
     pub fn cropped_mask(&self, fast0: i64, slow0: i64, fpixels: i64, spixels: i64) -> Vec<[i64; 4]> {
@@ -154,18 +160,6 @@ impl PanelReadout {
     }
 }
 
-impl PanelScene {
-    /// This panel's readout fields as one value.
-    pub fn readout(&self) -> PanelReadout {
-        PanelReadout {
-            gain: self.gain,
-            trusted_range: self.trusted_range,
-            mask: self.mask.clone(),
-            raw_image_offset: self.raw_image_offset,
-        }
-    }
-}
-
 /// Every panel's pixels in `raw` (module doc): the panels of `detector.panels`, or for a
 /// single detector one panel of the scene's `fpixels × spixels` with the readout
 /// [`Scene::panel_scene`] left in `detector.readout` (the default readout when none: the raw
@@ -188,7 +182,7 @@ pub fn panel_pixels(scene: &Scene, raw: &RawImage<'_>) -> Result<Vec<PanelPixels
         .enumerate()
         .map(|(i, p)| {
             let n = |v: i64| usize::try_from(v).unwrap_or(0);
-            p.readout().pixels(raw, n(p.fpixels), n(p.spixels), &format!("panel {i} {}", p.name))
+            p.readout.pixels(raw, n(p.fpixels), n(p.spixels), &format!("panel {i} {}", p.name))
         })
         .collect()
 }
