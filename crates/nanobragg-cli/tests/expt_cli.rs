@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{run, scratch, stderr};
+use common::{realdata, run, scratch, stderr};
 
 /// The scene of the C reference runs without the panel's frame (`tests/data/pilatus_panels`);
 /// `-polar 0` because the file's beam has a polarization fraction the C runs did not use.
@@ -21,13 +21,7 @@ fn workspace() -> PathBuf {
 }
 
 fn datablock() -> PathBuf {
-    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => workspace().join("../shared/realdata"),
-    };
-    let path = dir.join("datablock-0.json");
-    assert!(path.exists(), "{} is missing: set NANOBRAGG_REALDATA to the shared/realdata folder", path.display());
-    path
+    realdata("datablock-0.json")
 }
 
 fn floats(path: &Path) -> Vec<f32> {

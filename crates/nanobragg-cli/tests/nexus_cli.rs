@@ -6,23 +6,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{run, scratch, stderr};
+use common::{realdata, run, scratch, stderr};
 use nanobragg::experiment::panel_scenes_of_file;
 use nanobragg::io::nexus::read_nexus;
 
 const COMMON: &str = "-default_F 100 -N 2 -oversample 1 -nonoise -nopgm -noprogress";
-
-fn realdata(name: &str) -> PathBuf {
-    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-    };
-    let path = dir.join(name);
-    assert!(path.exists(), "{} is missing: set NANOBRAGG_REALDATA to the shared/realdata folder", path.display());
-    path
-}
 
 fn floats(path: &Path) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -7,9 +7,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use common::{run, scratch, stderr};
+use common::{realdata, run, scratch, stderr};
 use nanobragg::io::{read_cbf, write_cbf, CbfImage};
 
 const COMMON: &str = "-cell 57.99 57.99 149.83 90 90 90 -misset 10 20 30 -N 5 -default_F 100 \
@@ -25,13 +25,7 @@ const MASK: [usize; 4] = [160, 90, 170, 100];
 const BAD: [[usize; 2]; 5] = [[150, 80], [200, 100], [213, 127], [180, 110], [155, 120]];
 
 fn datablock() -> PathBuf {
-    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-    };
-    let path = dir.join("datablock-0.json");
-    assert!(path.exists(), "{} is missing: set NANOBRAGG_REALDATA to the shared/realdata folder", path.display());
-    path
+    realdata("datablock-0.json")
 }
 
 fn model() -> serde_json::Value {

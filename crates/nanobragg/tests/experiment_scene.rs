@@ -5,7 +5,9 @@
 //! direction map to the C program's vectors, a panel's origin is the renderer's pix0, and
 //! spots land where a prediction computed here from the raw file numbers puts them.
 
-use std::path::{Path, PathBuf};
+mod realdata;
+use realdata::realdata;
+use std::path::Path;
 
 use burn_ndarray::{NdArray, NdArrayDevice};
 use nanobragg::experiment::apply_experiment;
@@ -13,16 +15,6 @@ use nanobragg::linalg::to_vec;
 use nanobragg::{RenderOptions, Scene, Setup, Simulator};
 
 type B = NdArray<f64>;
-
-fn realdata(name: &str) -> PathBuf {
-    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-    };
-    let path = dir.join(name);
-    assert!(path.exists(), "{} is missing: set NANOBRAGG_REALDATA to the shared/realdata folder", path.display());
-    path
-}
 
 fn scene_of(name: &str) -> Scene {
     let mut scene = Scene::default();

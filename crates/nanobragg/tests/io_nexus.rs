@@ -3,22 +3,14 @@
 //! naming the HDF5 path, and a failed write leaving the old file alone.
 #![cfg(feature = "nexus")]
 
+mod realdata;
+use realdata::realdata;
 use std::path::{Path, PathBuf};
 
 use hdf5_metno as hdf5;
 use nanobragg::experiment::panel_scenes_of_file;
 use nanobragg::io::nexus::{read_nexus, write_nexus, NexusImage, GAP_VALUE};
 use nanobragg::scene::PanelScene;
-
-fn realdata(name: &str) -> PathBuf {
-    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-    };
-    let path = dir.join(name);
-    assert!(path.exists(), "{} is missing: set NANOBRAGG_REALDATA to the shared/realdata folder", path.display());
-    path
-}
 
 /// A fresh, empty folder for one test.
 fn scratch(name: &str) -> PathBuf {

@@ -10,7 +10,8 @@
 //! independent byte-offset decoder in Python (gzip, struct, numpy; not part of the repository).
 //! The test also recounts them here over the raw pixels, without the library's slicing.
 
-use std::path::{Path, PathBuf};
+mod realdata;
+use realdata::realdata;
 
 use nanobragg::experiment::panel_scenes_of_file;
 use nanobragg::io::expt::{lab_panels, read_experiments};
@@ -18,16 +19,6 @@ use nanobragg::scene::{panel_pixels, PanelReadout, PanelScene, RawImage};
 use nanobragg::Scene;
 
 const TRUSTED: [f64; 2] = [-1.0, 244795.0];
-
-fn realdata(name: &str) -> PathBuf {
-    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
-        Some(p) if !p.is_empty() => PathBuf::from(p),
-        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
-    };
-    let path = dir.join(name);
-    assert!(path.exists(), "{} is missing: set NANOBRAGG_REALDATA to the shared/realdata folder", path.display());
-    path
-}
 
 fn pilatus_panels() -> Vec<PanelScene> {
     panel_scenes_of_file(&realdata("datablock-0.json"), 0).expect("the 60-panel model")

@@ -34,6 +34,18 @@ where
     Command::new(bin()).args(args).current_dir(dir).output().unwrap()
 }
 
+/// The real file `name` of `shared/realdata` (see its SOURCES.md): `$NANOBRAGG_REALDATA`, else
+/// `../shared/realdata` beside the workspace; asserted to exist (a missing file fails the test).
+pub fn realdata(name: &str) -> PathBuf {
+    let dir = match std::env::var_os("NANOBRAGG_REALDATA") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/realdata"),
+    };
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is missing: set NANOBRAGG_REALDATA to the shared/realdata folder", path.display());
+    path
+}
+
 /// Standard error as text.
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
