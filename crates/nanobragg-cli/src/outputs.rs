@@ -84,8 +84,9 @@ pub fn refine_outputs(cl: &CommandLine) -> Vec<NamedFile> {
 /// The files a run reads.
 pub fn inputs(cl: &CommandLine) -> Vec<NamedFile> {
     let s = &cl.scene;
-    let candidates: [(&'static str, &Option<PathBuf>); 10] = [
+    let candidates: [(&'static str, &Option<PathBuf>); 11] = [
         ("-expt", &cl.expt),
+        ("-shots", &cl.shots),
         ("-hkl", &s.structure.hkl_file),
         ("-mat", &s.crystal.mat_file),
         ("-img", &s.io.img_file),

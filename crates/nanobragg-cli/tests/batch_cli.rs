@@ -86,4 +86,10 @@ fn a_bad_shot_refuses_the_batch_before_any_file_is_written() {
         assert!(!out.status.success() && stderr(&out).contains(want), "{args}: {}", stderr(&out));
     }
     assert_eq!(std::fs::read_dir(dir.join("out")).unwrap().count(), 0, "nothing written");
+    // A shot whose file would overwrite the shot list itself.
+    let list = "[[shot]]\nname = \"list\"\n";
+    std::fs::write(dir.join("list.img"), list).unwrap();
+    let out = run(&dir, &format!("batch -shots list.img {BASE}"));
+    assert!(!out.status.success() && stderr(&out).contains("-shots"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(dir.join("list.img")).unwrap(), list, "the shot list is untouched");
 }
