@@ -63,15 +63,19 @@ pub fn render_outputs(cl: &CommandLine) -> Vec<NamedFile> {
     out
 }
 
-/// The files `nanobragg refine` writes.
-pub fn refine_outputs(cl: &CommandLine) -> Vec<NamedFile> {
-    let scene = cl
-        .refine
+/// Where `nanobragg refine` writes the refined scene: `-refined_scene`, else the
+/// `-dump_scene` file, else `refined_scene.toml`.
+pub fn refined_scene_path(cl: &CommandLine) -> PathBuf {
+    cl.refine
         .refined_scene
         .clone()
         .or_else(|| cl.dump_scene.clone())
-        .unwrap_or_else(|| PathBuf::from("refined_scene.toml"));
-    let mut out = vec![named("-refined_scene", &scene)];
+        .unwrap_or_else(|| PathBuf::from("refined_scene.toml"))
+}
+
+/// The files `nanobragg refine` writes.
+pub fn refine_outputs(cl: &CommandLine) -> Vec<NamedFile> {
+    let mut out = vec![named("-refined_scene", &refined_scene_path(cl))];
     if let Some(p) = &cl.refine.refined_expt {
         out.push(named("-refined_expt", p));
     }

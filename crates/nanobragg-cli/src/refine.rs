@@ -13,7 +13,7 @@ use nanobragg_refine::export::{mosflm_matrix_text, nanobragg_flags, refined_scen
 use nanobragg_refine::report::{correlation_table, value_table};
 use nanobragg_refine::{
     refine, uncertainties, LossKind, Objective, Observation, Optimizer, ParamSpec, RefineOptions,
-    StopRules,
+    Refined, StopRules, Uncertainties,
 };
 use nanobragg::{RenderOptions, Setup, Simulator};
 use nanobragg_cli::{CommandLine, DType};
@@ -96,36 +96,8 @@ fn run_on<B: AutodiffBackend + nanobragg::kernel::RenderBackend>(job: Job<'_>, d
     let sim = Simulator::<B>::new(job.setup.clone(), device, render).map_err(runtime)?;
     let mut obj = Objective::new(sim, job.specs, job.observation, job.loss).map_err(runtime)?;
     let r = refine(&mut obj, &job.options, |_| ControlFlow::Continue(())).map_err(runtime)?;
-    if !r.loss.is_finite() || r.values.iter().any(|v| !v.is_finite()) {
-        return Err(Failure::Runtime(format!(
-            "refinement failed: the loss ({}) or a refined value is not finite",
-            r.loss
-        )));
-    }
-    say!(
-        "refined {} parameters on {} pixels: {} iterations, {} loss-and-gradient evaluations, {:.1} s ({})",
-        r.variables.len(),
-        obj.pixels().len(),
-        r.iterations,
-        r.evaluations,
-        r.elapsed_s,
-        r.stop.describe()
-    );
-    say!("loss {:.8e} -> {:.8e}", r.start_loss, r.loss);
-    let sigma = match uncertainties(&mut obj, &r.values) {
-        Ok(u) => Some(u),
-        Err(e) => {
-            eprintln!("nanobragg: warning: no standard errors: {e}");
-            None
-        }
-    };
-    say!(
-        "\n{}",
-        value_table(&r.variables, None, &r.start, &r.values, sigma.as_ref().map(|u| u.std_errors.as_slice()))
-    );
-    if let Some(u) = &sigma {
-        say!("{}", correlation_table(&r.variables, &u.correlation));
-    }
+    let on = format!("{} parameters on {} pixels", r.variables.len(), obj.pixels().len());
+    report(&r, &on, uncertainties(&mut obj, &r.values), usize::MAX)?;
     let scene = refined_scene(&job.cl.scene, &job.setup, &obj.param_values(&r.values), obj.scale(&r.values))
         .map_err(runtime)?;
     nanobragg::validate::check_scene(&scene)
@@ -134,13 +106,7 @@ fn run_on<B: AutodiffBackend + nanobragg::kernel::RenderBackend>(job: Job<'_>, d
         Ok(flags) => say!("refined model as nanoBragg flags:\n{}\n", shell_line("nanobragg", &flags)),
         Err(e) => eprintln!("nanobragg: warning: {e}"),
     }
-    let path = job
-        .cl
-        .refine
-        .refined_scene
-        .clone()
-        .or_else(|| job.cl.dump_scene.clone())
-        .unwrap_or_else(|| PathBuf::from("refined_scene.toml"));
+    let path = crate::outputs::refined_scene_path(job.cl);
     let text = scene.to_toml_string().map_err(runtime)?;
     nanobragg::io::atomic::write_atomic(&path, text.as_bytes()).map_err(runtime)?;
     say!("wrote the refined scene to {}", path.display());
@@ -152,6 +118,29 @@ fn run_on<B: AutodiffBackend + nanobragg::kernel::RenderBackend>(job: Job<'_>, d
     if let Some(out) = &job.cl.refine.refined_expt {
         let params = obj.params(&r.values).map_err(runtime)?;
         crate::refined_expt::write(job.cl, &job.setup, &params, out)?;
+    }
+    Ok(())
+}
+
+/// Refuse a refinement that ended on a non-finite loss or value; else print its summary (`on`:
+/// what was refined on what), the table of values with their standard errors (a warning when
+/// `sigma` failed) and, for at most `max_correlated` variables, the correlations.
+pub(crate) fn report(r: &Refined, on: &str, sigma: nanobragg_refine::Result<Uncertainties>, max_correlated: usize) -> Result<(), Failure> {
+    if !r.loss.is_finite() || r.values.iter().any(|v| !v.is_finite()) {
+        return Err(Failure::Runtime(format!("refinement failed: the loss ({}) or a refined value is not finite", r.loss)));
+    }
+    say!(
+        "refined {on}: {} iterations, {} loss-and-gradient evaluations, {:.1} s ({})",
+        r.iterations,
+        r.evaluations,
+        r.elapsed_s,
+        r.stop.describe()
+    );
+    say!("loss {:.8e} -> {:.8e}", r.start_loss, r.loss);
+    let sigma = sigma.map_err(|e| eprintln!("nanobragg: warning: no standard errors: {e}")).ok();
+    say!("\n{}", value_table(&r.variables, None, &r.start, &r.values, sigma.as_ref().map(|u| u.std_errors.as_slice())));
+    if let Some(u) = sigma.as_ref().filter(|_| r.variables.len() <= max_correlated) {
+        say!("{}", correlation_table(&r.variables, &u.correlation));
     }
     Ok(())
 }

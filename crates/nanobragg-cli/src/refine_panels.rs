@@ -22,10 +22,9 @@ use nanobragg::kernel::RenderBackend;
 use nanobragg::{RenderOptions, Scene, Setup, Simulator};
 use nanobragg_cli::{CommandLine, DType};
 use nanobragg_refine::export::{mosflm_matrix_text, refined_scene};
-use nanobragg_refine::report::{correlation_table, value_table};
 use nanobragg_refine::{Joint, LossKind, Objective, Observation, ParamSpec, Sharing};
 
-use crate::refine::{loss_kind, options, read_target_values, runtime, specs, target};
+use crate::refine::{loss_kind, options, read_target_values, report, runtime, specs, target};
 use crate::run::Failure;
 
 /// Correlations are printed up to this many variables.
@@ -161,25 +160,8 @@ fn run_on<B: AutodiffBackend + RenderBackend>(mut job: Job<'_>, device: &B::Devi
         }
     }
     let r = joint.refine(&options(job.cl), |_| ControlFlow::Continue(())).map_err(runtime)?;
-    if !r.loss.is_finite() || r.values.iter().any(|v| !v.is_finite()) {
-        return Err(Failure::Runtime(format!("refinement failed: the loss ({}) or a refined value is not finite", r.loss)));
-    }
-    say!(
-        "refined {} variables on {} panels: {} iterations, {} loss-and-gradient evaluations, {:.1} s ({})",
-        r.variables.len(),
-        joint.parts.len(),
-        r.iterations,
-        r.evaluations,
-        r.elapsed_s,
-        r.stop.describe()
-    );
-    say!("loss {:.8e} -> {:.8e}", r.start_loss, r.loss);
-    let sigma = joint.uncertainties(&r.values).map_err(|e| eprintln!("nanobragg: warning: no standard errors: {e}")).ok();
-    let errors = sigma.as_ref().map(|u| u.std_errors.as_slice());
-    say!("\n{}", value_table(&r.variables, None, &r.start, &r.values, errors));
-    if let Some(u) = sigma.as_ref().filter(|_| r.variables.len() <= MAX_CORRELATION_TABLE) {
-        say!("{}", correlation_table(&r.variables, &u.correlation));
-    }
+    let on = format!("{} variables on {} panels", r.variables.len(), joint.parts.len());
+    report(&r, &on, joint.uncertainties(&r.values), MAX_CORRELATION_TABLE)?;
     write_outputs(&job, &mut joint, &r.values)
 }
 
@@ -215,7 +197,7 @@ fn write_outputs<B: AutodiffBackend + RenderBackend>(job: &Job<'_>, joint: &mut 
             .and_then(|one| nanobragg::validate::check_scene(&one))
             .map_err(|e| Failure::Runtime(format!("refinement failed: the refined panel {i} is refused: {e}")))?;
     }
-    let path = cl.refine.refined_scene.clone().or_else(|| cl.dump_scene.clone()).unwrap_or_else(|| PathBuf::from("refined_scene.toml"));
+    let path = crate::outputs::refined_scene_path(cl);
     let text = scene.to_toml_string().map_err(runtime)?;
     nanobragg::io::atomic::write_atomic(&path, text.as_bytes()).map_err(runtime)?;
     say!("wrote the refined scene ({} panels in their refined frames) to {}", scene.detector.panels.len(), path.display());
