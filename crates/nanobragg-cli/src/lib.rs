@@ -14,7 +14,7 @@ pub mod speed_scenes;
 
 pub use args::{
     flag_table, lookup, parse_args, Arity, CommandLine, DType, FlagGroup, FlagSpec,
-    PanelChoice, PhiCarryoverMode, RefineArgs,
+    EnsembleArgs, PanelChoice, PhiCarryoverMode, RefineArgs,
 };
 pub use error::{CliError, Result};
 pub use help::usage;

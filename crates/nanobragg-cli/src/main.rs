@@ -18,6 +18,7 @@ mod backend;
 mod batch;
 mod cbf_target;
 mod cbf_out;
+mod ensemble;
 mod panels;
 mod grad;
 mod nxs_out;

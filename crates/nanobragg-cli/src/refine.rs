@@ -25,7 +25,7 @@ pub(crate) fn runtime(e: impl std::fmt::Display) -> Failure {
 }
 
 /// The measured counts: an SMV image less its ADC offset, or raw 4-byte floats.
-fn read_target(path: &Path, pixels: usize, adc: f64) -> Result<Vec<f64>, Failure> {
+pub(crate) fn read_target(path: &Path, pixels: usize, adc: f64) -> Result<Vec<f64>, Failure> {
     let data = read_target_values(path, pixels, adc)?;
     nanobragg::validate::check_image(&format!("-target {}", path.display()), &data, false)
         .map_err(runtime)?;

@@ -136,7 +136,8 @@ pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     let grad_mode = first == Some("grad");
     let refine_mode = first == Some("refine");
     let batch_mode = first == Some("batch");
-    if grad_mode || refine_mode || batch_mode {
+    let ensemble_mode = first == Some("ensemble");
+    if grad_mode || refine_mode || batch_mode || ensemble_mode {
         args.remove(0);
     }
     let mut cl: CommandLine = parse_args(args).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -145,8 +146,11 @@ pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
         return Ok(());
     }
     crate::nxs_out::check_supported(&cl)?;
-    if (grad_mode || refine_mode) && cl.nxsfile.is_some() {
-        return Err(Failure::Usage("-nxsfile: only a render writes images (not grad or refine)".into()));
+    if (grad_mode || refine_mode || ensemble_mode) && cl.nxsfile.is_some() {
+        return Err(Failure::Usage("-nxsfile: only a render writes images (not grad, refine or ensemble)".into()));
+    }
+    if !ensemble_mode && cl.ensemble != nanobragg_cli::EnsembleArgs::default() {
+        return Err(Failure::Usage("-refine_shot, -cycles, -schedule, -checkpoint_every, -restart, -F_prior and -skip_bad_shots belong to nanobragg ensemble".into()));
     }
     crate::panels::resolve(&mut cl)?;
     if grad_mode {
@@ -154,6 +158,9 @@ pub fn run(mut args: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     }
     if refine_mode {
         return crate::refine::run(cl);
+    }
+    if ensemble_mode {
+        return crate::ensemble::run(cl);
     }
     if batch_mode || cl.shots.is_some() || cl.outdir.is_some() {
         return match batch_mode {

@@ -106,7 +106,7 @@ where
 /// a full (Fisher) map mixes the variables, so the box is dropped (`±∞`).
 fn scaled_bounds(map: &Transform, x0: &[f64], lo: &[f64], hi: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let n = x0.len();
-    if map.diagonal {
+    if map.is_diagonal() {
         let steps = map.steps();
         (
             (0..n).map(|i| (lo[i] - x0[i]) / steps[i]).collect(),

@@ -17,6 +17,10 @@
 //! * [`Joint`] — several images (other φ, other panels, other scenes) refined together: shared
 //!   variables, variables of one image ([`Scope::Part`], a panel's shift) and offsets of a group
 //!   of images ([`Scope::Group`], a detector module), laid out by a [`Layout`].
+//! * [`Ensemble`] — thousands of shots sharing the structure factors (and, optionally,
+//!   detector geometry), each with its own orientation, cell or scale, over one process or
+//!   many ([`Comm`]; MPI with the `mpi` feature): alternating or joint schedules, restarts,
+//!   σ of the shared variables.
 //! * [`uncertainties`] — standard errors and correlations from the Fisher information
 //!   `Jᵀ·diag(1/μ)·J` at the optimum, `J` from central finite differences.
 //! * [`export`] — the refined model as a scene (TOML), as nanoBragg flags and as a MOSFLM A
@@ -75,6 +79,7 @@
 pub mod adam;
 pub mod data;
 pub mod driver;
+pub mod ensemble;
 pub mod error;
 pub mod export;
 pub mod joint;
@@ -92,6 +97,7 @@ pub mod uncertainty;
 pub use data::{LossKind, Observation};
 pub use error::{RefineError, Result};
 pub use driver::{minimize, refine, IterationLog, Problem, Refined};
+pub use ensemble::{Comm, Ensemble, EnsembleOptions, Schedule, SharedVariables, ShotFit, Solo};
 pub use joint::{Joint, JointVariable, Layout, Sharing};
 pub use objective::{ModelImage, Objective};
 pub use options::{Optimizer, RefineOptions, Scaling, StopReason, StopRules};

@@ -19,43 +19,64 @@ use crate::options::Scaling;
 use crate::uncertainty::{cholesky, fisher_information, invert_lower, jacobian};
 use crate::error::{RefineError, Result};
 
+/// `T` of a [`Transform`]: a diagonal, kept as its entries (the ensemble's shared step may
+/// have thousands of structure factors), or a full matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Matrix {
+    /// `T = diag(steps)`.
+    Diagonal(Vec<f64>),
+    /// `T`, row-major `n × n`.
+    Full(Vec<Vec<f64>>),
+}
+
 /// `x = x₀ + T·z`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transform {
     /// Origin (user units): the start values.
     pub x0: Vec<f64>,
-    /// `T`, row-major `n × n` (diagonal for the diagonal scalings).
-    pub t: Vec<Vec<f64>>,
-    /// Whether `T` is diagonal (box bounds map to box bounds).
-    pub diagonal: bool,
+    /// `T`.
+    pub t: Matrix,
 }
 
 impl Transform {
     /// A diagonal transform.
     pub fn diagonal(x0: Vec<f64>, steps: &[f64]) -> Self {
-        let n = steps.len();
-        let t = (0..n).map(|i| (0..n).map(|j| if i == j { steps[i] } else { 0.0 }).collect()).collect();
-        Transform { x0, t, diagonal: true }
+        Transform { x0, t: Matrix::Diagonal(steps.to_vec()) }
+    }
+
+    /// Whether `T` is diagonal (box bounds map to box bounds).
+    pub fn is_diagonal(&self) -> bool {
+        matches!(self.t, Matrix::Diagonal(_))
     }
 
     /// User values of a scaled point.
     pub fn to_x(&self, z: &[f64]) -> Vec<f64> {
-        self.x0
-            .iter()
-            .zip(&self.t)
-            .map(|(x0, row)| x0 + row.iter().zip(z).map(|(a, b)| a * b).sum::<f64>())
-            .collect()
+        match &self.t {
+            Matrix::Diagonal(d) => self.x0.iter().zip(d).zip(z).map(|((x0, t), z)| x0 + t * z).collect(),
+            Matrix::Full(t) => self
+                .x0
+                .iter()
+                .zip(t)
+                .map(|(x0, row)| x0 + row.iter().zip(z).map(|(a, b)| a * b).sum::<f64>())
+                .collect(),
+        }
     }
 
     /// Gradient in `z` from the gradient in `x`: `Tᵀ·g`.
     pub fn grad_z(&self, g: &[f64]) -> Vec<f64> {
         let n = g.len();
-        (0..n).map(|j| (0..n).map(|i| self.t[i][j] * g[i]).sum()).collect()
+        match &self.t {
+            Matrix::Diagonal(d) => d.iter().zip(g).map(|(t, g)| t * g).collect(),
+            Matrix::Full(t) => (0..n).map(|j| (0..n).map(|i| t[i][j] * g[i]).sum()).collect(),
+        }
     }
 
     /// The user-unit length of one scaled unit along each variable: `√(T·Tᵀ)_ii`.
     pub fn steps(&self) -> Vec<f64> {
-        self.t.iter().map(|row| row.iter().map(|a| a * a).sum::<f64>().sqrt()).collect()
+        match &self.t {
+            Matrix::Diagonal(d) => d.iter().map(|t| t.abs()).collect(),
+            Matrix::Full(t) => t.iter().map(|row| row.iter().map(|a| a * a).sum::<f64>().sqrt()).collect(),
+        }
     }
 }
 
@@ -84,7 +105,7 @@ pub fn transform<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B
                 .then(|| whitening(&f))
                 .flatten();
             match full {
-                Some(t) => Transform { x0, t, diagonal: false },
+                Some(t) => Transform { x0, t: Matrix::Full(t) },
                 None => Transform::diagonal(x0, &diag),
             }
         }
@@ -101,7 +122,7 @@ pub fn transform<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B
 
 /// `T = L⁻ᵀ` for `F = L·Lᵀ`, computed on the equilibrated matrix `D·F·D` (`D = 1/√diag F`)
 /// with a 1e-9 ridge; `None` when `F` is not positive definite.
-fn whitening(f: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
+pub(crate) fn whitening(f: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     let n = f.len();
     if (0..n).any(|i| !(f[i][i] > 0.0 && f[i][i].is_finite())) {
         return None;

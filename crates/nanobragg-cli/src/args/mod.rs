@@ -182,6 +182,29 @@ pub struct CommandLine {
     pub shots: Option<PathBuf>,
     /// `nanobragg batch -outdir dir`: where each shot's files go (default `.`).
     pub outdir: Option<PathBuf>,
+    /// `nanobragg ensemble` options (`-refine_shot`, `-cycles`, …).
+    pub ensemble: EnsembleArgs,
+}
+
+/// Options of `nanobragg ensemble` (with `-shots`, `-outdir`, `-loss`, `-optimizer`,
+/// `-max_iter`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EnsembleArgs {
+    /// `-refine_shot a,b,...`: each shot's own variables (parameter names, and scale).
+    pub own: Vec<String>,
+    /// `-cycles N`: cycles of the schedule (default 1).
+    pub cycles: Option<usize>,
+    /// `-schedule joint|alternating` (default joint).
+    pub alternating: bool,
+    /// `-checkpoint_every K`: write the checkpoint every K cycles (default: at the end only).
+    pub checkpoint_every: Option<usize>,
+    /// `-restart checkpoint.json`: continue the run a checkpoint stopped.
+    pub restart: Option<PathBuf>,
+    /// `-F_prior frac`: restrain each F to its start with σ = frac·max(F_start, 1).
+    pub f_prior: Option<f64>,
+    /// `-skip_bad_shots`: leave out (and report) a shot whose image or scene is refused,
+    /// instead of stopping.
+    pub skip_bad_shots: bool,
 }
 
 /// Which panels of a multi-panel detector a run renders (`-panel`).
@@ -242,6 +265,7 @@ impl Default for CommandLine {
             nxsfile: None,
             shots: None,
             outdir: None,
+            ensemble: EnsembleArgs::default(),
         }
     }
 }

@@ -624,6 +624,52 @@ static FLAGS: &[FlagSpec] = &[
     flag!(["-outdir"], V(1), Ours, "<dir>",
         "nanobragg batch: folder of each shot's files <name>.bin, <name>.img, … (default .)",
         |c, v| { c.outdir = Some(v.path(0)?); Ok(()) }),
+    flag!(["-refine_shot"], V(1), Ours, "<name,name,...>",
+        "nanobragg ensemble: each shot's own variables (GRADIENT PARAMETERS names, and scale), e.g. misset_x,misset_y,misset_z",
+        |c, v| {
+            c.ensemble.own = v.str(0).split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+            Ok(())
+        }),
+    flag!(["-cycles"], V(1), Ours, "<int>",
+        "nanobragg ensemble: cycles of the schedule, each up to -max_iter iterations (default 1)",
+        |c, v| {
+            let n = usize::try_from(v.int(0)?).ok().filter(|&n| n > 0).ok_or_else(|| v.invalid(0, "a positive integer"))?;
+            c.ensemble.cycles = Some(n);
+            Ok(())
+        }),
+    flag!(["-schedule"], V(1), Ours, "joint|alternating",
+        "nanobragg ensemble: each cycle refines all variables at once (joint, default), or the shots' own variables then the structure factors (alternating: memory per rank bounded by its own shots)",
+        |c, v| {
+            c.ensemble.alternating = match v.str(0).trim() {
+                "alternating" => true,
+                "joint" => false,
+                _ => return Err(v.invalid(0, "joint or alternating")),
+            };
+            Ok(())
+        }),
+    flag!(["-checkpoint_every"], V(1), Ours, "<int>",
+        "nanobragg ensemble: write <outdir>/checkpoint.json every K cycles (default: at the end)",
+        |c, v| {
+            let n = usize::try_from(v.int(0)?).ok().filter(|&n| n > 0).ok_or_else(|| v.invalid(0, "a positive integer"))?;
+            c.ensemble.checkpoint_every = Some(n);
+            Ok(())
+        }),
+    flag!(["-restart"], V(1), Ours, "<checkpoint.json>",
+        "nanobragg ensemble: continue the run that wrote this checkpoint (same flags and shots)",
+        |c, v| { c.ensemble.restart = Some(v.path(0)?); Ok(()) }),
+    flag!(["-F_prior"], V(1), Ours, "<fraction>",
+        "nanobragg ensemble: restrain each F to its start value with sigma = fraction x max(F, 1)",
+        |c, v| {
+            let f = v.f64(0)?;
+            if !(f > 0.0 && f.is_finite()) {
+                return Err(v.invalid(0, "a positive number"));
+            }
+            c.ensemble.f_prior = Some(f);
+            Ok(())
+        }),
+    flag!(["-skip_bad_shots"], Switch, Ours, "",
+        "nanobragg ensemble: leave out a shot whose image or scene is refused (reported on stderr) instead of stopping",
+        |c, _v| { c.ensemble.skip_bad_shots = true; Ok(()) }),
     flag!(["-expt"], V(1), Ours, "<file.expt>",
         "render a DIALS experiment list (or legacy DataBlock list): its detector panels, beam and crystal; \
          other flags override its values (-N, -lambda, ...); the detector's frame flags are refused",

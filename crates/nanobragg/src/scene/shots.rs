@@ -12,6 +12,7 @@
 //! n_cells = [12.0, 12.0, 8.0]
 //! fluence = 2e24               # photons/m²
 //! seed = 7                     # noise seed (-seed)
+//! image = "shot_00001.cbf"     # measured image, for `nanobragg ensemble`
 //! ```
 //!
 //! Every key but `name` is optional and leaves the base scene's value where absent. Units are
@@ -61,6 +62,10 @@ pub struct Shot {
     /// Noise seed, as `-seed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
+    /// The shot's measured image (`nanobragg ensemble`; SMV, CBF or raw 4-byte floats),
+    /// relative to the shot list's folder. A render ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<PathBuf>,
 }
 
 /// A list of shots (`[[shot]]` tables).
@@ -86,8 +91,8 @@ impl ShotList {
         };
         let dir = path.parent().unwrap_or(Path::new("."));
         for s in &mut list.shot {
-            if let Some(f) = &s.source_file {
-                s.source_file = Some(dir.join(f));
+            for f in [&mut s.source_file, &mut s.image].into_iter().flatten() {
+                *f = dir.join(&*f);
             }
         }
         list.check().map_err(|problem| refuse(problem))?;

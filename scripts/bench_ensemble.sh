@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Throughput and memory of `nanobragg ensemble` (docs/benchmarks.md, "Ensemble refinement").
+#
+# Renders N noisy stills of the recovery test's scene (48x48 pixels, three wavelengths, a
+# 441-point F grid) with `nanobragg batch`, then refines F and each shot's misset from a
+# perturbed start with 1, 2, ... MPI ranks (-max_iter ITER, one joint cycle), printing for
+# each: wall time, shot evaluations/s (one loss-and-gradient of one shot) and peak resident
+# memory per rank.
+#
+# Usage: scripts/bench_ensemble.sh BIN [SHOTS] [ITER] [RANKS...]
+#   BIN: a nanobragg binary built with --features mpi (cargo build --release -p nanobragg-cli
+#   --features mpi); SHOTS default 100, ITER default 20, RANKS default "1 2".
+set -euo pipefail
+BIN=$(realpath "$1")
+SHOTS=${2:-100}
+ITER=${3:-20}
+shift $(( $# < 3 ? $# : 3 ))
+RANKS=${*:-1 2}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+SCENE="-cell 30 34 38 90 90 90 -N 4 -lambda 1 -dispersion 1 -dispsteps 3 -distance 60 -detpixels 48 -pixel 0.2 -oversample 1 -fluence 1e29"
+# Truth F in [20, 200]; the start 25 % off at random.
+awk 'BEGIN { srand(7); for (h = -3; h <= 3; h++) for (k = -3; k <= 3; k++) for (l = -4; l <= 4; l++) {
+    f = 20 + 180 * rand(); printf "%d %d %d %.10g\n", h, k, l, f > "truth.hkl";
+    printf "%d %d %d %.10g\n", h, k, l, f * (0.75 + 0.5 * rand()) > "start.hkl" } }'
+awk -v n="$SHOTS" 'BEGIN { srand(11); for (i = 0; i < n; i++) {
+    x = 360 * rand() - 180; y = 360 * rand() - 180; z = 360 * rand() - 180;
+    printf "[[shot]]\nname = \"s%05d\"\nmisset_deg = [%.10g, %.10g, %.10g]\nseed = %d\n\n", i, x, y, z, 100 + i > "render.toml";
+    printf "[[shot]]\nname = \"s%05d\"\nmisset_deg = [%.10g, %.10g, %.10g]\nimage = \"images/s%05d.noise.img\"\n\n", i, x + 0.02, y - 0.014, z + 0.008, i > "shots.toml" } }'
+mkdir images
+"$BIN" batch -shots render.toml -outdir images $SCENE -hkl truth.hkl -nopgm -noprogress | tail -1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+for R in $RANKS; do
+    mkdir "out$R"
+    start=$(date +%s.%N)
+    mpirun --oversubscribe -np "$R" /usr/bin/time -f "rank peak RSS %M kB" "$BIN" ensemble $SCENE -hkl start.hkl \
+        -shots shots.toml -outdir "out$R" -refine_shot misset_x,misset_y,misset_z -max_iter "$ITER" -noprogress \
+        > "log$R.txt" 2> "err$R.txt"
+    end=$(date +%s.%N)
+    echo "ranks $R: $(grep '^cycle 1' "log$R.txt")"
+    echo "ranks $R: wall $(awk -v a="$start" -v b="$end" "BEGIN { print b - a }") s; $(grep -h 'peak RSS' "err$R.txt" | tr '\n' ';')"
+done
