@@ -139,6 +139,11 @@ impl Values<'_> {
         })
     }
 
+    /// An integer ≥ 1.
+    pub(super) fn positive(&self, i: usize) -> Result<usize> {
+        usize::try_from(self.int(i)?).ok().filter(|&n| n > 0).ok_or_else(|| self.invalid(i, "a positive integer"))
+    }
+
     pub(super) fn vec3(&self) -> Result<[f64; 3]> {
         Ok([self.f64(0)?, self.f64(1)?, self.f64(2)?])
     }

@@ -547,13 +547,9 @@ static FLAGS: &[FlagSpec] = &[
             Ok(())
         }),
     flag!(["-max_iter"], V(1), Ours, "<int>",
-        "nanobragg refine: iteration limit (default 200)",
+        "nanobragg refine: iteration limit (default 200); nanobragg ensemble: per step (default 100, 50 per shot)",
         |c, v| {
-            let n = usize::try_from(v.int(0)?)
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| v.invalid(0, "a positive integer"))?;
-            c.refine.max_iter = Some(n);
+            c.refine.max_iter = Some(v.positive(0)?);
             Ok(())
         }),
     flag!(["-refined_scene"], V(1), Ours, "<out.toml>",
@@ -583,12 +579,7 @@ static FLAGS: &[FlagSpec] = &[
     flag!(["-tile_pixels"], V(1), Ours, "<int>",
         "pixels per render tile (default: the renderer's choice)",
         |c, v| {
-            let n = v.int(0)?;
-            let n = usize::try_from(n)
-                .ok()
-                .filter(|&n| n > 0)
-                .ok_or_else(|| v.invalid(0, "a positive integer"))?;
-            c.tile_pixels = Some(n);
+            c.tile_pixels = Some(v.positive(0)?);
             Ok(())
         }),
     flag!(["-engine"], V(1), Ours, "auto|tensor|cpu-batch|cpu-pixel|cuda",
@@ -633,8 +624,7 @@ static FLAGS: &[FlagSpec] = &[
     flag!(["-cycles"], V(1), Ours, "<int>",
         "nanobragg ensemble: cycles of the schedule, each up to -max_iter iterations (default 1)",
         |c, v| {
-            let n = usize::try_from(v.int(0)?).ok().filter(|&n| n > 0).ok_or_else(|| v.invalid(0, "a positive integer"))?;
-            c.ensemble.cycles = Some(n);
+            c.ensemble.cycles = Some(v.positive(0)?);
             Ok(())
         }),
     flag!(["-schedule"], V(1), Ours, "joint|alternating",
@@ -650,8 +640,7 @@ static FLAGS: &[FlagSpec] = &[
     flag!(["-checkpoint_every"], V(1), Ours, "<int>",
         "nanobragg ensemble: write <outdir>/checkpoint.json every K cycles (default: at the end)",
         |c, v| {
-            let n = usize::try_from(v.int(0)?).ok().filter(|&n| n > 0).ok_or_else(|| v.invalid(0, "a positive integer"))?;
-            c.ensemble.checkpoint_every = Some(n);
+            c.ensemble.checkpoint_every = Some(v.positive(0)?);
             Ok(())
         }),
     flag!(["-restart"], V(1), Ours, "<checkpoint.json>",
