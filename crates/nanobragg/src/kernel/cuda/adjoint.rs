@@ -20,16 +20,21 @@
 //! the image, so the grating's signs (the whole part's and the reduced sine's) are dropped, as in
 //! the forward kernel.
 
+use super::forward::lattice_sum;
 use super::geometry::{
-    capture, capture_adjoint, kahn, kahn_adjoint, omega_adjoint, position, scattering, solid_angle,
+    capture_adjoint, direction, kahn_adjoint, omega_adjoint, pixel_of, position, scattering, tile_scalars, vec3,
 };
-use super::plane::{emit, emit_nine};
+use super::plane::{emit, emit_nine, PartialRows};
 use super::grating::grating_grad;
-use super::{C_DMIN, C_SLOPE_RADIUS};
+use super::{KernelVariant, C_SLOPE_RADIUS};
 use crate::kernel::Layout;
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 
+/// `∂(Σ g·value)/∂θ` of pixels `first + offset + ABSOLUTE_POS` for their upstream gradients
+/// `g = grad[offset + ABSOLUTE_POS]` (the first `count` units; the others add zero), summed
+/// over each warp into the warp's row of `partial` ([`PartialRows`]; the launcher sums the
+/// rows). `value` is the forward kernel's (photons per pixel), θ's entries in [`Layout`]'s units.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn adjoint_kernel<F: Float>(
@@ -40,17 +45,8 @@ pub(super) fn adjoint_kernel<F: Float>(
     #[comptime] first: usize,
     #[comptime] offset: usize,
     #[comptime] count: usize,
-    #[comptime] rows: usize,
-    #[comptime] warps: usize,
-    #[comptime] fpixels: usize,
-    #[comptime] oversample: usize,
-    #[comptime] layers: usize,
-    #[comptime] sources: usize,
-    #[comptime] cells: usize,
-    #[comptime] thick: bool,
-    #[comptime] point_pixel: bool,
-    #[comptime] nopolar: bool,
-    #[comptime] double: bool,
+    #[comptime] rows: PartialRows,
+    #[comptime] v: KernelVariant,
 ) {
     // Every unit runs to the end (the plane sums need the whole plane); units past the last
     // pixel repeat it with a zero upstream gradient.
@@ -61,19 +57,17 @@ pub(super) fn adjoint_kernel<F: Float>(
         at = count - 1;
     }
     let g = select(i < count, grad[offset + at], F::new(0.0));
-    let p = first + offset + at;
-    let fast = p % fpixels;
-    let slow = p / fpixels;
+    let (fast, slow) = pixel_of(first + offset + at, v.fpixels);
     let default_f = theta[Layout::DEFAULT_F];
     let scale = theta[Layout::SCALE];
     let f2 = default_f * default_f;
 
     let (omega_first, capture_last, polar_part) =
-        pixel_factors::<F>(theta, consts, fast, slow, oversample, layers, sources, thick, point_pixel, nopolar);
+        pixel_factors::<F>(theta, consts, fast, slow, v);
     let big_g = g * scale * capture_last * omega_first * polar_part;
 
     // d̄ per sub-pixel, summed over sources, from the lattice terms.
-    let subs = comptime!(layers * oversample * oversample);
+    let subs = comptime!(v.layers * v.oversample * v.oversample);
     let mut sdx = Array::<F>::new(subs);
     let mut sdy = Array::<F>::new(subs);
     let mut sdz = Array::<F>::new(subs);
@@ -85,79 +79,42 @@ pub(super) fn adjoint_kernel<F: Float>(
     // ∂(g·value)/∂F_latt = G·2F²·F_latt (and ∂/∂default_F = G·2F·Σ F_latt², after the loop).
     let (lattice_sum, a_nx, a_ny, a_nz) = lattice_adjoint::<F>(
         theta, consts, partial, &mut sdx, &mut sdy, &mut sdz, big_g * F::new(2.0) * f2, fast, slow, warp,
-        rows, warps, oversample, layers, sources, cells, double,
+        rows, v,
     );
-    emit::<F>(partial, Layout::N, a_nx, warp, rows, warps);
-    emit::<F>(partial, Layout::N + 1, a_ny, warp, rows, warps);
-    emit::<F>(partial, Layout::N + 2, a_nz, warp, rows, warps);
-    emit::<F>(partial, Layout::DEFAULT_F, big_g * F::new(2.0) * default_f * lattice_sum, warp, rows, warps);
-    emit::<F>(partial, Layout::I_BG, big_g, warp, rows, warps);
+    emit::<F>(partial, Layout::N, a_nx, warp, rows);
+    emit::<F>(partial, Layout::N + 1, a_ny, warp, rows);
+    emit::<F>(partial, Layout::N + 2, a_nz, warp, rows);
+    emit::<F>(partial, Layout::DEFAULT_F, big_g * F::new(2.0) * default_f * lattice_sum, warp, rows);
+    emit::<F>(partial, Layout::I_BG, big_g, warp, rows);
 
     // The per-pixel factors: value = (F²·Σ F_latt² + I_bg)·scale·capture·polar·omega.
     let d_factor = g * (f2 * lattice_sum + theta[Layout::I_BG]);
-    emit::<F>(partial, Layout::SCALE, d_factor * capture_last * polar_part * omega_first, warp, rows, warps);
+    emit::<F>(partial, Layout::SCALE, d_factor * capture_last * polar_part * omega_first, warp, rows);
     let d_capture = d_factor * scale * polar_part * omega_first;
     let d_polar = d_factor * scale * capture_last * omega_first;
     let d_omega = d_factor * scale * capture_last * polar_part;
     geometry_adjoint::<F>(
         theta, consts, partial, &sdx, &sdy, &sdz, d_capture, d_polar, d_omega, omega_first, fast, slow, warp,
-        rows, warps, oversample, layers, sources, thick, point_pixel, nopolar,
+        rows, v,
     );
 }
 
-/// The factors the forward kernel applies once per pixel: the solid angle of the first
-/// sub-pixel, the capture fraction of the last layer's first sub-pixel, and the Kahn factor of
-/// the first evaluation that runs (1 with `nopolar`).
+/// The factors the forward kernel applies once per pixel (solid angle, capture fraction, Kahn
+/// factor, [`lattice_sum`]), recomputed by the forward loop with no cells: `(omega, capture,
+/// polar)`, polar 1 with `nopolar`.
 #[cube]
-#[allow(clippy::too_many_arguments)]
 fn pixel_factors<F: Float>(
     theta: &Array<F>,
     consts: &Array<F>,
     fast: usize,
     slow: usize,
-    #[comptime] oversample: usize,
-    #[comptime] layers: usize,
-    #[comptime] sources: usize,
-    #[comptime] thick: bool,
-    #[comptime] point_pixel: bool,
-    #[comptime] nopolar: bool,
+    #[comptime] v: KernelVariant,
 ) -> (F, F, F) {
-    let pixel = theta[Layout::PIXEL];
-    let sub = pixel / F::cast_from(oversample);
-    let half = sub * F::new(0.5);
-    let layer = theta[Layout::LAYER];
-    let dmin = consts[C_DMIN];
-    let mut first_polar = F::new(0.0);
-    let mut have_polar = false;
-    let mut omega_first = F::new(0.0);
-    let mut capture_last = F::new(1.0);
-    for t in 0..layers {
-        for o in 0..oversample * oversample {
-            let (_fc, _sc, _oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
-            let r = F::sqrt(px * px + py * py + pz * pz);
-            let dx = px / r;
-            let dy = py / r;
-            let dz = pz / r;
-            if t == 0 && o == 0 {
-                omega_first = solid_angle::<F>(r, pixel, theta[Layout::CLOSE], point_pixel);
-            }
-            if thick {
-                if t + 1 == layers && o == 0 {
-                    capture_last = capture::<F>(theta, t, dx, dy, dz, layer * theta[Layout::MU]);
-                }
-            }
-            for s in 0..sources {
-                let (_qx, _qy, _qz, active) =
-                    scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
-                if active && !have_polar {
-                    first_polar = kahn::<F>(consts, s, dx, dy, dz, theta[Layout::POLAR_K]);
-                    have_polar = true;
-                }
-            }
-        }
-    }
+    let tile = tile_scalars::<F>(theta, consts, v.oversample);
+    let (_sum, omega_first, capture_last, first_polar) =
+        lattice_sum::<F>(theta, consts, &tile, fast, slow, comptime!(v.without_cells()));
     let mut polar_part = first_polar;
-    if nopolar {
+    if v.nopolar {
         polar_part = F::new(1.0);
     }
     (omega_first, capture_last, polar_part)
@@ -180,21 +137,13 @@ fn lattice_adjoint<F: Float>(
     fast: usize,
     slow: usize,
     warp: usize,
-    #[comptime] rows: usize,
-    #[comptime] warps: usize,
-    #[comptime] oversample: usize,
-    #[comptime] layers: usize,
-    #[comptime] sources: usize,
-    #[comptime] cells: usize,
-    #[comptime] double: bool,
+    #[comptime] rows: PartialRows,
+    #[comptime] v: KernelVariant,
 ) -> (F, F, F, F) {
-    let sub = theta[Layout::PIXEL] / F::cast_from(oversample);
-    let half = sub * F::new(0.5);
-    let layer = theta[Layout::LAYER];
-    let dmin = consts[C_DMIN];
+    let tile = tile_scalars::<F>(theta, consts, v.oversample);
     let radius = consts[C_SLOPE_RADIUS];
-    let subs = comptime!(layers * oversample * oversample);
-    let per_layer = comptime!(oversample * oversample);
+    let subs = comptime!(v.layers * v.oversample * v.oversample);
+    let per_layer = comptime!(v.oversample * v.oversample);
     let mut qx = Array::<F>::new(subs);
     let mut qy = Array::<F>::new(subs);
     let mut qz = Array::<F>::new(subs);
@@ -206,13 +155,14 @@ fn lattice_adjoint<F: Float>(
     let mut a_nx = F::new(0.0);
     let mut a_ny = F::new(0.0);
     let mut a_nz = F::new(0.0);
-    for s in 0..sources {
+    for s in 0..v.sources {
         let lambda = theta[Layout::LAMBDA + s];
         for j in 0..subs {
-            let (_fc, _sc, _oc, px, py, pz) =
-                position::<F>(theta, fast, slow, j / per_layer, j % per_layer, sub, half, layer, oversample);
+            let (_fc, _sc, _oc, px, py, pz) = position::<F>(
+                theta, fast, slow, j / per_layer, j % per_layer, tile.sub, tile.half, tile.layer, v.oversample,
+            );
             let r = F::sqrt(px * px + py * py + pz * pz);
-            let (x, y, z, active) = scattering::<F>(consts, px, py, pz, r, lambda, dmin, s);
+            let (x, y, z, active) = scattering::<F>(consts, px, py, pz, r, lambda, tile.dmin, s);
             qx[j] = x;
             qy[j] = y;
             qz[j] = z;
@@ -221,10 +171,10 @@ fn lattice_adjoint<F: Float>(
             gy[j] = F::new(0.0);
             gz[j] = F::new(0.0);
         }
-        for k in 0..cells {
+        for k in 0..v.cells {
             let (sum, nx, ny, nz) = cell_adjoint::<F>(
-                theta, partial, &qx, &qy, &qz, &on, &mut gx, &mut gy, &mut gz, g2f2, radius, Layout::LAMBDA + sources + 9 * k,
-                warp, rows, warps, subs, double,
+                theta, partial, &qx, &qy, &qz, &on, &mut gx, &mut gy, &mut gz, g2f2, radius,
+                Layout::LAMBDA + v.sources + 9 * k, warp, rows, subs, v.double,
             );
             lattice_sum += sum;
             a_nx += nx;
@@ -239,7 +189,7 @@ fn lattice_adjoint<F: Float>(
             sdy[j] += gy[j] / lambda;
             sdz[j] += gz[j] / lambda;
         }
-        emit::<F>(partial, Layout::LAMBDA + s, a_lambda, warp, rows, warps);
+        emit::<F>(partial, Layout::LAMBDA + s, a_lambda, warp, rows);
     }
     (lattice_sum, a_nx, a_ny, a_nz)
 }
@@ -263,8 +213,7 @@ fn cell_adjoint<F: Float>(
     radius: F,
     c: usize,
     warp: usize,
-    #[comptime] rows: usize,
-    #[comptime] warps: usize,
+    #[comptime] rows: PartialRows,
     #[comptime] subs: usize,
     #[comptime] double: bool,
 ) -> (F, F, F, F) {
@@ -288,15 +237,9 @@ fn cell_adjoint<F: Float>(
         if on[j] > F::new(0.0) {
             // The cell's matrix read here rather than held through the loop (18 registers at
             // f64; the reads hit the cache).
-            let m0 = theta[c];
-            let m1 = theta[c + 1];
-            let m2 = theta[c + 2];
-            let m3 = theta[c + 3];
-            let m4 = theta[c + 4];
-            let m5 = theta[c + 5];
-            let m6 = theta[c + 6];
-            let m7 = theta[c + 7];
-            let m8 = theta[c + 8];
+            let (m0, m1, m2) = vec3::<F>(theta, c);
+            let (m3, m4, m5) = vec3::<F>(theta, c + 3);
+            let (m6, m7, m8) = vec3::<F>(theta, c + 6);
             let x = qx[j];
             let y = qy[j];
             let z = qz[j];
@@ -331,7 +274,6 @@ fn cell_adjoint<F: Float>(
     }
     emit_nine::<F>(
         partial, c, a_cell0, a_cell1, a_cell2, a_cell3, a_cell4, a_cell5, a_cell6, a_cell7, a_cell8, warp, rows,
-        warps,
     );
     (lattice_sum, a_nx, a_ny, a_nz)
 }
@@ -356,27 +298,14 @@ fn geometry_adjoint<F: Float>(
     fast: usize,
     slow: usize,
     warp: usize,
-    #[comptime] rows: usize,
-    #[comptime] warps: usize,
-    #[comptime] oversample: usize,
-    #[comptime] layers: usize,
-    #[comptime] sources: usize,
-    #[comptime] thick: bool,
-    #[comptime] point_pixel: bool,
-    #[comptime] nopolar: bool,
+    #[comptime] rows: PartialRows,
+    #[comptime] v: KernelVariant,
 ) {
-    let pixel = theta[Layout::PIXEL];
-    let close = theta[Layout::CLOSE];
-    let sub = pixel / F::cast_from(oversample);
-    let half = sub * F::new(0.5);
-    let layer = theta[Layout::LAYER];
-    let mu = theta[Layout::MU];
-    let dmin = consts[C_DMIN];
-    let polar_k = theta[Layout::POLAR_K];
-    let per_layer = comptime!(oversample * oversample);
-    let ox = theta[Layout::ODET];
-    let oy = theta[Layout::ODET + 1];
-    let oz = theta[Layout::ODET + 2];
+    let tile = tile_scalars::<F>(theta, consts, v.oversample);
+    let pixel = tile.pixel;
+    let layer = tile.layer;
+    let per_layer = comptime!(v.oversample * v.oversample);
+    let (ox, oy, oz) = vec3::<F>(theta, Layout::ODET);
     let mut a_pix0x = F::new(0.0);
     let mut a_pix0y = F::new(0.0);
     let mut a_pix0z = F::new(0.0);
@@ -395,26 +324,25 @@ fn geometry_adjoint<F: Float>(
     let mut a_mu = F::new(0.0);
     let mut a_polar_k = F::new(0.0);
     let mut polar_done = false;
-    for t in 0..layers {
+    for t in 0..v.layers {
         for o in 0..per_layer {
-            let (fc, sc, oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
-            let r = F::sqrt(px * px + py * py + pz * pz);
-            let dx = px / r;
-            let dy = py / r;
-            let dz = pz / r;
+            let (fc, sc, oc, px, py, pz) =
+                position::<F>(theta, fast, slow, t, o, tile.sub, tile.half, layer, v.oversample);
+            let (r, dx, dy, dz) = direction::<F>(px, py, pz);
             let mut ddx = sdx[t * per_layer + o];
             let mut ddy = sdy[t * per_layer + o];
             let mut ddz = sdz[t * per_layer + o];
             let mut dr = F::new(0.0);
             if t == 0 && o == 0 {
-                let (d_pixel, d_close, d_r) = omega_adjoint::<F>(r, pixel, close, omega_first, d_omega, point_pixel);
+                let (d_pixel, d_close, d_r) = omega_adjoint::<F>(r, pixel, tile.close, omega_first, d_omega, v.point_pixel);
                 a_pixel += d_pixel;
                 a_close += d_close;
                 dr = d_r;
             }
-            if thick {
-                if t + 1 == layers && o == 0 {
-                    let (d_layer, d_mu, drho) = capture_adjoint::<F>(t, dx * ox + dy * oy + dz * oz, layer, mu, d_capture);
+            if v.thick {
+                if t + 1 == v.layers && o == 0 {
+                    let rho = dx * ox + dy * oy + dz * oz;
+                    let (d_layer, d_mu, drho) = capture_adjoint::<F>(t, rho, layer, tile.mu, d_capture);
                     a_layer += d_layer;
                     a_mu += d_mu;
                     ddx += drho * ox;
@@ -425,13 +353,13 @@ fn geometry_adjoint<F: Float>(
                     a_odetz += drho * dz;
                 }
             }
-            for s in 0..sources {
-                if !nopolar {
+            for s in 0..v.sources {
+                if !v.nopolar {
                     if !polar_done {
                         let (_qx, _qy, _qz, active) =
-                            scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
+                            scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], tile.dmin, s);
                         if active {
-                            let (d_k, kx, ky, kz) = kahn_adjoint::<F>(consts, s, dx, dy, dz, polar_k, d_polar);
+                            let (d_k, kx, ky, kz) = kahn_adjoint::<F>(consts, s, dx, dy, dz, tile.polar_k, d_polar);
                             a_polar_k += d_k;
                             ddx += kx;
                             ddy += ky;
@@ -464,21 +392,21 @@ fn geometry_adjoint<F: Float>(
             a_layer += (ox * dpx + oy * dpy + oz * dpz) * F::cast_from(t);
         }
     }
-    emit::<F>(partial, Layout::PIX0, a_pix0x, warp, rows, warps);
-    emit::<F>(partial, Layout::PIX0 + 1, a_pix0y, warp, rows, warps);
-    emit::<F>(partial, Layout::PIX0 + 2, a_pix0z, warp, rows, warps);
-    emit::<F>(partial, Layout::FDET, a_fdetx, warp, rows, warps);
-    emit::<F>(partial, Layout::FDET + 1, a_fdety, warp, rows, warps);
-    emit::<F>(partial, Layout::FDET + 2, a_fdetz, warp, rows, warps);
-    emit::<F>(partial, Layout::SDET, a_sdetx, warp, rows, warps);
-    emit::<F>(partial, Layout::SDET + 1, a_sdety, warp, rows, warps);
-    emit::<F>(partial, Layout::SDET + 2, a_sdetz, warp, rows, warps);
-    emit::<F>(partial, Layout::ODET, a_odetx, warp, rows, warps);
-    emit::<F>(partial, Layout::ODET + 1, a_odety, warp, rows, warps);
-    emit::<F>(partial, Layout::ODET + 2, a_odetz, warp, rows, warps);
-    emit::<F>(partial, Layout::CLOSE, a_close, warp, rows, warps);
-    emit::<F>(partial, Layout::PIXEL, a_pixel, warp, rows, warps);
-    emit::<F>(partial, Layout::LAYER, a_layer, warp, rows, warps);
-    emit::<F>(partial, Layout::MU, a_mu, warp, rows, warps);
-    emit::<F>(partial, Layout::POLAR_K, a_polar_k, warp, rows, warps);
+    emit::<F>(partial, Layout::PIX0, a_pix0x, warp, rows);
+    emit::<F>(partial, Layout::PIX0 + 1, a_pix0y, warp, rows);
+    emit::<F>(partial, Layout::PIX0 + 2, a_pix0z, warp, rows);
+    emit::<F>(partial, Layout::FDET, a_fdetx, warp, rows);
+    emit::<F>(partial, Layout::FDET + 1, a_fdety, warp, rows);
+    emit::<F>(partial, Layout::FDET + 2, a_fdetz, warp, rows);
+    emit::<F>(partial, Layout::SDET, a_sdetx, warp, rows);
+    emit::<F>(partial, Layout::SDET + 1, a_sdety, warp, rows);
+    emit::<F>(partial, Layout::SDET + 2, a_sdetz, warp, rows);
+    emit::<F>(partial, Layout::ODET, a_odetx, warp, rows);
+    emit::<F>(partial, Layout::ODET + 1, a_odety, warp, rows);
+    emit::<F>(partial, Layout::ODET + 2, a_odetz, warp, rows);
+    emit::<F>(partial, Layout::CLOSE, a_close, warp, rows);
+    emit::<F>(partial, Layout::PIXEL, a_pixel, warp, rows);
+    emit::<F>(partial, Layout::LAYER, a_layer, warp, rows);
+    emit::<F>(partial, Layout::MU, a_mu, warp, rows);
+    emit::<F>(partial, Layout::POLAR_K, a_polar_k, warp, rows);
 }

@@ -1,13 +1,78 @@
-//! Device functions both CUDA kernels share ([`super::render_kernel`] and the adjoint kernel of
-//! [`super::adjoint`]): a sub-pixel's position, its scattering vector and the per-pixel factors —
-//! one definition, so the backward pass recomputes exactly
-//! what the forward pass computed — and the per-pixel factors' adjoints next to their forward
-//! forms.
+//! Device functions both CUDA kernels share ([`super::forward`] and [`super::adjoint`]): the
+//! values a thread reads before its loops, a sub-pixel's position, its scattering vector and the
+//! per-pixel factors — one definition, so the backward pass recomputes exactly what the forward
+//! pass computed — and the per-pixel factors' adjoints next to their forward forms. Units are
+//! θ's ([`Layout`]: lengths in metres); CubeCL inlines every one of these functions.
 
-use super::C_SOURCES;
+use super::{C_DMIN, C_RADIUS, C_SOURCES};
 use crate::kernel::Layout;
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
+
+/// The θ entries and per-tile constants a kernel step reads before its loops (the same for
+/// every pixel of the tile). A step reads them all ([`tile_scalars`]) and uses what it needs; the
+/// compiler drops the reads of the others.
+#[derive(CubeType)]
+pub(super) struct TileScalars<F: Float> {
+    /// Pixel size (m).
+    pub pixel: F,
+    /// Sub-pixel size `pixel / oversample` (m).
+    pub sub: F,
+    /// Half a sub-pixel (m): the offset of the first sub-pixel's centre.
+    pub half: F,
+    /// Close distance (m).
+    pub close: F,
+    /// Sensor layer step (m).
+    pub layer: F,
+    /// Attenuation μ (m⁻¹).
+    pub mu: F,
+    /// Kahn factor.
+    pub polar_k: F,
+    /// N_a, N_b, N_c.
+    pub na: F,
+    /// See `na`.
+    pub nb: F,
+    /// See `na`.
+    pub nc: F,
+    /// `default_F`.
+    pub default_f: F,
+    /// Series radius of the grating's value (the forward's; the adjoint reads the slopes').
+    pub radius: F,
+    /// Resolution cut d_min (m), 0 for none.
+    pub dmin: F,
+}
+
+/// Read [`TileScalars`] in the forward kernel's order (θ, then the constants).
+#[cube]
+pub(super) fn tile_scalars<F: Float>(theta: &Array<F>, consts: &Array<F>, #[comptime] oversample: usize) -> TileScalars<F> {
+    let pixel = theta[Layout::PIXEL];
+    let sub = pixel / F::cast_from(oversample);
+    let half = sub * F::new(0.5);
+    let close = theta[Layout::CLOSE];
+    let layer = theta[Layout::LAYER];
+    let mu = theta[Layout::MU];
+    let polar_k = theta[Layout::POLAR_K];
+    let na = theta[Layout::N];
+    let nb = theta[Layout::N + 1];
+    let nc = theta[Layout::N + 2];
+    let default_f = theta[Layout::DEFAULT_F];
+    let radius = consts[C_RADIUS];
+    let dmin = consts[C_DMIN];
+    TileScalars::<F> { pixel, sub, half, close, layer, mu, polar_k, na, nb, nc, default_f, radius, dmin }
+}
+
+/// The detector pixel `(fast, slow)` of scan index `p` (`p = slow·fpixels + fast`).
+#[cube]
+pub(super) fn pixel_of(p: usize, #[comptime] fpixels: usize) -> (usize, usize) {
+    (p % fpixels, p / fpixels)
+}
+
+/// Entries `at`, `at + 1`, `at + 2` of `array` (a 3-vector of θ or of the constants), in that
+/// order.
+#[cube]
+pub(super) fn vec3<F: Float>(array: &Array<F>, at: usize) -> (F, F, F) {
+    (array[at], array[at + 1], array[at + 2])
+}
 
 /// Position of (layer `t`, sub-pixel `o`) of pixel (`fast`, `slow`): detector-plane coordinates `(fc, sc, oc)` and the lab position.
 #[cube]
@@ -41,6 +106,14 @@ pub(super) fn position<F: Float>(
     (fc, sc, oc, px, py, pz)
 }
 
+/// Distance `r = |p|` (m) of the lab position `p` and the unit vector `d = p/r`:
+/// `(r, dx, dy, dz)`.
+#[cube]
+pub(super) fn direction<F: Float>(px: F, py: F, pz: F) -> (F, F, F, F) {
+    let r = F::sqrt(px * px + py * py + pz * pz);
+    (r, px / r, py / r, pz / r)
+}
+
 /// `q = (d − i)/λ` of source `s` in the split form of [`crate::physics::scattering`], and whether d_min keeps it.
 #[cube]
 #[allow(clippy::too_many_arguments)]
@@ -54,10 +127,7 @@ pub(super) fn scattering<F: Float>(
     dmin: F,
     s: usize,
 ) -> (F, F, F, bool) {
-    let at = C_SOURCES + 9 * s;
-    let ix = consts[at];
-    let iy = consts[at + 1];
-    let iz = consts[at + 2];
+    let (ix, iy, iz) = vec3::<F>(consts, C_SOURCES + 9 * s);
     let a = px * ix + py * iy + pz * iz;
     let qx0 = px - a * ix;
     let qy0 = py - a * iy;
@@ -137,15 +207,9 @@ pub(super) fn capture_adjoint<F: Float>(t: usize, rho: F, layer: F, mu: F, d_cap
 #[cube]
 pub(super) fn kahn_adjoint<F: Float>(consts: &Array<F>, s: usize, dx: F, dy: F, dz: F, polar_k: F, d_polar: F) -> (F, F, F, F) {
     let at = C_SOURCES + 9 * s;
-    let ix = consts[at];
-    let iy = consts[at + 1];
-    let iz = consts[at + 2];
-    let ex = consts[at + 3];
-    let ey = consts[at + 4];
-    let ez = consts[at + 5];
-    let bx = consts[at + 6];
-    let by = consts[at + 7];
-    let bz = consts[at + 8];
+    let (ix, iy, iz) = vec3::<F>(consts, at);
+    let (ex, ey, ez) = vec3::<F>(consts, at + 3);
+    let (bx, by, bz) = vec3::<F>(consts, at + 6);
     let c2 = ix * dx + iy * dy + iz * dz;
     let e = dx * ex + dy * ey + dz * ez;
     let b = dx * bx + dy * by + dz * bz;

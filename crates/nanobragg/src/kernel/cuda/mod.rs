@@ -1,21 +1,19 @@
-//! The fused forward kernel on CUDA, written in CubeCL: one GPU thread per pixel, looping over
-//! sensor layers, sub-pixels, sources and (φ, mosaic) cells as the CPU kernel does.
+//! The fused kernels on CUDA, written in CubeCL: the forward kernel of [`forward`] (one GPU
+//! thread per pixel, looping over sensor layers, sub-pixels, sources and (φ, mosaic) cells as
+//! the CPU kernel does) and, under autodiff, the tile's backward in the adjoint kernel of
+//! [`adjoint`], one thread per pixel. This module holds their coverage, the compile-time
+//! variant ([`KernelVariant`]) and constants they share, and their launches.
 //!
 //! Coverage ([`COVERAGE`]; other scenes render on the tensor path): the vectorised CPU path's
 //! scenes ([`super::cpu::BATCH`]: SQUARE lattice, factors once per pixel) with F from
 //! `default_F` (no HKL grid), pixels forming one contiguous run of the detector (no ROI or
-//! mask). Under autodiff the tile's backward runs the adjoint kernel of
-//! [`adjoint`], one thread per pixel.
-//!
-//! Only F_latt² reaches the image, so the kernel drops the grating's `(−1)^k` signs; both
-//! sines take reduced arguments (|x| ≤ π/2) and use the CPU kernel's polynomial, and F² (one
-//! `default_F` for every cell) multiplies the pixel's sum once.
+//! mask).
 
 use super::real::Real;
 use crate::physics::lattice::grating::{series_radius, slope_radius};
 use super::capability::groups::{OTHER_LATTICES, PER_SUBPIXEL_FACTORS, SQUARE_ONCE_PER_PIXEL, TENSOR_PATH_ONLY};
 use super::capability::{Capability, Coverage, KernelId};
-use super::{FusedTile, Layout, RenderBackend, TileSpec};
+use super::{FusedTile, RenderBackend, TileSpec};
 use enumset::enum_set_union;
 use crate::linalg::float_options;
 use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData, TensorPrimitive};
@@ -29,12 +27,10 @@ use burn_cuda::Cuda;
 use std::sync::Arc;
 
 mod adjoint;
+mod forward;
 mod grating;
 mod plane;
 mod geometry;
-
-use geometry::{capture, kahn, position, scattering, solid_angle};
-use grating::{grating_abs, series_coefficients};
 
 /// Offsets into the per-tile constants array: the series radius of the value (forward), d_min,
 /// the series radius of the slopes (adjoint, [`slope_radius`]), then 9 values per source
@@ -44,6 +40,55 @@ const C_DMIN: usize = 1;
 const C_SLOPE_RADIUS: usize = 2;
 const C_SOURCES: usize = 3;
 
+/// What one build of a CUDA kernel is specialised for: the loop bounds and flags of a tile,
+/// compile-time constants of the kernel source (CubeCL compiles one kernel per distinct value,
+/// so once per scene).
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+struct KernelVariant {
+    /// Fast pixels of the detector (pixel `p` is at `(p % fpixels, p / fpixels)`).
+    fpixels: usize,
+    /// Sub-pixels per axis.
+    oversample: usize,
+    /// Sensor layers.
+    layers: usize,
+    /// Sources S (their λ at [`Layout::LAMBDA`](super::Layout::LAMBDA) in θ, their directions in
+    /// the constants).
+    sources: usize,
+    /// (φ, mosaic) cells K.
+    cells: usize,
+    /// Whether the sensor has a thickness (capture fraction computed; else 1).
+    thick: bool,
+    /// Solid angle `1/r²` instead of `pixel²·close/r³`.
+    point_pixel: bool,
+    /// No polarization factor.
+    nopolar: bool,
+    /// Whether the float is f64 (the f64 polynomial coefficients).
+    double: bool,
+}
+
+impl KernelVariant {
+    /// The variant of `spec` at element type `E`.
+    fn of<E>(spec: &TileSpec) -> Self {
+        Self {
+            fpixels: spec.fpixels,
+            oversample: spec.oversample,
+            layers: spec.layers,
+            sources: spec.incident.len(),
+            cells: spec.cells,
+            thick: spec.thick,
+            point_pixel: spec.point_pixel,
+            nopolar: spec.nopolar,
+            double: std::mem::size_of::<E>() == 8,
+        }
+    }
+
+    /// The same variant with no cells: the forward loop then computes only the factors taken
+    /// once per pixel ([`forward::lattice_sum`]).
+    fn without_cells(self) -> Self {
+        Self { cells: 0, ..self }
+    }
+}
+
 /// The kernels' small-angle sine and cosine: the CPU kernel's polynomials ([`Real::sin_small`],
 /// [`Real::sin_cos_small`], about 1 ulp) with their coefficients written into the kernel source
 /// as constants (no loads; the f64 set where `double`) — cheaper than the library functions,
@@ -51,38 +96,41 @@ const C_SOURCES: usize = 3;
 /// float type: `F::new` takes an f32 and would round the f64 set.
 macro_rules! cube_small_angle {
     (
-        f32: sin [$s32h:literal $(, $s32:literal)*] cos [$c32h:literal $(, $c32:literal)*];
-        f64: sin [$s64h:literal $(, $s64:literal)*] cos [$c64h:literal $(, $c64:literal)*];
+        f32: sin [$($s32:literal),*] cos [$($c32:literal),*];
+        f64: sin [$($s64:literal),*] cos [$($c64:literal),*];
     ) => {
-        /// `u(x²)` of sin x = x + x³·u(x²). (`u` is declared before the comptime branch that
-        /// starts it at the leading coefficient.)
+        cube_polynomial_tail!(
+            /// `u(x²)` of sin x = x + x³·u(x²).
+            sin_tail, f64 [$($s64),*], f32 [$($s32),*]
+        );
+        cube_polynomial_tail!(
+            /// `v(x²)` of cos x = 1 + x²·v(x²).
+            cos_tail, f64 [$($c64),*], f32 [$($c32),*]
+        );
+    };
+}
+
+/// A polynomial in `s` by Horner's rule from its leading coefficient, with the f64 or the f32
+/// set (`double`). (`u` is declared before the comptime branch that starts it at the leading
+/// coefficient.)
+macro_rules! cube_polynomial_tail {
+    (
+        $(#[$doc:meta])* $name:ident,
+        f64 [$h64:literal $(, $c64:literal)*], f32 [$h32:literal $(, $c32:literal)*]
+    ) => {
+        $(#[$doc])*
         #[cube]
         #[allow(unused_assignments)]
-        fn sin_tail<F: Float>(s: F, #[comptime] double: bool) -> F {
+        fn $name<F: Float>(s: F, #[comptime] double: bool) -> F {
             let mut u = F::new(0.0);
             if double {
-                u = F::cast_from($s64h);
-                $(u = u * s + F::cast_from($s64);)*
+                u = F::cast_from($h64);
+                $(u = u * s + F::cast_from($c64);)*
             } else {
-                u = F::cast_from($s32h);
-                $(u = u * s + F::cast_from($s32);)*
+                u = F::cast_from($h32);
+                $(u = u * s + F::cast_from($c32);)*
             }
             u
-        }
-
-        /// `v(x²)` of cos x = 1 + x²·v(x²).
-        #[cube]
-        #[allow(unused_assignments)]
-        fn cos_tail<F: Float>(s: F, #[comptime] double: bool) -> F {
-            let mut v = F::new(0.0);
-            if double {
-                v = F::cast_from($c64h);
-                $(v = v * s + F::cast_from($c64);)*
-            } else {
-                v = F::cast_from($c32h);
-                $(v = v * s + F::cast_from($c32);)*
-            }
-            v
         }
     };
 }
@@ -100,98 +148,6 @@ fn sin_small<F: Float>(x: F, #[comptime] double: bool) -> F {
 fn sin_cos_small<F: Float>(x: F, #[comptime] double: bool) -> (F, F) {
     let s = x * x;
     (s * (sin_tail::<F>(s, double) * x) + x, cos_tail::<F>(s, double) * s + F::new(1.0))
-}
-
-#[cube(launch)]
-#[allow(clippy::too_many_arguments)]
-fn render_kernel<F: Float>(
-    theta: &Array<F>,
-    consts: &Array<F>,
-    output: &mut Array<F>,
-    #[comptime] first: usize,
-    #[comptime] count: usize,
-    #[comptime] fpixels: usize,
-    #[comptime] oversample: usize,
-    #[comptime] layers: usize,
-    #[comptime] sources: usize,
-    #[comptime] cells: usize,
-    #[comptime] thick: bool,
-    #[comptime] point_pixel: bool,
-    #[comptime] nopolar: bool,
-    #[comptime] double: bool,
-) {
-    let i = ABSOLUTE_POS;
-    if i >= count {
-        terminate!();
-    }
-    let p = first + i;
-    let fast = p % fpixels;
-    let slow = p / fpixels;
-    let pixel = theta[Layout::PIXEL];
-    let sub = pixel / F::cast_from(oversample);
-    let half = sub * F::new(0.5);
-    let close = theta[Layout::CLOSE];
-    let layer = theta[Layout::LAYER];
-    let mu = theta[Layout::MU];
-    let polar_k = theta[Layout::POLAR_K];
-    let na = theta[Layout::N];
-    let nb = theta[Layout::N + 1];
-    let nc = theta[Layout::N + 2];
-    let default_f = theta[Layout::DEFAULT_F];
-    let radius = consts[C_RADIUS];
-    let dmin = consts[C_DMIN];
-    let cells_at = Layout::LAMBDA + sources;
-
-    let coef_a = series_coefficients::<F>(na);
-    let coef_b = series_coefficients::<F>(nb);
-    let coef_c = series_coefficients::<F>(nc);
-
-    let mut sum = F::new(0.0);
-    let mut first_polar = F::new(0.0);
-    let mut have_polar = false;
-    let mut omega_first = F::new(0.0);
-    let mut capture_last = F::new(1.0);
-    for t in 0..layers {
-        for o in 0..oversample * oversample {
-            let (_fc, _sc, _oc, px, py, pz) = position::<F>(theta, fast, slow, t, o, sub, half, layer, oversample);
-            let r = F::sqrt(px * px + py * py + pz * pz);
-            let dx = px / r;
-            let dy = py / r;
-            let dz = pz / r;
-            if t == 0 && o == 0 {
-                omega_first = solid_angle::<F>(r, pixel, close, point_pixel);
-            }
-            if thick {
-                if t + 1 == layers && o == 0 {
-                    capture_last = capture::<F>(theta, t, dx, dy, dz, layer * mu);
-                }
-            }
-            for s in 0..sources {
-                let (qx, qy, qz, active) = scattering::<F>(consts, px, py, pz, r, theta[Layout::LAMBDA + s], dmin, s);
-                if active {
-                    if !have_polar {
-                        first_polar = kahn::<F>(consts, s, dx, dy, dz, polar_k);
-                        have_polar = true;
-                    }
-                    for k in 0..cells {
-                        let c = cells_at + 9 * k;
-                        let h = qx * theta[c] + qy * theta[c + 1] + qz * theta[c + 2];
-                        let kk = qx * theta[c + 3] + qy * theta[c + 4] + qz * theta[c + 5];
-                        let l = qx * theta[c + 6] + qy * theta[c + 7] + qz * theta[c + 8];
-                        let f_latt = grating_abs::<F>(h, na, &coef_a, radius, double)
-                            * grating_abs::<F>(kk, nb, &coef_b, radius, double)
-                            * grating_abs::<F>(l, nc, &coef_c, radius, double);
-                        sum += f_latt * f_latt;
-                    }
-                }
-            }
-        }
-    }
-    let mut factor = theta[Layout::SCALE] * capture_last * omega_first;
-    if !nopolar {
-        factor *= first_polar;
-    }
-    output[i] = (default_f * default_f * sum + theta[Layout::I_BG]) * factor;
 }
 
 /// What the CUDA forward and adjoint kernels implement: the vectorised CPU pass's scenes with F
@@ -255,7 +211,7 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
     let output = empty_device_dtype(theta.client.clone(), device, Shape::new([count]), theta.dtype);
     let cube_dim = CubeDim::new(&theta.client, count);
     let cube_count = calculate_cube_count_elemwise(&theta.client, count, cube_dim);
-    render_kernel::launch::<E, Runtime>(
+    forward::render_kernel::launch::<E, Runtime>(
         &output.client,
         cube_count,
         cube_dim,
@@ -264,15 +220,7 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
         output.clone().into_array_arg(),
         first,
         count,
-        spec.fpixels,
-        spec.oversample,
-        spec.layers,
-        spec.incident.len(),
-        spec.cells,
-        spec.thick,
-        spec.point_pixel,
-        spec.nopolar,
-        std::mem::size_of::<E>() == 8,
+        KernelVariant::of::<E>(spec),
     );
     output
 }
@@ -336,17 +284,8 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
             first,
             offset,
             count,
-            n_theta,
-            warps,
-            spec.fpixels,
-            spec.oversample,
-            spec.layers,
-            spec.incident.len(),
-            spec.cells,
-            spec.thick,
-            spec.point_pixel,
-            spec.nopolar,
-            std::mem::size_of::<E>() == 8,
+            plane::PartialRows { len: n_theta, warps },
+            KernelVariant::of::<E>(spec),
         );
         let partial = Tensor::<Cuda<E>, 1>::from_primitive(TensorPrimitive::Float(buffer));
         let part = partial.reshape([warps, n_theta]).sum_dim(0).reshape([n_theta]);

@@ -5,20 +5,29 @@
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 
-/// Add `value` summed over the plane (warp) into entry `row` of the warp's row of `partial`
-/// (`[warps, rows]`); every unit of the plane must call it (uniform control flow).
+/// The shape of one launch's partial-gradient buffer `[warps, len]` (a compile-time constant of
+/// the adjoint kernel): one dense row of θ's entries per warp.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub(super) struct PartialRows {
+    /// Entries per row: the length of θ.
+    pub len: usize,
+    /// Rows: the warps of the launch.
+    pub warps: usize,
+}
+
+/// Add `value` summed over the plane (warp) into entry `row` of the warp's row of `partial`;
+/// every unit of the plane must call it (uniform control flow).
 #[cube]
 pub(super) fn emit<F: Float>(
     partial: &mut Array<F>,
     row: usize,
     value: F,
     warp: usize,
-    #[comptime] rows: usize,
-    #[comptime] warps: usize,
+    #[comptime] rows: PartialRows,
 ) {
     let total = plane_sum(value);
-    if UNIT_POS_PLANE == 0 && warp < warps {
-        partial[warp * rows + row] += total;
+    if UNIT_POS_PLANE == 0 && warp < rows.warps {
+        partial[warp * rows.len + row] += total;
     }
 }
 
@@ -53,8 +62,7 @@ pub(super) fn emit_nine<F: Float>(
     a7: F,
     a8: F,
     warp: usize,
-    #[comptime] rows: usize,
-    #[comptime] warps: usize,
+    #[comptime] rows: PartialRows,
 ) {
     let zero = F::new(0.0);
     // Nine slots to five (pairs (j, j + 5)), five to three (j, j + 3), three to two (j, j + 2),
@@ -77,7 +85,7 @@ pub(super) fn emit_nine<F: Float>(
     let at4 = ((lane >> 1u32) & 1u32) + 2u32 * ((lane >> 2u32) & 1u32);
     let at8 = at4 + 3u32 * ((lane >> 3u32) & 1u32);
     let at16 = at8 + 5u32 * ((lane >> 4u32) & 1u32);
-    if (lane & 1u32) == 0u32 && at4 < 3u32 && at8 < 5u32 && at16 < 9u32 && warp < warps {
-        partial[warp * rows + row + at16 as usize] += total;
+    if (lane & 1u32) == 0u32 && at4 < 3u32 && at8 < 5u32 && at16 < 9u32 && warp < rows.warps {
+        partial[warp * rows.len + row + at16 as usize] += total;
     }
 }
