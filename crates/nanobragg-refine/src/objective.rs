@@ -234,18 +234,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
 
     /// The restraints' share of the loss at `x`, their gradient added to `grad` where given.
     pub(crate) fn restraints(&self, x: &[f64], grad: Option<&mut [f64]>) -> f64 {
-        let mut total = 0.0;
-        let mut g = grad;
-        for (i, (spec, &v)) in self.specs.iter().zip(x).enumerate() {
-            if let Some(r) = spec.restraint {
-                let (value, slope) = r.value_and_slope(v);
-                total += value;
-                if let Some(g) = g.as_deref_mut() {
-                    g[i] += slope;
-                }
-            }
-        }
-        total
+        crate::spec::restraint_sum(&self.specs, x, grad)
     }
 
     /// Loss and its gradient (per user unit of each variable) at `x`. An infinite loss (a

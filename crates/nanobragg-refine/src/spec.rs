@@ -104,6 +104,23 @@ impl Restraint {
     }
 }
 
+/// The restraints' share of the loss at `x` (one value per spec, in order), each restraint's
+/// slope added to `grad` where given: the one sum behind a single image's, a joint
+/// refinement's and an ensemble's restraints.
+pub(crate) fn restraint_sum<'a>(specs: impl IntoIterator<Item = &'a ParamSpec>, x: &[f64], mut grad: Option<&mut [f64]>) -> f64 {
+    let mut total = 0.0;
+    for (i, (spec, &v)) in specs.into_iter().zip(x).enumerate() {
+        if let Some(r) = spec.restraint {
+            let (value, slope) = r.value_and_slope(v);
+            total += value;
+            if let Some(g) = grad.as_deref_mut() {
+                g[i] += slope;
+            }
+        }
+    }
+    total
+}
+
 /// How one variable is refined.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ParamSpec {

@@ -96,15 +96,7 @@ pub(crate) fn sum_or_fail<C: Comm>(comm: &C, local: Result<Vec<f64>>, len: usize
 
 /// The shared variables' restraints at `x`, their slopes added to `grad`.
 pub(crate) fn shared_restraints(shared: &SharedVariables, x: &[f64], grad: &mut [f64]) -> f64 {
-    let mut total = 0.0;
-    for ((s, &v), g) in shared.specs.iter().zip(x).zip(grad.iter_mut()) {
-        if let Some(r) = s.restraint {
-            let (value, slope) = r.value_and_slope(v);
-            total += value;
-            *g += slope;
-        }
-    }
-    total
+    crate::spec::restraint_sum(&shared.specs, x, Some(grad))
 }
 
 /// The shared variables, every shot's own at its current values.

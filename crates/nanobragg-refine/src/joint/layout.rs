@@ -169,14 +169,6 @@ impl Layout {
 
     /// Joint restraints' share of the loss at `x`, gradient added to `grad`.
     pub fn restraints(&self, x: &[f64], grad: &mut [f64]) -> f64 {
-        let mut total = 0.0;
-        for ((v, &xv), g) in self.variables.iter().zip(x).zip(grad.iter_mut()) {
-            if let Some(r) = v.spec.restraint {
-                let (value, slope) = r.value_and_slope(xv);
-                total += value;
-                *g += slope;
-            }
-        }
-        total
+        crate::spec::restraint_sum(self.variables.iter().map(|v| &v.spec), x, Some(grad))
     }
 }
