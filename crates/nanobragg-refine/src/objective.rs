@@ -331,6 +331,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
                 mu[idx] = s * i + b;
             }
         }
+        release_forward_graphs::<B>(&self.sim.params.pixel.device());
         Ok(ModelImage { intensity, mu })
     }
 
@@ -384,4 +385,15 @@ fn grid_of<B: AutodiffBackend + RenderBackend>(sim: &Simulator<B>, specs: &[Para
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Some((to_vec(values), index)))
+}
+
+/// Free what burn-autodiff 0.21 keeps of a forward pass that no gradient followed.
+///
+/// Its graph registry records every operation, untracked ones included (about 0.5 kB each),
+/// and drops the entries of dropped tensors only when a backward pass runs. Forward-only
+/// renders on an `Autodiff` backend (a Jacobian's hundreds of them) would otherwise hold
+/// memory until the next gradient: tens of MB per shot of an ensemble. An empty backward pass
+/// (one scalar) runs that clean-up.
+fn release_forward_graphs<B: AutodiffBackend>(device: &B::Device) {
+    let _ = scalar::<B>(0.0, device).require_grad().sum().backward();
 }
