@@ -165,21 +165,38 @@ pub fn backward<T: Real>(theta: &[f64], spec: &TileSpec, grad: &[f64]) -> Vec<f6
         return batch_pass::<T>(theta, spec, |range| Upstream::Given(&grad[range])).theta_grad;
     }
     let x = Inputs::new(theta, spec);
-    grad.par_chunks(CHUNK)
-        .enumerate()
-        .fold(
-            || vec![0.0f64; theta.len()],
-            |mut acc, (c, g)| {
-                let pixels = &*spec.pixels.slice(c * CHUNK..c * CHUNK + g.len());
-                for (i, &p) in pixels.iter().enumerate() {
-                    if g[i] != 0.0 {
-                        adjoint::pixel(p, &x, spec, g[i], &mut acc);
-                    }
-                }
-                acc
-            },
-        )
-        .reduce(|| vec![0.0f64; theta.len()], add)
+    let blocks = in_blocks(grad.len().div_ceil(CHUNK), || vec![0.0f64; theta.len()], |acc, c| {
+        let range = c * CHUNK..((c + 1) * CHUNK).min(grad.len());
+        let pixels = &*spec.pixels.slice(range.clone());
+        for (&p, &g) in pixels.iter().zip(&grad[range]) {
+            if g != 0.0 {
+                adjoint::pixel(p, &x, spec, g, acc);
+            }
+        }
+    });
+    blocks.into_iter().fold(vec![0.0f64; theta.len()], add)
+}
+
+/// Blocks of chunks that a reduction adds up in a fixed order, so that its sums have the same
+/// bits whatever the number of threads and however rayon shares the work (a fold per rayon
+/// split would add in the split's order). Few enough that their partial sums (each as long as
+/// θ, the F grid included) stay small, many enough to keep every thread busy.
+const REDUCTION_BLOCKS: usize = 64;
+
+/// `each(acc, c)` over chunks `0..chunks`, in [`REDUCTION_BLOCKS`] contiguous blocks run in
+/// parallel, each block's chunks in order into its own `start()`; the blocks' sums in order.
+fn in_blocks<A: Send>(chunks: usize, start: impl Fn() -> A + Sync, each: impl Fn(&mut A, usize) + Sync) -> Vec<A> {
+    let per_block = chunks.div_ceil(REDUCTION_BLOCKS).max(1);
+    (0..chunks.div_ceil(per_block))
+        .into_par_iter()
+        .map(|b| {
+            let mut acc = start();
+            for c in b * per_block..((b + 1) * per_block).min(chunks) {
+                each(&mut acc, c);
+            }
+            acc
+        })
+        .collect()
 }
 
 /// The tile's loss `Σ_i loss(i, value_i)` and its gradient with respect to θ (f64). Where the
@@ -215,26 +232,19 @@ fn batch_pass<'a, T: Real>(
     let count = spec.pixels.len();
     let per_chunk = batch_adjoint::chunk_pixels::<T>(spec);
     let zero = || TileLossGrad { loss: 0.0, theta_grad: vec![0.0f64; theta.len()], any_active: false };
-    (0..count.div_ceil(per_chunk))
-        .into_par_iter()
-        .fold(
-            || (zero(), batch_adjoint::Scratch::default()),
-            |(mut acc, mut scratch), c| {
-                let range = c * per_chunk..((c + 1) * per_chunk).min(count);
-                let pixels = &*spec.pixels.slice(range.clone());
-                let up = upstream(range);
-                let out = batch_adjoint::chunk(pixels, up, &x, &xt, spec, &mut acc.theta_grad, &mut scratch);
-                acc.loss += out.loss;
-                acc.any_active |= out.any_active;
-                (acc, scratch)
-            },
-        )
-        .map(|(acc, _)| acc)
-        .reduce(zero, |a, b| TileLossGrad {
-            loss: a.loss + b.loss,
-            theta_grad: add(a.theta_grad, b.theta_grad),
-            any_active: a.any_active | b.any_active,
-        })
+    let start = || (zero(), batch_adjoint::Scratch::default());
+    let blocks = in_blocks(count.div_ceil(per_chunk), start, |(acc, scratch), c| {
+        let range = c * per_chunk..((c + 1) * per_chunk).min(count);
+        let pixels = &*spec.pixels.slice(range.clone());
+        let out = batch_adjoint::chunk(pixels, upstream(range), &x, &xt, spec, &mut acc.theta_grad, scratch);
+        acc.loss += out.loss;
+        acc.any_active |= out.any_active;
+    });
+    blocks.into_iter().map(|(acc, _)| acc).fold(zero(), |a, b| TileLossGrad {
+        loss: a.loss + b.loss,
+        theta_grad: add(a.theta_grad, b.theta_grad),
+        any_active: a.any_active | b.any_active,
+    })
 }
 
 /// Element-wise sum of two gradients.
