@@ -402,3 +402,78 @@ fn structure_factors_and_scale_are_recovered_from_two_noiseless_images() {
     assert!(u.std_errors.iter().all(|s| s.is_finite() && *s > 0.0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A 5³ grid of uneven structure factors, one of them 0, in a scratch folder `tag`.
+fn uneven_grid(tag: &str) -> (std::path::PathBuf, Vec<[i32; 3]>) {
+    let dir = std::env::temp_dir().join(format!("nanobragg-refine-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let grid: Vec<[i32; 3]> =
+        (-2..=2).flat_map(|h| (-2..=2).flat_map(move |k| (-2..=2).map(move |l| [h, k, l]))).collect();
+    let text: String = grid
+        .iter()
+        .enumerate()
+        .map(|(i, [h, k, l])| format!("{h} {k} {l} {}\n", if i == 62 { 0.0 } else { 40.0 + (i * 29 % 70) as f64 }))
+        .collect();
+    std::fs::write(dir.join("grid.hkl"), text).unwrap();
+    (dir, grid)
+}
+
+/// The Jacobian's structure-factor columns (and the forward renders they took) against one
+/// render per factor, `2(μ − μ|F_i=0)/F_i`; returns the renders and, per pixel, how many
+/// reflections it holds.
+fn structure_factor_columns_against_one_render_each(flags: &str, tag: &str) -> (usize, Vec<usize>) {
+    use nanobragg_refine::uncertainty::jacobian;
+    use nanobragg_refine::Variable;
+    let (dir, grid) = uneven_grid(tag);
+    let start = scene(&format!("{flags} -hkl {} -nointerpolate -detpixels 32 -fluence 1e30", dir.join("grid.hkl").display()));
+    let mut specs: Vec<ParamSpec> = grid.iter().map(|&h| ParamSpec::new(Variable::StructureFactor(h))).collect();
+    specs.push(ParamSpec::scale());
+    let n = 32 * 32;
+    let mut obj = Objective::new(simulator(&start), specs, Observation::new(vec![1.0; n]), LossKind::Poisson).unwrap();
+    let x = obj.start().to_vec();
+    let before = obj.renders();
+    let jac = jacobian(&mut obj, &x).unwrap();
+    let coded = obj.renders() - before;
+    let center = obj.model(&x).unwrap();
+    let mut holding = vec![0usize; n];
+    for (i, column) in jac.columns[..grid.len()].iter().enumerate() {
+        let want: Vec<f64> = if x[i] == 0.0 {
+            vec![0.0; n]
+        } else {
+            let mut x0 = x.clone();
+            x0[i] = 0.0;
+            let zero = obj.model(&x0).unwrap();
+            (0..n).map(|p| 2.0 * (center.mu[p] - zero.mu[p]) / x[i]).collect()
+        };
+        for p in 0..n {
+            holding[p] += (want[p] * x[i] > 1e-9 * center.mu[p]) as usize;
+            let tol = 2e-9 * center.mu[p] / x[i].max(1.0);
+            assert!((column[p] - want[p]).abs() <= tol, "{tag}: F{:?} pixel {p}: {} vs {}", grid[i], column[p], want[p]);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    (coded, holding)
+}
+
+#[test]
+fn structure_factor_jacobian_from_coded_renders_equals_one_render_per_factor() {
+    // Broad spots (N = 2), five wavelengths 5 % apart, 2×2 sub-pixels: pixels of one, two,
+    // and three or more reflections.
+    let (_, holding) = structure_factor_columns_against_one_render_each(
+        "-cell 40 42 44 90 90 90 -misset 5 10 15 -N 2 -lambda 1 -dispersion 20 -dispsteps 5 \
+         -distance 60 -pixel 0.4 -oversample 2",
+        "sf-jac-overlap",
+    );
+    for n in [1, 2, 3] {
+        assert!(holding.iter().any(|&h| h == n || n == 3 && h > 3), "no pixel holds {n} reflections");
+    }
+    // A still like the ensemble benchmark's (three wavelengths 0.5 % apart): a seventh of the
+    // renders of one per factor.
+    let (renders, holding) = structure_factor_columns_against_one_render_each(
+        "-cell 30 34 38 90 90 90 -misset 5 10 15 -N 4 -lambda 1 -dispersion 1 -dispsteps 3 \
+         -distance 60 -pixel 0.3 -oversample 1",
+        "sf-jac-still",
+    );
+    assert!(holding.iter().any(|&h| h == 2), "no pixel holds two reflections");
+    assert!(renders * 7 < 125, "{renders} renders for 125 factors");
+}

@@ -92,6 +92,7 @@ pub mod progress;
 pub mod report;
 pub mod scaling;
 pub mod spec;
+mod structure_factor_columns;
 pub mod uncertainty;
 
 pub use data::{LossKind, Observation};

@@ -10,17 +10,20 @@
 //! `J_·i = (μ(θ + h_i e_i) − μ(θ − h_i e_i)) / 2h_i` with `h_i` the variable's typical step
 //! ([`crate::ParamSpec::typical_step`]: 1e-3° for angles, 1e-3 mm for lengths on the detector,
 //! 1e-4 relative for cell lengths), small against spot widths and large against f64 rounding.
-//! The scale's column is exact: `∂μ/∂s = I`; so is a structure factor's, from one render with
-//! that F set to 0 (`μ` is quadratic in each F with nearest-neighbour lookup:
-//! `∂μ/∂F = 2(μ − μ|F=0)/F`; with tricubic interpolation central differences are used). Forward renders
-//! cost a fraction of a backward pass, so the whole Jacobian costs at most `2n + 1` forward
-//! renders whatever the detector size.
+//! The scale's column is exact: `∂μ/∂s = I`; so are the structure factors' (`μ` is quadratic
+//! in each F with nearest-neighbour lookup: `∂μ/∂F = 2(μ − μ|F=0)/F`), m of them from about
+//! `2·log₂ m` renders with sets of them set to 0 (see `structure_factor_columns`); with
+//! tricubic interpolation central differences are used. Forward renders cost a fraction of a
+//! backward pass, so the whole Jacobian costs at most `2n + 2·log₂ n + 1` forward renders
+//! whatever the detector size, and `2·(other variables) + 2·log₂ m + 1` when the pixels hold
+//! at most two reflections each.
 
 use nanobragg::kernel::RenderBackend;
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::objective::Objective;
 use crate::spec::Variable;
+use crate::structure_factor_columns::structure_factor_columns;
 use crate::error::{RefineError, Result};
 
 /// Jacobian of the expected counts over the used pixels (in [`Objective::pixels`] order).
@@ -54,6 +57,12 @@ pub fn jacobian<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B>
     let pixels = objective.pixels().to_vec();
     let pick = |v: &[f64]| pixels.iter().map(|&p| v[p]).collect::<Vec<f64>>();
     let center = objective.model(x)?;
+    let nearest = !objective.simulator().plan.interpolate;
+    // μ = c + s·F_i²·A_i with nearest-neighbour F: ∂μ/∂F_i = 2(μ − μ|F_i=0)/F_i exactly.
+    let exact_f: Vec<usize> = (0..specs.len())
+        .filter(|&i| nearest && matches!(specs[i].variable, Variable::StructureFactor(_)) && x[i] != 0.0)
+        .collect();
+    let mut f_columns = structure_factor_columns(objective, x, &center.mu, &pixels, &exact_f)?.into_iter();
     let mut columns = Vec::with_capacity(specs.len());
     let mut steps = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
@@ -62,17 +71,8 @@ pub fn jacobian<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B>
             steps.push(0.0);
             continue;
         }
-        let nearest = !objective.simulator().plan.interpolate;
         if let (Variable::StructureFactor(_), true) = (spec.variable, nearest) {
-            // μ = c + s·F_i²·A_i with nearest-neighbour F: ∂μ/∂F_i = 2(μ − μ|F_i=0)/F_i exactly.
-            if x[i] == 0.0 {
-                columns.push(vec![0.0; pixels.len()]);
-            } else {
-                let mut x0 = x.to_vec();
-                x0[i] = 0.0;
-                let zero = objective.model(&x0)?;
-                columns.push(pixels.iter().map(|&p| 2.0 * (center.mu[p] - zero.mu[p]) / x[i]).collect());
-            }
+            columns.push(if x[i] == 0.0 { vec![0.0; pixels.len()] } else { f_columns.next().expect("one per factor") });
             steps.push(x[i]);
             continue;
         }
