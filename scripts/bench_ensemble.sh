@@ -10,6 +10,9 @@
 # Usage: scripts/bench_ensemble.sh BIN [SHOTS] [ITER] [RANKS...]
 #   BIN: a nanobragg binary built with --features mpi (cargo build --release -p nanobragg-cli
 #   --features mpi); SHOTS default 100, ITER default 20, RANKS default "1 2".
+#   ENSEMBLE_FLAGS: more flags for `nanobragg ensemble` (e.g. "-backend cuda" with a binary
+#   built with --features cuda,mpi: each rank takes GPU local-rank mod GPUs).
+#   Without mpirun on PATH, one rank runs as a plain process (BIN may then lack the mpi feature).
 set -euo pipefail
 BIN=$(realpath "$1")
 SHOTS=${2:-100}
@@ -31,12 +34,19 @@ awk -v n="$SHOTS" 'BEGIN { srand(11); for (i = 0; i < n; i++) {
 mkdir images
 "$BIN" batch -shots render.toml -outdir images $SCENE -hkl truth.hkl -nopgm -noprogress | tail -1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+TIME=()
+[ -x /usr/bin/time ] && TIME=(/usr/bin/time -f "rank peak RSS %M kB")
 for R in $RANKS; do
     mkdir "out$R"
+    LAUNCH=(mpirun --oversubscribe -np "$R")
+    if ! command -v mpirun > /dev/null; then
+        [ "$R" = 1 ] || { echo "ranks $R: no mpirun on this machine"; continue; }
+        LAUNCH=()
+    fi
     start=$(date +%s.%N)
-    mpirun --oversubscribe -np "$R" /usr/bin/time -f "rank peak RSS %M kB" "$BIN" ensemble $SCENE -hkl start.hkl \
+    "${LAUNCH[@]}" "${TIME[@]}" "$BIN" ensemble $SCENE -hkl start.hkl ${ENSEMBLE_FLAGS:-} \
         -shots shots.toml -outdir "out$R" -refine_shot misset_x,misset_y,misset_z -max_iter "$ITER" -noprogress \
-        > "log$R.txt" 2> "err$R.txt"
+        > "log$R.txt" 2> "err$R.txt" || { echo "ranks $R: failed: $(tail -2 "err$R.txt")"; continue; }
     end=$(date +%s.%N)
     echo "ranks $R: $(grep '^cycle 1' "log$R.txt")"
     echo "ranks $R: wall $(awk -v a="$start" -v b="$end" "BEGIN { print b - a }") s; $(grep -h 'peak RSS' "err$R.txt" | tr '\n' ';')"

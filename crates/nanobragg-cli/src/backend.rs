@@ -47,6 +47,22 @@ pub fn available() -> Vec<&'static str> {
     v
 }
 
+/// The GPU of the process with local rank `local_rank` (its rank among the processes of its
+/// node): device `local_rank mod n` of the `n` that CUDA shows (after `CUDA_VISIBLE_DEVICES`).
+/// Counting devices creates no CUDA context.
+#[cfg(feature = "cuda")]
+pub fn cuda_device(local_rank: usize) -> Result<burn_cuda::CudaDevice, String> {
+    if !cuda_driver_present() {
+        return Err("-backend cuda: no CUDA driver (libcuda) found on this machine".into());
+    }
+    let n = cudarc::driver::CudaContext::device_count()
+        .map_err(|e| format!("-backend cuda: CUDA could not count its devices ({e:?})"))?;
+    if n < 1 {
+        return Err("-backend cuda: CUDA shows no device (see CUDA_VISIBLE_DEVICES)".into());
+    }
+    Ok(burn_cuda::CudaDevice { index: local_rank % n as usize })
+}
+
 #[cfg(feature = "cuda")]
 fn cuda_driver_present() -> bool {
     ["/usr/lib/x86_64-linux-gnu/libcuda.so.1", "/usr/lib64/libcuda.so.1", "/usr/local/cuda/lib64/stubs/libcuda.so"]

@@ -168,13 +168,16 @@ pub(crate) fn options(cl: &CommandLine) -> RefineOptions {
 
 /// Run the `refine` subcommand.
 pub fn run(cl: CommandLine) -> Result<(), Failure> {
-    if cl.backend != "ndarray" {
-        return Err(Failure::Usage(format!(
-            "-backend {}: nanobragg refine runs on ndarray in this build",
-            cl.backend
-        )));
+    let multi_panel = cl.scene.detector.panels.len() > 1;
+    if !(cl.backend == "ndarray" || cfg!(feature = "cuda") && cl.backend == "cuda" && !multi_panel) {
+        let on = match (cfg!(feature = "cuda"), multi_panel) {
+            (true, false) => "ndarray or cuda",
+            (_, true) => "ndarray (several panels)",
+            (false, _) => "ndarray (cuda: build with --features cuda)",
+        };
+        return Err(Failure::Usage(format!("-backend {}: nanobragg refine runs on {on}", cl.backend)));
     }
-    if cl.scene.detector.panels.len() > 1 {
+    if multi_panel {
         return crate::refine_panels::run(cl);
     }
     if let Some(flag) = [("-refine_per_panel", &cl.refine.per_panel), ("-refine_per_group", &cl.refine.per_group)]
@@ -204,6 +207,15 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
     let job = Job { cl: &cl, setup, specs, observation, loss, options };
     use burn_autodiff::Autodiff;
     use burn_ndarray::{NdArray, NdArrayDevice};
+    #[cfg(feature = "cuda")]
+    if cl.backend == "cuda" {
+        use burn_cuda::Cuda;
+        let device = crate::backend::cuda_device(0).map_err(Failure::Usage)?;
+        return match cl.dtype {
+            DType::F64 => run_on::<Autodiff<Cuda<f64>>>(job, &device),
+            DType::F32 => run_on::<Autodiff<Cuda<f32>>>(job, &device),
+        };
+    }
     match cl.dtype {
         DType::F64 => run_on::<Autodiff<NdArray<f64>>>(job, &NdArrayDevice::Cpu),
         DType::F32 => run_on::<Autodiff<NdArray<f32>>>(job, &NdArrayDevice::Cpu),

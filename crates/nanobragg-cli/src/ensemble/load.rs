@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use burn_autodiff::Autodiff;
-use burn_ndarray::{NdArray, NdArrayDevice};
+use burn::tensor::backend::AutodiffBackend;
+use nanobragg::kernel::RenderBackend;
 use nanobragg::scene::ShotList;
 use nanobragg::{RenderOptions, Setup, Simulator};
 use nanobragg_cli::CommandLine;
@@ -15,11 +15,8 @@ use nanobragg_refine::{Objective, Observation, ParamSpec, Restraint, Variable};
 use crate::refine::runtime;
 use crate::run::Failure;
 
-/// The backend of the ensemble: f64 on the CPU.
-pub type B = Autodiff<NdArray<f64>>;
-
 /// What a rank holds after reading.
-pub struct Loaded {
+pub struct Loaded<B: AutodiffBackend + RenderBackend> {
     /// This rank's shots.
     pub shots: Vec<ShotFit<B>>,
     /// The shared structure factors and their start.
@@ -40,7 +37,7 @@ pub struct Loaded {
 
 /// Read this rank's shots. Collective: a shot that fails on one rank (without
 /// `-skip_bad_shots`) stops every rank, its own naming the shot.
-pub fn load<C: Comm>(cl: &CommandLine, comm: &C) -> Result<Loaded, Failure> {
+pub fn load<B: AutodiffBackend + RenderBackend, C: Comm>(cl: &CommandLine, comm: &C, device: &B::Device) -> Result<Loaded<B>, Failure> {
     let list = ShotList::read(cl.shots.as_deref().expect("checked")).map_err(runtime)?;
     let total = list.shot.len();
     let own = own_specs(&cl.ensemble.own)?;
@@ -68,7 +65,7 @@ pub fn load<C: Comm>(cl: &CommandLine, comm: &C) -> Result<Loaded, Failure> {
     let mut shots = Vec::new();
     let mut error = None;
     for i in shot_block(total, comm.rank(), comm.size()) {
-        match load_shot(cl, &list, i, &own, &shared) {
+        match load_shot(cl, &list, i, &own, &shared, device) {
             Ok(s) => shots.push(s),
             Err(e) if cl.ensemble.skip_bad_shots => {
                 eprintln!("nanobragg: warning: rank {}: shot {i} ({}) left out: {e}", comm.rank(), list.shot[i].name)
@@ -112,7 +109,14 @@ fn own_specs(names: &[String]) -> Result<Vec<ParamSpec>, Failure> {
 }
 
 /// Shot `i`: its scene, its measured image and its objective over `own` then `shared`.
-fn load_shot(cl: &CommandLine, list: &ShotList, i: usize, own: &[ParamSpec], shared: &SharedVariables) -> Result<ShotFit<B>, String> {
+fn load_shot<B: AutodiffBackend + RenderBackend>(
+    cl: &CommandLine,
+    list: &ShotList,
+    i: usize,
+    own: &[ParamSpec],
+    shared: &SharedVariables,
+    device: &B::Device,
+) -> Result<ShotFit<B>, String> {
     let shot = &list.shot[i];
     let image = shot.image.as_ref().ok_or("no image (give image = \"file\" in its [[shot]] table)")?;
     let scene = shot.apply(&cl.scene);
@@ -126,7 +130,7 @@ fn load_shot(cl: &CommandLine, list: &ShotList, i: usize, own: &[ParamSpec], sha
         }
     };
     let render = RenderOptions { tile_pixels: cl.tile_pixels, engine: cl.engine, ..RenderOptions::default() };
-    let sim = Simulator::<B>::new(setup, &NdArrayDevice::Cpu, render).map_err(|e| e.to_string())?;
+    let sim = Simulator::<B>::new(setup, device, render).map_err(|e| e.to_string())?;
     let specs: Vec<ParamSpec> = own.iter().chain(&shared.specs).copied().collect();
     let loss = crate::refine::loss_kind(cl.loss.as_deref()).map_err(failure_text)?;
     let objective = Objective::new(sim, specs, observation, loss).map_err(|e| e.to_string())?;

@@ -14,7 +14,11 @@ mod load;
 
 use std::path::PathBuf;
 
-use nanobragg_cli::CommandLine;
+use burn::tensor::backend::AutodiffBackend;
+use burn_autodiff::Autodiff;
+use burn_ndarray::{NdArray, NdArrayDevice};
+use nanobragg::kernel::RenderBackend;
+use nanobragg_cli::{CommandLine, DType};
 use nanobragg_refine::ensemble::{Comm, Ensemble, EnsembleOptions, Schedule, DENSE_LIMIT};
 use nanobragg_refine::{RefineOptions, StopRules};
 
@@ -41,8 +45,12 @@ struct Checked {
 }
 
 fn check(cl: &CommandLine) -> Result<Checked, Failure> {
-    if cl.backend != "ndarray" {
-        return Err(Failure::Usage(format!("-backend {}: nanobragg ensemble runs on ndarray in this build", cl.backend)));
+    if !(cl.backend == "ndarray" || cfg!(feature = "cuda") && cl.backend == "cuda") {
+        let backends = if cfg!(feature = "cuda") { "ndarray or cuda" } else { "ndarray (cuda: build with --features cuda)" };
+        return Err(Failure::Usage(format!("-backend {}: nanobragg ensemble runs on {backends}", cl.backend)));
+    }
+    if cl.dtype != DType::F64 {
+        return Err(Failure::Usage("-dtype f32: nanobragg ensemble refines at f64".into()));
     }
     if cl.shots.is_none() {
         return Err(Failure::Usage("nanobragg ensemble needs -shots list.toml (each shot with its image)".into()));
@@ -84,9 +92,25 @@ fn check(cl: &CommandLine) -> Result<Checked, Failure> {
     Ok(Checked { outdir, options })
 }
 
+/// Run on `-backend`'s device: the CPU, or with `cuda` the GPU `local rank mod GPUs` of the
+/// node, so that `mpirun -np G` with G ranks a node gives each rank its own GPU.
 fn run_with<C: Comm>(cl: &CommandLine, checked: Checked, comm: C) -> Result<(), Failure> {
+    #[cfg(feature = "cuda")]
+    if cl.backend == "cuda" {
+        let device = crate::backend::cuda_device(comm.local_rank()).map_err(Failure::Usage)?;
+        return run_on::<Autodiff<burn_cuda::Cuda<f64>>, C>(cl, checked, comm, &device);
+    }
+    run_on::<Autodiff<NdArray<f64>>, C>(cl, checked, comm, &NdArrayDevice::Cpu)
+}
+
+fn run_on<B: AutodiffBackend + RenderBackend, C: Comm>(
+    cl: &CommandLine,
+    checked: Checked,
+    comm: C,
+    device: &B::Device,
+) -> Result<(), Failure> {
     let root = comm.is_root();
-    let loaded = load::load(cl, &comm)?;
+    let loaded = load::load::<B, C>(cl, &comm, device)?;
     let kept = loaded.kept;
     let out = Outputs {
         outdir: checked.outdir.clone(),
@@ -156,7 +180,7 @@ struct Outputs {
 impl Outputs {
     /// Write the checkpoint after `cycle` cycles. Collective: every rank learns whether the
     /// root could write it.
-    fn checkpoint<C: Comm>(&self, e: &mut Ensemble<load::B, C>, cycle: usize) -> Result<(), Failure> {
+    fn checkpoint<B: AutodiffBackend + RenderBackend, C: Comm>(&self, e: &mut Ensemble<B, C>, cycle: usize) -> Result<(), Failure> {
         let written = match e.state(cycle).map_err(runtime)? {
             Some(state) => self.checkpoint_of(&state).write(&self.outdir.join(files::CHECKPOINT)),
             None => Ok(()),
@@ -174,7 +198,7 @@ impl Outputs {
 
     /// σ of F, then (at the root) the refined HKL files, the shots' results and the final
     /// checkpoint. Collective.
-    fn finish<C: Comm>(&self, e: &mut Ensemble<load::B, C>, cycles: usize) -> Result<(), Failure> {
+    fn finish<B: AutodiffBackend + RenderBackend, C: Comm>(&self, e: &mut Ensemble<B, C>, cycles: usize) -> Result<(), Failure> {
         let sigma = e.shared_sigma(DENSE_LIMIT).map_err(runtime)?;
         let Some(state) = e.state(cycles).map_err(runtime)? else { return Ok(()) };
         self.checkpoint_of(&state).write(&self.outdir.join(files::CHECKPOINT))?;

@@ -30,6 +30,12 @@ pub trait Comm {
         flags.iter().enumerate().filter(|(_, &f)| f > 0.0).map(|(r, _)| r).collect()
     }
 
+    /// This process's rank among those of its own node, to choose its GPU (`rank` unless the
+    /// group spans several nodes).
+    fn local_rank(&self) -> usize {
+        self.rank()
+    }
+
     /// Whether this process is the root (rank 0), which writes the run's files.
     fn is_root(&self) -> bool {
         self.rank() == 0

@@ -32,11 +32,6 @@ impl MpiComm {
         Ok(MpiComm { world, local_rank, _universe: universe })
     }
 
-    /// This process's rank among those on its own node (to choose its GPU).
-    pub fn local_rank(&self) -> usize {
-        self.local_rank
-    }
-
     /// End every process of the job with `code` (after a failure that the others cannot learn
     /// of through a sum, e.g. while reading the inputs).
     pub fn abort(&self, code: i32) -> ! {
@@ -45,6 +40,9 @@ impl MpiComm {
 }
 
 impl Comm for MpiComm {
+    fn local_rank(&self) -> usize {
+        self.local_rank
+    }
     fn rank(&self) -> usize {
         self.world.rank() as usize
     }
