@@ -95,12 +95,31 @@ fn check(cl: &CommandLine) -> Result<Checked, Failure> {
 /// Run on `-backend`'s device: the CPU, or with `cuda` the GPU `local rank mod GPUs` of the
 /// node, so that `mpirun -np G` with G ranks a node gives each rank its own GPU.
 fn run_with<C: Comm>(cl: &CommandLine, checked: Checked, comm: C) -> Result<(), Failure> {
+    share_cores(&comm);
     #[cfg(feature = "cuda")]
     if cl.backend == "cuda" {
         let device = crate::backend::cuda_device(comm.local_rank()).map_err(Failure::Usage)?;
+        if comm.is_root() {
+            eprintln!(
+                "nanobragg: warning: -backend cuda: the CUDA kernel does not cover HKL grids yet, so the shots \
+                 render through tensor ops on the GPU, far slower than on the CPU (docs/benchmarks.md)"
+            );
+        }
         return run_on::<Autodiff<burn_cuda::Cuda<f64>>, C>(cl, checked, comm, &device);
     }
     run_on::<Autodiff<NdArray<f64>>, C>(cl, checked, comm, &NdArrayDevice::Cpu)
+}
+
+/// Give each rank its share of the node's cores for the CPU kernel's threads (`cores / ranks
+/// on the node`, at least 1), unless `RAYON_NUM_THREADS` says otherwise: ranks that each
+/// started a thread per core would oversubscribe the node.
+fn share_cores<C: Comm>(comm: &C) {
+    if std::env::var_os("RAYON_NUM_THREADS").is_some() || comm.local_size() <= 1 {
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Fails only if the pool was already built, which leaves the threads as they are.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads((cores / comm.local_size()).max(1)).build_global();
 }
 
 fn run_on<B: AutodiffBackend + RenderBackend, C: Comm>(

@@ -36,6 +36,12 @@ pub trait Comm {
         self.rank()
     }
 
+    /// Number of processes of the group on this process's node (`size` unless the group spans
+    /// several nodes), to share the node's cores and GPUs.
+    fn local_size(&self) -> usize {
+        self.size()
+    }
+
     /// Whether this process is the root (rank 0), which writes the run's files.
     fn is_root(&self) -> bool {
         self.rank() == 0

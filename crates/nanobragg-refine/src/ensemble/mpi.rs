@@ -13,6 +13,7 @@ use crate::error::{RefineError, Result};
 pub struct MpiComm {
     world: SimpleCommunicator,
     local_rank: usize,
+    local_size: usize,
     // Finalises MPI when dropped, after `world`.
     _universe: Universe,
 }
@@ -28,8 +29,9 @@ impl MpiComm {
     pub fn init() -> Result<Self> {
         let universe = mpi::initialize().ok_or_else(|| RefineError::Refinement("MPI was already initialised".into()))?;
         let world = universe.world();
-        let local_rank = world.split_shared(0).rank() as usize;
-        Ok(MpiComm { world, local_rank, _universe: universe })
+        let node = world.split_shared(0);
+        let (local_rank, local_size) = (node.rank() as usize, node.size() as usize);
+        Ok(MpiComm { world, local_rank, local_size, _universe: universe })
     }
 
     /// End every process of the job with `code` (after a failure that the others cannot learn
@@ -42,6 +44,9 @@ impl MpiComm {
 impl Comm for MpiComm {
     fn local_rank(&self) -> usize {
         self.local_rank
+    }
+    fn local_size(&self) -> usize {
+        self.local_size
     }
     fn rank(&self) -> usize {
         self.world.rank() as usize
