@@ -3,7 +3,8 @@
 //! thaumatin crystal, each panel moved by a known sub-pixel shift in its plane (pixels are
 //! 0.172 mm), Poisson noise added. A [`Joint`] of one [`Objective`] per panel refines the
 //! crystal orientation (shared), the scale (shared) and every panel's own shift
-//! ([`Scope::Part`]) from a perturbed start, and recovers each shift within 3 σ of its truth,
+//! ([`Scope::Part`]) from a perturbed start (the orientation and scale first, then with the
+//! shifts), and recovers each shift within 3 σ of its truth,
 //! σ from the joint Fisher information. A group offset ([`Scope::Group`]) moves all panels
 //! together: its gradient is checked against finite differences of the joint loss, and with
 //! the per-panel shifts restrained to 0 it recovers a shift common to all panels.
@@ -55,6 +56,11 @@ fn simulator(panel: &PanelScene, misset: [f64; 3], shift: [f64; 2]) -> Simulator
 /// One objective per panel: the noisy truth (panels shifted by `truth`) against the model
 /// started at [`START_MISSET`] with no shifts, refining `specs`.
 fn parts(truth: &[[f64; 2]], specs: &[ParamSpec]) -> Vec<Objective<B>> {
+    parts_from(truth, specs, START_MISSET)
+}
+
+/// As [`parts`], the model started at `misset`.
+fn parts_from(truth: &[[f64; 2]], specs: &[ParamSpec], misset: [f64; 3]) -> Vec<Objective<B>> {
     panels()
         .iter()
         .zip(truth)
@@ -64,7 +70,7 @@ fn parts(truth: &[[f64; 2]], specs: &[ParamSpec]) -> Vec<Objective<B>> {
             let max = image.data.iter().cloned().fold(0.0, f32::max);
             assert!(max > 1e3, "panel {i}: a crop without a spot (max {max} photons)");
             let observed = Observation::simulated(&image, 17 + i as i32).expect("noise");
-            let model = simulator(panel, START_MISSET, [0.0; 2]);
+            let model = simulator(panel, misset, [0.0; 2]);
             Objective::new(model, specs.to_vec(), observed, LossKind::Poisson).expect("objective")
         })
         .collect()
@@ -86,7 +92,14 @@ fn index_of(joint: &Joint<B>, v: Variable) -> usize {
 
 #[test]
 fn each_panels_sub_pixel_shift_is_recovered_within_its_sigma() {
-    let parts = parts(&TRUE_SHIFTS, &specs(&[PanelShiftX, PanelShiftY]));
+    // As a crystallographer would: the orientation (and scale) first, then the panels' shifts
+    // with it. Refining everything from the start reached the truth or a false minimum (loss
+    // 9.2e4 against 5.5e3) depending on the last bits of the gradient's sums: a rotation and
+    // eight panel shifts nearly trade for each other 0.02° away.
+    let mut orientation = Joint::new(parts(&TRUE_SHIFTS, &specs(&[]))).expect("joint");
+    let first = orientation.refine(&quiet(), |_| ControlFlow::Continue(())).expect("orientation");
+    let misset = [first.values[0], first.values[1], first.values[2]];
+    let parts = parts_from(&TRUE_SHIFTS, &specs(&[PanelShiftX, PanelShiftY]), misset);
     let mut joint = Joint::with_layout(parts, &[(PanelShiftX, PerPart), (PanelShiftY, PerPart)]).expect("joint");
     assert_eq!(joint.variables().len(), 3 + 1 + 4 * 2, "misset, scale, two shifts per panel");
     let r = joint.refine(&quiet(), |_| ControlFlow::Continue(())).expect("refine");
