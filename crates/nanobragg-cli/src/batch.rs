@@ -72,11 +72,14 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
 /// Every shot's command line and setup, outputs checked, before anything is written.
 fn resolve(cl: &CommandLine, list: &ShotList, outdir: &Path) -> Result<Vec<(CommandLine, Setup)>, Failure> {
     let mut jobs = Vec::with_capacity(list.shot.len());
+    // A shot changes no structure-factor flag: the HKL file is read once for the list.
+    let structure = nanobragg::setup::resolve_structure(&cl.scene, Path::new(".")).map_err(crate::refine::runtime)?;
     for shot in &list.shot {
         let mut one = cl.clone();
         one.scene = shot.apply(&cl.scene);
         name_outputs(&mut one, outdir, &shot.name);
-        let setup = Setup::from_scene(&one.scene, Path::new(".")).map_err(|e| in_shot(&shot.name, Failure::Runtime(e.to_string())))?;
+        let setup = Setup::from_scene_with_structure(&one.scene, Path::new("."), structure.clone())
+            .map_err(|e| in_shot(&shot.name, Failure::Runtime(e.to_string())))?;
         crate::outputs::check(&crate::outputs::render_outputs(&one), &crate::outputs::inputs(&one))
             .map_err(|e| in_shot(&shot.name, e))?;
         jobs.push((one, setup));

@@ -49,3 +49,22 @@ fn the_untouched_setup_renders_a_finite_image() {
     let img = sim.render().unwrap();
     assert!(img.data.iter().all(|v| v.is_finite()) && img.data.iter().any(|&v| v > 0.0));
 }
+
+#[test]
+fn structure_factors_resolved_once_give_the_same_setup_and_others_are_refused() {
+    let dir = std::env::temp_dir().join(format!("nanobragg-setup-structure-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("f.hkl"), "0 0 1 10\n1 0 0 20\n0 1 0 30\n").unwrap();
+    let mut scene = Scene::builtin_default();
+    scene.structure.hkl_file = Some("f.hkl".into());
+    scene.structure.default_f = Some(5.0);
+    let structure = nanobragg::setup::resolve_structure(&scene, &dir).unwrap();
+    assert_eq!(structure.grid.as_ref().unwrap().values.len(), 2 * 2 * 2);
+    let once = Setup::from_scene_with_structure(&scene, &dir, structure.clone()).unwrap();
+    assert_eq!(once, Setup::from_scene(&scene, &dir).unwrap());
+    let mut other = scene.clone();
+    other.structure.default_f = Some(6.0);
+    let e = Setup::from_scene_with_structure(&other, &dir, structure).unwrap_err().to_string();
+    assert!(e.contains("-default_F"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

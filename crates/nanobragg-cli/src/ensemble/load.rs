@@ -7,6 +7,7 @@ use std::path::Path;
 use burn::tensor::backend::AutodiffBackend;
 use nanobragg::kernel::RenderBackend;
 use nanobragg::scene::ShotList;
+use nanobragg::setup::StructureSetup;
 use nanobragg::{RenderOptions, Setup, Simulator};
 use nanobragg_cli::CommandLine;
 use nanobragg_refine::ensemble::{shot_block, Comm, SharedVariables, ShotFit};
@@ -65,7 +66,7 @@ pub fn load<B: AutodiffBackend + RenderBackend, C: Comm>(cl: &CommandLine, comm:
     let mut shots = Vec::new();
     let mut error = None;
     for i in shot_block(total, comm.rank(), comm.size()) {
-        match load_shot(cl, &list, i, &own, &shared, device) {
+        match load_shot(cl, &list, i, &own, &shared, &base.structure, device) {
             Ok(s) => shots.push(s),
             Err(e) if cl.ensemble.skip_bad_shots => {
                 eprintln!("nanobragg: warning: rank {}: shot {i} ({}) left out: {e}", comm.rank(), list.shot[i].name)
@@ -115,12 +116,14 @@ fn load_shot<B: AutodiffBackend + RenderBackend>(
     i: usize,
     own: &[ParamSpec],
     shared: &SharedVariables,
+    structure: &StructureSetup,
     device: &B::Device,
 ) -> Result<ShotFit<B>, String> {
     let shot = &list.shot[i];
     let image = shot.image.as_ref().ok_or("no image (give image = \"file\" in its [[shot]] table)")?;
     let scene = shot.apply(&cl.scene);
-    let setup = Setup::from_scene(&scene, Path::new(".")).map_err(|e| e.to_string())?;
+    // A shot changes no structure-factor flag: the HKL file is read once, for the base scene.
+    let setup = Setup::from_scene_with_structure(&scene, Path::new("."), structure.clone()).map_err(|e| e.to_string())?;
     let (fpixels, spixels) = (setup.detector.fpixels, setup.detector.spixels);
     let observation = match crate::cbf_target::is_cbf(image) {
         true => crate::cbf_target::single(image, &scene, fpixels, spixels).map_err(|e| failure_text(e))?,

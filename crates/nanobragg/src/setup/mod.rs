@@ -29,7 +29,7 @@ pub use crystal::{CellSource, CrystalSetup};
 pub use detector::{BeamCenterMapping, CenterDefault, DetectorSetup, GroupFrame};
 pub use sampling::SamplingSetup;
 pub use steps::auto_steps;
-pub use structure::StructureSetup;
+pub use structure::{resolve_structure, StructureSetup};
 
 use header::HeaderDefaults;
 
@@ -53,6 +53,24 @@ pub struct Setup {
 impl Setup {
     /// Resolve a scene; relative file names are taken relative to `base_dir`.
     pub fn from_scene(scene: &Scene, base_dir: &Path) -> Result<Self> {
+        Self::resolve(scene, base_dir, None)
+    }
+
+    /// As [`Setup::from_scene`], with the structure factors already resolved (`structure`, from
+    /// a scene with the same `-hkl`, `-default_F` and interpolation flags): the shots of a list
+    /// over one scene then read its HKL file once. Refuses a `structure` whose `default_F` or
+    /// interpolation differ from the scene's.
+    pub fn from_scene_with_structure(scene: &Scene, base_dir: &Path, structure: StructureSetup) -> Result<Self> {
+        let s = &scene.structure;
+        if structure.default_f != s.default_f.unwrap_or(0.0) || structure.interpolate != s.interpolate {
+            return Err(crate::error::NanobraggError::Scene(
+                "the structure factors given were resolved for another -default_F or interpolation".into(),
+            ));
+        }
+        Self::resolve(scene, base_dir, Some(structure))
+    }
+
+    fn resolve(scene: &Scene, base_dir: &Path, structure: Option<StructureSetup>) -> Result<Self> {
         crate::validate::check_scene(scene)?;
         let mut warnings = Vec::new();
         let (hdr, mask) = HeaderDefaults::read(scene, base_dir)?;
@@ -63,7 +81,10 @@ impl Setup {
         let wavelength_m = beam::resolve_wavelength(scene, &hdr);
         let crystal = crystal::resolve_crystal(scene, &hdr, base_dir, &mut warnings)?;
         let beam = beam::resolve_beam(scene, &detector, wavelength_m, base_dir)?;
-        let structure = structure::resolve_structure(scene, base_dir)?;
+        let structure = match structure {
+            Some(given) => given,
+            None => structure::resolve_structure(scene, base_dir)?,
+        };
         let sampling = sampling::resolve_sampling(scene, &detector, mask);
         Ok(Setup {
             detector,

@@ -23,7 +23,7 @@ pub struct StructureSetup {
 /// Resolve the structure factors: `-hkl` (relative to `base_dir`, missing reflections at
 /// `-default_F`), else `base_dir/Fdump.bin` if present; refuses a scene whose every structure
 /// factor would be 0.
-pub(super) fn resolve_structure(scene: &Scene, base_dir: &Path) -> Result<StructureSetup> {
+pub fn resolve_structure(scene: &Scene, base_dir: &Path) -> Result<StructureSetup> {
     let s = &scene.structure;
     let default_f = s.default_f.unwrap_or(0.0);
     let mut reflections = 0;
