@@ -46,26 +46,20 @@ pub(crate) fn structure_factor_columns<B: AutodiffBackend + RenderBackend>(
     if m <= 2 * bits {
         return members.iter().map(|&i| own_render_column(objective, x, center, pixels, i)).collect();
     }
-    let mut removed = Vec::with_capacity(bits);
+    let mut by_bit = Vec::with_capacity(bits);
     for k in 0..bits {
         let mut pair = [Vec::new(), Vec::new()];
         for (set, e) in [true, false].into_iter().zip(pair.iter_mut()) {
-            let mut xz = x.to_vec();
-            for (j, &i) in members.iter().enumerate() {
-                if ((j + 1) >> k & 1 == 1) == set {
-                    xz[i] = 0.0;
-                }
-            }
-            let zeroed = objective.model(&xz)?;
-            *e = pixels.iter().map(|&p| center[p] - zeroed.mu[p]).collect();
+            let group = members.iter().enumerate().filter(|&(j, _)| ((j + 1) >> k & 1 == 1) == set).map(|(_, &i)| i);
+            *e = removed(objective, x, center, pixels, group)?;
         }
-        removed.push(pair);
+        by_bit.push(pair);
     }
     let epsilon = FloatDType::from(<B::FloatElem as Element>::dtype()).finfo().epsilon;
     let mut columns = vec![vec![0.0; pixels.len()]; m];
     let mut own_render = BTreeSet::new();
     for (q, &p) in pixels.iter().enumerate() {
-        let e: Vec<(f64, f64)> = removed.iter().map(|[on, off]| (on[q], off[q])).collect();
+        let e: Vec<(f64, f64)> = by_bit.iter().map(|[on, off]| (on[q], off[q])).collect();
         let tol = TOLERANCE * epsilon * center[p].abs();
         match read_pixel(&e, tol).filter(|shares| shares.iter().all(|&(code, _)| (1..=m).contains(&code))) {
             Some(shares) => {
@@ -83,17 +77,31 @@ pub(crate) fn structure_factor_columns<B: AutodiffBackend + RenderBackend>(
 }
 
 /// `2(μ − μ|F_i=0)/F_i` over the used pixels: one render with variable `i` set to 0.
-pub(crate) fn own_render_column<B: AutodiffBackend + RenderBackend>(
+fn own_render_column<B: AutodiffBackend + RenderBackend>(
     objective: &mut Objective<B>,
     x: &[f64],
     center: &[f64],
     pixels: &[usize],
     i: usize,
 ) -> Result<Vec<f64>> {
-    let mut x0 = x.to_vec();
-    x0[i] = 0.0;
-    let zero = objective.model(&x0)?;
-    Ok(pixels.iter().map(|&p| 2.0 * (center[p] - zero.mu[p]) / x[i]).collect())
+    Ok(removed(objective, x, center, pixels, [i])?.into_iter().map(|d| 2.0 * d / x[i]).collect())
+}
+
+/// What setting the variables `zeroed` to 0 removes from μ at each used pixel (one render):
+/// `μ(x) − μ(x with x_i = 0 for i in zeroed)`, `center` being the whole image's μ at `x`.
+fn removed<B: AutodiffBackend + RenderBackend>(
+    objective: &mut Objective<B>,
+    x: &[f64],
+    center: &[f64],
+    pixels: &[usize],
+    zeroed: impl IntoIterator<Item = usize>,
+) -> Result<Vec<f64>> {
+    let mut xz = x.to_vec();
+    for i in zeroed {
+        xz[i] = 0.0;
+    }
+    let model = objective.model(&xz)?;
+    Ok(pixels.iter().map(|&p| center[p] - model.mu[p]).collect())
 }
 
 /// The reflections in a pixel and their shares `d`, from its removed intensities `(E_k, Ē_k)`
@@ -144,7 +152,7 @@ mod tests {
     use super::*;
 
     /// Removed intensities of a pixel holding `shares` (code, d), over `bits` bits.
-    fn removed(shares: &[(usize, f64)], bits: usize) -> Vec<(f64, f64)> {
+    fn shares_removed(shares: &[(usize, f64)], bits: usize) -> Vec<(f64, f64)> {
         (0..bits)
             .map(|k| {
                 let on: f64 = shares.iter().filter(|(c, _)| c >> k & 1 == 1).map(|(_, d)| d).sum();
@@ -156,9 +164,9 @@ mod tests {
 
     #[test]
     fn a_pixel_of_one_or_two_reflections_reads_back_their_codes_and_shares() {
-        assert_eq!(read_pixel(&removed(&[], 5), 1e-9), Some(vec![]));
-        assert_eq!(read_pixel(&removed(&[(19, 3.5)], 5), 1e-9), Some(vec![(19, 3.5)]));
-        let two = read_pixel(&removed(&[(6, 1.25), (25, 7.0)], 5), 1e-9).unwrap();
+        assert_eq!(read_pixel(&shares_removed(&[], 5), 1e-9), Some(vec![]));
+        assert_eq!(read_pixel(&shares_removed(&[(19, 3.5)], 5), 1e-9), Some(vec![(19, 3.5)]));
+        let two = read_pixel(&shares_removed(&[(6, 1.25), (25, 7.0)], 5), 1e-9).unwrap();
         let mut two = two.clone();
         two.sort_by_key(|s| s.0);
         assert_eq!(two, vec![(6, 1.25), (25, 7.0)]);
@@ -166,9 +174,9 @@ mod tests {
 
     #[test]
     fn three_reflections_or_a_tie_are_not_read_and_every_one_present_fits() {
-        let three = removed(&[(3, 1.0), (12, 2.0), (21, 4.0)], 5);
+        let three = shares_removed(&[(3, 1.0), (12, 2.0), (21, 4.0)], 5);
         assert_eq!(read_pixel(&three, 1e-9), None);
-        let tie = removed(&[(5, 2.0), (10, 2.0)], 5);
+        let tie = shares_removed(&[(5, 2.0), (10, 2.0)], 5);
         assert_eq!(read_pixel(&tie, 1e-9), None);
         for code in [3, 12, 21] {
             assert!(fits(code, &three, 1e-9));
@@ -177,7 +185,7 @@ mod tests {
             assert!(fits(code, &tie, 1e-9));
         }
         // Bits 2..5 removed nothing from a pixel of codes 1 and 2: code 4 is not in it.
-        let low = removed(&[(1, 1.0), (2, 2.0), (3, 4.0)], 5);
+        let low = shares_removed(&[(1, 1.0), (2, 2.0), (3, 4.0)], 5);
         assert!(fits(3, &low, 1e-9) && !fits(4, &low, 1e-9) && !fits(9, &low, 1e-9));
     }
 }
