@@ -7,7 +7,7 @@
 //! Run: `cargo test --release --test sampling_rules`.
 
 use std::f64::consts::PI;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::tensor::{DType, Tensor};
 use burn_ndarray::{NdArray, NdArrayDevice};
@@ -28,16 +28,14 @@ const C_FLUENCE: f64 = 125932015286227086360700780544.0;
 // ---------------------------------------------------------------------------------------------
 // helpers
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 /// A fresh, empty directory for one test (relative inputs and the `Fdump.bin` probe look here,
-/// so a stray `Fdump.bin` in the working directory cannot leak into a scene).
-fn scratch_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "nanobragg_sampling_rules_{}_{test}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// so a stray `Fdump.bin` in the working directory cannot leak into a scene); removed when the
+/// test passes.
+fn scratch_dir(test: &str) -> scratch::Scratch {
+    scratch::scratch_in_temp("nanobragg_sampling_rules", test)
 }
 
 fn setup(args: &str, base: &Path) -> Setup {

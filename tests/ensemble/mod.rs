@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn_autodiff::Autodiff;
 use burn_ndarray::{NdArray, NdArrayDevice};
@@ -53,11 +53,12 @@ pub fn write_hkl(path: &Path, f: &[f64]) {
     std::fs::write(path, text).expect("write the HKL file");
 }
 
-/// A fresh folder under the system's temporary one.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nanobragg-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    dir
+#[path = "../support/scratch.rs"]
+mod scratch_dir;
+
+/// A fresh folder under the system's temporary one, removed when the test passes.
+pub fn scratch(name: &str) -> scratch_dir::Scratch {
+    scratch_dir::scratch_in_temp("nanobragg", name)
 }
 
 /// Shot `i`'s misset (deg) and wavelength (Å).

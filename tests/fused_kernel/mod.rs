@@ -9,16 +9,18 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Write an HKL file with h, k, l in `-n..=n` and F = 100·(1 + 0.5·sin(h + 2k + 3l)); returns
-/// its path. Every call gets its own directory: tests of one binary run on parallel threads
-/// and must not rewrite a file another test is reading.
+/// An HKL file with h, k, l in `-n..=n` and F = 100·(1 + 0.5·sin(h + 2k + 3l)): its path in
+/// one shared folder of the temp folder, the same file for every test and process (its text
+/// depends on `n` alone). It is written once, under a name of its own, then renamed into place:
+/// a test never reads a file another is still writing, and no folder is left per run.
 pub fn hkl_file(tag: &str, n: i32) -> PathBuf {
     static CALLS: AtomicUsize = AtomicUsize::new(0);
-    let call = CALLS.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir()
-        .join(format!("nanobragg-fused-{}-{call}-{tag}", std::process::id()));
+    let dir = std::env::temp_dir().join("nanobragg-test-hkl");
+    let path = dir.join(format!("{tag}-{n}.hkl"));
+    if path.exists() {
+        return path;
+    }
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    let path = dir.join("f.hkl");
     let mut text = String::new();
     for h in -n..=n {
         for k in -n..=n {
@@ -28,7 +30,10 @@ pub fn hkl_file(tag: &str, n: i32) -> PathBuf {
             }
         }
     }
-    std::fs::write(&path, text).expect("write hkl");
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let partial = dir.join(format!("{tag}-{n}.{}-{call}.partial", std::process::id()));
+    std::fs::write(&partial, text).expect("write hkl");
+    std::fs::rename(&partial, &path).expect("rename hkl");
     path
 }
 

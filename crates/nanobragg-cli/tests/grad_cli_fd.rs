@@ -13,7 +13,7 @@
 //! sum`, `-dtype f64`) must agree within 1e-5 relative, and its loss must equal S.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use nanobragg::registry::PARAMETERS;
@@ -152,11 +152,13 @@ impl Scene {
     }
 }
 
-/// A scratch folder for one test run (the CLI writes its default outputs into the cwd).
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nanobragg-grad-cli-fd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+#[path = "../../../tests/support/scratch.rs"]
+mod scratch_dir;
+
+/// A scratch folder for one test run (the CLI writes its default outputs into the cwd),
+/// removed when the test passes.
+fn scratch() -> scratch_dir::Scratch {
+    scratch_dir::scratch_in_temp("nanobragg-grad-cli-fd", "run")
 }
 
 fn run(dir: &Path, args: &[String]) -> String {

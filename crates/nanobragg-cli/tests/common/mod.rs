@@ -12,40 +12,14 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_nanobragg")
 }
 
+#[path = "../../../../tests/support/scratch.rs"]
+mod scratch_dir;
+pub use scratch_dir::Scratch;
+
 /// A fresh, empty folder for one test: removed when the test passes, kept (and named on
 /// stderr) when it fails.
 pub fn scratch(name: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!("nanobragg-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Scratch(dir)
-}
-
-/// A test's folder (see [`scratch`]); derefs to its path.
-#[derive(Debug)]
-pub struct Scratch(PathBuf);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl AsRef<Path> for Scratch {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("the failed test's files are in {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    scratch_dir::scratch_in_temp("nanobragg-cli", name)
 }
 
 /// Run the binary in `dir` with whitespace-separated `args`.
