@@ -38,6 +38,56 @@ pub fn dispatch<J: BackendJob>(backend: &str, dtype: DType, job: J) -> Result<J:
     }
 }
 
+/// A job that needs gradients, generic over an autodiff backend, run by [`dispatch_autodiff`]
+/// (`grad`, `refine`, `ensemble`).
+pub trait AutodiffJob {
+    /// Output of the job.
+    type Output;
+    /// Run under autodiff backend `B` on `device`.
+    fn run<B>(self, device: &B::Device) -> Self::Output
+    where
+        B: burn::tensor::backend::AutodiffBackend + nanobragg::kernel::RenderBackend;
+}
+
+/// Refuse, naming `command`, a `-backend` that gradients do not run on (ndarray, and cuda
+/// where compiled in); checked before anything is read or written.
+pub fn check_autodiff(backend: &str, command: &str) -> Result<(), String> {
+    if backend == "ndarray" || cfg!(feature = "cuda") && backend == "cuda" {
+        return Ok(());
+    }
+    let on = if cfg!(feature = "cuda") { "ndarray or cuda" } else { "ndarray (cuda: build with --features cuda)" };
+    Err(format!("-backend {backend}: nanobragg {command} runs on {on}"))
+}
+
+/// Run `job` under autodiff on `backend` at `dtype`: the CPU, or with `cuda` the GPU
+/// `local_rank mod GPUs` of the node ([`cuda_device`]). Refuses what [`check_autodiff`]
+/// refuses.
+pub fn dispatch_autodiff<J: AutodiffJob>(
+    backend: &str,
+    dtype: DType,
+    local_rank: usize,
+    command: &str,
+    job: J,
+) -> Result<J::Output, String> {
+    use burn_autodiff::Autodiff;
+    use burn_ndarray::{NdArray, NdArrayDevice};
+    check_autodiff(backend, command)?;
+    #[cfg(feature = "cuda")]
+    if backend == "cuda" {
+        use burn_cuda::Cuda;
+        let device = cuda_device(local_rank)?;
+        return Ok(match dtype {
+            DType::F64 => job.run::<Autodiff<Cuda<f64>>>(&device),
+            DType::F32 => job.run::<Autodiff<Cuda<f32>>>(&device),
+        });
+    }
+    let _ = local_rank;
+    Ok(match dtype {
+        DType::F64 => job.run::<Autodiff<NdArray<f64>>>(&NdArrayDevice::Cpu),
+        DType::F32 => job.run::<Autodiff<NdArray<f32>>>(&NdArrayDevice::Cpu),
+    })
+}
+
 /// Names of the compiled-in backends.
 pub fn available() -> Vec<&'static str> {
     let mut v = vec!["ndarray", "flex"];

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use nanobragg::gradients::{Loss, ParamName};
 use nanobragg::registry::PARAMETERS;
 use nanobragg::{RenderOptions, Setup, Simulator};
-use nanobragg_cli::{CommandLine, DType};
+use nanobragg_cli::CommandLine;
 
 use crate::run::Failure;
 
@@ -58,14 +58,27 @@ fn run_on<B: burn::tensor::backend::AutodiffBackend + nanobragg::kernel::RenderB
     Ok(serde_json::json!({ "loss": r.loss, "gradients": grads }).to_string())
 }
 
+/// What `grad` computes, run under the backend `-backend` names.
+struct GradJob<'a> {
+    setup: Setup,
+    options: RenderOptions,
+    loss: &'a Loss,
+    wrt: &'a [ParamName],
+}
+
+impl crate::backend::AutodiffJob for GradJob<'_> {
+    type Output = Result<String, Failure>;
+    fn run<B: burn::tensor::backend::AutodiffBackend + nanobragg::kernel::RenderBackend>(
+        self,
+        device: &B::Device,
+    ) -> Self::Output {
+        run_on::<B>(self.setup, device, self.options, self.loss, self.wrt)
+    }
+}
+
 /// Run the `grad` subcommand.
 pub fn run(cl: CommandLine) -> Result<(), Failure> {
-    if cl.backend != "ndarray" {
-        return Err(Failure::Usage(format!(
-            "-backend {}: nanobragg grad runs on ndarray in this build",
-            cl.backend
-        )));
-    }
+    crate::backend::check_autodiff(&cl.backend, "grad").map_err(Failure::Usage)?;
     let wrt: Vec<ParamName> = cl
         .wrt
         .iter()
@@ -83,12 +96,8 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
         engine: cl.engine,
         ..RenderOptions::default()
     };
-    use burn_autodiff::Autodiff;
-    use burn_ndarray::{NdArray, NdArrayDevice};
-    let json = match cl.dtype {
-        DType::F64 => run_on::<Autodiff<NdArray<f64>>>(setup, &NdArrayDevice::Cpu, options, &loss, &wrt)?,
-        DType::F32 => run_on::<Autodiff<NdArray<f32>>>(setup, &NdArrayDevice::Cpu, options, &loss, &wrt)?,
-    };
+    let job = GradJob { setup, options, loss: &loss, wrt: &wrt };
+    let json = crate::backend::dispatch_autodiff(&cl.backend, cl.dtype, 0, "grad", job).map_err(Failure::Usage)??;
     say!("{json}");
     Ok(())
 }

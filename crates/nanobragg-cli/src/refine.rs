@@ -16,7 +16,7 @@ use nanobragg_refine::{
     Refined, StopRules, Uncertainties,
 };
 use nanobragg::{RenderOptions, Setup, Simulator};
-use nanobragg_cli::{CommandLine, DType};
+use nanobragg_cli::CommandLine;
 
 use crate::run::Failure;
 
@@ -89,6 +89,13 @@ struct Job<'a> {
     observation: Observation,
     loss: LossKind,
     options: RefineOptions,
+}
+
+impl crate::backend::AutodiffJob for Job<'_> {
+    type Output = Result<(), Failure>;
+    fn run<B: AutodiffBackend + nanobragg::kernel::RenderBackend>(self, device: &B::Device) -> Self::Output {
+        run_on::<B>(self, device)
+    }
 }
 
 fn run_on<B: AutodiffBackend + nanobragg::kernel::RenderBackend>(job: Job<'_>, device: &B::Device) -> Result<(), Failure> {
@@ -169,13 +176,9 @@ pub(crate) fn options(cl: &CommandLine) -> RefineOptions {
 /// Run the `refine` subcommand.
 pub fn run(cl: CommandLine) -> Result<(), Failure> {
     let multi_panel = cl.scene.detector.panels.len() > 1;
-    if !(cl.backend == "ndarray" || cfg!(feature = "cuda") && cl.backend == "cuda" && !multi_panel) {
-        let on = match (cfg!(feature = "cuda"), multi_panel) {
-            (true, false) => "ndarray or cuda",
-            (_, true) => "ndarray (several panels)",
-            (false, _) => "ndarray (cuda: build with --features cuda)",
-        };
-        return Err(Failure::Usage(format!("-backend {}: nanobragg refine runs on {on}", cl.backend)));
+    crate::backend::check_autodiff(&cl.backend, "refine").map_err(Failure::Usage)?;
+    if multi_panel && cl.backend != "ndarray" {
+        return Err(Failure::Usage(format!("-backend {}: nanobragg refine of several panels runs on ndarray", cl.backend)));
     }
     if multi_panel {
         return crate::refine_panels::run(cl);
@@ -205,19 +208,5 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
     }
     let options = options(&cl);
     let job = Job { cl: &cl, setup, specs, observation, loss, options };
-    use burn_autodiff::Autodiff;
-    use burn_ndarray::{NdArray, NdArrayDevice};
-    #[cfg(feature = "cuda")]
-    if cl.backend == "cuda" {
-        use burn_cuda::Cuda;
-        let device = crate::backend::cuda_device(0).map_err(Failure::Usage)?;
-        return match cl.dtype {
-            DType::F64 => run_on::<Autodiff<Cuda<f64>>>(job, &device),
-            DType::F32 => run_on::<Autodiff<Cuda<f32>>>(job, &device),
-        };
-    }
-    match cl.dtype {
-        DType::F64 => run_on::<Autodiff<NdArray<f64>>>(job, &NdArrayDevice::Cpu),
-        DType::F32 => run_on::<Autodiff<NdArray<f32>>>(job, &NdArrayDevice::Cpu),
-    }
+    crate::backend::dispatch_autodiff(&cl.backend, cl.dtype, 0, "refine", job).map_err(Failure::Usage)?
 }

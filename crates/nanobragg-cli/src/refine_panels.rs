@@ -20,7 +20,7 @@ use burn::tensor::backend::AutodiffBackend;
 use nanobragg::gradients::ParamName;
 use nanobragg::kernel::RenderBackend;
 use nanobragg::{RenderOptions, Scene, Setup, Simulator};
-use nanobragg_cli::{CommandLine, DType};
+use nanobragg_cli::CommandLine;
 use nanobragg_refine::export::{mosflm_matrix_text, refined_scene};
 use nanobragg_refine::{Joint, LossKind, Objective, Observation, ParamSpec, Sharing};
 
@@ -91,11 +91,13 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
         }
     }
     let job = Job { cl: &cl, setups, shared, per_panel, per_group, observations, loss };
-    use burn_autodiff::Autodiff;
-    use burn_ndarray::{NdArray, NdArrayDevice};
-    match cl.dtype {
-        DType::F64 => run_on::<Autodiff<NdArray<f64>>>(job, &NdArrayDevice::Cpu),
-        DType::F32 => run_on::<Autodiff<NdArray<f32>>>(job, &NdArrayDevice::Cpu),
+    crate::backend::dispatch_autodiff(&cl.backend, cl.dtype, 0, "refine", job).map_err(Failure::Usage)?
+}
+
+impl crate::backend::AutodiffJob for Job<'_> {
+    type Output = Result<(), Failure>;
+    fn run<B: AutodiffBackend + RenderBackend>(self, device: &B::Device) -> Self::Output {
+        run_on::<B>(self, device)
     }
 }
 

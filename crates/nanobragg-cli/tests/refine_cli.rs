@@ -1,17 +1,18 @@
 //! `nanobragg refine`: fits a scene to an image the binary itself rendered, prints the table
 //! and writes the refined scene; usage errors exit 2 with a message.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nanobragg-refine-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+#[path = "../../../tests/support/scratch.rs"]
+mod scratch_dir;
+
+/// The test's folder, removed when it passes.
+fn scratch(name: &str) -> scratch_dir::Scratch {
+    scratch_dir::scratch_in_temp("nanobragg-refine-cli", name)
 }
 
-fn run(dir: &PathBuf, args: &str) -> Output {
+fn run(dir: &Path, args: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nanobragg"))
         .args(args.split_whitespace())
         .current_dir(dir)
@@ -56,4 +57,24 @@ fn refine_without_target_or_names_is_a_usage_error() {
         assert!(err.contains(expect), "{args}: {err}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `grad`, `refine` and `ensemble` share one backend dispatch: a backend they do not run on
+/// (flex renders only) is refused with exit 2, naming the flag and the command, before any
+/// input is read (the target and shot list here do not exist).
+#[test]
+fn gradient_commands_refuse_a_backend_without_gradients_naming_the_command() {
+    let dir = scratch("backend");
+    for (command, more) in [
+        ("grad", "-wrt distance_mm"),
+        ("refine", "-target missing.bin -refine distance_mm"),
+        ("ensemble", "-shots missing.toml -hkl missing.hkl"),
+    ] {
+        let args = format!("{command} {SCENE} {more} -backend flex");
+        let out = run(&dir, &args);
+        assert_eq!(out.status.code(), Some(2), "{args}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let first = err.lines().next().unwrap_or_default();
+        assert!(first.contains(&format!("-backend flex: nanobragg {command} runs on ndarray")), "{args}: {err}");
+    }
 }

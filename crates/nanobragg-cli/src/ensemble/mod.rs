@@ -15,8 +15,6 @@ mod load;
 use std::path::PathBuf;
 
 use burn::tensor::backend::AutodiffBackend;
-use burn_autodiff::Autodiff;
-use burn_ndarray::{NdArray, NdArrayDevice};
 use nanobragg::kernel::RenderBackend;
 use nanobragg_cli::{CommandLine, DType};
 use nanobragg_refine::ensemble::{Comm, Ensemble, EnsembleOptions, Schedule, DENSE_LIMIT};
@@ -45,10 +43,7 @@ struct Checked {
 }
 
 fn check(cl: &CommandLine) -> Result<Checked, Failure> {
-    if !(cl.backend == "ndarray" || cfg!(feature = "cuda") && cl.backend == "cuda") {
-        let backends = if cfg!(feature = "cuda") { "ndarray or cuda" } else { "ndarray (cuda: build with --features cuda)" };
-        return Err(Failure::Usage(format!("-backend {}: nanobragg ensemble runs on {backends}", cl.backend)));
-    }
+    crate::backend::check_autodiff(&cl.backend, "ensemble").map_err(Failure::Usage)?;
     if cl.dtype != DType::F64 {
         return Err(Failure::Usage("-dtype f32: nanobragg ensemble refines at f64".into()));
     }
@@ -96,18 +91,23 @@ fn check(cl: &CommandLine) -> Result<Checked, Failure> {
 /// node, so that `mpirun -np G` with G ranks a node gives each rank its own GPU.
 fn run_with<C: Comm>(cl: &CommandLine, checked: Checked, comm: C) -> Result<(), Failure> {
     share_cores(&comm);
-    #[cfg(feature = "cuda")]
-    if cl.backend == "cuda" {
-        let device = crate::backend::cuda_device(comm.local_rank()).map_err(Failure::Usage)?;
-        if comm.is_root() {
-            eprintln!(
-                "nanobragg: warning: -backend cuda: the CUDA kernel does not cover HKL grids yet, so the shots \
-                 render through tensor ops on the GPU, far slower than on the CPU (docs/benchmarks.md)"
-            );
-        }
-        return run_on::<Autodiff<burn_cuda::Cuda<f64>>, C>(cl, checked, comm, &device);
+    let local_rank = comm.local_rank();
+    let job = EnsembleJob { cl, checked, comm };
+    crate::backend::dispatch_autodiff(&cl.backend, cl.dtype, local_rank, "ensemble", job).map_err(Failure::Usage)?
+}
+
+/// The ensemble of one rank, run under the backend `-backend` names.
+struct EnsembleJob<'a, C: Comm> {
+    cl: &'a CommandLine,
+    checked: Checked,
+    comm: C,
+}
+
+impl<C: Comm> crate::backend::AutodiffJob for EnsembleJob<'_, C> {
+    type Output = Result<(), Failure>;
+    fn run<B: AutodiffBackend + RenderBackend>(self, device: &B::Device) -> Self::Output {
+        run_on::<B, C>(self.cl, self.checked, self.comm, device)
     }
-    run_on::<Autodiff<NdArray<f64>>, C>(cl, checked, comm, &NdArrayDevice::Cpu)
 }
 
 /// Give each rank its share of the node's cores for the CPU kernel's threads (`cores / ranks
