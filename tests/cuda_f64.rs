@@ -33,4 +33,7 @@ fn cuda_kernel_renders_and_differentiates_what_it_implements_like_the_tensor_pat
     capabilities::scenes_require_their_capability::<G>(&gpu);
     capabilities::kernels_render_like_the_tensor_path::<G>(&gpu, 1e-10);
     capabilities::kernels_differentiate_like_the_tensor_path::<burn_autodiff::Autodiff<G>, G>(&gpu, 1e-8);
+    capabilities::kernels_differentiate_structure_factors_like_the_tensor_path::<burn_autodiff::Autodiff<G>, G>(
+        &gpu, 1e-10,
+    );
 }

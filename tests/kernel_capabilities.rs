@@ -46,3 +46,8 @@ fn kernels_render_what_they_implement_like_the_tensor_path_and_refuse_the_rest()
 fn kernels_differentiate_what_they_implement_like_the_tensor_path() {
     capabilities::kernels_differentiate_like_the_tensor_path::<AD, B>(&NdArrayDevice::Cpu, 1e-9);
 }
+
+#[test]
+fn kernels_differentiate_structure_factors_like_the_tensor_path() {
+    capabilities::kernels_differentiate_structure_factors_like_the_tensor_path::<AD, B>(&NdArrayDevice::Cpu, 1e-12);
+}

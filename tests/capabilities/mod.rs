@@ -151,3 +151,43 @@ where
         }
     }
 }
+
+/// A grid scene whose pixels reach beyond the grid (|h|, |k|, |l| ≤ 2; indices to about 3.5):
+/// F from the nearest entry inside it, `default_F` outside, so both gradients are live.
+const SMALL_GRID: &str = "-hkl {small_hkl} -nointerpolate -default_F 30 -cell 40 42 44 90 90 90 \
+                          -misset 5 7 9 -N 4 -lambda 1.2 -distance 60 -detpixels 12 -pixel 1.0";
+
+/// Every kernel of `AD` that implements nearest-entry grids gives the tensor path's gradient
+/// with respect to every grid entry and `default_F` (relative `tol` of the largest), with
+/// entries inside and outside the grid reached.
+pub fn kernels_differentiate_structure_factors_like_the_tensor_path<AD, B>(device: &B::Device, tol: f64)
+where
+    AD: AutodiffBackend<Device = B::Device> + RenderBackend,
+    B: RenderBackend,
+{
+    let args = flags(SMALL_GRID);
+    let image = simulator_with::<B>(&args, device, options(Engine::Tensor)).render().expect("render").data;
+    let loss = perturbed_loss(&image);
+    let mut reference = simulator_with::<AD>(&args, device, options(Engine::Tensor));
+    let (_, want) = reference.loss_and_structure_factor_gradient(&loss, &[]).expect("tensor gradients");
+    let live = want.grid.iter().filter(|g| **g != 0.0).count();
+    assert!(live >= 10, "only {live} grid entries reach the image");
+    assert!(want.default_f != 0.0, "no pixel reaches beyond the grid");
+    let scale = want.grid.iter().fold(want.default_f.abs(), |m, g| m.max(g.abs()));
+    let mut checked = 0;
+    for k in AD::kernels() {
+        let mut sim = simulator_with::<AD>(&args, device, options(Engine::Kernel(k.kernel)));
+        if !k.covers(sim.required_capabilities()) {
+            continue;
+        }
+        let name = k.kernel.name();
+        let (_, got) = sim.loss_and_structure_factor_gradient(&loss, &[]).expect("kernel gradients");
+        let err = (got.default_f - want.default_f).abs();
+        assert!(err <= tol * scale, "{name}: ∂/∂default_F {:.9e} vs tensor {:.9e}", got.default_f, want.default_f);
+        for (i, (g, w)) in got.grid.iter().zip(&want.grid).enumerate() {
+            assert!((g - w).abs() <= tol * scale, "{name}, grid entry {i}: {g:.9e} vs tensor {w:.9e}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 0, "no kernel implements nearest-entry grids");
+}

@@ -5,9 +5,14 @@
 //! reduce-scatter ([`emit_nine`]), the other entries by plane sums.
 //!
 //! The math is the CPU adjoint's ([`crate::kernel::cpu::adjoint`]) for the scenes the forward
-//! kernel covers (SQUARE lattice, `default_F`, factors once per pixel):
+//! kernel covers (SQUARE lattice, F from `default_F` or the nearest grid entry, factors once
+//! per pixel):
 //! - terms `F²·F_latt²` with `F_latt = g_a·g_b·g_c`, `g = sin(Nπh)/sin(πh)` (series near the
 //!   peak centre); `h = A_k·q`: `Ā_k += h̄ qᵀ`, `q̄ += A_kᵀ h̄`;
+//! - `F̄ = G·2F·F_latt²` of each term goes to its grid entry, added atomically into a `[G]`
+//!   buffer (the entries a warp's pixels reach differ, so no plane sum; the order of the adds
+//!   varies from run to run, so grid gradients on CUDA may differ in their last bits), or to
+//!   `default_F` outside the grid;
 //! - `q = (d − i)/λ`: `λ̄ −= q̄·q/λ`, `d̄ += q̄/λ`; `d = p/r`: `p̄ += (d̄ − d(d·d̄))/r + r̄·d`;
 //! - `p = pix0 + f·fdet + s·sdet + o·odet` with f, s proportional to the pixel size;
 //! - the factors applied once per pixel (solid angle of the first sub-pixel, capture of the
@@ -26,6 +31,7 @@ use super::geometry::{
 };
 use super::plane::{emit, emit_nine, PartialRows};
 use super::grating::grating_grad;
+use super::structure_factor::structure_factor;
 use super::{KernelVariant, C_SLOPE_RADIUS};
 use crate::kernel::Layout;
 use burn_cubecl::cubecl;
@@ -33,8 +39,10 @@ use burn_cubecl::cubecl::prelude::*;
 
 /// `∂(Σ g·value)/∂θ` of pixels `first + offset + ABSOLUTE_POS` for their upstream gradients
 /// `g = grad[offset + ABSOLUTE_POS]` (the first `count` units; the others add zero), summed
-/// over each warp into the warp's row of `partial` ([`PartialRows`]; the launcher sums the
-/// rows). `value` is the forward kernel's (photons per pixel), θ's entries in [`Layout`]'s units.
+/// over each warp into the warp's row of `partial` ([`PartialRows`]: θ's entries before the
+/// grid; the launcher sums the rows), the grid entries' into `grid_grad` (atomic adds; unused
+/// without a grid). `value` is the forward kernel's (photons per pixel), θ's entries in
+/// [`Layout`]'s units.
 #[cube(launch)]
 #[allow(clippy::too_many_arguments)]
 pub(super) fn adjoint_kernel<F: Float>(
@@ -42,6 +50,7 @@ pub(super) fn adjoint_kernel<F: Float>(
     consts: &Array<F>,
     grad: &Array<F>,
     partial: &mut Array<F>,
+    grid_grad: &mut Array<Atomic<F>>,
     #[comptime] first: usize,
     #[comptime] offset: usize,
     #[comptime] count: usize,
@@ -76,19 +85,20 @@ pub(super) fn adjoint_kernel<F: Float>(
         sdy[j] = F::new(0.0);
         sdz[j] = F::new(0.0);
     }
-    // ∂(g·value)/∂F_latt = G·2F²·F_latt (and ∂/∂default_F = G·2F·Σ F_latt², after the loop).
-    let (lattice_sum, a_nx, a_ny, a_nz) = lattice_adjoint::<F>(
-        theta, consts, partial, &mut sdx, &mut sdy, &mut sdz, big_g * F::new(2.0) * f2, fast, slow, warp,
-        rows, v,
+    // ∂(g·value)/∂F_latt = G·2F²·F_latt; ∂/∂default_F = G·2F·Σ F_latt² over the terms that
+    // take it (after the loop).
+    let (intensity, default_sum, a_nx, a_ny, a_nz) = lattice_adjoint::<F>(
+        theta, consts, partial, grid_grad, &mut sdx, &mut sdy, &mut sdz, big_g * F::new(2.0), f2, fast, slow,
+        warp, rows, v,
     );
     emit::<F>(partial, Layout::N, a_nx, warp, rows);
     emit::<F>(partial, Layout::N + 1, a_ny, warp, rows);
     emit::<F>(partial, Layout::N + 2, a_nz, warp, rows);
-    emit::<F>(partial, Layout::DEFAULT_F, big_g * F::new(2.0) * default_f * lattice_sum, warp, rows);
+    emit::<F>(partial, Layout::DEFAULT_F, big_g * F::new(2.0) * default_f * default_sum, warp, rows);
     emit::<F>(partial, Layout::I_BG, big_g, warp, rows);
 
-    // The per-pixel factors: value = (F²·Σ F_latt² + I_bg)·scale·capture·polar·omega.
-    let d_factor = g * (f2 * lattice_sum + theta[Layout::I_BG]);
+    // The per-pixel factors: value = (Σ F²·F_latt² + I_bg)·scale·capture·polar·omega.
+    let d_factor = g * (intensity + theta[Layout::I_BG]);
     emit::<F>(partial, Layout::SCALE, d_factor * capture_last * polar_part * omega_first, warp, rows);
     let d_capture = d_factor * scale * polar_part * omega_first;
     let d_polar = d_factor * scale * capture_last * omega_first;
@@ -123,23 +133,26 @@ fn pixel_factors<F: Float>(
 /// The lattice terms' adjoint: per source, the scattering vector of every (layer, sub-pixel)
 /// once, then the cells (their nine accumulators in registers, [`cell_adjoint`]) over those,
 /// summing q̄ per sub-pixel; λ̄ is emitted per source and `d̄ = q̄/λ` added into `sd*`. Returns
-/// `Σ F_latt²` and the N accumulators. `g2f2` is `∂(g·value)/∂F_latt / F_latt`.
+/// `Σ F²·F_latt²`, `Σ F_latt²` over the terms that take `default_F`, and the N accumulators.
+/// `g2` is `∂(g·value)/∂(F²·F_latt²)·2`, `f2` is `default_F²`.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn lattice_adjoint<F: Float>(
     theta: &Array<F>,
     consts: &Array<F>,
     partial: &mut Array<F>,
+    grid_grad: &mut Array<Atomic<F>>,
     sdx: &mut Array<F>,
     sdy: &mut Array<F>,
     sdz: &mut Array<F>,
-    g2f2: F,
+    g2: F,
+    f2: F,
     fast: usize,
     slow: usize,
     warp: usize,
     #[comptime] rows: PartialRows,
     #[comptime] v: KernelVariant,
-) -> (F, F, F, F) {
+) -> (F, F, F, F, F) {
     let tile = tile_scalars::<F>(theta, consts, v.oversample);
     let radius = consts[C_SLOPE_RADIUS];
     let subs = comptime!(v.layers * v.oversample * v.oversample);
@@ -151,7 +164,8 @@ fn lattice_adjoint<F: Float>(
     let mut gx = Array::<F>::new(subs);
     let mut gy = Array::<F>::new(subs);
     let mut gz = Array::<F>::new(subs);
-    let mut lattice_sum = F::new(0.0);
+    let mut intensity = F::new(0.0);
+    let mut default_sum = F::new(0.0);
     let mut a_nx = F::new(0.0);
     let mut a_ny = F::new(0.0);
     let mut a_nz = F::new(0.0);
@@ -172,11 +186,12 @@ fn lattice_adjoint<F: Float>(
             gz[j] = F::new(0.0);
         }
         for k in 0..v.cells {
-            let (sum, nx, ny, nz) = cell_adjoint::<F>(
-                theta, partial, &qx, &qy, &qz, &on, &mut gx, &mut gy, &mut gz, g2f2, radius,
-                Layout::LAMBDA + v.sources + 9 * k, warp, rows, subs, v.double,
+            let (weighted, unweighted, nx, ny, nz) = cell_adjoint::<F>(
+                theta, consts, partial, grid_grad, &qx, &qy, &qz, &on, &mut gx, &mut gy, &mut gz, g2, f2, radius,
+                Layout::LAMBDA + v.sources + 9 * k, warp, rows, subs, v,
             );
-            lattice_sum += sum;
+            intensity += weighted;
+            default_sum += unweighted;
             a_nx += nx;
             a_ny += ny;
             a_nz += nz;
@@ -191,17 +206,21 @@ fn lattice_adjoint<F: Float>(
         }
         emit::<F>(partial, Layout::LAMBDA + s, a_lambda, warp, rows);
     }
-    (lattice_sum, a_nx, a_ny, a_nz)
+    (intensity, default_sum, a_nx, a_ny, a_nz)
 }
 
 /// One cell's lattice terms over the sub-pixels of one source (`on`: whether d_min keeps each):
 /// the cell's nine matrix accumulators in registers, emitted at the end ([`emit_nine`]); q̄
-/// added into `g*`. `c` is the cell's offset in θ. Returns `Σ F_latt²` and the N accumulators.
+/// added into `g*`, grid entries' F̄ into `grid_grad`. `c` is the cell's offset in θ. Returns
+/// `Σ F²·F_latt²`, `Σ F_latt²` over the terms that take `default_F` (`f2 = default_F²`), and
+/// the N accumulators.
 #[cube]
 #[allow(clippy::too_many_arguments)]
 fn cell_adjoint<F: Float>(
     theta: &Array<F>,
+    consts: &Array<F>,
     partial: &mut Array<F>,
+    grid_grad: &mut Array<Atomic<F>>,
     qx: &Array<F>,
     qy: &Array<F>,
     qz: &Array<F>,
@@ -209,18 +228,21 @@ fn cell_adjoint<F: Float>(
     gx: &mut Array<F>,
     gy: &mut Array<F>,
     gz: &mut Array<F>,
-    g2f2: F,
+    g2: F,
+    f2: F,
     radius: F,
     c: usize,
     warp: usize,
     #[comptime] rows: PartialRows,
     #[comptime] subs: usize,
-    #[comptime] double: bool,
-) -> (F, F, F, F) {
+    #[comptime] v: KernelVariant,
+) -> (F, F, F, F, F) {
     let na = theta[Layout::N];
     let nb = theta[Layout::N + 1];
     let nc = theta[Layout::N + 2];
-    let mut lattice_sum = F::new(0.0);
+    let grid_at = comptime!(Layout::LAMBDA + v.sources + 9 * v.cells);
+    let mut weighted_sum = F::new(0.0);
+    let mut default_sum = F::new(0.0);
     let mut a_nx = F::new(0.0);
     let mut a_ny = F::new(0.0);
     let mut a_nz = F::new(0.0);
@@ -243,12 +265,28 @@ fn cell_adjoint<F: Float>(
             let x = qx[j];
             let y = qy[j];
             let z = qz[j];
-            let (ga, dga_dh, dga_dn) = grating_grad::<F>(x * m0 + y * m1 + z * m2, na, radius, double);
-            let (gb, dgb_dh, dgb_dn) = grating_grad::<F>(x * m3 + y * m4 + z * m5, nb, radius, double);
-            let (gc, dgc_dh, dgc_dn) = grating_grad::<F>(x * m6 + y * m7 + z * m8, nc, radius, double);
+            let h = x * m0 + y * m1 + z * m2;
+            let k = x * m3 + y * m4 + z * m5;
+            let l = x * m6 + y * m7 + z * m8;
+            let (ga, dga_dh, dga_dn) = grating_grad::<F>(h, na, radius, v.double);
+            let (gb, dgb_dh, dgb_dn) = grating_grad::<F>(k, nb, radius, v.double);
+            let (gc, dgc_dh, dgc_dn) = grating_grad::<F>(l, nc, radius, v.double);
             let f_latt = ga * gb * gc;
-            lattice_sum += f_latt * f_latt;
-            let d_latt = g2f2 * f_latt;
+            let latt2 = f_latt * f_latt;
+            let mut f2_term = f2;
+            if v.grid {
+                let (f, inside, flat) = structure_factor::<F>(theta, consts, h, k, l, theta[Layout::DEFAULT_F], grid_at);
+                f2_term = f * f;
+                weighted_sum += f2_term * latt2;
+                if inside {
+                    grid_grad[flat].fetch_add(g2 * f * latt2);
+                } else {
+                    default_sum += latt2;
+                }
+            } else {
+                default_sum += latt2;
+            }
+            let d_latt = g2 * f2_term * f_latt;
             let oa = gb * gc;
             let ob = ga * gc;
             let oc2 = ga * gb;
@@ -275,7 +313,10 @@ fn cell_adjoint<F: Float>(
     emit_nine::<F>(
         partial, c, a_cell0, a_cell1, a_cell2, a_cell3, a_cell4, a_cell5, a_cell6, a_cell7, a_cell8, warp, rows,
     );
-    (lattice_sum, a_nx, a_ny, a_nz)
+    if !v.grid {
+        weighted_sum = f2 * default_sum;
+    }
+    (weighted_sum, default_sum, a_nx, a_ny, a_nz)
 }
 
 /// The geometry's adjoint, once per sub-pixel: `d̄` from the lattice terms (`sd*`) plus the

@@ -4,21 +4,24 @@
 //! loop and no cells.
 //!
 //! Only F_latt² reaches the image, so the kernel drops the grating's `(−1)^k` signs; both
-//! sines take reduced arguments (|x| ≤ π/2) and use the CPU kernel's polynomial, and F² (one
-//! `default_F` for every cell) multiplies the pixel's sum once.
+//! sines take reduced arguments (|x| ≤ π/2) and use the CPU kernel's polynomial. With an HKL
+//! grid each term takes F² of its nearest entry ([`structure_factor`]); without one, F² (one
+//! `default_F` for every term) multiplies the pixel's sum once.
 
 use super::geometry::{
     capture, direction, kahn, pixel_of, position, scattering, solid_angle, tile_scalars, TileScalars,
 };
 use super::grating::{grating_abs, series_coefficients};
+use super::structure_factor::structure_factor;
 use super::KernelVariant;
 use crate::kernel::Layout;
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 
 /// The intensity of pixel `first + ABSOLUTE_POS` into `output[ABSOLUTE_POS]` for the first
-/// `count` units: `(F²·Σ F_latt² + I_bg)·scale·capture·polar·omega`, F from `default_F`, the
-/// factors once per pixel (polar = 1 with `nopolar`), in θ's units (photons per pixel).
+/// `count` units: `(Σ F²·F_latt² + I_bg)·scale·capture·polar·omega`, F from the grid or
+/// `default_F`, the factors once per pixel (polar = 1 with `nopolar`), in θ's units (photons
+/// per pixel).
 #[cube(launch)]
 pub(super) fn render_kernel<F: Float>(
     theta: &Array<F>,
@@ -39,11 +42,15 @@ pub(super) fn render_kernel<F: Float>(
     if !v.nopolar {
         factor *= first_polar;
     }
-    output[i] = (tile.default_f * tile.default_f * sum + theta[Layout::I_BG]) * factor;
+    let mut intensity = sum;
+    if !v.grid {
+        intensity = tile.default_f * tile.default_f * sum;
+    }
+    output[i] = (intensity + theta[Layout::I_BG]) * factor;
 }
 
 /// `Σ F_latt²` of pixel (`fast`, `slow`) over its layers, sub-pixels, sources and `v.cells`
-/// cells (|F_latt| from [`grating_abs`]), with the factors the forward kernel takes once per
+/// cells (|F_latt| from [`grating_abs`]; `Σ F²·F_latt²` with a grid, `v.grid`), with the factors the forward kernel takes once per
 /// pixel: `(Σ F_latt², omega, capture, polar)` — the solid angle of the first sub-pixel (sr,
 /// or m⁻² for point pixels), the capture fraction of the last layer's first sub-pixel (1 unless
 /// `thick`), and the Kahn factor of the first evaluation d_min keeps (0 if none does). With no
@@ -59,6 +66,7 @@ pub(super) fn lattice_sum<F: Float>(
     #[comptime] v: KernelVariant,
 ) -> (F, F, F, F) {
     let cells_at = Layout::LAMBDA + v.sources;
+    let grid_at = comptime!(Layout::LAMBDA + v.sources + 9 * v.cells);
     let coef_a = series_coefficients::<F>(tile.na);
     let coef_b = series_coefficients::<F>(tile.nb);
     let coef_c = series_coefficients::<F>(tile.nc);
@@ -97,7 +105,13 @@ pub(super) fn lattice_sum<F: Float>(
                         let f_latt = grating_abs::<F>(h, tile.na, &coef_a, tile.radius, v.double)
                             * grating_abs::<F>(kk, tile.nb, &coef_b, tile.radius, v.double)
                             * grating_abs::<F>(l, tile.nc, &coef_c, tile.radius, v.double);
-                        sum += f_latt * f_latt;
+                        if v.grid {
+                            let (f, _inside, _flat) =
+                                structure_factor::<F>(theta, consts, h, kk, l, tile.default_f, grid_at);
+                            sum += f * f * (f_latt * f_latt);
+                        } else {
+                            sum += f_latt * f_latt;
+                        }
                     }
                 }
             }

@@ -6,8 +6,8 @@
 //!
 //! Coverage ([`COVERAGE`]; other scenes render on the tensor path): the vectorised CPU path's
 //! scenes ([`super::cpu::BATCH`]: SQUARE lattice, factors once per pixel) with F from
-//! `default_F` (no HKL grid), pixels forming one contiguous run of the detector (no ROI or
-//! mask).
+//! `default_F` or the nearest entry of an HKL grid (no tricubic interpolation), pixels forming
+//! one contiguous run of the detector (no ROI or mask).
 
 use super::real::Real;
 use crate::physics::lattice::grating::{series_radius, slope_radius};
@@ -31,14 +31,17 @@ mod forward;
 mod grating;
 mod plane;
 mod geometry;
+mod structure_factor;
 
 /// Offsets into the per-tile constants array: the series radius of the value (forward), d_min,
-/// the series radius of the slopes (adjoint, [`slope_radius`]), then 9 values per source
-/// (incident direction, E_in, B_in).
+/// the series radius of the slopes (adjoint, [`slope_radius`]), the HKL grid's first indices
+/// and entry counts along h, k, l (zeros without a grid; [`structure_factor`]), then 9 values
+/// per source (incident direction, E_in, B_in).
 const C_RADIUS: usize = 0;
 const C_DMIN: usize = 1;
 const C_SLOPE_RADIUS: usize = 2;
-const C_SOURCES: usize = 3;
+const C_GRID: usize = 3;
+const C_SOURCES: usize = 9;
 
 /// What one build of a CUDA kernel is specialised for: the loop bounds and flags of a tile,
 /// compile-time constants of the kernel source (CubeCL compiles one kernel per distinct value,
@@ -62,6 +65,9 @@ struct KernelVariant {
     point_pixel: bool,
     /// No polarization factor.
     nopolar: bool,
+    /// F from the nearest entry of the HKL grid at θ's end ([`structure_factor`]); else every
+    /// term takes `default_F`.
+    grid: bool,
     /// Whether the float is f64 (the f64 polynomial coefficients).
     double: bool,
 }
@@ -78,6 +84,7 @@ impl KernelVariant {
             thick: spec.thick,
             point_pixel: spec.point_pixel,
             nopolar: spec.nopolar,
+            grid: spec.grid.is_some(),
             double: std::mem::size_of::<E>() == 8,
         }
     }
@@ -151,15 +158,14 @@ fn sin_cos_small<F: Float>(x: F, #[comptime] double: bool) -> (F, F) {
 }
 
 /// What the CUDA forward and adjoint kernels implement: the vectorised CPU pass's scenes with F
-/// from `default_F` (no HKL grid) and the pixels one contiguous run.
+/// from `default_F` or the nearest HKL grid entry, the pixels one contiguous run.
 pub const COVERAGE: Coverage = Coverage {
     kernel: KernelId::Cuda,
-    implements: SQUARE_ONCE_PER_PIXEL,
+    implements: enum_set_union!(SQUARE_ONCE_PER_PIXEL, Capability::HklGrid),
     declines: enum_set_union!(
         OTHER_LATTICES,
         PER_SUBPIXEL_FACTORS,
         TENSOR_PATH_ONLY,
-        Capability::HklGrid,
         Capability::TricubicF,
         Capability::PixelSubset
     ),
@@ -186,6 +192,8 @@ fn constants<E: burn_cubecl::FloatElement + Float + Real>(
         spec.dmin_m,
         slope_radius(),
     ];
+    let (min, counts) = spec.grid.map_or(([0; 3], [0; 3]), |g| (g.min, g.counts()));
+    consts.extend(min.iter().chain(&counts).map(|&v| v as f64));
     for s in 0..spec.incident.len() {
         consts.extend(spec.incident[s]);
         consts.extend(spec.e_in[s]);
@@ -246,8 +254,9 @@ fn adjoint_cube_units(double: bool) -> u32 {
 }
 
 /// `∂(Σ grad·values)/∂θ` for a tile the forward kernel rendered: the adjoint kernel sums each
-/// θ entry over a warp and writes one row per warp, summed on the device, in launches of at
-/// most [`BACKWARD_BUDGET_BYTES`].
+/// θ entry before the grid over a warp and writes one row per warp, summed on the device, in
+/// launches of at most [`BACKWARD_BUDGET_BYTES`]; the grid entries' gradients are added
+/// atomically into one `[G]` buffer, appended at the end.
 fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
     theta: CubeTensor<Runtime>,
     spec: &TileSpec,
@@ -256,20 +265,23 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
 ) -> CubeTensor<Runtime> {
     let total = spec.pixels.len();
     let device = theta.device.clone();
-    let n_theta = theta.meta.shape.num_elements();
+    let layout = spec.layout();
+    let n_rows = layout.grid_at();
     let consts = constants::<E>(spec, &device);
     let grad = into_contiguous(grad);
     let theta = into_contiguous(theta);
-    let per_pixel = (n_theta * std::mem::size_of::<E>()).div_ceil(WARP);
+    let options = float_options::<Cuda<E>>(&device);
+    // At least one entry: the kernel's argument exists even where no grid is read.
+    let grid_grad = Tensor::<Cuda<E>, 1>::zeros([layout.grid.max(1)], options.clone()).into_primitive().tensor();
+    let per_pixel = (n_rows * std::mem::size_of::<E>()).div_ceil(WARP);
     let chunk = (BACKWARD_BUDGET_BYTES / per_pixel / WARP * WARP).clamp(WARP, total.max(WARP));
     let mut sum: Option<Tensor<Cuda<E>, 1>> = None;
     for offset in (0..total).step_by(chunk) {
         let count = chunk.min(total - offset);
         let warps = count.div_ceil(WARP);
         // One dense row of θ entries per warp: allocated 1-D, since a 2-D allocation may pad
-        // its rows (pitched) while the kernel indexes `warp·len θ + entry`.
-        let buffer =
-            Tensor::<Cuda<E>, 1>::zeros([n_theta * warps], float_options::<Cuda<E>>(&device)).into_primitive().tensor();
+        // its rows (pitched) while the kernel indexes `warp·rows + entry`.
+        let buffer = Tensor::<Cuda<E>, 1>::zeros([n_rows * warps], options.clone()).into_primitive().tensor();
         // Whole warps in every cube, so that each plane sum sees a full warp.
         let cube_dim = CubeDim::new_1d(adjoint_cube_units(std::mem::size_of::<E>() == 8));
         let cube_count = calculate_cube_count_elemwise(&buffer.client, count, cube_dim);
@@ -281,20 +293,26 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
             consts.clone().into_array_arg(),
             grad.clone().into_array_arg(),
             buffer.clone().into_array_arg(),
+            grid_grad.clone().into_array_arg(),
             first,
             offset,
             count,
-            plane::PartialRows { len: n_theta, warps },
+            plane::PartialRows { len: n_rows, warps },
             KernelVariant::of::<E>(spec),
         );
         let partial = Tensor::<Cuda<E>, 1>::from_primitive(TensorPrimitive::Float(buffer));
-        let part = partial.reshape([warps, n_theta]).sum_dim(0).reshape([n_theta]);
+        let part = partial.reshape([warps, n_rows]).sum_dim(0).reshape([n_rows]);
         sum = Some(match sum {
             Some(s) => s + part,
             None => part,
         });
     }
-    let sum = sum.unwrap_or_else(|| Tensor::zeros([n_theta], float_options::<Cuda<E>>(&device)));
+    let sum = sum.unwrap_or_else(|| Tensor::zeros([n_rows], options));
+    let sum = if layout.grid > 0 {
+        Tensor::cat(vec![sum, Tensor::from_primitive(TensorPrimitive::Float(grid_grad))], 0)
+    } else {
+        sum
+    };
     sum.into_primitive().tensor()
 }
 
