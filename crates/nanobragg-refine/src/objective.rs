@@ -8,6 +8,9 @@
 //! backward pass of `Σ_p w_p·I_p` gives that tile's share of `∂L/∂θ`, so peak memory is one
 //! tile's graph. `∂L/∂s = Σ_p (∂ℓ/∂μ_p)·I_p` is summed on the host.
 
+use std::sync::Arc;
+
+use nanobragg::io::hkl::HklGrid;
 use nanobragg::kernel::RenderBackend;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
@@ -37,9 +40,30 @@ pub struct Objective<B: AutodiffBackend + RenderBackend> {
     pixels: Vec<usize>,
     start: Vec<f64>,
     /// F grid values when structure factors are refined, and each spec's grid index.
-    grid: Option<(Vec<f64>, Vec<Option<usize>>)>,
+    grid: Option<(GridValues, Vec<Option<usize>>)>,
     evaluations: usize,
     renders: usize,
+}
+
+/// The values of an F grid's entries that are not refined, into which each evaluation sets
+/// the refined ones: the setup's grid itself where the simulator's grid holds its values (the
+/// shots of an ensemble, cloned from one setup, then share one grid), else a copy.
+#[derive(Debug)]
+enum GridValues {
+    /// The setup's grid.
+    Setup(Arc<HklGrid>),
+    /// Values of the simulator's grid that differ from the setup's.
+    Own(Vec<f64>),
+}
+
+impl std::ops::Deref for GridValues {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        match self {
+            GridValues::Setup(grid) => &grid.values,
+            GridValues::Own(values) => values,
+        }
+    }
 }
 
 /// Refined parameter tensors: the `[1]` leaf of each scene parameter (`None` for the scale
@@ -114,6 +138,12 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
                     *s = values[*i];
                 }
             }
+        }
+        let mut sim = sim;
+        if grid.is_some() {
+            // Every evaluation renders with a grid leaf made from `grid`: the simulator's own
+            // tensor would be one more copy of the grid held per objective.
+            sim.params.f_grid = None;
         }
         let pixels = match &observation.mask {
             Some(m) => sim.plan.pixels.iter().copied().filter(|&i| m[i]).collect(),
@@ -216,7 +246,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
         let mut params = std::mem::replace(&mut self.sim.params, base);
         outcome?;
         let grid_leaf = self.grid.as_ref().map(|(values, index)| {
-            let mut values = values.clone();
+            let mut values = values.to_vec();
             for (i, &v) in index.iter().zip(x) {
                 if let Some(i) = i {
                     values[*i] = v;
@@ -365,8 +395,12 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     }
 }
 
-/// The F grid's values and each spec's grid index, when any spec is a structure factor.
-fn grid_of<B: AutodiffBackend + RenderBackend>(sim: &Simulator<B>, specs: &[ParamSpec]) -> Result<Option<(Vec<f64>, Vec<Option<usize>>)>> {
+/// The F grid's values ([`GridValues`]) and each spec's grid index, when any spec is a
+/// structure factor.
+fn grid_of<B: AutodiffBackend + RenderBackend>(
+    sim: &Simulator<B>,
+    specs: &[ParamSpec],
+) -> Result<Option<(GridValues, Vec<Option<usize>>)>> {
     if !specs.iter().any(|s| matches!(s.variable, Variable::StructureFactor(_))) {
         return Ok(None);
     }
@@ -384,7 +418,12 @@ fn grid_of<B: AutodiffBackend + RenderBackend>(sim: &Simulator<B>, specs: &[Para
             _ => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(Some((to_vec(values), index)))
+    let values = to_vec(values);
+    let values = match values == grid.values {
+        true => GridValues::Setup(grid.clone()),
+        false => GridValues::Own(values),
+    };
+    Ok(Some((values, index)))
 }
 
 /// Free what burn-autodiff 0.21 keeps of a forward pass that no gradient followed.

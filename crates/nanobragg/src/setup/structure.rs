@@ -1,6 +1,7 @@
 //! Structure factors: an HKL file, a `Fdump.bin` cache beside the scene, or `-default_F` alone.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::resolve_path;
 use crate::error::{NanobraggError, Result};
@@ -10,8 +11,9 @@ use crate::scene::Scene;
 /// Resolved structure factors.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StructureSetup {
-    /// The HKL grid, if any was loaded.
-    pub grid: Option<io::hkl::HklGrid>,
+    /// The HKL grid, if any was loaded; shared by the clones of a setup (the shots of a
+    /// batch or an ensemble hold one grid, not one each).
+    pub grid: Option<Arc<io::hkl::HklGrid>>,
     /// Reflections read (the C program's `hkls`; interpolation needs at least one).
     pub reflections: usize,
     /// default_F.
@@ -53,7 +55,7 @@ pub fn resolve_structure(scene: &Scene, base_dir: &Path) -> Result<StructureSetu
         return Err(NanobraggError::Scene(why.into()));
     }
     Ok(StructureSetup {
-        grid,
+        grid: grid.map(Arc::new),
         reflections,
         default_f,
         interpolate: s.interpolate,
