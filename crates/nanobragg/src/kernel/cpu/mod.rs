@@ -12,6 +12,7 @@ mod batch_geometry;
 pub mod factors;
 mod pixel;
 pub mod simd;
+mod theta_grad;
 
 pub use batch::BATCH;
 pub use pixel::PIXEL;
@@ -231,20 +232,19 @@ fn batch_pass<'a, T: Real>(
     let xt = Inputs::new(&theta_t, spec);
     let count = spec.pixels.len();
     let per_chunk = batch_adjoint::chunk_pixels::<T>(spec);
-    let zero = || TileLossGrad { loss: 0.0, theta_grad: vec![0.0f64; theta.len()], any_active: false };
-    let start = || (zero(), batch_adjoint::Scratch::default());
-    let blocks = in_blocks(count.div_ceil(per_chunk), start, |(acc, scratch), c| {
+    let layout = spec.layout();
+    let start = || (0.0, false, theta_grad::ThetaGrad::zeros(layout), batch_adjoint::Scratch::default());
+    let blocks = in_blocks(count.div_ceil(per_chunk), start, |(loss, any_active, acc, scratch), c| {
         let range = c * per_chunk..((c + 1) * per_chunk).min(count);
         let pixels = &*spec.pixels.slice(range.clone());
-        let out = batch_adjoint::chunk(pixels, upstream(range), &x, &xt, spec, &mut acc.theta_grad, scratch);
-        acc.loss += out.loss;
-        acc.any_active |= out.any_active;
+        let out = batch_adjoint::chunk(pixels, upstream(range), &x, &xt, spec, acc, scratch);
+        *loss += out.loss;
+        *any_active |= out.any_active;
     });
-    blocks.into_iter().map(|(acc, _)| acc).fold(zero(), |a, b| TileLossGrad {
-        loss: a.loss + b.loss,
-        theta_grad: add(a.theta_grad, b.theta_grad),
-        any_active: a.any_active | b.any_active,
-    })
+    let loss = blocks.iter().fold(0.0, |sum, b| sum + b.0);
+    let any_active = blocks.iter().any(|b| b.1);
+    let theta_grad = theta_grad::ThetaGrad::sum_in_order(blocks.into_iter().map(|b| b.2), layout);
+    TileLossGrad { loss, theta_grad, any_active }
 }
 
 /// Element-wise sum of two gradients.

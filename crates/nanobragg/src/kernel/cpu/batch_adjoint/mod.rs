@@ -25,6 +25,7 @@ mod sweeps;
 use super::batch::LANES;
 use super::batch_geometry::Geometry;
 use super::factors::{capture, capture_adjoint, kahn, kahn_adjoint, solid_angle, solid_angle_adjoint};
+use super::theta_grad::ThetaGrad;
 use super::Inputs;
 use crate::kernel::real::Real;
 use crate::kernel::{Layout, PixelLoss, TileSpec};
@@ -116,7 +117,7 @@ pub fn chunk<T: Real>(
     x: &Inputs<f64>,
     xt: &Inputs<T>,
     spec: &TileSpec,
-    acc: &mut [f64],
+    acc: &mut ThetaGrad,
     scratch: &mut Scratch<T>,
 ) -> ChunkOutcome {
     let geo = Geometry::new(pixels, x, spec);
@@ -138,10 +139,10 @@ pub fn chunk<T: Real>(
     for_active(&geo.active, factors.per_pixel, geo.n, |i, e| weight[e / LANES][e % LANES] = T::of(grad[i] * factor[i]));
     scratch.sweep_adjoint(blocks, xt, spec, acc);
 
-    let (dd, dr) = factors.adjoint(&geo, &grad, &intensity, x, spec, acc);
+    let (dd, dr) = factors.adjoint(&geo, &grad, &intensity, x, spec, &mut acc.dense);
     let dq = &scratch.dq;
     let dq = [0, 1, 2].map(|a| (0..evaluations).map(|e| dq[a][e / LANES][e % LANES].to_f64()).collect());
-    geo.adjoint(&dq, dd, &dr, x, acc);
+    geo.adjoint(&dq, dd, &dr, x, &mut acc.dense);
     outcome
 }
 
@@ -196,7 +197,7 @@ impl<T: Real> Scratch<T> {
 
     /// Sweep 2: the slopes weighted by each evaluation's upstream weight, into θ's cells, N and
     /// F, and each evaluation's `q̄`.
-    fn sweep_adjoint(&mut self, blocks: usize, xt: &Inputs<T>, spec: &TileSpec, acc: &mut [f64]) {
+    fn sweep_adjoint(&mut self, blocks: usize, xt: &Inputs<T>, spec: &TileSpec, acc: &mut ThetaGrad) {
         let layout = spec.layout();
         let nearest = spec.grid.is_some();
         let Scratch { slopes, entries, q, weight, dq, .. } = self;
@@ -208,13 +209,13 @@ impl<T: Real> Scratch<T> {
             let cells_at = layout.cells_at() + 9 * k;
             for row in 0..3 {
                 for c in 0..3 {
-                    acc[cells_at + 3 * row + c] += sums.d_cell[row][c];
+                    acc.dense[cells_at + 3 * row + c] += sums.d_cell[row][c];
                 }
-                acc[Layout::N + row] += sums.d_n[row];
+                acc.dense[Layout::N + row] += sums.d_n[row];
             }
-            acc[Layout::DEFAULT_F] += sums.d_default;
+            acc.dense[Layout::DEFAULT_F] += sums.d_default;
             for (i, v) in grid_adj {
-                acc[layout.grid_at() + i] += v;
+                acc.add_grid(i, v);
             }
         }
     }
