@@ -170,6 +170,10 @@ fn bad_inputs_are_refused_before_anything_is_written() {
         let out = run(&dir, &args);
         assert!(!out.status.success(), "{args}: accepted");
         assert!(stderr(&out).contains(want), "{args}: {}", stderr(&out));
+        // One prefix each: the shot and "refinement failed" are not repeated by each layer.
+        for once in ["shot 3 (s03)", "refinement failed"] {
+            assert!(stderr(&out).matches(once).count() <= 1, "{args}: {once:?} repeated: {}", stderr(&out));
+        }
         assert_eq!(std::fs::read_dir(dir.join("out")).unwrap().count(), 0, "{args}: wrote a file");
     }
     let skip = run(&dir, &ensemble_args("out", "-cycles 1 -skip_bad_shots"));

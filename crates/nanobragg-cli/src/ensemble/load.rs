@@ -137,7 +137,8 @@ fn load_shot<B: AutodiffBackend + RenderBackend>(
     let specs: Vec<ParamSpec> = own.iter().chain(&shared.specs).copied().collect();
     let loss = crate::refine::loss_kind(cl.loss.as_deref()).map_err(failure_text)?;
     let objective = Objective::new(sim, specs, observation, loss).map_err(|e| e.to_string())?;
-    ShotFit::new(i, &shot.name, objective, own.len(), shared).map_err(|e| e.to_string())
+    // The caller names the shot: keep only why it failed.
+    ShotFit::new(i, &shot.name, objective, own.len(), shared).map_err(|e| e.reason())
 }
 
 fn failure_text(f: Failure) -> String {

@@ -91,6 +91,13 @@ fn check(cl: &CommandLine) -> Result<Checked, Failure> {
 /// node, so that `mpirun -np G` with G ranks a node gives each rank its own GPU.
 fn run_with<C: Comm>(cl: &CommandLine, checked: Checked, comm: C) -> Result<(), Failure> {
     share_cores(&comm);
+    if cl.backend == "cuda" && comm.is_root() {
+        eprintln!(
+            "nanobragg: warning: -backend cuda: each shot evaluation is its own round of small launches and \
+             transfers (about 50 ms on an H100, against about 5 ms on 16 CPU cores): the CPU is faster until \
+             shots are batched on the GPU (docs/ensemble.md)"
+        );
+    }
     let local_rank = comm.local_rank();
     let job = EnsembleJob { cl, checked, comm };
     crate::backend::dispatch_autodiff(&cl.backend, cl.dtype, local_rank, "ensemble", job).map_err(Failure::Usage)?

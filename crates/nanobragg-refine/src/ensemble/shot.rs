@@ -54,7 +54,7 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
     /// a shot costs memory and Jacobian columns for its own reflections only; shared variables
     /// lose their restraints and bounds here (the ensemble applies them once).
     pub fn new(index: usize, name: &str, objective: Objective<B>, own: usize, shared: &SharedVariables) -> Result<Self> {
-        let fail = |what: String| RefineError::Refinement(format!("shot {index} ({name}): {what}"));
+        let fail = |reason: String| RefineError::Shot { index, name: name.to_string(), reason };
         let specs = objective.specs().to_vec();
         if specs.len() != own + shared.specs.len()
             || specs[own..].iter().zip(&shared.specs).any(|(a, b)| a.variable != b.variable)
@@ -74,7 +74,7 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
             }
         }
         let mut objective = objective;
-        let (_, mut grad) = objective.value_and_gradient(&probe).map_err(|e| fail(e.to_string()))?;
+        let (_, mut grad) = objective.value_and_gradient(&probe).map_err(|e| fail(e.reason()))?;
         for (k, s) in specs.iter().enumerate() {
             if let Some(r) = s.restraint {
                 grad[k] -= r.value_and_slope(probe[k]).1;
@@ -90,8 +90,8 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
             .chain(shared_of.iter().map(|&k| ParamSpec { restraint: None, ..ParamSpec::new(shared.specs[k].variable) }))
             .collect();
         let (observation, loss) = (objective.observation().clone(), objective.loss_kind());
-        let sim = objective.into_simulator_at(&start).map_err(|e| fail(e.to_string()))?;
-        let objective = Objective::new(sim, kept, observation, loss).map_err(|e| fail(e.to_string()))?;
+        let sim = objective.into_simulator_at(&start).map_err(|e| fail(e.reason()))?;
+        let objective = Objective::new(sim, kept, observation, loss).map_err(|e| fail(e.reason()))?;
         Ok(ShotFit { index, name: name.to_string(), objective, own, shared_of, values: start[..own].to_vec() })
     }
 
@@ -136,26 +136,26 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
 
     /// `e` with the shot named.
     pub fn fail(&self, what: impl std::fmt::Display) -> RefineError {
-        RefineError::Refinement(format!("shot {} ({}): {what}", self.index, self.name))
+        RefineError::Shot { index: self.index, name: self.name.clone(), reason: what.to_string() }
     }
 
     /// Data loss (plus its own restraints) at the shared values `shared` and the given own
     /// values, and its gradient over the objective's variables (own, then shared slots).
     pub fn value_and_gradient(&mut self, own: &[f64], shared: &[f64]) -> Result<(f64, Vec<f64>)> {
         let x = self.local(own, shared);
-        self.objective.value_and_gradient(&x).map_err(|e| self.fail(e))
+        self.objective.value_and_gradient(&x).map_err(|e| self.fail(e.reason()))
     }
 
     /// The loss at its current own values (one forward render).
     pub fn value(&mut self, shared: &[f64]) -> Result<f64> {
         let x = self.local(&self.values, shared);
-        self.objective.value(&x).map_err(|e| self.fail(e))
+        self.objective.value(&x).map_err(|e| self.fail(e.reason()))
     }
 
     /// The shot's Fisher information at its current values (one finite-difference Jacobian).
     pub fn information(&mut self, shared: &[f64]) -> Result<ShotInformation> {
         let x = self.local(&self.values, shared);
-        let jac = jacobian(&mut self.objective, &x).map_err(|e| self.fail(e))?;
+        let jac = jacobian(&mut self.objective, &x).map_err(|e| self.fail(e.reason()))?;
         let f = fisher_information(&self.objective, &jac);
         let (o, n) = (self.own, f.len());
         let own: Vec<Vec<f64>> = f[..o].iter().map(|row| row[..o].to_vec()).collect();
