@@ -10,6 +10,8 @@
 # Usage: scripts/bench_ensemble.sh BIN [SHOTS] [ITER] [RANKS...]
 #   BIN: a nanobragg binary built with --features mpi (cargo build --release -p nanobragg-cli
 #   --features mpi); SHOTS default 100, ITER default 20, RANKS default "1 2".
+#   GRID_HALF: the F grid's half-widths "H K L" (default "3 3 4": 441 entries, about what the
+#   stills reach); larger grids hold entries no shot sees, as a real HKL file does.
 #   ENSEMBLE_FLAGS: more flags for `nanobragg ensemble` (e.g. "-backend cuda" with a binary
 #   built with --features cuda,mpi: each rank takes GPU local-rank mod GPUs).
 #   Without mpirun on PATH, one rank runs as a plain process (BIN may then lack the mpi feature).
@@ -24,7 +26,8 @@ trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
 SCENE="-cell 30 34 38 90 90 90 -N 4 -lambda 1 -dispersion 1 -dispsteps 3 -distance 60 -detpixels 48 -pixel 0.2 -oversample 1 -fluence 1e29"
 # Truth F in [20, 200]; the start 25 % off at random.
-awk 'BEGIN { srand(7); for (h = -3; h <= 3; h++) for (k = -3; k <= 3; k++) for (l = -4; l <= 4; l++) {
+read -r HH HK HL <<< "${GRID_HALF:-3 3 4}"
+awk -v hh="$HH" -v hk="$HK" -v hl="$HL" 'BEGIN { srand(7); for (h = -hh; h <= hh; h++) for (k = -hk; k <= hk; k++) for (l = -hl; l <= hl; l++) {
     f = 20 + 180 * rand(); printf "%d %d %d %.10g\n", h, k, l, f > "truth.hkl";
     printf "%d %d %d %.10g\n", h, k, l, f * (0.75 + 0.5 * rand()) > "start.hkl" } }'
 awk -v n="$SHOTS" 'BEGIN { srand(11); for (i = 0; i < n; i++) {
