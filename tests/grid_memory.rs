@@ -15,12 +15,9 @@ use nanobragg_refine::{LossKind, Objective, Observation, ParamSpec, Variable};
 
 type B = Autodiff<NdArray<f64>>;
 
-/// Resident memory of this process (bytes), from `/proc/self/statm`.
-fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm (Linux)");
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * 4096
-}
+#[path = "support/memory.rs"]
+mod memory;
+use memory::resident_bytes;
 
 #[test]
 fn objectives_cloned_from_one_setup_share_its_structure_factor_grid() {
