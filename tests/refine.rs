@@ -477,3 +477,17 @@ fn structure_factor_jacobian_from_coded_renders_equals_one_render_per_factor() {
     assert!(holding.iter().any(|&h| h == 2), "no pixel holds two reflections");
     assert!(renders * 7 < 125, "{renders} renders for 125 factors");
 }
+
+/// A variable listed twice is refused by name, wherever the repeat is (the check is a set:
+/// an ensemble's shot lists every F of the grid).
+#[test]
+fn a_variable_listed_twice_is_refused_by_name() {
+    let truth = scene(TRUTH);
+    for (names, repeated) in [([MissetX, CellA, MissetX], MissetX), ([CellA, CellA, DistanceMm], CellA)] {
+        let specs = names.iter().map(|&n| ParamSpec::new(n)).collect();
+        let counts = vec![1.0; 64 * 64];
+        let err = Objective::new(simulator(&truth), specs, Observation::new(counts), LossKind::Poisson).unwrap_err();
+        let want = format!("{} is listed twice", ParamSpec::new(repeated).variable);
+        assert!(err.to_string().contains(&want), "{names:?}: {err}");
+    }
+}
