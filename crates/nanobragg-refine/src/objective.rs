@@ -142,7 +142,6 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
                 }
             }
         }
-        let mut sim = sim;
         if grid.is_some() {
             // Every evaluation renders with a grid leaf made from `grid`: the simulator's own
             // tensor would be one more copy of the grid held per objective.
@@ -422,10 +421,7 @@ fn grid_of<B: AutodiffBackend + RenderBackend>(
         })
         .collect::<Result<Vec<_>>>()?;
     let values = to_vec(values);
-    let values = match values == grid.values {
-        true => GridValues::Setup(grid.clone()),
-        false => GridValues::Own(values),
-    };
+    let values = if values == grid.values { GridValues::Setup(grid.clone()) } else { GridValues::Own(values) };
     Ok(Some((values, index)))
 }
 

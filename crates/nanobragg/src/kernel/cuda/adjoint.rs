@@ -240,7 +240,7 @@ fn cell_adjoint<F: Float>(
     let na = theta[Layout::N];
     let nb = theta[Layout::N + 1];
     let nc = theta[Layout::N + 2];
-    let grid_at = comptime!(Layout::LAMBDA + v.sources + 9 * v.cells);
+    let grid_at = comptime!(v.grid_at());
     let mut weighted_sum = F::new(0.0);
     let mut default_sum = F::new(0.0);
     let mut a_nx = F::new(0.0);

@@ -66,7 +66,7 @@ pub(super) fn lattice_sum<F: Float>(
     #[comptime] v: KernelVariant,
 ) -> (F, F, F, F) {
     let cells_at = Layout::LAMBDA + v.sources;
-    let grid_at = comptime!(Layout::LAMBDA + v.sources + 9 * v.cells);
+    let grid_at = comptime!(v.grid_at());
     let coef_a = series_coefficients::<F>(tile.na);
     let coef_b = series_coefficients::<F>(tile.nb);
     let coef_c = series_coefficients::<F>(tile.nc);

@@ -94,6 +94,12 @@ impl KernelVariant {
     fn without_cells(self) -> Self {
         Self { cells: 0, ..self }
     }
+
+    /// θ's first grid entry ([`Layout::grid_at`](super::Layout::grid_at) of this variant's
+    /// sources and cells).
+    fn grid_at(&self) -> usize {
+        super::Layout { sources: self.sources, cells: self.cells, grid: 0 }.grid_at()
+    }
 }
 
 /// The kernels' small-angle sine and cosine: the CPU kernel's polynomials ([`Real::sin_small`],
