@@ -10,6 +10,7 @@ mod capabilities;
 mod fused_kernel;
 mod golden;
 mod gradient_scenes;
+mod objective_routes;
 
 use burn_cuda::{Cuda, CudaDevice};
 
@@ -36,4 +37,13 @@ fn cuda_kernel_renders_and_differentiates_what_it_implements_like_the_tensor_pat
     capabilities::kernels_differentiate_structure_factors_like_the_tensor_path::<burn_autodiff::Autodiff<G>, G>(
         &gpu, 1e-10,
     );
+}
+
+/// A refinement objective on CUDA (θ̄ pulled back on the host, the model rendered from θ built
+/// on the host) gives the CPU tensor path's loss, gradient and model image.
+#[test]
+fn objective_on_cuda_matches_the_cpu_tensor_path() {
+    let gpu = CudaDevice::default();
+    nanobragg_parity::assert_default_dtype::<G>(&gpu);
+    objective_routes::objective_matches_the_cpu_tensor_path::<burn_autodiff::Autodiff<G>>(&gpu, 1e-10, true);
 }

@@ -6,6 +6,7 @@
 mod capabilities;
 mod fused_kernel;
 mod gradient_scenes;
+mod objective_routes;
 
 use burn_autodiff::Autodiff;
 use burn_ndarray::{NdArray, NdArrayDevice};
@@ -50,4 +51,10 @@ fn kernels_differentiate_what_they_implement_like_the_tensor_path() {
 #[test]
 fn kernels_differentiate_structure_factors_like_the_tensor_path() {
     capabilities::kernels_differentiate_structure_factors_like_the_tensor_path::<AD, B>(&NdArrayDevice::Cpu, 1e-12);
+}
+
+/// A refinement objective on the CPU kernel gives the tensor path's loss, gradient and model.
+#[test]
+fn objective_on_the_cpu_kernel_matches_the_tensor_path() {
+    objective_routes::objective_matches_the_cpu_tensor_path::<AD>(&NdArrayDevice::Cpu, 1e-10, false);
 }

@@ -18,9 +18,11 @@ use burn::tensor::Tensor;
 use crate::data::{LossKind, Observation};
 use crate::spec::{ParamSpec, Variable};
 use crate::error::{RefineError, Result};
-use nanobragg::linalg::{scalar, tensor, to_f64, to_vec};
+use nanobragg::linalg::{scalar, tensor, to_vec};
 use nanobragg::params::Params;
 use nanobragg::simulate::Simulator;
+
+mod tile_graph;
 
 /// A rendered model over the full detector (fast-major); pixels not used are 0.
 #[derive(Debug, Clone, PartialEq)]
@@ -217,10 +219,10 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
             .unwrap_or(1.0)
     }
 
-    /// Parameter tensors with the refined variables set to `x`; with `track`, each refined
-    /// scene parameter is a fresh `[1]` leaf that requires grad, and so is the F grid when
-    /// structure factors are refined.
-    fn params_at(&mut self, x: &[f64], track: bool) -> Result<(Params<B>, Leaves<B>)> {
+    /// Parameter tensors with the refined variables set to `x`. With `track_params`, each
+    /// refined scene parameter is a fresh `[1]` leaf that requires grad; with `track_grid`, so
+    /// is the F grid when structure factors are refined.
+    fn params_at(&mut self, x: &[f64], track_params: bool, track_grid: bool) -> Result<(Params<B>, Leaves<B>)> {
         if x.len() != self.specs.len() {
             return Err(RefineError::Refinement(format!(
                 "{} values for {} variables",
@@ -238,7 +240,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
                     continue;
                 };
                 let t = scalar::<B>(v, &device);
-                let t = if track { t.require_grad() } else { t };
+                let t = if track_params { t.require_grad() } else { t };
                 self.sim.params = self.sim.params_with(name, t.clone())?;
                 leaves.push(Some(t));
             }
@@ -256,7 +258,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
             }
             let n = values.len();
             let t = tensor::<B, 1>(values, [n], &device);
-            if track { t.require_grad() } else { t }
+            if track_grid { t.require_grad() } else { t }
         });
         if let Some(t) = &grid_leaf {
             params.f_grid = Some(t.clone());
@@ -288,9 +290,8 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
         let tiles = self.sim.tile_pixels();
         let run = (|| -> Result<()> {
             for tile in pixels.chunks(tiles) {
-                let (params, (leaves, grid_leaf)) = self.params_at(x, true)?;
-                let values = self.sim.tile_values_with(&params, tile, &mut state)?;
-                let host = to_vec(&values);
+                let graph = self.tile_graph(x, tile, &mut state)?;
+                let host = to_vec(&graph.values);
                 let mut w = Vec::with_capacity(tile.len());
                 for (&idx, &i) in tile.iter().zip(&host) {
                     let b = self.observation.background.as_ref().map_or(0.0, |b| b[idx]);
@@ -306,22 +307,8 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
                 }
                 if any_param {
                     let weights = tensor::<B, 1>(w, [tile.len()], &device);
-                    let g = (values * weights).sum().backward();
-                    for (k, leaf) in leaves.iter().enumerate() {
-                        if let Some(grad_k) = leaf.as_ref().and_then(|t| t.grad(&g)) {
-                            grad[k] += to_f64(&grad_k);
-                        }
-                    }
-                    if let (Some(leaf), Some((_, index))) = (&grid_leaf, &self.grid) {
-                        if let Some(gg) = leaf.grad(&g) {
-                            let gg = to_vec(&gg);
-                            for (k, i) in index.iter().enumerate() {
-                                if let Some(i) = i {
-                                    grad[k] += gg[*i];
-                                }
-                            }
-                        }
-                    }
+                    let g = (graph.values.clone() * weights).sum().backward();
+                    self.add_tile_gradient(&graph, &g, &mut grad)?;
                 }
             }
             Ok(())
@@ -349,7 +336,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     pub fn model(&mut self, x: &[f64]) -> Result<ModelImage> {
         self.renders += 1;
         let s = self.scale_of(x);
-        let (params, _) = self.params_at(x, false)?;
+        let (params, _) = self.params_at(x, false, false)?;
         let det = &self.sim.setup.detector;
         let size = det.fpixels * det.spixels;
         let mut intensity = vec![0.0; size];
@@ -369,7 +356,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
 
     /// The parameter tensors at `x` (no gradient tracking); the scale is not among them.
     pub fn params(&mut self, x: &[f64]) -> Result<Params<B>> {
-        Ok(self.params_at(x, false)?.0)
+        Ok(self.params_at(x, false, false)?.0)
     }
 
     /// The overall scale at `x` (1 when it is not refined).

@@ -146,6 +146,29 @@ impl<B: burn::tensor::backend::Backend> Simulator<B> {
 }
 
 impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
+    /// `∂/∂name` per user unit of each of `names`, from the gradients `grads` of a graph that
+    /// holds a tile rendered by [`Simulator::tile_values_pullback`] (θ̄ pulled back through the
+    /// host graph, then through each parameter's user → internal map at the value θ was built
+    /// from).
+    pub fn pulled_gradients(
+        &self,
+        pullback: &crate::simulate::ThetaPullback<B>,
+        grads: &B::Gradients,
+        names: &[ParamName],
+    ) -> Result<Vec<f64>> {
+        let per = self.osc_per_step();
+        let mut internal = pullback.gradients(grads, &self.params);
+        let mut values = pullback.values(&self.params);
+        names
+            .iter()
+            .map(|&name| {
+                let (value, map) = slot(&mut values, name)?;
+                let user = map.user(to_f64(value), per);
+                Ok(to_f64(slot(&mut internal, name)?.0) * map.derivative(user, per))
+            })
+            .collect()
+    }
+
     /// The loss over all rendered pixels and its gradient with respect to `wrt`, computed tile
     /// by tile (one graph and one backward pass per tile, gradients summed on the host).
     pub fn loss_and_gradients(&mut self, loss: &Loss, wrt: &[ParamName]) -> Result<GradientResult> {
@@ -195,7 +218,7 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
             let (tile_loss, g, pullback) = match self.tile_loss_gradients(tile, &mut state, &pixel_loss)? {
                 Some(step) => step,
                 None => {
-                    let (model_values, pullback) = match self.tile_values_pullback(tile, &mut state)? {
+                    let (model_values, pullback) = match self.tile_values_pullback(&self.params, tile, &mut state)? {
                         Some((values, pullback)) => (values, Some(pullback)),
                         None => (self.tile_values(tile, &mut state)?, None),
                     };

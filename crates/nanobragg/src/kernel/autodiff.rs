@@ -46,6 +46,10 @@ impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
         B::inputs_on_host() && B::has_fused_backward()
     }
 
+    fn is_tracked(tensor: &FloatTensor<Self>) -> bool {
+        !tensor.node.requirement.is_none()
+    }
+
     fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {
         let prep = FusedTileBackward
             .prepare::<C>([theta.node.clone()])

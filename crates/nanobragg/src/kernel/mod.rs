@@ -110,6 +110,14 @@ pub trait RenderBackend: Backend {
         false
     }
 
+    /// Whether `tensor` is part of a gradient graph (a leaf that requires grad or a result of
+    /// one). Always `false` off autodiff. Lets an untracked render on an autodiff backend take
+    /// the host path of [`RenderBackend::inputs_on_host`] without losing a gradient.
+    fn is_tracked(tensor: &FloatTensor<Self>) -> bool {
+        let _ = tensor;
+        false
+    }
+
     /// Render the tile described by `spec` from the packed inputs `theta` ([`Layout`]).
     /// Returns `None` to decline the tile.
     fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {

@@ -19,16 +19,21 @@ use crate::physics::structure_factor::GridExtent;
 
 impl<B: RenderBackend> Simulator<B> {
     /// The tile through the fused kernel with θ built on the host, for backends that ask for it
-    /// ([`RenderBackend::inputs_on_host`]): see [`Simulator::host_theta`]. The F grid stays on
-    /// the device and is appended there. `None` when the backend does not ask for it, the scene
-    /// is not eligible, or the kernel declines the tile.
+    /// ([`RenderBackend::inputs_on_host`]) and, on autodiff over such a backend, when no small
+    /// parameter is tracked (a gradient through the F grid alone is kept: the grid is appended
+    /// on the device). See [`Simulator::host_theta`]. `None` when the backend does not ask for
+    /// it, the scene is not eligible, or the kernel declines the tile.
     pub(super) fn fused_tile_from_host(
         &self,
         p: &Params<B>,
         tile: &[usize],
         state: &mut ScanState,
     ) -> Result<Option<Tensor<B, 1>>> {
-        let Some(kernel) = self.fused_kernel().filter(|_| B::inputs_on_host()) else {
+        let untracked = || {
+            B::pullback_on_host()
+                && !p.small_tensors().into_iter().any(|t| B::is_tracked(&t.into_primitive().tensor()))
+        };
+        let Some(kernel) = self.fused_kernel().filter(|_| B::inputs_on_host() || untracked()) else {
             return Ok(None);
         };
         let (_, theta, spec) = self.host_theta(p, tile, state, false, kernel)?;
@@ -192,8 +197,9 @@ fn with_grid<B: Backend>(head: Tensor<B, 1>, p: &Params<B>, spec: &TileSpec) -> 
 }
 
 /// What a tile rendered with θ built on the host needs to turn `θ̄` into parameter gradients
-/// after its backward pass ([`Simulator::tile_values_pullback`]).
-pub(crate) struct ThetaPullback<B: AutodiffBackend> {
+/// after its backward pass ([`Simulator::tile_values_pullback`],
+/// [`Simulator::pulled_gradients`]).
+pub struct ThetaPullback<B: AutodiffBackend> {
     /// θ's head on the device: a leaf of the tile's graph.
     on_device: Tensor<B, 1>,
     /// The host leaf of the packed small parameters.
@@ -212,35 +218,44 @@ impl<B: AutodiffBackend> ThetaPullback<B> {
         };
         p.unpack(host_theta::pullback(&self.leaf, &self.on_host, theta_grad))
     }
+
+    /// The small parameters θ was built from (shaped like `p`'s), on the host.
+    pub(crate) fn values(&self, p: &Params<B>) -> Params<NdArray<f64>> {
+        p.unpack(self.leaf.clone().inner())
+    }
 }
 
 impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
-    /// A tile's values with θ built on the host and uploaded as a leaf of the tile's graph, for
-    /// backends that pull `θ̄` back on the host ([`RenderBackend::pullback_on_host`]). `None`
-    /// when the backend does not, the scene is not eligible, or the kernel declines the tile
-    /// (the caller then renders it with [`Simulator::tile_values`]).
-    pub(crate) fn tile_values_pullback(
+    /// A tile's values from `p` with θ built on the host and uploaded as a leaf of the tile's
+    /// graph, for backends that pull `θ̄` back on the host ([`RenderBackend::pullback_on_host`]):
+    /// after the backward pass, [`Simulator::pulled_gradients`] gives the small parameters'
+    /// gradients, and the F grid (`p.f_grid`, appended on the device) has its own. The small
+    /// parameters' own graphs are not followed. `None` when the backend does not pull back on
+    /// the host, the scene is not eligible, or the kernel declines the tile (render it with
+    /// [`Simulator::tile_values_with`] then).
+    pub fn tile_values_pullback(
         &self,
+        p: &Params<B>,
         tile: &[usize],
         state: &mut ScanState,
     ) -> Result<Option<(Tensor<B, 1>, ThetaPullback<B>)>> {
         let Some(kernel) = self.fused_kernel().filter(|_| B::pullback_on_host()) else {
             return Ok(None);
         };
-        let (theta, spec, pullback) = self.tracked_host_theta(tile, state, kernel)?;
+        let (theta, spec, pullback) = self.tracked_host_theta(p, tile, state, kernel)?;
         Ok(self.run_fused(theta, spec, state).map(|values| (values, pullback)))
     }
 
-    /// θ of a tile built on the host with its graph kept and uploaded as a leaf of the device
-    /// graph (F grid appended on the device), the tile's description, and what pulls `θ̄` back
-    /// to the parameters.
+    /// θ of a tile built on the host from `p` with its graph kept and uploaded as a leaf of the
+    /// device graph (F grid appended on the device), the tile's description, and what pulls `θ̄`
+    /// back to the parameters.
     fn tracked_host_theta(
         &self,
+        p: &Params<B>,
         tile: &[usize],
         state: &ScanState,
         kernel: KernelId,
     ) -> Result<(Tensor<B, 1>, TileSpec, ThetaPullback<B>)> {
-        let p = &self.params;
         let (leaf, on_host, spec) = self.host_theta(p, tile, state, true, kernel)?;
         let on_device = upload::<B>(&on_host, &p.pixel.device())?.require_grad();
         let theta = with_grid(on_device.clone(), p, &spec);
@@ -269,7 +284,7 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
             return Ok(None);
         };
         let (theta, spec, pullback) = if B::pullback_on_host() {
-            let (theta, spec, pullback) = self.tracked_host_theta(tile, state, kernel)?;
+            let (theta, spec, pullback) = self.tracked_host_theta(&self.params, tile, state, kernel)?;
             (theta, spec, Some(pullback))
         } else if B::inputs_on_host() {
             return Ok(None);

@@ -29,6 +29,7 @@ mod route;
 mod tile;
 
 pub use model::phi_angles;
+pub use fused::ThetaPullback;
 pub use panels::{panel_simulators, panels_as_seen, render_panels};
 pub(crate) use tile::Intermediates;
 use model::Model;
