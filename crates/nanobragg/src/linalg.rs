@@ -3,7 +3,10 @@
 //! Vectors are tensors whose last dimension has size 3 (`[3]` for one vector, `[N, 3]` for a
 //! batch); scalars are `[1]` tensors broadcast against them.
 
-use burn::tensor::{backend::Backend, Element, Tensor, TensorCreationOptions, TensorData};
+use std::any::Any;
+
+use burn::tensor::{backend::Backend, Element, Tensor, TensorCreationOptions, TensorData, TensorPrimitive};
+use burn_ndarray::NdArrayTensor;
 
 /// Creation options carrying the backend's float dtype explicitly (never the device default).
 pub fn float_options<B: Backend>(device: &B::Device) -> TensorCreationOptions<B> {
@@ -185,12 +188,33 @@ pub fn cross_f64(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     ]
 }
 
-/// Read a small tensor back to host f64 values.
+/// Read a tensor back to host f64 values (row-major).
 pub fn to_vec<B: Backend, const D: usize>(t: &Tensor<B, D>) -> Vec<f64> {
+    if let TensorPrimitive::Float(p) = t.clone().into_primitive() {
+        if let Some(values) = ndarray_values::<f64>(&p) {
+            return values;
+        }
+    }
     t.to_data()
         .convert::<f64>()
         .into_vec::<f64>()
         .expect("converted tensor data is f64")
+}
+
+/// The values of a burn-ndarray float tensor of element `T` in standard layout, copied in one
+/// piece; `None` for any other tensor (read it through `into_data`).
+///
+/// Why not `into_data`: in burn-ndarray 0.21 it iterates element by element over a
+/// dynamic-rank view whenever the array is shared (as every tensor autodiff also keeps is),
+/// about 20 ns a value. With a 227k-entry F grid in the kernel's inputs that was more than half
+/// of an ensemble's time on the CPU.
+pub fn ndarray_values<T: 'static>(primitive: &dyn Any) -> Option<Vec<T>> {
+    let values: Box<dyn Any> = match primitive.downcast_ref::<NdArrayTensor>()? {
+        NdArrayTensor::F64(s) => Box::new(s.view().as_slice()?.to_vec()),
+        NdArrayTensor::F32(s) => Box::new(s.view().as_slice()?.to_vec()),
+        _ => return None,
+    };
+    values.downcast::<Vec<T>>().ok().map(|v| *v)
 }
 
 /// Read a `[1]` tensor back as f64.
@@ -221,4 +245,35 @@ mod tests {
     }
 
     const RTD_FOR_TEST: f64 = crate::units::RTD;
+
+    /// [`to_vec`] reads shared, sliced and transposed NdArray tensors (and autodiff ones, by
+    /// the generic path) in row-major order: the one-copy read agrees with the index formula.
+    #[test]
+    fn to_vec_reads_every_layout_in_row_major_order() {
+        let device = Default::default();
+        let values: Vec<f64> = (0..12).map(|i| i as f64 * 1.5 - 4.0).collect();
+        let m = Tensor::<NdArray<f64>, 1>::from_data(values.as_slice(), &device).reshape([3, 4]);
+        let _shared = m.clone();
+        assert_eq!(to_vec(&m), values);
+        let sliced = m.clone().slice([1..3, 0..4]);
+        assert_eq!(to_vec(&sliced), values[4..].to_vec());
+        let transposed = m.clone().transpose();
+        let want: Vec<f64> = (0..4).flat_map(|c| (0..3).map(move |r| (r * 4 + c) as f64 * 1.5 - 4.0)).collect();
+        assert_eq!(to_vec(&transposed), want);
+        let tracked = Tensor::<AD, 1>::from_data(values.as_slice(), &device).require_grad();
+        assert_eq!(to_vec(&(tracked * 2.0)), values.iter().map(|v| v * 2.0).collect::<Vec<_>>());
+        let single = Tensor::<NdArray<f32>, 1>::from_data([1.5f32, -2.0].as_slice(), &device);
+        assert_eq!(to_vec(&single), vec![1.5, -2.0]);
+    }
+
+    /// [`ndarray_values`] answers only for an NdArray tensor of the asked element type.
+    #[test]
+    fn ndarray_values_reads_only_its_own_element_type() {
+        let device = Default::default();
+        let t = Tensor::<NdArray<f32>, 1>::from_data([1.0f32, 2.0].as_slice(), &device);
+        let p = t.into_primitive().tensor();
+        assert_eq!(ndarray_values::<f32>(&p), Some(vec![1.0, 2.0]));
+        assert_eq!(ndarray_values::<f64>(&p), None);
+        assert_eq!(ndarray_values::<f64>(&3.0f64), None);
+    }
 }

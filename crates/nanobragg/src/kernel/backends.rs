@@ -10,6 +10,9 @@ use burn_ndarray::NdArray;
 use std::sync::Arc;
 
 fn to_host<B: Backend, T: Element>(t: FloatTensor<B>) -> Vec<T> {
+    if let Some(values) = crate::linalg::ndarray_values::<T>(&t) {
+        return values;
+    }
     Tensor::<B, 1>::from_primitive(TensorPrimitive::Float(t))
         .into_data()
         .convert::<T>()
