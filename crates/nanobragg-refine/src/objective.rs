@@ -291,7 +291,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
         let run = (|| -> Result<()> {
             for tile in pixels.chunks(tiles) {
                 let graph = self.tile_graph(x, tile, &mut state)?;
-                let host = to_vec(&graph.values);
+                let host = to_vec(&graph.values.clone().inner());
                 let mut w = Vec::with_capacity(tile.len());
                 for (&idx, &i) in tile.iter().zip(&host) {
                     let b = self.observation.background.as_ref().map_or(0.0, |b| b[idx]);
@@ -343,7 +343,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
         let mut mu = vec![0.0; size];
         let mut state = self.sim.scan_start();
         for tile in self.pixels.chunks(self.sim.tile_pixels()) {
-            let values = to_vec(&self.sim.tile_values_with(&params, tile, &mut state)?);
+            let values = to_vec(&self.sim.tile_values_with(&params, tile, &mut state)?.inner());
             for (&idx, i) in tile.iter().zip(values) {
                 let b = self.observation.background.as_ref().map_or(0.0, |b| b[idx]);
                 intensity[idx] = i;
@@ -407,7 +407,7 @@ fn grid_of<B: AutodiffBackend + RenderBackend>(
             _ => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
-    let values = to_vec(values);
+    let values = to_vec(&values.clone().inner());
     let values = if values == grid.values { GridValues::Setup(grid.clone()) } else { GridValues::Own(values) };
     Ok(Some((values, index)))
 }

@@ -188,7 +188,8 @@ pub fn cross_f64(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
     ]
 }
 
-/// Read a tensor back to host f64 values (row-major).
+/// Read a tensor back to host f64 values (row-major). NdArray tensors are read in one copy
+/// ([`ndarray_values`]); read an autodiff tensor through `t.clone().inner()` to get that path.
 pub fn to_vec<B: Backend, const D: usize>(t: &Tensor<B, D>) -> Vec<f64> {
     if let TensorPrimitive::Float(p) = t.clone().into_primitive() {
         if let Some(values) = ndarray_values::<f64>(&p) {
