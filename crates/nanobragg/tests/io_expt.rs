@@ -10,6 +10,8 @@
 mod hand_built;
 #[path = "io_expt/malformed.rs"]
 mod malformed;
+#[path = "../../../tests/support/scratch.rs"]
+mod scratch_dir;
 
 use nanobragg::io::expt::{
     lab_beam, lab_crystal, lab_panels, read_experiments, write_experiments, ExptFile,
@@ -35,10 +37,9 @@ fn read(name: &str) -> ExptFile {
     read_experiments(&realdata(name)).unwrap_or_else(|e| panic!("{e}"))
 }
 
-pub(crate) fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nanobragg-io-expt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A fresh folder for test `name`'s files, removed when the test passes (see `Scratch`).
+pub(crate) fn scratch(name: &str) -> scratch_dir::Scratch {
+    scratch_dir::scratch_in_temp("nanobragg-io-expt", name)
 }
 
 fn assert_close(got: &[f64], want: &[f64], tol: f64, what: &str) {
@@ -192,7 +193,8 @@ fn read_write_read_keeps_every_number() {
         let path = realdata(name);
         let original: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         let first = read(name);
-        let out = scratch(&format!("roundtrip-{name}"));
+        let dir = scratch(&format!("roundtrip-{name}"));
+        let out = dir.join(name);
         write_experiments(&out, &first).unwrap();
         let written: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
         same_tree(&original, &written, name);

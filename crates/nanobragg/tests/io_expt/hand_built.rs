@@ -113,7 +113,8 @@ fn axes_are_normalised_and_the_origin_is_not() {
 fn hand_built_file_round_trips() {
     let file =
         parse_experiments(&serde_json::to_vec(&two_level()).unwrap(), Path::new("h")).unwrap();
-    let out = super::scratch("hand.expt");
+    let dir = super::scratch("hand");
+    let out = dir.join("hand.expt");
     nanobragg::io::expt::write_experiments(&out, &file).unwrap();
     assert_eq!(nanobragg::io::expt::read_experiments(&out).unwrap(), file);
 }

@@ -222,7 +222,8 @@ fn writer_refuses_bad_indices() {
         panic!("not an ExperimentList")
     };
     list.experiment[0].crystal = Some(nanobragg::io::expt::ModelRef::Index(5));
-    let out = super::scratch("refused.expt");
+    let dir = super::scratch("refused");
+    let out = dir.join("refused.expt");
     let err = write_experiments(&out, &file).unwrap_err();
     assert!(matches!(err, IoError::InvalidInput { .. }), "{err}");
     assert!(
