@@ -8,8 +8,15 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Golden case `name`: under `$NANOBRAGG_GOLDEN/cases`, else `../shared/golden` beside the workspace.
 fn golden_case(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden/cases").join(name)
+    let root = match std::env::var_os("NANOBRAGG_GOLDEN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden"),
+    };
+    let dir = root.join("cases").join(name);
+    assert!(dir.is_dir(), "golden case {} not found (set NANOBRAGG_GOLDEN)", dir.display());
+    dir
 }
 
 /// Copy a golden case into a scratch folder (the golden tree is read-only in CI).
