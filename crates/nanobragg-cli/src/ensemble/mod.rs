@@ -93,9 +93,9 @@ fn run_with<C: Comm>(cl: &CommandLine, checked: Checked, comm: C) -> Result<(), 
     share_cores(&comm);
     if cl.backend == "cuda" && comm.is_root() {
         eprintln!(
-            "nanobragg: warning: -backend cuda: each shot evaluation is its own round of small launches and \
-             transfers (about 50 ms on an H100, against about 5 ms on 16 CPU cores): the CPU is faster until \
-             shots are batched on the GPU (docs/ensemble.md)"
+            "nanobragg: warning: -backend cuda: each shot evaluation is mostly host work and transfers \
+             (about 12 ms a rank on an H100); run several ranks per GPU, and compare with CPU ranks, which \
+             are faster on small shots (docs/ensemble.md)"
         );
     }
     let local_rank = comm.local_rank();
