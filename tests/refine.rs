@@ -19,6 +19,9 @@ use nanobragg::{RenderOptions, Setup, Simulator};
 
 type B = Autodiff<NdArray<f64>>;
 
+#[path = "support/scratch.rs"]
+mod scratch;
+
 /// A tetragonal-ish crystal of 4³ cells on a 64² detector of 0.2 mm pixels at 60 mm, with an
 /// off-centre beam and a little water; about 1e4 photons in the brightest pixel.
 const TRUTH: &str = "-cell 48 52 56 88 91 93 -misset 12 -25 31 -N 4 -default_F 100 -lambda 1 \
@@ -489,5 +492,26 @@ fn a_variable_listed_twice_is_refused_by_name() {
         let err = Objective::new(simulator(&truth), specs, Observation::new(counts), LossKind::Poisson).unwrap_err();
         let want = format!("{} is listed twice", ParamSpec::new(repeated).variable);
         assert!(err.to_string().contains(&want), "{names:?}: {err}");
+    }
+}
+
+/// A structure factor listed twice is refused by name too (its check is the grid's index).
+#[test]
+fn a_structure_factor_listed_twice_is_refused_by_name() {
+    use nanobragg_refine::Variable::StructureFactor;
+    let dir = scratch::scratch_in_temp("nanobragg-refine", "f-twice");
+    let text: String = (-2..=2).flat_map(|h| (-2..=2).map(move |k| format!("{h} {k} 0 50\n"))).collect();
+    std::fs::write(dir.join("f.hkl"), text).unwrap();
+    let args = format!("-cell 60 62 64 90 90 90 -N 3 -hkl {} -lambda 1 -distance 80 -pixel 0.3 -detpixels 8", dir.join("f.hkl").display());
+    for (list, repeated) in [
+        (vec![[1, 0, 0], [0, 1, 0], [1, 0, 0]], [1, 0, 0]),
+        (vec![[-2, 2, 0], [-2, 2, 0]], [-2, 2, 0]),
+    ] {
+        let mut specs: Vec<ParamSpec> = list.into_iter().map(|i| ParamSpec::new(StructureFactor(i))).collect();
+        specs.insert(1, ParamSpec::new(MissetX));
+        let err = Objective::new(simulator(&scene(&args)), specs, Observation::new(vec![1.0; 64]), LossKind::Poisson)
+            .unwrap_err();
+        let want = format!("{} is listed twice", StructureFactor(repeated));
+        assert!(err.to_string().contains(&want), "{repeated:?}: {err}");
     }
 }

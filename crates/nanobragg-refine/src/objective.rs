@@ -103,11 +103,13 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
             }
         }
         let mut start = Vec::with_capacity(specs.len());
-        // A set, not a scan of the earlier specs: an ensemble's shot lists every F of the grid
-        // (hundreds of thousands), where the scan was quadratic (about 20 s a shot at 227k).
-        let mut seen = std::collections::HashSet::with_capacity(specs.len());
+        // Repeats: a set of the few scene variables here, and a mark per grid entry for F
+        // ([`grid_of`]): an ensemble's shot lists every F of the grid (hundreds of thousands),
+        // where a scan of the earlier specs was quadratic.
+        let mut seen = std::collections::HashSet::new();
         for spec in &specs {
-            if !seen.insert(spec.variable) {
+            let f = matches!(spec.variable, Variable::StructureFactor(_));
+            if !f && !seen.insert(spec.variable) {
                 return Err(RefineError::Refinement(format!("{} is listed twice", spec.variable)));
             }
             if let Some(r) = spec.restraint {
@@ -398,12 +400,19 @@ fn grid_of<B: AutodiffBackend + RenderBackend>(
             "structure factors are refined but the scene has no HKL grid (-hkl)".into(),
         ));
     };
+    let mut taken = vec![false; grid.values.len()];
     let index = specs
         .iter()
         .map(|s| match s.variable {
-            Variable::StructureFactor([h, k, l]) => grid.index(h, k, l).map(Some).ok_or_else(|| {
-                RefineError::Refinement(format!("{}: outside the HKL grid", s.variable))
-            }),
+            Variable::StructureFactor([h, k, l]) => {
+                let i = grid.index(h, k, l).ok_or_else(|| {
+                    RefineError::Refinement(format!("{}: outside the HKL grid", s.variable))
+                })?;
+                if std::mem::replace(&mut taken[i], true) {
+                    return Err(RefineError::Refinement(format!("{} is listed twice", s.variable)));
+                }
+                Ok(Some(i))
+            }
             _ => Ok(None),
         })
         .collect::<Result<Vec<_>>>()?;
