@@ -21,6 +21,7 @@ use crate::error::{RefineError, Result};
 use nanobragg::linalg::{scalar, tensor, to_vec};
 use nanobragg::params::Params;
 use nanobragg::simulate::Simulator;
+use burn_ndarray::{NdArray, NdArrayDevice};
 
 mod tile_graph;
 
@@ -43,6 +44,9 @@ pub struct Objective<B: AutodiffBackend + RenderBackend> {
     start: Vec<f64>,
     /// F grid values when structure factors are refined, and each spec's grid index.
     grid: Option<(GridValues, Vec<Option<usize>>)>,
+    /// The scene parameters on the host (no F grid), where the backend builds θ there
+    /// ([`RenderBackend::pullback_on_host`]): each evaluation sets the refined ones in a copy.
+    host_base: Option<Params<NdArray<f64>>>,
     evaluations: usize,
     renders: usize,
 }
@@ -151,6 +155,10 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
             // tensor would be one more copy of the grid held per objective.
             sim.params.f_grid = None;
         }
+        let host_base = match B::pullback_on_host() {
+            true => Some(sim.params.to_host::<NdArray<f64>>(&NdArrayDevice::Cpu)?),
+            false => None,
+        };
         let pixels = match &observation.mask {
             Some(m) => sim.plan.pixels.iter().copied().filter(|&i| m[i]).collect(),
             None => sim.plan.pixels.clone(),
@@ -166,6 +174,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
             pixels,
             start,
             grid,
+            host_base,
             evaluations: 0,
             renders: 0,
         })
@@ -224,34 +233,46 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     /// Parameter tensors with the refined variables set to `x`. With `track_params`, each
     /// refined scene parameter is a fresh `[1]` leaf that requires grad; with `track_grid`, so
     /// is the F grid when structure factors are refined.
-    fn params_at(&mut self, x: &[f64], track_params: bool, track_grid: bool) -> Result<(Params<B>, Leaves<B>)> {
-        if x.len() != self.specs.len() {
-            return Err(RefineError::Refinement(format!(
-                "{} values for {} variables",
-                x.len(),
-                self.specs.len()
-            )));
-        }
+    fn params_at(&self, x: &[f64], track_params: bool, track_grid: bool) -> Result<(Params<B>, Leaves<B>)> {
+        self.check_len(x)?;
         let device = self.sim.params.pixel.device();
-        let base = self.sim.params.clone();
+        let mut params = self.sim.params.clone();
         let mut leaves = Vec::with_capacity(x.len());
-        let mut set = || -> Result<()> {
-            for (spec, &v) in self.specs.iter().zip(x) {
-                let Variable::Param(name) = spec.variable else {
-                    leaves.push(None);
-                    continue;
-                };
-                let t = scalar::<B>(v, &device);
-                let t = if track_params { t.require_grad() } else { t };
-                self.sim.params = self.sim.params_with(name, t.clone())?;
-                leaves.push(Some(t));
+        for (spec, &v) in self.specs.iter().zip(x) {
+            let Variable::Param(name) = spec.variable else {
+                leaves.push(None);
+                continue;
+            };
+            let t = scalar::<B>(v, &device);
+            let t = if track_params { t.require_grad() } else { t };
+            self.sim.set_param(&mut params, name, t.clone())?;
+            leaves.push(Some(t));
+        }
+        let grid_leaf = self.grid_leaf_at(x, track_grid);
+        if let Some(t) = &grid_leaf {
+            params.f_grid = Some(t.clone());
+        }
+        Ok((params, (leaves, grid_leaf)))
+    }
+
+    /// The scene parameters at `x` on the host (from [`Objective::host_base`]; no F grid), for
+    /// backends that build θ there.
+    fn host_params_at(&self, x: &[f64], base: &Params<NdArray<f64>>) -> Result<Params<NdArray<f64>>> {
+        self.check_len(x)?;
+        let mut params = base.clone();
+        for (spec, &v) in self.specs.iter().zip(x) {
+            if let Variable::Param(name) = spec.variable {
+                self.sim.set_param(&mut params, name, scalar::<NdArray<f64>>(v, &NdArrayDevice::Cpu))?;
             }
-            Ok(())
-        };
-        let outcome = set();
-        let mut params = std::mem::replace(&mut self.sim.params, base);
-        outcome?;
-        let grid_leaf = self.grid.as_ref().map(|(values, index)| {
+        }
+        Ok(params)
+    }
+
+    /// The F grid at `x` (the grid's values with the refined entries set), a leaf that requires
+    /// grad when `track`; `None` when no structure factor is refined.
+    fn grid_leaf_at(&self, x: &[f64], track: bool) -> Option<Tensor<B, 1>> {
+        let device = self.sim.params.pixel.device();
+        self.grid.as_ref().map(|(values, index)| {
             let mut values = values.to_vec();
             for (i, &v) in index.iter().zip(x) {
                 if let Some(i) = i {
@@ -260,12 +281,15 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
             }
             let n = values.len();
             let t = tensor::<B, 1>(values, [n], &device);
-            if track_grid { t.require_grad() } else { t }
-        });
-        if let Some(t) = &grid_leaf {
-            params.f_grid = Some(t.clone());
+            if track { t.require_grad() } else { t }
+        })
+    }
+
+    fn check_len(&self, x: &[f64]) -> Result<()> {
+        if x.len() != self.specs.len() {
+            return Err(RefineError::Refinement(format!("{} values for {} variables", x.len(), self.specs.len())));
         }
-        Ok((params, (leaves, grid_leaf)))
+        Ok(())
     }
 
     /// The restraints' share of the loss at `x`, their gradient added to `grad` where given.

@@ -137,11 +137,19 @@ impl<B: burn::tensor::backend::Backend> Simulator<B> {
     /// Parameters equal to the simulator's, with `name` replaced by `value` (user unit, `[1]`);
     /// the conversion to internal units is a tensor op, so gradients reach `value`.
     pub fn params_with(&self, name: ParamName, value: Tensor<B, 1>) -> Result<Params<B>> {
-        let per = self.osc_per_step();
         let mut p = self.params.clone();
-        let (t, map) = slot(&mut p, name)?;
-        *t = map.apply(value, per);
+        self.set_param(&mut p, name, value)?;
         Ok(p)
+    }
+
+    /// Set `name` in `p` (this scene's parameters on any backend `C`, e.g. a host copy from
+    /// [`Params::to_host`]) to `value` (user unit, `[1]`), through the same user → internal map
+    /// as [`Simulator::params_with`].
+    pub fn set_param<C: burn::tensor::backend::Backend>(&self, p: &mut Params<C>, name: ParamName, value: Tensor<C, 1>) -> Result<()> {
+        let per = self.osc_per_step();
+        let (t, map) = slot(p, name)?;
+        *t = map.apply(value, per);
+        Ok(())
     }
 }
 

@@ -5,7 +5,8 @@
 //! - **Leaves** (every backend): each refined scene parameter is a `[1]` leaf and the tile's
 //!   inputs θ are built from it with tensor ops on the render's device.
 //! - **Host pull-back** (backends with [`RenderBackend::pullback_on_host`], CUDA): θ is built on
-//!   the host from the parameters' values and uploaded as one leaf; after the backward pass its
+//!   the host from the parameters' values (kept on the host: nothing is read back from the
+//!   device for it) and uploaded as one leaf; after the backward pass its
 //!   gradient θ̄ is pulled back through the host graph ([`Simulator::pulled_gradients`]). On
 //!   CUDA this replaces a few hundred launches of tiny ops, forward and backward, per tile.
 //!
@@ -43,9 +44,10 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     /// The tile's values at `x` in a graph: by the host pull-back where the backend offers it
     /// and the kernel takes the tile, else from `[1]` leaves.
     pub(super) fn tile_graph(&mut self, x: &[f64], tile: &[usize], state: &mut ScanState) -> Result<TileGraph<B>> {
-        if B::pullback_on_host() {
-            let (params, (_, grid_leaf)) = self.params_at(x, false, true)?;
-            if let Some((values, pullback)) = self.sim.tile_values_pullback(&params, tile, state)? {
+        if let Some(base) = &self.host_base {
+            let host = self.host_params_at(x, base)?;
+            let grid_leaf = self.grid_leaf_at(x, true);
+            if let Some((values, pullback)) = self.sim.tile_values_pullback_host(&host, grid_leaf.as_ref(), tile, state)? {
                 return Ok(TileGraph { values, route: Route::Host(pullback), grid_leaf });
             }
         }

@@ -36,30 +36,31 @@ impl<B: RenderBackend> Simulator<B> {
         let Some(kernel) = self.fused_kernel().filter(|_| B::inputs_on_host() || untracked()) else {
             return Ok(None);
         };
-        let (_, theta, spec) = self.host_theta(p, tile, state, false, kernel)?;
+        let packed = packed_on_device(p);
+        let (_, theta, spec) = self.host_theta(&packed, p.f_grid.is_some(), tile, state, false, kernel)?;
         let head = upload::<B>(&theta, &p.pixel.device())?;
-        Ok(self.run_fused(with_grid(head, p, &spec), spec, state))
+        Ok(self.run_fused(with_grid(head, p.f_grid.as_ref(), &spec), spec, state))
     }
 
-    /// θ up to the F grid built on the host (f64): the small parameters are read back in one
-    /// transfer, and the detector/crystal model and θ computed by the same generic code on the
-    /// CPU — instead of about a hundred tiny launches on the device. Returns the host leaf of the
-    /// packed parameters (tracked when `track`), θ and the tile's description for `kernel`.
+    /// θ up to the F grid built on the host (f64) from the packed small parameters (in
+    /// [`Params::small_tensors`] order): the detector/crystal model and θ are computed by the same
+    /// generic code on the CPU — instead of about a hundred tiny launches on the device. Returns
+    /// the host leaf of the packed parameters (tracked when `track`), θ and the tile's
+    /// description for `kernel`. `has_grid`: whether an F grid follows θ's head.
     fn host_theta(
         &self,
-        p: &Params<B>,
+        packed: &[f64],
+        has_grid: bool,
         tile: &[usize],
         state: &ScanState,
         track: bool,
         kernel: KernelId,
     ) -> Result<(Tensor<HostAd, 1>, Tensor<HostAd, 1>, TileSpec)> {
-        let small: Vec<Tensor<B, 1>> = p.small_tensors().into_iter().map(|t| t.detach()).collect();
-        let packed = to_vec(&Tensor::cat(small, 0));
         let mut spec = None;
-        let (leaf, theta) = host_theta::build(&packed, track, |leaf| {
-            let host = p.unpack::<HostAd>(leaf);
+        let (leaf, theta) = host_theta::build(packed, track, |leaf| {
+            let host = self.params.unpack::<HostAd>(leaf);
             let model = self.model(&host)?;
-            let (parts, tile_spec) = self.fused_inputs(&host, &model, tile, state, p.f_grid.is_some(), kernel);
+            let (parts, tile_spec) = self.fused_inputs(&host, &model, tile, state, has_grid, kernel);
             spec = Some(tile_spec);
             Ok(Tensor::cat(parts, 0))
         })?;
@@ -93,7 +94,7 @@ impl<B: RenderBackend> Simulator<B> {
         kernel: KernelId,
     ) -> (Tensor<B, 1>, TileSpec) {
         let (parts, spec) = self.fused_inputs(p, m, tile, state, p.f_grid.is_some(), kernel);
-        (with_grid(Tensor::cat(parts, 0), p, &spec), spec)
+        (with_grid(Tensor::cat(parts, 0), p.f_grid.as_ref(), &spec), spec)
     }
 
     /// Offer the tile to the backend's kernel; updates the scan state when it renders.
@@ -188,12 +189,18 @@ fn upload<B: Backend>(theta: &Tensor<HostAd, 1>, device: &B::Device) -> Result<T
     Ok(head)
 }
 
-/// θ's head followed by the F grid, where the tile reads one.
-fn with_grid<B: Backend>(head: Tensor<B, 1>, p: &Params<B>, spec: &TileSpec) -> Tensor<B, 1> {
-    match (&p.f_grid, spec.grid) {
+/// θ's head followed by the F grid `grid`, where the tile reads one.
+fn with_grid<B: Backend>(head: Tensor<B, 1>, grid: Option<&Tensor<B, 1>>, spec: &TileSpec) -> Tensor<B, 1> {
+    match (grid, spec.grid) {
         (Some(values), Some(_)) => Tensor::cat(vec![head, values.clone()], 0),
         _ => head,
     }
+}
+
+/// `p`'s small parameters packed in [`Params::small_tensors`] order, read back in one transfer.
+fn packed_on_device<B: Backend>(p: &Params<B>) -> Vec<f64> {
+    let small: Vec<Tensor<B, 1>> = p.small_tensors().into_iter().map(|t| t.detach()).collect();
+    to_vec(&Tensor::cat(small, 0))
 }
 
 /// What a tile rendered with θ built on the host needs to turn `θ̄` into parameter gradients
@@ -242,23 +249,43 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
         let Some(kernel) = self.fused_kernel().filter(|_| B::pullback_on_host()) else {
             return Ok(None);
         };
-        let (theta, spec, pullback) = self.tracked_host_theta(p, tile, state, kernel)?;
+        let (theta, spec, pullback) = self.tracked_host_theta(&packed_on_device(p), p.f_grid.as_ref(), tile, state, kernel)?;
         Ok(self.run_fused(theta, spec, state).map(|values| (values, pullback)))
     }
 
-    /// θ of a tile built on the host from `p` with its graph kept and uploaded as a leaf of the
-    /// device graph (F grid appended on the device), the tile's description, and what pulls `θ̄`
-    /// back to the parameters.
+    /// As [`Simulator::tile_values_pullback`], with the small parameters given on the host
+    /// (`host`, laid out like [`Params::to_host`]'s; its `f_grid` is not read) and the F grid
+    /// `grid` on the device: nothing is read back from the device to build θ. For callers that
+    /// keep the parameters on the host (the refinement objective on CUDA).
+    pub fn tile_values_pullback_host(
+        &self,
+        host: &Params<NdArray<f64>>,
+        grid: Option<&Tensor<B, 1>>,
+        tile: &[usize],
+        state: &mut ScanState,
+    ) -> Result<Option<(Tensor<B, 1>, ThetaPullback<B>)>> {
+        let Some(kernel) = self.fused_kernel().filter(|_| B::pullback_on_host()) else {
+            return Ok(None);
+        };
+        let small: Vec<Tensor<NdArray<f64>, 1>> = host.small_tensors();
+        let (theta, spec, pullback) = self.tracked_host_theta(&to_vec(&Tensor::cat(small, 0)), grid, tile, state, kernel)?;
+        Ok(self.run_fused(theta, spec, state).map(|values| (values, pullback)))
+    }
+
+    /// θ of a tile built on the host from the packed small parameters with its graph kept and
+    /// uploaded as a leaf of the device graph (the F grid `grid` appended on the device), the
+    /// tile's description, and what pulls `θ̄` back to the parameters.
     fn tracked_host_theta(
         &self,
-        p: &Params<B>,
+        packed: &[f64],
+        grid: Option<&Tensor<B, 1>>,
         tile: &[usize],
         state: &ScanState,
         kernel: KernelId,
     ) -> Result<(Tensor<B, 1>, TileSpec, ThetaPullback<B>)> {
-        let (leaf, on_host, spec) = self.host_theta(p, tile, state, true, kernel)?;
-        let on_device = upload::<B>(&on_host, &p.pixel.device())?.require_grad();
-        let theta = with_grid(on_device.clone(), p, &spec);
+        let (leaf, on_host, spec) = self.host_theta(packed, grid.is_some(), tile, state, true, kernel)?;
+        let on_device = upload::<B>(&on_host, &self.params.pixel.device())?.require_grad();
+        let theta = with_grid(on_device.clone(), grid, &spec);
         Ok((theta, spec, ThetaPullback { on_device, leaf, on_host }))
     }
 }
@@ -284,7 +311,8 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
             return Ok(None);
         };
         let (theta, spec, pullback) = if B::pullback_on_host() {
-            let (theta, spec, pullback) = self.tracked_host_theta(&self.params, tile, state, kernel)?;
+            let p = &self.params;
+            let (theta, spec, pullback) = self.tracked_host_theta(&packed_on_device(p), p.f_grid.as_ref(), tile, state, kernel)?;
             (theta, spec, Some(pullback))
         } else if B::inputs_on_host() {
             return Ok(None);
