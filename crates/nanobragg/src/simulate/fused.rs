@@ -256,7 +256,9 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
     /// As [`Simulator::tile_values_pullback`], with the small parameters given on the host
     /// (`host`, laid out like [`Params::to_host`]'s; its `f_grid` is not read) and the F grid
     /// `grid` on the device: nothing is read back from the device to build θ. For callers that
-    /// keep the parameters on the host (the refinement objective on CUDA).
+    /// keep the parameters on the host (the refinement objective on CUDA). It works on any
+    /// autodiff backend whose fused kernel takes the tile, and pays where
+    /// [`RenderBackend::pullback_on_host`]; `None` when no kernel takes it.
     pub fn tile_values_pullback_host(
         &self,
         host: &Params<NdArray<f64>>,
@@ -264,7 +266,7 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
         tile: &[usize],
         state: &mut ScanState,
     ) -> Result<Option<(Tensor<B, 1>, ThetaPullback<B>)>> {
-        let Some(kernel) = self.fused_kernel().filter(|_| B::pullback_on_host()) else {
+        let Some(kernel) = self.fused_kernel() else {
             return Ok(None);
         };
         let small: Vec<Tensor<NdArray<f64>, 1>> = host.small_tensors();
@@ -411,6 +413,58 @@ mod tests {
         assert_eq!(to_vec(&host.fluence), vec![sim.setup.beam.fluence]);
         assert_eq!(to_vec(&host.thickness), vec![sim.setup.detector.thick_m]);
         assert!(host.f_grid.is_none());
+    }
+
+    /// A tile rendered from parameters kept on the host ([`Simulator::tile_values_pullback_host`],
+    /// set with [`Simulator::set_param`]) has the values and, through
+    /// [`Simulator::pulled_gradients`], the per-user-unit gradients of the same tile rendered from
+    /// `[1]` leaves set with [`Simulator::params_with`] (φ steps make the oscillation's map
+    /// depend on the step count; the F grid is a device leaf on both).
+    #[test]
+    fn host_kept_parameters_give_the_leaves_values_and_gradients() {
+        use crate::gradients::ParamName::{self, *};
+        use crate::linalg::scalar;
+        type Ad = Autodiff<NdArray<f64>>;
+        let dev = NdArrayDevice::Cpu;
+        let mut scene = Scene::builtin_default();
+        scene.crystal.cell = Some([70.0, 80.0, 90.0, 85.0, 95.0, 105.0]);
+        scene.crystal.misset_deg = Some([10.0, 5.0, 3.0]);
+        scene.spindle.phi_start_deg = Some(2.0);
+        scene.spindle.osc_deg = Some(1.0);
+        scene.spindle.phi_steps = Some(2);
+        scene.detector.fpixels = Some(10);
+        scene.detector.spixels = Some(8);
+        let setup = Setup::from_scene(&scene, Path::new(".")).expect("scene sets up");
+        let sim = Simulator::<Ad>::new(setup, &dev, RenderOptions::default()).expect("simulator");
+        let names: [(ParamName, f64); 4] = [(MissetX, 10.3), (DistanceMm, 99.0), (OscRange, 1.1), (WavelengthA, 1.02)];
+        let tile = sim.plan.pixels.clone();
+        let weights = |n: usize| Tensor::<Ad, 1>::from_data((0..n).map(|i| 1.0 + (i as f64).sin()).collect::<Vec<_>>().as_slice(), &dev);
+
+        let mut host = sim.params.to_host::<NdArray<f64>>(&dev).expect("host copy");
+        for (name, v) in names {
+            sim.set_param(&mut host, name, scalar::<NdArray<f64>>(v, &dev)).expect("host parameter");
+        }
+        let mut state = sim.scan_start();
+        let (values, pullback) =
+            sim.tile_values_pullback_host(&host, None, &tile, &mut state).expect("render").expect("kernel takes the tile");
+        let g = (values.clone() * weights(tile.len())).sum().backward();
+        let got = sim.pulled_gradients(&pullback, &g, &names.map(|(n, _)| n)).expect("pulled gradients");
+
+        let mut params = sim.params.clone();
+        let leaves = names.map(|(name, v)| {
+            let t = scalar::<Ad>(v, &dev).require_grad();
+            sim.set_param(&mut params, name, t.clone()).expect("leaf parameter");
+            t
+        });
+        let mut state = sim.scan_start();
+        let want_values = sim.tile_values_with(&params, &tile, &mut state).expect("render");
+        let g = (want_values.clone() * weights(tile.len())).sum().backward();
+        let want: Vec<f64> = leaves.iter().map(|t| to_vec(&t.grad(&g).expect("leaf gradient"))[0]).collect();
+
+        assert_eq!(to_vec(&values), to_vec(&want_values), "same image");
+        for ((name, _), (g, w)) in names.iter().zip(got.iter().zip(&want)) {
+            assert!(*w != 0.0 && (g - w).abs() <= 1e-10 * w.abs(), "∂/∂{name:?}: host {g:e} vs leaves {w:e}");
+        }
     }
 
     /// θ̄ pulled back through the host graph ([`host_theta::pullback`]) to the packed parameters
