@@ -43,7 +43,7 @@ enum Route<B: AutodiffBackend> {
 impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     /// The tile's values at `x` in a graph: by the host pull-back where the backend offers it
     /// and the kernel takes the tile, else from `[1]` leaves.
-    pub(super) fn tile_graph(&mut self, x: &[f64], tile: &[usize], state: &mut ScanState) -> Result<TileGraph<B>> {
+    pub(super) fn tile_graph(&self, x: &[f64], tile: &[usize], state: &mut ScanState) -> Result<TileGraph<B>> {
         if let Some(base) = &self.host_base {
             let host = self.host_params_at(x, base)?;
             let grid_leaf = self.grid_leaf_at(x, true);

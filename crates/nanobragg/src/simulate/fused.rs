@@ -418,8 +418,9 @@ mod tests {
     /// A tile rendered from parameters kept on the host ([`Simulator::tile_values_pullback_host`],
     /// set with [`Simulator::set_param`]) has the values and, through
     /// [`Simulator::pulled_gradients`], the per-user-unit gradients of the same tile rendered from
-    /// `[1]` leaves set with [`Simulator::params_with`] (φ steps make the oscillation's map
-    /// depend on the step count; the F grid is a device leaf on both).
+    /// `[1]` leaves set with [`Simulator::set_param`] on the device parameters (φ steps make the
+    /// oscillation's map depend on the step count). The F grid's share is covered by
+    /// `tests/objective_routes`.
     #[test]
     fn host_kept_parameters_give_the_leaves_values_and_gradients() {
         use crate::gradients::ParamName::{self, *};
