@@ -58,3 +58,9 @@ fn kernels_differentiate_structure_factors_like_the_tensor_path() {
 fn objective_on_the_cpu_kernel_matches_the_tensor_path() {
     objective_routes::objective_matches_the_cpu_tensor_path::<AD>(&NdArrayDevice::Cpu, 1e-10, false);
 }
+
+/// Objectives evaluated stage by stage together give each one's own result (the CPU kernel).
+#[test]
+fn staged_objectives_on_the_cpu_match_one_by_one() {
+    objective_routes::staged_evaluations_match_one_by_one::<AD>(&NdArrayDevice::Cpu, 0.0);
+}

@@ -20,10 +20,14 @@ use crate::spec::{ParamSpec, Variable};
 use crate::error::{RefineError, Result};
 use nanobragg::linalg::{scalar, tensor, to_vec};
 use nanobragg::params::Params;
-use nanobragg::simulate::Simulator;
+use nanobragg::simulate::{PullbackGraph, Simulator};
 use burn_ndarray::{NdArray, NdArrayDevice};
 
+mod stages;
 mod tile_graph;
+
+pub use stages::{values_and_gradients, Staged};
+use stages::Sums;
 
 /// A rendered model over the full detector (fast-major); pixels not used are 0.
 #[derive(Debug, Clone, PartialEq)]
@@ -301,51 +305,30 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     /// non-positive `μ` under a positive count) is returned as `+∞` with a NaN gradient.
     pub fn value_and_gradient(&mut self, x: &[f64]) -> Result<(f64, Vec<f64>)> {
         self.evaluations += 1;
-        let n = self.specs.len();
-        if self.specs.iter().zip(x).any(|(spec, &v)| !spec.variable.admits(v)) {
-            return Ok((f64::INFINITY, vec![f64::NAN; n]));
-        }
-        let s = self.scale_of(x);
-        let scale_index = self.specs.iter().position(|p| p.variable == Variable::Scale);
-        let any_param = scale_index.is_none() || n > 1;
-        let mut loss = 0.0;
-        let mut grad = vec![0.0; n];
-        let device = self.sim.params.pixel.device();
+        let Some(mut sums) = self.sums_at(x) else {
+            return Ok(Sums::inadmissible(self.specs.len()));
+        };
         let mut state = self.sim.scan_start();
         let pixels = std::mem::take(&mut self.pixels);
         let tiles = self.sim.tile_pixels();
         let run = (|| -> Result<()> {
             for tile in pixels.chunks(tiles) {
-                let graph = self.tile_graph(x, tile, &mut state)?;
-                let host = to_vec(&graph.values.clone().inner());
-                let mut w = Vec::with_capacity(tile.len());
-                for (&idx, &i) in tile.iter().zip(&host) {
-                    let b = self.observation.background.as_ref().map_or(0.0, |b| b[idx]);
-                    let (l, d) = self.loss.pixel(s * i + b, self.observation.counts[idx]);
-                    loss += l;
-                    w.push(d * s);
-                    if let Some(k) = scale_index {
-                        grad[k] += d * i;
+                let graph = self.tile_graph(x, tile, &mut state, PullbackGraph::Kept)?;
+                let values = to_vec(&graph.values.clone().inner());
+                let Some(weights) = self.weigh(tile, &values, &mut sums) else {
+                    if sums.loss.is_finite() {
+                        continue;
                     }
-                }
-                if !loss.is_finite() {
                     return Ok(());
-                }
-                if any_param {
-                    let weights = tensor::<B, 1>(w, [tile.len()], &device);
-                    let g = (graph.values.clone() * weights).sum().backward();
-                    self.add_tile_gradient(&graph, &g, &mut grad)?;
-                }
+                };
+                let g = graph.backward(weights);
+                self.add_tile_gradient(&graph, &g, &mut sums.grad)?;
             }
             Ok(())
         })();
         self.pixels = pixels;
         run?;
-        if !loss.is_finite() {
-            return Ok((f64::INFINITY, vec![f64::NAN; n]));
-        }
-        loss += self.restraints(x, Some(&mut grad));
-        Ok((loss, grad))
+        Ok(self.finish(x, sums))
     }
 
     /// The loss at `x` without its gradient (one forward render).
@@ -362,14 +345,35 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     pub fn model(&mut self, x: &[f64]) -> Result<ModelImage> {
         self.renders += 1;
         let s = self.scale_of(x);
-        let (params, _) = self.params_at(x, false, false)?;
+        // Where the parameters are kept on the host, θ is built from them there (no device
+        // parameter tensors to set and read back); the device parameters only where no
+        // kernel takes a tile.
+        let host = match &self.host_base {
+            Some(base) => Some((self.host_params_at(x, base)?, self.grid_leaf_at(x, false))),
+            None => None,
+        };
+        let mut params = None;
         let det = &self.sim.setup.detector;
         let size = det.fpixels * det.spixels;
         let mut intensity = vec![0.0; size];
         let mut mu = vec![0.0; size];
         let mut state = self.sim.scan_start();
         for tile in self.pixels.chunks(self.sim.tile_pixels()) {
-            let values = to_vec(&self.sim.tile_values_with(&params, tile, &mut state)?.inner());
+            let fused = match &host {
+                Some((h, grid)) => self.sim.tile_values_host(h, grid.as_ref(), tile, &mut state)?,
+                None => None,
+            };
+            let values = match fused {
+                Some(values) => values,
+                None => {
+                    let p = match &params {
+                        Some(p) => p,
+                        None => params.insert(self.params_at(x, false, false)?.0),
+                    };
+                    self.sim.tile_values_with(p, tile, &mut state)?
+                }
+            };
+            let values = to_vec(&values.inner());
             for (&idx, i) in tile.iter().zip(values) {
                 let b = self.observation.background.as_ref().map_or(0.0, |b| b[idx]);
                 intensity[idx] = i;

@@ -165,7 +165,7 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
         names: &[ParamName],
     ) -> Result<Vec<f64>> {
         let per = self.osc_per_step();
-        let mut internal = pullback.gradients(grads, &self.params);
+        let mut internal = pullback.gradients(self, grads)?;
         let mut values = pullback.values(&self.params);
         names
             .iter()
@@ -237,7 +237,7 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
             total_loss += tile_loss;
             // θ built on the host: the parameters are not in the tile's graph; θ̄ is pulled
             // back to them on the host.
-            let mut pulled = pullback.map(|pb| pb.gradients(&g, &self.params));
+            let mut pulled = pullback.map(|pb| pb.gradients(self, &g)).transpose()?;
             for (k, &name) in wrt.iter().enumerate() {
                 if let Some(host) = pulled.as_mut() {
                     grads[k] += to_f64(slot(host, name)?.0);

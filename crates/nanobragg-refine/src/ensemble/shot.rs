@@ -146,6 +146,20 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
         self.objective.value_and_gradient(&x).map_err(|e| self.fail(e.reason()))
     }
 
+    /// [`Self::value_and_gradient`] of every shot of `shots` at its own values `own(shot)`,
+    /// the objectives' stages run together where that saves waits
+    /// ([`crate::objective::values_and_gradients`]).
+    pub fn values_and_gradients(
+        shots: &mut [ShotFit<B>],
+        own: impl Fn(&ShotFit<B>) -> Vec<f64>,
+        shared: &[f64],
+    ) -> Vec<Result<(f64, Vec<f64>)>> {
+        let xs: Vec<Vec<f64>> = shots.iter().map(|shot| shot.local(&own(shot), shared)).collect();
+        let mut objectives: Vec<&mut Objective<B>> = shots.iter_mut().map(|shot| &mut shot.objective).collect();
+        let results = crate::objective::values_and_gradients(&mut objectives, &xs);
+        results.into_iter().zip(shots.iter()).map(|(r, shot)| r.map_err(|e| shot.fail(e.reason()))).collect()
+    }
+
     /// The loss at its current own values (one forward render).
     pub fn value(&mut self, shared: &[f64]) -> Result<f64> {
         let x = self.local(&self.values, shared);

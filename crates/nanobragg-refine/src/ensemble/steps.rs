@@ -125,15 +125,16 @@ impl<B: AutodiffBackend + RenderBackend, C: Comm> Problem for SharedStep<'_, B, 
         let x = &self.map.to_user(u)[..];
         let local = (|| -> Result<Vec<f64>> {
             let mut out = vec![0.0; 1 + n];
-            for shot in self.shots.iter_mut() {
-                let own = shot.values().to_vec();
-                let (f, g) = shot.value_and_gradient(&own, x)?;
+            let results = ShotFit::values_and_gradients(self.shots, |shot| shot.values().to_vec(), x);
+            for (shot, result) in self.shots.iter().zip(results) {
+                let own = shot.values().len();
+                let (f, g) = result?;
                 if !f.is_finite() {
                     out[0] = f64::INFINITY;
                     continue;
                 }
                 out[0] += f;
-                for (&k, gk) in shot.shared_slots().iter().zip(&g[own.len()..]) {
+                for (&k, gk) in shot.shared_slots().iter().zip(&g[own..]) {
                     out[1 + k] += gk;
                 }
             }
@@ -180,9 +181,11 @@ impl<B: AutodiffBackend + RenderBackend, C: Comm> Problem for JointStep<'_, B, C
         x[..ns].copy_from_slice(&self.map.to_user(&u[..ns]));
         let local = (|| -> Result<Vec<f64>> {
             let mut out = vec![0.0; 1 + n];
-            for shot in self.shots.iter_mut() {
-                let at = ns + shot.index * k;
-                let (f, g) = shot.value_and_gradient(&x[at..at + k], &x[..ns])?;
+            let own_of = |shot: &ShotFit<B>| ns + shot.index * k;
+            let results = ShotFit::values_and_gradients(self.shots, |shot| x[own_of(shot)..own_of(shot) + k].to_vec(), &x[..ns]);
+            for (shot, result) in self.shots.iter().zip(results) {
+                let at = own_of(shot);
+                let (f, g) = result?;
                 if !f.is_finite() {
                     out[0] = f64::INFINITY;
                     continue;

@@ -16,7 +16,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use nanobragg::gradients::ParamName;
 use nanobragg::kernel::RenderBackend;
-use nanobragg::simulate::{ScanState, ThetaPullback};
+use nanobragg::simulate::{PullbackGraph, ScanState, ThetaPullback};
 
 use super::Objective;
 use crate::error::Result;
@@ -42,12 +42,19 @@ enum Route<B: AutodiffBackend> {
 
 impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     /// The tile's values at `x` in a graph: by the host pull-back where the backend offers it
-    /// and the kernel takes the tile, else from `[1]` leaves.
-    pub(super) fn tile_graph(&self, x: &[f64], tile: &[usize], state: &mut ScanState) -> Result<TileGraph<B>> {
+    /// and the kernel takes the tile (its host graph kept or rebuilt: `host_graph`), else from
+    /// `[1]` leaves.
+    pub(super) fn tile_graph(
+        &self,
+        x: &[f64],
+        tile: &[usize],
+        state: &mut ScanState,
+        host_graph: PullbackGraph,
+    ) -> Result<TileGraph<B>> {
         if let Some(base) = &self.host_base {
             let host = self.host_params_at(x, base)?;
             let grid_leaf = self.grid_leaf_at(x, true);
-            if let Some((values, pullback)) = self.sim.tile_values_pullback_host(&host, grid_leaf.as_ref(), tile, state)? {
+            if let Some((values, pullback)) = self.sim.tile_values_pullback_host(&host, grid_leaf.as_ref(), tile, state, host_graph)? {
                 return Ok(TileGraph { values, route: Route::Host(pullback), grid_leaf });
             }
         }

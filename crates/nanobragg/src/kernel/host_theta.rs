@@ -11,35 +11,37 @@
 
 use crate::error::Result;
 use crate::linalg::{check_float_dtype, float_options};
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
 use burn_autodiff::Autodiff;
 use burn_ndarray::{NdArray, NdArrayDevice};
 
-/// The host backend θ is built on: f64 on the CPU, with autodiff for the pull-back.
-pub type HostAd = Autodiff<NdArray<f64>>;
+/// The host backend θ is built on where no gradient follows it: f64 on the CPU.
+pub type Host = NdArray<f64>;
 
-/// The packed values as a host leaf (tracked when `track`) and θ built from it by `builder`.
-pub fn build(
-    packed: &[f64],
-    track: bool,
-    builder: impl FnOnce(Tensor<HostAd, 1>) -> Result<Tensor<HostAd, 1>>,
-) -> Result<(Tensor<HostAd, 1>, Tensor<HostAd, 1>)> {
-    let leaf = host_tensor(packed.to_vec());
-    let leaf = if track { leaf.require_grad() } else { leaf };
-    let theta = builder(leaf.clone())?;
+/// The host backend θ is built on for the pull-back: [`Host`] with autodiff.
+pub type HostAd = Autodiff<Host>;
+
+/// θ built by `builder` from `leaf` (the packed small parameters on a host backend), its float
+/// dtype checked.
+pub fn build<C: Backend>(
+    leaf: Tensor<C, 1>,
+    builder: impl FnOnce(Tensor<C, 1>) -> Result<Tensor<C, 1>>,
+) -> Result<Tensor<C, 1>> {
+    let theta = builder(leaf)?;
     check_float_dtype(&theta, "θ built on the host")?;
-    Ok((leaf, theta))
+    Ok(theta)
 }
 
 /// `∂(θ̄·θ)/∂packed` through the host graph from `leaf` to `theta` (zeros where θ does not
 /// depend on an entry).
 pub fn pullback(leaf: &Tensor<HostAd, 1>, theta: &Tensor<HostAd, 1>, theta_grad: Vec<f64>) -> Tensor<NdArray<f64>, 1> {
-    let grads = (theta.clone() * host_tensor(theta_grad)).sum().backward();
+    let grads = (theta.clone() * self::leaf::<HostAd>(&theta_grad)).sum().backward();
     leaf.grad(&grads)
         .unwrap_or_else(|| Tensor::zeros(leaf.dims(), &NdArrayDevice::Cpu))
 }
 
-fn host_tensor(values: Vec<f64>) -> Tensor<HostAd, 1> {
-    let n = values.len();
-    Tensor::from_data(TensorData::new(values, [n]), float_options::<HostAd>(&NdArrayDevice::Cpu))
+/// `packed` as a tensor on the host backend `C` (untracked).
+pub fn leaf<C: Backend<Device = NdArrayDevice>>(packed: &[f64]) -> Tensor<C, 1> {
+    let n = packed.len();
+    Tensor::from_data(TensorData::new(packed.to_vec(), [n]), float_options::<C>(&NdArrayDevice::Cpu))
 }

@@ -3,14 +3,15 @@
 //! backends where every small op is a kernel launch ([`RenderBackend::inputs_on_host`]).
 
 use burn::tensor::{backend::{AutodiffBackend, Backend}, Tensor, TensorPrimitive};
-use burn_ndarray::NdArray;
 use std::sync::Arc;
 
 use super::{Model, ScanState, Simulator};
 use crate::crystal::mosaic_cells;
 use crate::error::Result;
 use crate::error::NanobraggError;
-use crate::kernel::host_theta::{self, HostAd};
+use crate::kernel::host_theta::{self, Host};
+use super::host_pullback::{PullbackGraph, ThetaPullback};
+
 use crate::kernel::{KernelId, PixelLoss, Pixels, RenderBackend, TileSpec};
 use crate::linalg::{check_float_dtype, float_options, tensor, to_vec};
 use crate::params::Params;
@@ -36,36 +37,48 @@ impl<B: RenderBackend> Simulator<B> {
         let Some(kernel) = self.fused_kernel().filter(|_| B::inputs_on_host() || untracked()) else {
             return Ok(None);
         };
-        let packed = packed_on_device(p);
-        let (_, theta, spec) = self.host_theta(&packed, p.f_grid.is_some(), tile, state, false, kernel)?;
-        let head = upload::<B>(&theta, &p.pixel.device())?;
-        Ok(self.run_fused(with_grid(head, p.f_grid.as_ref(), &spec), spec, state))
+        self.untracked_host_tile(&packed_on_device(p), p.f_grid.as_ref(), tile, state, kernel)
     }
 
-    /// θ up to the F grid built on the host (f64) from the packed small parameters (in
-    /// [`Params::small_tensors`] order): the detector/crystal model and θ are computed by the same
-    /// generic code on the CPU — instead of about a hundred tiny launches on the device. Returns
-    /// the host leaf of the packed parameters (tracked when `track`), θ and the tile's
-    /// description for `kernel`. `has_grid`: whether an F grid follows θ's head.
-    fn host_theta(
+    /// The tile through `kernel` with θ built on the host from the packed small parameters with
+    /// no graph ([`Host`]) and uploaded untracked, the F grid `grid` appended on the device.
+    pub(super) fn untracked_host_tile(
         &self,
         packed: &[f64],
+        grid: Option<&Tensor<B, 1>>,
+        tile: &[usize],
+        state: &mut ScanState,
+        kernel: KernelId,
+    ) -> Result<Option<Tensor<B, 1>>> {
+        let (theta, spec) = self.host_theta(host_theta::leaf::<Host>(packed), grid.is_some(), tile, state, kernel)?;
+        let head = upload::<B>(&theta, &self.params.pixel.device())?;
+        Ok(self.run_fused(with_grid(head, grid, &spec), spec, state))
+    }
+
+    /// θ up to the F grid built on the host (f64) from `leaf`, the packed small parameters (in
+    /// [`Params::small_tensors`] order) on a host backend `C` ([`Host`], or [`HostAd`] for a
+    /// graph to pull `θ̄` back through): the detector/crystal model and θ are computed by the
+    /// same generic code on the CPU — instead of about a hundred tiny launches on the device.
+    /// Returns θ and the tile's description for `kernel`. `has_grid`: whether an F grid
+    /// follows θ's head.
+    pub(super) fn host_theta<C: Backend>(
+        &self,
+        leaf: Tensor<C, 1>,
         has_grid: bool,
         tile: &[usize],
         state: &ScanState,
-        track: bool,
         kernel: KernelId,
-    ) -> Result<(Tensor<HostAd, 1>, Tensor<HostAd, 1>, TileSpec)> {
+    ) -> Result<(Tensor<C, 1>, TileSpec)> {
         let mut spec = None;
-        let (leaf, theta) = host_theta::build(packed, track, |leaf| {
-            let host = self.params.unpack::<HostAd>(leaf);
+        let theta = host_theta::build(leaf, |leaf| {
+            let host = self.params.unpack::<C>(leaf);
             let model = self.model(&host)?;
             let (parts, tile_spec) = self.fused_inputs(&host, &model, tile, state, has_grid, kernel);
             spec = Some(tile_spec);
             Ok(Tensor::cat(parts, 0))
         })?;
         let spec = spec.ok_or_else(|| NanobraggError::Scene("θ was built without a tile description".into()))?;
-        Ok((leaf, theta, spec))
+        Ok((theta, spec))
     }
 
     /// The tile through the fused kernel with θ built by tensor ops on the render's device
@@ -98,7 +111,7 @@ impl<B: RenderBackend> Simulator<B> {
     }
 
     /// Offer the tile to the backend's kernel; updates the scan state when it renders.
-    fn run_fused(&self, theta: Tensor<B, 1>, spec: TileSpec, state: &mut ScanState) -> Option<Tensor<B, 1>> {
+    pub(super) fn run_fused(&self, theta: Tensor<B, 1>, spec: TileSpec, state: &mut ScanState) -> Option<Tensor<B, 1>> {
         let out = B::fused_tile(theta.into_primitive().tensor(), &Arc::new(spec))?;
         state.any_before |= out.any_active;
         Some(Tensor::from_primitive(TensorPrimitive::Float(out.values)))
@@ -182,15 +195,15 @@ impl<B: RenderBackend> Simulator<B> {
 }
 
 /// `theta`'s values on `B`'s device at `B`'s float dtype.
-fn upload<B: Backend>(theta: &Tensor<HostAd, 1>, device: &B::Device) -> Result<Tensor<B, 1>> {
-    let data = theta.clone().inner().into_data().convert::<B::FloatElem>();
+pub(super) fn upload<B: Backend>(theta: &Tensor<Host, 1>, device: &B::Device) -> Result<Tensor<B, 1>> {
+    let data = theta.clone().into_data().convert::<B::FloatElem>();
     let head = Tensor::<B, 1>::from_data(data, float_options::<B>(device));
     check_float_dtype(&head, "packed kernel inputs")?;
     Ok(head)
 }
 
 /// θ's head followed by the F grid `grid`, where the tile reads one.
-fn with_grid<B: Backend>(head: Tensor<B, 1>, grid: Option<&Tensor<B, 1>>, spec: &TileSpec) -> Tensor<B, 1> {
+pub(super) fn with_grid<B: Backend>(head: Tensor<B, 1>, grid: Option<&Tensor<B, 1>>, spec: &TileSpec) -> Tensor<B, 1> {
     match (grid, spec.grid) {
         (Some(values), Some(_)) => Tensor::cat(vec![head, values.clone()], 0),
         _ => head,
@@ -198,98 +211,9 @@ fn with_grid<B: Backend>(head: Tensor<B, 1>, grid: Option<&Tensor<B, 1>>, spec: 
 }
 
 /// `p`'s small parameters packed in [`Params::small_tensors`] order, read back in one transfer.
-fn packed_on_device<B: Backend>(p: &Params<B>) -> Vec<f64> {
+pub(super) fn packed_on_device<B: Backend>(p: &Params<B>) -> Vec<f64> {
     let small: Vec<Tensor<B, 1>> = p.small_tensors().into_iter().map(|t| t.detach()).collect();
     to_vec(&Tensor::cat(small, 0))
-}
-
-/// What a tile rendered with θ built on the host needs to turn `θ̄` into parameter gradients
-/// after its backward pass ([`Simulator::tile_values_pullback`],
-/// [`Simulator::pulled_gradients`]).
-pub struct ThetaPullback<B: AutodiffBackend> {
-    /// θ's head on the device: a leaf of the tile's graph.
-    on_device: Tensor<B, 1>,
-    /// The host leaf of the packed small parameters.
-    leaf: Tensor<HostAd, 1>,
-    /// θ's head on the host, with its graph from `leaf`.
-    on_host: Tensor<HostAd, 1>,
-}
-
-impl<B: AutodiffBackend> ThetaPullback<B> {
-    /// The gradient of every small parameter (shaped like `p`'s) from the tile's gradients.
-    pub(crate) fn gradients(&self, grads: &B::Gradients, p: &Params<B>) -> Params<NdArray<f64>> {
-        let n = self.on_device.dims()[0];
-        let theta_grad = match self.on_device.grad(grads) {
-            Some(g) => to_vec(&g),
-            None => vec![0.0; n],
-        };
-        p.unpack(host_theta::pullback(&self.leaf, &self.on_host, theta_grad))
-    }
-
-    /// The small parameters θ was built from (shaped like `p`'s), on the host.
-    pub(crate) fn values(&self, p: &Params<B>) -> Params<NdArray<f64>> {
-        p.unpack(self.leaf.clone().inner())
-    }
-}
-
-impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
-    /// A tile's values from `p` with θ built on the host and uploaded as a leaf of the tile's
-    /// graph, for backends that pull `θ̄` back on the host ([`RenderBackend::pullback_on_host`]):
-    /// after the backward pass, [`Simulator::pulled_gradients`] gives the small parameters'
-    /// gradients, and the F grid (`p.f_grid`, appended on the device) has its own. The small
-    /// parameters' own graphs are not followed. `None` when the backend does not pull back on
-    /// the host, the scene is not eligible, or the kernel declines the tile (render it with
-    /// [`Simulator::tile_values_with`] then).
-    pub fn tile_values_pullback(
-        &self,
-        p: &Params<B>,
-        tile: &[usize],
-        state: &mut ScanState,
-    ) -> Result<Option<(Tensor<B, 1>, ThetaPullback<B>)>> {
-        let Some(kernel) = self.fused_kernel().filter(|_| B::pullback_on_host()) else {
-            return Ok(None);
-        };
-        let (theta, spec, pullback) = self.tracked_host_theta(&packed_on_device(p), p.f_grid.as_ref(), tile, state, kernel)?;
-        Ok(self.run_fused(theta, spec, state).map(|values| (values, pullback)))
-    }
-
-    /// As [`Simulator::tile_values_pullback`], with the small parameters given on the host
-    /// (`host`, laid out like [`Params::to_host`]'s; its `f_grid` is not read) and the F grid
-    /// `grid` on the device: nothing is read back from the device to build θ. For callers that
-    /// keep the parameters on the host (the refinement objective on CUDA). It works on any
-    /// autodiff backend whose fused kernel takes the tile, and pays where
-    /// [`RenderBackend::pullback_on_host`]; `None` when no kernel takes it.
-    pub fn tile_values_pullback_host(
-        &self,
-        host: &Params<NdArray<f64>>,
-        grid: Option<&Tensor<B, 1>>,
-        tile: &[usize],
-        state: &mut ScanState,
-    ) -> Result<Option<(Tensor<B, 1>, ThetaPullback<B>)>> {
-        let Some(kernel) = self.fused_kernel() else {
-            return Ok(None);
-        };
-        let small: Vec<Tensor<NdArray<f64>, 1>> = host.small_tensors();
-        let (theta, spec, pullback) = self.tracked_host_theta(&to_vec(&Tensor::cat(small, 0)), grid, tile, state, kernel)?;
-        Ok(self.run_fused(theta, spec, state).map(|values| (values, pullback)))
-    }
-
-    /// θ of a tile built on the host from the packed small parameters with its graph kept and
-    /// uploaded as a leaf of the device graph (the F grid `grid` appended on the device), the
-    /// tile's description, and what pulls `θ̄` back to the parameters.
-    fn tracked_host_theta(
-        &self,
-        packed: &[f64],
-        grid: Option<&Tensor<B, 1>>,
-        tile: &[usize],
-        state: &ScanState,
-        kernel: KernelId,
-    ) -> Result<(Tensor<B, 1>, TileSpec, ThetaPullback<B>)> {
-        let (leaf, on_host, spec) = self.host_theta(packed, grid.is_some(), tile, state, true, kernel)?;
-        let on_device = upload::<B>(&on_host, &self.params.pixel.device())?.require_grad();
-        let theta = with_grid(on_device.clone(), grid, &spec);
-        Ok((theta, spec, ThetaPullback { on_device, leaf, on_host }))
-    }
 }
 
 /// A tile's loss, the gradients of its graph, and (θ built on the host) what turns them into
@@ -314,7 +238,7 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
         };
         let (theta, spec, pullback) = if B::pullback_on_host() {
             let p = &self.params;
-            let (theta, spec, pullback) = self.tracked_host_theta(&packed_on_device(p), p.f_grid.as_ref(), tile, state, kernel)?;
+            let (theta, spec, pullback) = self.tracked_host_theta(packed_on_device(p), p.f_grid.as_ref(), tile, state, kernel, PullbackGraph::Kept)?;
             (theta, spec, Some(pullback))
         } else if B::inputs_on_host() {
             return Ok(None);
@@ -445,11 +369,19 @@ mod tests {
         for (name, v) in names {
             sim.set_param(&mut host, name, scalar::<NdArray<f64>>(v, &dev)).expect("host parameter");
         }
+        let mut routes = Vec::new();
+        for graph in [PullbackGraph::Kept, PullbackGraph::Rebuilt] {
+            let mut state = sim.scan_start();
+            let (values, pullback) = sim
+                .tile_values_pullback_host(&host, None, &tile, &mut state, graph)
+                .expect("render")
+                .expect("kernel takes the tile");
+            let g = (values.clone() * weights(tile.len())).sum().backward();
+            let got = sim.pulled_gradients(&pullback, &g, &names.map(|(n, _)| n)).expect("pulled gradients");
+            routes.push((format!("{graph:?}"), to_vec(&values), got));
+        }
         let mut state = sim.scan_start();
-        let (values, pullback) =
-            sim.tile_values_pullback_host(&host, None, &tile, &mut state).expect("render").expect("kernel takes the tile");
-        let g = (values.clone() * weights(tile.len())).sum().backward();
-        let got = sim.pulled_gradients(&pullback, &g, &names.map(|(n, _)| n)).expect("pulled gradients");
+        let untracked = sim.tile_values_host(&host, None, &tile, &mut state).expect("render").expect("kernel takes the tile");
 
         let mut params = sim.params.clone();
         let leaves = names.map(|(name, v)| {
@@ -462,9 +394,12 @@ mod tests {
         let g = (want_values.clone() * weights(tile.len())).sum().backward();
         let want: Vec<f64> = leaves.iter().map(|t| to_vec(&t.grad(&g).expect("leaf gradient"))[0]).collect();
 
-        assert_eq!(to_vec(&values), to_vec(&want_values), "same image");
-        for ((name, _), (g, w)) in names.iter().zip(got.iter().zip(&want)) {
-            assert!(*w != 0.0 && (g - w).abs() <= 1e-10 * w.abs(), "∂/∂{name:?}: host {g:e} vs leaves {w:e}");
+        assert_eq!(to_vec(&untracked), to_vec(&want_values), "same image with no host graph");
+        for (route, values, got) in routes {
+            assert_eq!(values, to_vec(&want_values), "same image, host graph {route}");
+            for ((name, _), (g, w)) in names.iter().zip(got.iter().zip(&want)) {
+                assert!(*w != 0.0 && (g - w).abs() <= 1e-10 * w.abs(), "∂/∂{name:?}, host graph {route}: host {g:e} vs leaves {w:e}");
+            }
         }
     }
 
@@ -491,7 +426,8 @@ mod tests {
         let grads = (theta * up).sum().backward();
         let expected = to_vec(&leaf.grad(&grads).expect("packed gradient"));
 
-        let (host_leaf, host_theta) = host_theta::build(&packed, true, theta_of).expect("host θ");
+        let host_leaf = host_theta::leaf::<Ad>(&packed).require_grad();
+        let host_theta = host_theta::build(host_leaf.clone(), theta_of).expect("host θ");
         let got = to_vec(&host_theta::pullback(&host_leaf, &host_theta, upstream));
         assert_eq!(got.len(), packed.len());
         assert!(expected.iter().filter(|v| **v != 0.0).count() > packed.len() / 2, "most parameters reach θ");

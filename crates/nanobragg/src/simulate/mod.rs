@@ -21,6 +21,7 @@ use crate::trace::NoObserver;
 
 mod factors;
 mod fused;
+mod host_pullback;
 mod model;
 mod observed;
 mod panels;
@@ -29,7 +30,7 @@ mod route;
 mod tile;
 
 pub use model::phi_angles;
-pub use fused::ThetaPullback;
+pub use host_pullback::{PullbackGraph, ThetaPullback};
 pub use panels::{panel_simulators, panels_as_seen, render_panels};
 pub(crate) use tile::Intermediates;
 use model::Model;
