@@ -23,6 +23,7 @@ use nanobragg::params::Params;
 use nanobragg::simulate::{PullbackGraph, Simulator};
 use burn_ndarray::{NdArray, NdArrayDevice};
 
+mod render;
 mod stages;
 mod tile_graph;
 
@@ -339,49 +340,6 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
             loss += self.loss.pixel(model.mu[idx], self.observation.counts[idx]).0;
         }
         Ok(loss + self.restraints(x, None))
-    }
-
-    /// The model image at `x` (one forward render, no gradient).
-    pub fn model(&mut self, x: &[f64]) -> Result<ModelImage> {
-        self.renders += 1;
-        let s = self.scale_of(x);
-        // Where the parameters are kept on the host, θ is built from them there (no device
-        // parameter tensors to set and read back); the device parameters only where no
-        // kernel takes a tile.
-        let host = match &self.host_base {
-            Some(base) => Some((self.host_params_at(x, base)?, self.grid_leaf_at(x, false))),
-            None => None,
-        };
-        let mut params = None;
-        let det = &self.sim.setup.detector;
-        let size = det.fpixels * det.spixels;
-        let mut intensity = vec![0.0; size];
-        let mut mu = vec![0.0; size];
-        let mut state = self.sim.scan_start();
-        for tile in self.pixels.chunks(self.sim.tile_pixels()) {
-            let fused = match &host {
-                Some((h, grid)) => self.sim.tile_values_host(h, grid.as_ref(), tile, &mut state)?,
-                None => None,
-            };
-            let values = match fused {
-                Some(values) => values,
-                None => {
-                    let p = match &params {
-                        Some(p) => p,
-                        None => params.insert(self.params_at(x, false, false)?.0),
-                    };
-                    self.sim.tile_values_with(p, tile, &mut state)?
-                }
-            };
-            let values = to_vec(&values.inner());
-            for (&idx, i) in tile.iter().zip(values) {
-                let b = self.observation.background.as_ref().map_or(0.0, |b| b[idx]);
-                intensity[idx] = i;
-                mu[idx] = s * i + b;
-            }
-        }
-        release_forward_graphs::<B>(&self.sim.params.pixel.device());
-        Ok(ModelImage { intensity, mu })
     }
 
     /// The parameter tensors at `x` (no gradient tracking); the scale is not among them.

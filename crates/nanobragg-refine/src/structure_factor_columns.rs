@@ -44,16 +44,20 @@ pub(crate) fn structure_factor_columns<B: AutodiffBackend + RenderBackend>(
     let m = members.len();
     let bits = (usize::BITS - m.leading_zeros()) as usize;
     if m <= 2 * bits {
-        return members.iter().map(|&i| own_render_column(objective, x, center, pixels, i)).collect();
+        return own_render_columns(objective, x, center, pixels, members);
     }
+    // Per bit k, the factors whose code has bit k set, then those whose bit is clear.
+    let groups: Vec<Vec<usize>> = (0..bits)
+        .flat_map(|k| {
+            [true, false].map(|set| {
+                members.iter().enumerate().filter(|&(j, _)| ((j + 1) >> k & 1 == 1) == set).map(|(_, &i)| i).collect()
+            })
+        })
+        .collect();
+    let mut removed_by = removed(objective, x, center, pixels, &groups)?.into_iter();
     let mut by_bit = Vec::with_capacity(bits);
-    for k in 0..bits {
-        let mut pair = [Vec::new(), Vec::new()];
-        for (set, e) in [true, false].into_iter().zip(pair.iter_mut()) {
-            let group = members.iter().enumerate().filter(|&(j, _)| ((j + 1) >> k & 1 == 1) == set).map(|(_, &i)| i);
-            *e = removed(objective, x, center, pixels, group)?;
-        }
-        by_bit.push(pair);
+    while let (Some(on), Some(off)) = (removed_by.next(), removed_by.next()) {
+        by_bit.push([on, off]);
     }
     let epsilon = FloatDType::from(<B::FloatElem as Element>::dtype()).finfo().epsilon;
     let mut columns = vec![vec![0.0; pixels.len()]; m];
@@ -70,38 +74,52 @@ pub(crate) fn structure_factor_columns<B: AutodiffBackend + RenderBackend>(
             None => own_render.extend((1..=m).filter(|&code| fits(code, &e, tol)).map(|code| code - 1)),
         }
     }
-    for j in own_render {
-        columns[j] = own_render_column(objective, x, center, pixels, members[j])?;
+    let own: Vec<usize> = own_render.into_iter().collect();
+    let singles: Vec<usize> = own.iter().map(|&j| members[j]).collect();
+    for (j, column) in own.into_iter().zip(own_render_columns(objective, x, center, pixels, &singles)?) {
+        columns[j] = column;
     }
     Ok(columns)
 }
 
-/// `2(μ − μ|F_i=0)/F_i` over the used pixels: one render with variable `i` set to 0.
-fn own_render_column<B: AutodiffBackend + RenderBackend>(
+/// `2(μ − μ|F_i=0)/F_i` over the used pixels for each variable `i` of `members`: one render
+/// each with that variable set to 0 (one batch, [`Objective::models`]).
+fn own_render_columns<B: AutodiffBackend + RenderBackend>(
     objective: &mut Objective<B>,
     x: &[f64],
     center: &[f64],
     pixels: &[usize],
-    i: usize,
-) -> Result<Vec<f64>> {
-    Ok(removed(objective, x, center, pixels, [i])?.into_iter().map(|d| 2.0 * d / x[i]).collect())
+    members: &[usize],
+) -> Result<Vec<Vec<f64>>> {
+    let groups: Vec<Vec<usize>> = members.iter().map(|&i| vec![i]).collect();
+    let removed = removed(objective, x, center, pixels, &groups)?;
+    Ok(members.iter().zip(removed).map(|(&i, d)| d.into_iter().map(|d| 2.0 * d / x[i]).collect()).collect())
 }
 
-/// What setting the variables `zeroed` to 0 removes from μ at each used pixel (one render):
-/// `μ(x) − μ(x with x_i = 0 for i in zeroed)`, `center` being the whole image's μ at `x`.
+/// What setting each group of variables of `groups` to 0 removes from μ at each used pixel
+/// (one render a group, one batch): `μ(x) − μ(x with x_i = 0 for i in the group)`, `center`
+/// being the whole image's μ at `x`.
 fn removed<B: AutodiffBackend + RenderBackend>(
     objective: &mut Objective<B>,
     x: &[f64],
     center: &[f64],
     pixels: &[usize],
-    zeroed: impl IntoIterator<Item = usize>,
-) -> Result<Vec<f64>> {
-    let mut xz = x.to_vec();
-    for i in zeroed {
-        xz[i] = 0.0;
-    }
-    let model = objective.model(&xz)?;
-    Ok(pixels.iter().map(|&p| center[p] - model.mu[p]).collect())
+    groups: &[Vec<usize>],
+) -> Result<Vec<Vec<f64>>> {
+    let zeroed: Vec<Vec<f64>> = groups
+        .iter()
+        .map(|group| {
+            let mut xz = x.to_vec();
+            group.iter().for_each(|&i| xz[i] = 0.0);
+            xz
+        })
+        .collect();
+    let mut removed = Vec::with_capacity(groups.len());
+    objective.models_each(&zeroed, |model| {
+        removed.push(pixels.iter().map(|&p| center[p] - model.mu[p]).collect());
+        Ok(())
+    })?;
+    Ok(removed)
 }
 
 /// The reflections in a pixel and their shares `d`, from its removed intensities `(E_k, Ē_k)`
