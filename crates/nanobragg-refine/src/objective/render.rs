@@ -105,3 +105,65 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
         ModelImage { intensity, mu }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{LossKind, Observation};
+    use crate::spec::ParamSpec;
+    use burn_autodiff::Autodiff;
+    use burn_ndarray::{NdArray, NdArrayDevice};
+    use nanobragg::gradients::ParamName::{DistanceMm, MissetX};
+    use nanobragg::{RenderOptions, Scene, Setup, Simulator};
+    use std::path::Path;
+
+    type Ad = Autodiff<NdArray<f64>>;
+
+    /// An objective on the CPU over misset and distance, with the parameters kept on the host
+    /// (as on a GPU: batched renders, the host pull-back with rebuilt graphs) or not.
+    fn objective(on_host: bool) -> Objective<Ad> {
+        let dev = NdArrayDevice::Cpu;
+        let mut scene = Scene::builtin_default();
+        scene.crystal.misset_deg = Some([10.0, 5.0, 3.0]);
+        scene.detector.fpixels = Some(12);
+        scene.detector.spixels = Some(10);
+        let setup = Setup::from_scene(&scene, Path::new(".")).expect("scene sets up");
+        let sim = Simulator::<Ad>::new(setup, &dev, RenderOptions::default()).expect("simulator");
+        let counts: Vec<f64> = sim.render().expect("render").data.iter().map(|&v| (1.2 * v as f64).round()).collect();
+        let specs = vec![ParamSpec::new(MissetX), ParamSpec::new(DistanceMm)];
+        let mut objective = Objective::new(sim, specs, Observation::new(counts), LossKind::Poisson).expect("objective");
+        if on_host {
+            objective.host_base = Some(objective.sim.params.to_host::<NdArray<f64>>(&dev).expect("host copy"));
+        }
+        objective
+    }
+
+    /// Renders launched as a batch from host-kept parameters give the images of renders one
+    /// at a time from the device parameters; staged evaluations (host graphs rebuilt for the
+    /// pull-back) give the `[1]` leaves' loss and gradient.
+    #[test]
+    fn host_kept_batches_and_stages_match_the_device_parameters() {
+        let xs: Vec<Vec<f64>> = (0..5).map(|j| vec![10.0 + 0.1 * j as f64, 100.0 - 0.5 * j as f64]).collect();
+        let (mut device, mut host) = (objective(false), objective(true));
+        let want: Vec<ModelImage> = xs.iter().map(|x| device.model(x).expect("model")).collect();
+        let got = host.models(&xs).expect("models");
+        for (j, (g, w)) in got.iter().zip(&want).enumerate() {
+            let scale = w.mu.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(scale > 0.0);
+            for (a, b) in g.mu.iter().zip(&w.mu) {
+                assert!((a - b).abs() <= 1e-12 * scale, "render {j}: {a:e} vs {b:e}");
+            }
+        }
+        for x in &xs {
+            let (want_loss, want) = device.value_and_gradient(x).expect("leaves");
+            let mut staged = host.stage_render(x).expect("render");
+            host.stage_weigh(&mut staged).expect("weigh");
+            host.stage_backward(&mut staged).expect("backward");
+            let (loss, grad) = host.stage_finish(staged).expect("finish");
+            assert!((loss - want_loss).abs() <= 1e-12 * want_loss.abs(), "loss {loss:e} vs {want_loss:e}");
+            for (g, w) in grad.iter().zip(&want) {
+                assert!(*w != 0.0 && (g - w).abs() <= 1e-10 * w.abs(), "gradient {g:e} vs leaves {w:e}");
+            }
+        }
+    }
+}
