@@ -208,3 +208,43 @@ impl<B: AutodiffBackend + RenderBackend, C: Comm> Problem for JointStep<'_, B, C
         Ok((loss, grad))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::ParamSpec;
+    use nanobragg::gradients::ParamName;
+
+    /// `LogMap` maps two positive F bounded below by 0 to `u = ln F`, and leaves an F with no
+    /// lower bound, an F that starts at 0 and a scene parameter as they are: the pulled-back
+    /// gradient `∂L/∂u` equals central differences of `L(to_user(u))`, and `to_user` inverts
+    /// `to_opt`.
+    #[test]
+    fn log_map_pull_back_matches_central_differences() {
+        let f = |hkl: [i32; 3], lower: f64| ParamSpec { lower, ..ParamSpec::new(Variable::StructureFactor(hkl)) };
+        let specs = vec![f([1, 0, 0], 0.0), f([0, 1, 0], 0.0), f([0, 0, 1], f64::NEG_INFINITY), f([1, 1, 0], 0.0), ParamSpec::new(ParamName::DistanceMm)];
+        let x = vec![120.0, 3.5, 40.0, 0.0, 100.0];
+        let shared = SharedVariables { specs, start: x.clone() };
+        let map = LogMap::new(&shared, &x);
+        assert_eq!(map.log, vec![true, true, false, false, false]);
+        let loss = |x: &[f64]| x[0] * x[0] * x[1] + (x[1] - 2.0).powi(3) + x[2].sin() * x[3] + 0.5 * x[3] * x[3] + x[4].ln() * x[0];
+        let gradient = |x: &[f64]| {
+            vec![2.0 * x[0] * x[1] + x[4].ln(), x[0] * x[0] + 3.0 * (x[1] - 2.0).powi(2), x[2].cos() * x[3], x[2].sin() + x[3], x[0] / x[4]]
+        };
+        let u = map.to_opt(&x);
+        let back = map.to_user(&u);
+        for (a, b) in back.iter().zip(&x) {
+            assert!((a - b).abs() <= 1e-13 * b.abs().max(1.0), "to_user(to_opt(x)) = {a} for {b}");
+        }
+        let mut grad = gradient(&x);
+        map.pull_back(&x, &mut grad);
+        for i in 0..u.len() {
+            let h = 1e-4 * u[i].abs().max(1.0);
+            let (mut up, mut down) = (u.clone(), u.clone());
+            up[i] += h;
+            down[i] -= h;
+            let fd = (loss(&map.to_user(&up)) - loss(&map.to_user(&down))) / (2.0 * h);
+            assert!((grad[i] - fd).abs() <= 1e-6 * fd.abs().max(1.0), "∂L/∂u[{i}]: {:e} vs central difference {fd:e}", grad[i]);
+        }
+    }
+}
