@@ -515,3 +515,37 @@ fn a_structure_factor_listed_twice_is_refused_by_name() {
         assert!(err.to_string().contains(&want), "{repeated:?}: {err}");
     }
 }
+
+/// A few corrupted pixels (a streak beside one bright pixel in a hundred, three times its count:
+/// a second lattice or detector artefact the model cannot produce) drag the Poisson fit many
+/// standard errors off the truth; the robust loss (`LossKind::PoissonHuber`, Huber on the
+/// deviance residual) stays within three of the reported standard errors.
+#[test]
+fn robust_loss_resists_corrupted_pixels_that_drag_the_poisson_fit() {
+    let truth = scene(TRUTH);
+    let t = true_values(&truth);
+    let mut counts = measured(&truth, 11);
+    let clean = simulator(&truth).render().unwrap().data;
+    let fpixels = 64;
+    let mut bright: Vec<usize> = (0..clean.len()).filter(|&p| clean[p] > 200.0 && p % fpixels + 1 < fpixels).collect();
+    bright.sort_by(|&a, &b| clean[b].total_cmp(&clean[a]));
+    let corrupted: Vec<usize> = bright.iter().step_by(100).map(|&p| p + 1).collect();
+    assert!(corrupted.len() >= 5, "{} corrupted pixels", corrupted.len());
+    for &p in &corrupted {
+        counts[p] += (3.0 * clean[p - 1] as f64).round();
+    }
+    let start = perturbed(&truth, &DELTA);
+    let worst_z = |loss: LossKind| {
+        let specs = REFINED.iter().map(|&n| ParamSpec::new(n)).collect();
+        let mut obj = Objective::new(simulator(&start), specs, Observation::new(counts.clone()), loss).unwrap();
+        let r = run(&mut obj, &quiet());
+        assert!(r.stop.converged(), "{loss:?} stopped: {:?}", r.stop);
+        let u = uncertainties(&mut obj, &r.values).unwrap();
+        (0..4).map(|i| ((r.values[i] - t[i]) / u.std_errors[i]).abs()).fold(0.0f64, f64::max)
+    };
+    let poisson = worst_z(LossKind::Poisson);
+    let robust = worst_z(LossKind::PoissonHuber { c: nanobragg_refine::HUBER_C });
+    println!("{} corrupted pixels: worst |z| Poisson {poisson:.2}, robust {robust:.2}", corrupted.len());
+    assert!(poisson > 3.0, "the corruption should drag the Poisson fit: worst |z| {poisson:.2}");
+    assert!(robust < 3.0, "robust fit: worst |z| {robust:.2}");
+}

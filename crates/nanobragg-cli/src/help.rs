@@ -24,7 +24,7 @@ pub fn usage() -> String {
     out.push_str(
         "usage: nanobragg [-hkl Fs.hkl | -default_F F] [-mat A.mat | -cell a b c al be ga] [options]\n\
          \x20      nanobragg grad <flags> -wrt name,... [-loss sum|l2:t.bin|poisson:t.bin]\n\
-         \x20      nanobragg refine <flags> -target measured.img|measured.bin -refine name,... [-loss poisson|l2]\n\
+         \x20      nanobragg refine <flags> -target measured.img|measured.bin -refine name,... [-loss poisson|l2|huber]\n\
          \x20      nanobragg batch <flags> -shots list.toml [-outdir dir]\n\
          \n\
          A nanoBragg-compatible X-ray diffraction simulator. Flags are applied left to right;\n\

@@ -55,11 +55,16 @@ pub(crate) fn loss_kind(spec: Option<&str>) -> Result<LossKind, Failure> {
         "poisson" => Ok(LossKind::Poisson),
         "l2" => Ok(LossKind::SquaredError { sigma: 1.0 }),
         s if s.starts_with("l2:") => match s[3..].parse::<f64>() {
-            Ok(sigma) if sigma > 0.0 => Ok(LossKind::SquaredError { sigma }),
+            Ok(sigma) if sigma > 0.0 && sigma.is_finite() => Ok(LossKind::SquaredError { sigma }),
             _ => Err(Failure::Usage(format!("-loss {s}: expected l2:<sigma > 0>"))),
         },
+        "huber" => Ok(LossKind::PoissonHuber { c: nanobragg_refine::HUBER_C }),
+        s if s.starts_with("huber:") => match s[6..].parse::<f64>() {
+            Ok(c) if c > 0.0 && c.is_finite() => Ok(LossKind::PoissonHuber { c }),
+            _ => Err(Failure::Usage(format!("-loss {s}: expected huber:<c > 0>"))),
+        },
         other => Err(Failure::Usage(format!(
-            "-loss '{other}': nanobragg refine takes poisson or l2[:sigma]"
+            "-loss '{other}': nanobragg refine takes poisson, l2[:sigma] or huber[:c]"
         ))),
     }
 }
@@ -209,4 +214,24 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
     let options = options(&cl);
     let job = Job { cl: &cl, setup, specs, observation, loss, options };
     crate::backend::dispatch_autodiff(&cl.backend, cl.dtype, 0, "refine", job).map_err(Failure::Usage)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `-loss` names the robust loss with its default or a given c, and refuses a c or σ that is
+    /// not a positive finite number, naming the flag.
+    #[test]
+    fn loss_flag_takes_huber_with_a_positive_c_and_refuses_others() {
+        assert_eq!(loss_kind(Some("huber")).unwrap(), LossKind::PoissonHuber { c: nanobragg_refine::HUBER_C });
+        assert_eq!(loss_kind(Some("huber:2.5")).unwrap(), LossKind::PoissonHuber { c: 2.5 });
+        assert_eq!(loss_kind(None).unwrap(), LossKind::Poisson);
+        for bad in ["huber:0", "huber:-1", "huber:nan", "huber:inf", "huber:", "l2:inf", "l2:0", "cauchy"] {
+            match loss_kind(Some(bad)) {
+                Err(Failure::Usage(m)) => assert!(m.contains("-loss"), "{bad}: {m}"),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
 }

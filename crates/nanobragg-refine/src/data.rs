@@ -102,7 +102,21 @@ pub enum LossKind {
         /// Noise σ (photons per pixel), > 0.
         sigma: f64,
     },
+    /// Robust Poisson: Huber's function of the deviance residual `r = ±√(2D)` (`D` the
+    /// [`LossKind::Poisson`] deviance): `D` where `|r| ≤ c`, `c·|r| − c²/2` beyond, so a pixel
+    /// far from the model (a bad shoebox, a zinger) pulls on the fit with a bounded force
+    /// instead of one that grows with its residual. Continuous with its slope at `|r| = c`.
+    PoissonHuber {
+        /// The residual (in σ, as `r` is ≈ N(0, 1) at a good fit with many counts) where the
+        /// loss turns linear, > 0; 1.345 gives 95 % of the Poisson fit's efficiency on clean
+        /// data with many counts.
+        c: f64,
+    },
 }
+
+/// Huber's threshold that keeps 95 % of the Gaussian (here: Poisson) fit's efficiency on clean
+/// data.
+pub const HUBER_C: f64 = 1.345;
 
 impl LossKind {
     /// Per-pixel loss and its derivative with respect to μ.
@@ -122,6 +136,15 @@ impl LossKind {
                 let r = (mu - y) / sigma;
                 (0.5 * r * r, r / sigma)
             }
+            LossKind::PoissonHuber { c } => {
+                let (deviance, slope) = LossKind::Poisson.pixel(mu, y);
+                let r = (2.0 * deviance).sqrt();
+                if !(r > c) {
+                    return (deviance, slope);
+                }
+                // d(c·√(2D))/dμ = c·D′/√(2D).
+                (c * r - 0.5 * c * c, c * slope / r)
+            }
         }
     }
 
@@ -137,6 +160,10 @@ impl LossKind {
                 }
             }
             LossKind::SquaredError { sigma } => 1.0 / (sigma * sigma),
+            // The Poisson weight: the Fisher information at the model, where a pixel's expected
+            // residual is within c (the robust loss changes the fit's outliers, not the model's
+            // information).
+            LossKind::PoissonHuber { .. } => LossKind::Poisson.fisher_weight(mu),
         }
     }
 }
@@ -172,6 +199,40 @@ mod tests {
         assert!(a.counts.iter().all(|c| c.fract() == 0.0 && *c >= 0.0));
         assert!(Observation::simulated(&image(vec![1e6; 4]), 7).is_err());
         assert!(Observation::simulated(&image(vec![1.0; 3]), 7).is_err());
+    }
+
+    /// The robust loss is the Poisson deviance where the deviance residual is within c, linear
+    /// in the residual beyond (so its slope is the Poisson slope times c/|r|), and its slope
+    /// matches central differences on both sides of the threshold and at a zero count.
+    #[test]
+    fn poisson_huber_is_the_deviance_inside_c_and_linear_in_the_residual_beyond() {
+        let huber = LossKind::PoissonHuber { c: HUBER_C };
+        assert_eq!(huber.pixel(110.0, 100.0), LossKind::Poisson.pixel(110.0, 100.0));
+        let (d, slope) = LossKind::Poisson.pixel(400.0, 100.0);
+        let r = (2.0 * d).sqrt();
+        assert!(r > 10.0 * HUBER_C);
+        let (l, dl) = huber.pixel(400.0, 100.0);
+        assert!((l - (HUBER_C * r - 0.5 * HUBER_C * HUBER_C)).abs() < 1e-12 * l);
+        assert!(l < 0.2 * d && dl > 0.0 && dl < 0.2 * slope, "bounded pull: {l} < {d}, {dl} < {slope}");
+        for (mu, y) in [(110.0, 100.0), (400.0, 100.0), (30.0, 100.0), (5.0, 0.0), (0.2, 0.0)] {
+            let h = 1e-6 * mu;
+            let fd = (huber.pixel(mu + h, y).0 - huber.pixel(mu - h, y).0) / (2.0 * h);
+            let (_, d) = huber.pixel(mu, y);
+            assert!((fd - d).abs() <= 1e-6 * d.abs().max(1e-3), "μ = {mu}, y = {y}: slope {d} vs {fd}");
+        }
+        // Continuous at the threshold: just inside and just outside |r| = c agree.
+        let y = 100.0f64;
+        let mu_c = {
+            let (mut lo, mut hi) = (y, 2.0 * y);
+            for _ in 0..200 {
+                let mid = 0.5 * (lo + hi);
+                if (2.0 * LossKind::Poisson.pixel(mid, y).0).sqrt() > HUBER_C { hi = mid } else { lo = mid }
+            }
+            lo
+        };
+        let (inside, outside) = (huber.pixel(mu_c, y), huber.pixel(mu_c * (1.0 + 1e-12), y));
+        assert!((inside.0 - outside.0).abs() < 1e-9 && (inside.1 - outside.1).abs() < 1e-9);
+        assert!(LossKind::PoissonHuber { c: 1.0 }.pixel(0.0, 2.0).0.is_infinite());
     }
 
     #[test]

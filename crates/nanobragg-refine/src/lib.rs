@@ -95,7 +95,7 @@ pub mod spec;
 mod structure_factor_columns;
 pub mod uncertainty;
 
-pub use data::{LossKind, Observation};
+pub use data::{LossKind, Observation, HUBER_C};
 pub use error::{RefineError, Result};
 pub use driver::{minimize, refine, IterationLog, Problem, Refined};
 pub use ensemble::{Comm, Ensemble, EnsembleOptions, Schedule, SharedVariables, ShotFit, Solo};

@@ -106,10 +106,14 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
         if specs.is_empty() {
             return Err(RefineError::Refinement("no variables to refine".into()));
         }
-        if let LossKind::SquaredError { sigma } = loss {
-            if !(sigma > 0.0) {
-                return Err(RefineError::Refinement(format!("squared-error σ = {sigma}: must be > 0")));
+        match loss {
+            LossKind::SquaredError { sigma } if !(sigma > 0.0 && sigma.is_finite()) => {
+                return Err(RefineError::Refinement(format!("squared-error σ = {sigma}: must be > 0 and finite")));
             }
+            LossKind::PoissonHuber { c } if !(c > 0.0 && c.is_finite()) => {
+                return Err(RefineError::Refinement(format!("robust Poisson loss's c = {c}: must be > 0 and finite")));
+            }
+            _ => {}
         }
         let mut start = Vec::with_capacity(specs.len());
         // Repeats: a set of the few scene variables here, and a mark per grid entry for F

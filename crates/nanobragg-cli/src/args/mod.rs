@@ -165,7 +165,7 @@ pub struct CommandLine {
     /// `-wrt a,b,...` (`nanobragg grad`): parameters to differentiate with respect to.
     pub wrt: Vec<String>,
     /// `-loss sum|l2:target.bin|poisson:target.bin` (`nanobragg grad`), default `sum`;
-    /// `-loss poisson|l2[:sigma]` (`nanobragg refine`), default `poisson`.
+    /// `-loss poisson|l2[:sigma]|huber[:c]` (`nanobragg refine`, `ensemble`), default `poisson`.
     pub loss: Option<String>,
     /// `nanobragg refine` options (`-target`, `-refine`, …).
     pub refine: RefineArgs,

@@ -510,7 +510,7 @@ static FLAGS: &[FlagSpec] = &[
             Ok(())
         }),
     flag!(["-loss"], V(1), Ours, "sum|l2:target.bin|poisson:target.bin",
-        "nanobragg grad: loss over the rendered pixels (default sum = the sum of the float image); nanobragg refine: poisson (default) or l2[:sigma]",
+        "nanobragg grad: loss over the rendered pixels (default sum = the sum of the float image); nanobragg refine and ensemble: poisson (default), l2[:sigma] or huber[:c] (robust Poisson: Huber on the deviance residual, c = 1.345 by default)",
         |c, v| { c.loss = Some(v.str(0).to_string()); Ok(()) }),
     flag!(["-target"], V(1), Ours, "<file.img|file.bin>",
         "nanobragg refine: measured image, SMV (ADC offset -adc removed) or raw 4-byte floats",
