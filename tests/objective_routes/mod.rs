@@ -116,6 +116,7 @@ where
     let together: Vec<_> = objectives.iter().zip(staged).map(|(o, s)| o.stage_finish(s).expect("finish")).collect();
     let mut refs: Vec<&mut Objective<AD>> = objectives.iter_mut().collect();
     let grouped: Vec<_> = nanobragg_refine::objective::values_and_gradients(&mut refs, &xs)
+        .expect("one value vector per objective")
         .into_iter()
         .map(|r| r.expect("values_and_gradients"))
         .collect();

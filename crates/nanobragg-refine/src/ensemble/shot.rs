@@ -153,11 +153,11 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
         shots: &mut [ShotFit<B>],
         own: impl Fn(&ShotFit<B>) -> Vec<f64>,
         shared: &[f64],
-    ) -> Vec<Result<(f64, Vec<f64>)>> {
+    ) -> Result<Vec<Result<(f64, Vec<f64>)>>> {
         let xs: Vec<Vec<f64>> = shots.iter().map(|shot| shot.local(&own(shot), shared)).collect();
         let mut objectives: Vec<&mut Objective<B>> = shots.iter_mut().map(|shot| &mut shot.objective).collect();
-        let results = crate::objective::values_and_gradients(&mut objectives, &xs);
-        results.into_iter().zip(shots.iter()).map(|(r, shot)| r.map_err(|e| shot.fail(e.reason()))).collect()
+        let results = crate::objective::values_and_gradients(&mut objectives, &xs)?;
+        Ok(results.into_iter().zip(shots.iter()).map(|(r, shot)| r.map_err(|e| shot.fail(e.reason()))).collect())
     }
 
     /// The loss at its current own values (one forward render).

@@ -125,7 +125,7 @@ impl<B: AutodiffBackend + RenderBackend, C: Comm> Problem for SharedStep<'_, B, 
         let x = &self.map.to_user(u)[..];
         let local = (|| -> Result<Vec<f64>> {
             let mut out = vec![0.0; 1 + n];
-            let results = ShotFit::values_and_gradients(self.shots, |shot| shot.values().to_vec(), x);
+            let results = ShotFit::values_and_gradients(self.shots, |shot| shot.values().to_vec(), x)?;
             for (shot, result) in self.shots.iter().zip(results) {
                 let own = shot.values().len();
                 let (f, g) = result?;
@@ -182,7 +182,7 @@ impl<B: AutodiffBackend + RenderBackend, C: Comm> Problem for JointStep<'_, B, C
         let local = (|| -> Result<Vec<f64>> {
             let mut out = vec![0.0; 1 + n];
             let own_of = |shot: &ShotFit<B>| ns + shot.index * k;
-            let results = ShotFit::values_and_gradients(self.shots, |shot| x[own_of(shot)..own_of(shot) + k].to_vec(), &x[..ns]);
+            let results = ShotFit::values_and_gradients(self.shots, |shot| x[own_of(shot)..own_of(shot) + k].to_vec(), &x[..ns])?;
             for (shot, result) in self.shots.iter().zip(results) {
                 let at = own_of(shot);
                 let (f, g) = result?;

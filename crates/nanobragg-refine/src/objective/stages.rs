@@ -17,7 +17,7 @@ use nanobragg::simulate::PullbackGraph;
 
 use super::tile_graph::TileGraph;
 use super::Objective;
-use crate::error::Result;
+use crate::error::{RefineError, Result};
 use crate::spec::Variable;
 
 /// An evaluation's running sums.
@@ -117,21 +117,28 @@ pub const STAGE_GROUP: usize = 64;
 /// [`Objective::value_and_gradient`] of each `objectives[i]` at `xs[i]`, in groups of
 /// [`STAGE_GROUP`] whose stages run together where the backend builds its inputs on the host
 /// ([`RenderBackend::pullback_on_host`]: a GPU) and each evaluation is one tile; one by one
-/// otherwise. One result per objective, in order.
+/// otherwise. One result per objective, in order; an error when `xs` does not hold one value
+/// vector per objective.
 pub fn values_and_gradients<B: AutodiffBackend + RenderBackend>(
     objectives: &mut [&mut Objective<B>],
     xs: &[Vec<f64>],
-) -> Vec<Result<(f64, Vec<f64>)>> {
-    assert_eq!(objectives.len(), xs.len(), "one value vector per objective");
+) -> Result<Vec<Result<(f64, Vec<f64>)>>> {
+    if objectives.len() != xs.len() {
+        return Err(RefineError::Refinement(format!(
+            "{} value vectors for {} objectives",
+            xs.len(),
+            objectives.len()
+        )));
+    }
     let together = B::pullback_on_host() && objectives.iter().all(|o| o.one_tile());
     if !together {
-        return objectives.iter_mut().zip(xs).map(|(o, x)| o.value_and_gradient(x)).collect();
+        return Ok(objectives.iter_mut().zip(xs).map(|(o, x)| o.value_and_gradient(x)).collect());
     }
     let mut results = Vec::with_capacity(xs.len());
     for (group, xs) in objectives.chunks_mut(STAGE_GROUP).zip(xs.chunks(STAGE_GROUP)) {
         results.extend(group_values_and_gradients(group, xs));
     }
-    results
+    Ok(results)
 }
 
 /// One group's stages, each over every objective of the group that has not failed.
