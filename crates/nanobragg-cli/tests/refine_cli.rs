@@ -49,7 +49,7 @@ fn refine_without_target_or_names_is_a_usage_error() {
         (format!("refine {SCENE} -refine distance_mm"), "-target"),
         (format!("refine {SCENE} -target t.bin"), "-refine"),
         (format!("refine {SCENE} -target t.bin -refine nonsense"), "unknown parameter"),
-        (format!("refine {SCENE} -target t.bin -refine scale -loss sum"), "poisson or l2"),
+        (format!("refine {SCENE} -target t.bin -refine scale -loss sum"), "poisson, l2[:sigma] or huber[:c]"),
     ] {
         let out = run(&dir, &args);
         assert_eq!(out.status.code(), Some(2), "{args}");
