@@ -27,7 +27,7 @@ mod render;
 mod stages;
 mod tile_graph;
 
-pub use stages::{values_and_gradients, Staged};
+pub use stages::{values_and_gradients, Staged, STAGE_GROUP};
 use stages::Sums;
 
 /// A rendered model over the full detector (fast-major); pixels not used are 0.

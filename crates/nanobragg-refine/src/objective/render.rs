@@ -39,7 +39,7 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
 
     /// `each` of the model images at each of `xs` (forward renders, no gradient), in order, one
     /// image held at a time. Where the parameters are kept on the host, the renders of a batch
-    /// (at most [`HELD_VALUES`] rendered values held on the device) are all launched before the
+    /// (at most 2^24 rendered values held on the device) are all launched before the
     /// first is read; one by one otherwise.
     pub fn models_each(&mut self, xs: &[Vec<f64>], mut each: impl FnMut(ModelImage) -> Result<()>) -> Result<()> {
         let batch = match self.host_base {

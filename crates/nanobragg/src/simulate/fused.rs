@@ -56,7 +56,7 @@ impl<B: RenderBackend> Simulator<B> {
     }
 
     /// θ up to the F grid built on the host (f64) from `leaf`, the packed small parameters (in
-    /// [`Params::small_tensors`] order) on a host backend `C` ([`Host`], or [`HostAd`] for a
+    /// [`Params::small_tensors`] order) on a host backend `C` ([`Host`], or [`host_theta::HostAd`] for a
     /// graph to pull `θ̄` back through): the detector/crystal model and θ are computed by the
     /// same generic code on the CPU — instead of about a hundred tiny launches on the device.
     /// Returns θ and the tile's description for `kernel`. `has_grid`: whether an F grid
