@@ -56,12 +56,12 @@ pub(crate) fn loss_kind(spec: Option<&str>) -> Result<LossKind, Failure> {
         "l2" => Ok(LossKind::SquaredError { sigma: 1.0 }),
         s if s.starts_with("l2:") => match s[3..].parse::<f64>() {
             Ok(sigma) if sigma > 0.0 && sigma.is_finite() => Ok(LossKind::SquaredError { sigma }),
-            _ => Err(Failure::Usage(format!("-loss {s}: expected l2:<sigma > 0>"))),
+            _ => Err(Failure::Usage(format!("-loss {s}: expected l2:<sigma>, sigma a finite number > 0"))),
         },
         "huber" => Ok(LossKind::PoissonHuber { c: nanobragg_refine::HUBER_C }),
         s if s.starts_with("huber:") => match s[6..].parse::<f64>() {
             Ok(c) if c > 0.0 && c.is_finite() => Ok(LossKind::PoissonHuber { c }),
-            _ => Err(Failure::Usage(format!("-loss {s}: expected huber:<c > 0>"))),
+            _ => Err(Failure::Usage(format!("-loss {s}: expected huber:<c>, c a finite number > 0"))),
         },
         other => Err(Failure::Usage(format!(
             "-loss '{other}': nanobragg refine takes poisson, l2[:sigma] or huber[:c]"
