@@ -184,6 +184,32 @@ fn bad_inputs_are_refused_before_anything_is_written() {
     assert!(!restart.status.success() && stderr(&restart).contains("-restart other.json"), "{}", stderr(&restart));
 }
 
+/// A copy of the SMV image `from` with every pixel 0: a mask that keeps no pixel.
+fn write_empty_mask(from: &Path, to: &Path) {
+    let mut bytes = std::fs::read(from).unwrap();
+    let text = String::from_utf8_lossy(&bytes[..512]).to_string();
+    let header: usize = text.split("HEADER_BYTES=").nth(1).and_then(|t| t.split(';').next()).unwrap().trim().parse().unwrap();
+    bytes[header..].fill(0);
+    std::fs::write(to, bytes).unwrap();
+}
+
+#[test]
+fn a_shots_mask_key_selects_the_pixels_it_renders_and_fits() {
+    let dir = scratch("ensemble-mask");
+    experiment(&dir, None);
+    std::fs::create_dir(dir.join("out")).unwrap();
+    write_empty_mask(&dir.join("images/s02.noise.img"), &dir.join("empty.mask.img"));
+    let list = std::fs::read_to_string(dir.join("shots.toml")).unwrap();
+    let with_mask = |mask: &str| list.replacen("image = \"images/s02.noise.img\"", &format!("image = \"images/s02.noise.img\"\nmask = \"{mask}\""), 1);
+    for (mask, want) in [("empty.mask.img", "no pixels left after ROI and mask"), ("gone.mask.img", "gone.mask.img")] {
+        std::fs::write(dir.join("shots.toml"), with_mask(mask)).unwrap();
+        let out = run(&dir, &ensemble_args("out", "-cycles 1"));
+        assert!(!out.status.success(), "{mask}: accepted");
+        assert!(stderr(&out).contains("shot 2 (s02)") && stderr(&out).contains(want), "{mask}: {}", stderr(&out));
+        assert_eq!(std::fs::read_dir(dir.join("out")).unwrap().count(), 0, "{mask}: wrote a file");
+    }
+}
+
 /// `mpirun -np 2` of the binary (as root where the tests run as root).
 #[cfg(feature = "mpi")]
 fn mpirun(dir: &Path, args: &str) -> std::process::Output {

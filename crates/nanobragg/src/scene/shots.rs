@@ -13,6 +13,7 @@
 //! fluence = 2e24               # photons/m²
 //! seed = 7                     # noise seed (-seed)
 //! image = "shot_00001.cbf"     # measured image, for `nanobragg ensemble`
+//! mask = "shot_00001.mask.img" # pixels to render and fit (SMV, 0 = skip), e.g. shoeboxes
 //! ```
 //!
 //! Every key but `name` is optional and leaves the base scene's value where absent. Units are
@@ -66,6 +67,11 @@ pub struct Shot {
     /// relative to the shot list's folder. A render ignores it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<PathBuf>,
+    /// The shot's pixel mask (SMV, as `-mask`: pixels that are 0 are neither rendered nor
+    /// fitted), relative to the shot list's folder: e.g. the shoeboxes around its spots.
+    /// Replaces the base scene's mask.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mask: Option<PathBuf>,
 }
 
 /// A list of shots (`[[shot]]` tables).
@@ -91,7 +97,7 @@ impl ShotList {
         };
         let dir = path.parent().unwrap_or(Path::new("."));
         for s in &mut list.shot {
-            for f in [&mut s.source_file, &mut s.image].into_iter().flatten() {
+            for f in [&mut s.source_file, &mut s.image, &mut s.mask].into_iter().flatten() {
                 *f = dir.join(&*f);
             }
         }
@@ -155,6 +161,9 @@ impl Shot {
         if let Some(s) = self.seed {
             scene.io.seed = Some(s);
         }
+        if let Some(m) = &self.mask {
+            scene.io.mask_file = Some(m.clone());
+        }
         scene
     }
 }
@@ -168,11 +177,20 @@ mod tests {
         let mut base = Scene::builtin_default();
         base.crystal.cell = Some([50.0, 60.0, 70.0, 90.0, 90.0, 90.0]);
         base.crystal.sample_size_mm = [0.01, 0.0, 0.0];
-        let shot = Shot { name: "s".into(), misset_deg: Some([1.0, 2.0, 3.0]), n_cells: Some([4.0, 5.0, 6.0]), fluence: Some(1e24), seed: Some(9), ..Default::default() };
+        let shot = Shot {
+            name: "s".into(),
+            misset_deg: Some([1.0, 2.0, 3.0]),
+            n_cells: Some([4.0, 5.0, 6.0]),
+            fluence: Some(1e24),
+            seed: Some(9),
+            mask: Some("m.img".into()),
+            ..Default::default()
+        };
         let s = shot.apply(&base);
         assert_eq!(s.crystal.misset_deg, Some([1.0, 2.0, 3.0]));
         assert_eq!((s.crystal.n_cells, s.crystal.sample_size_mm), (Some([4.0, 5.0, 6.0]), [0.0; 3]));
         assert_eq!((s.beam.fluence, s.beam.flux, s.io.seed), (Some(1e24), None, Some(9)));
+        assert_eq!(s.io.mask_file.as_deref(), Some(Path::new("m.img")));
         assert_eq!(s.crystal.cell, base.crystal.cell, "the cell stays");
         let a = [[0.02, 0.0, 0.0], [0.0, 0.02, 0.0], [0.0, 0.0, 0.01]];
         let s = Shot { name: "t".into(), a_matrix_per_a: Some(a), ..Default::default() }.apply(&base);

@@ -27,7 +27,7 @@
 
 use super::forward::lattice_sum;
 use super::geometry::{
-    capture_adjoint, direction, kahn_adjoint, omega_adjoint, pixel_of, position, scattering, tile_scalars, vec3,
+    capture_adjoint, direction, kahn_adjoint, omega_adjoint, pixel_at, pixel_of, position, scattering, tile_scalars, vec3,
 };
 use super::plane::{emit, emit_nine, PartialRows};
 use super::grating::grating_grad;
@@ -37,10 +37,11 @@ use crate::kernel::Layout;
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 
-/// `∂(Σ g·value)/∂θ` of pixels `first + offset + ABSOLUTE_POS` for their upstream gradients
+/// `∂(Σ g·value)/∂θ` of the tile's pixels `offset + ABSOLUTE_POS` ([`pixel_at`]: listed in
+/// `pixels` with `v.indexed`, else from `first`) for their upstream gradients
 /// `g = grad[offset + ABSOLUTE_POS]` (the first `count` units; the others add zero), summed
 /// over each warp into the warp's row of `partial` ([`PartialRows`]: θ's entries before the
-/// grid; the launcher sums the rows), the grid entries' into `grid_grad` (atomic adds; unused
+/// grid, a row for every warp launched; the launcher sums the rows), the grid entries' into `grid_grad` (atomic adds; unused
 /// without a grid). `value` is the forward kernel's (photons per pixel), θ's entries in
 /// [`Layout`]'s units.
 #[cube(launch)]
@@ -51,9 +52,10 @@ pub(super) fn adjoint_kernel<F: Float>(
     grad: &Array<F>,
     partial: &mut Array<F>,
     grid_grad: &mut Array<Atomic<F>>,
-    #[comptime] first: usize,
-    #[comptime] offset: usize,
-    #[comptime] count: usize,
+    pixels: &Array<u32>,
+    first: u32,
+    offset: u32,
+    count: u32,
     #[comptime] rows: PartialRows,
     #[comptime] v: KernelVariant,
 ) {
@@ -61,12 +63,14 @@ pub(super) fn adjoint_kernel<F: Float>(
     // pixel repeat it with a zero upstream gradient.
     let i = ABSOLUTE_POS;
     let warp = i / 32;
+    let count = usize::cast_from(count);
+    let offset = usize::cast_from(offset);
     let mut at = i;
     if i >= count {
         at = count - 1;
     }
     let g = select(i < count, grad[offset + at], F::new(0.0));
-    let (fast, slow) = pixel_of(first + offset + at, v.fpixels);
+    let (fast, slow) = pixel_of(pixel_at(pixels, first, offset + at, v.indexed), v.fpixels);
     let default_f = theta[Layout::DEFAULT_F];
     let scale = theta[Layout::SCALE];
     let f2 = default_f * default_f;

@@ -9,7 +9,7 @@
 //! `default_F` for every term) multiplies the pixel's sum once.
 
 use super::geometry::{
-    capture, direction, kahn, pixel_of, position, scattering, solid_angle, tile_scalars, TileScalars,
+    capture, direction, kahn, pixel_at, pixel_of, position, scattering, solid_angle, tile_scalars, TileScalars,
 };
 use super::grating::{grating_abs, series_coefficients};
 use super::structure_factor::structure_factor;
@@ -18,24 +18,26 @@ use crate::kernel::Layout;
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 
-/// The intensity of pixel `first + ABSOLUTE_POS` into `output[ABSOLUTE_POS]` for the first
-/// `count` units: `(Σ F²·F_latt² + I_bg)·scale·capture·polar·omega`, F from the grid or
+/// The intensity of the tile's pixel `ABSOLUTE_POS` ([`pixel_at`]: `pixels[ABSOLUTE_POS]` with
+/// `v.indexed`, else `first + ABSOLUTE_POS`) into `output[ABSOLUTE_POS]` for the first `count`
+/// units: `(Σ F²·F_latt² + I_bg)·scale·capture·polar·omega`, F from the grid or
 /// `default_F`, the factors once per pixel (polar = 1 with `nopolar`), in θ's units (photons
 /// per pixel).
 #[cube(launch)]
 pub(super) fn render_kernel<F: Float>(
     theta: &Array<F>,
     consts: &Array<F>,
+    pixels: &Array<u32>,
     output: &mut Array<F>,
-    #[comptime] first: usize,
-    #[comptime] count: usize,
+    first: u32,
+    count: u32,
     #[comptime] v: KernelVariant,
 ) {
     let i = ABSOLUTE_POS;
-    if i >= count {
+    if i >= usize::cast_from(count) {
         terminate!();
     }
-    let (fast, slow) = pixel_of(first + i, v.fpixels);
+    let (fast, slow) = pixel_of(pixel_at(pixels, first, i, v.indexed), v.fpixels);
     let tile = tile_scalars::<F>(theta, consts, v.oversample);
     let (sum, omega_first, capture_last, first_polar) = lattice_sum::<F>(theta, consts, &tile, fast, slow, v);
     let mut factor = theta[Layout::SCALE] * capture_last * omega_first;

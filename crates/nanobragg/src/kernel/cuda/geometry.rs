@@ -67,6 +67,17 @@ pub(super) fn pixel_of(p: usize, #[comptime] fpixels: usize) -> (usize, usize) {
     (p % fpixels, p / fpixels)
 }
 
+/// The scan index of a tile's pixel `i`: `pixels[i]` for a tile of listed pixels (`indexed`),
+/// else `first + i` (a run; `pixels` unread).
+#[cube]
+pub(super) fn pixel_at(pixels: &Array<u32>, first: u32, i: usize, #[comptime] indexed: bool) -> usize {
+    let mut p = usize::cast_from(first) + i;
+    if indexed {
+        p = usize::cast_from(pixels[i]);
+    }
+    p
+}
+
 /// Entries `at`, `at + 1`, `at + 2` of `array` (a 3-vector of θ or of the constants), in that
 /// order.
 #[cube]

@@ -6,8 +6,8 @@
 //!
 //! Coverage ([`COVERAGE`]; other scenes render on the tensor path): the vectorised CPU path's
 //! scenes ([`super::cpu::BATCH`]: SQUARE lattice, factors once per pixel) with F from
-//! `default_F` or the nearest entry of an HKL grid (no tricubic interpolation), pixels forming
-//! one contiguous run of the detector (no ROI or mask).
+//! `default_F` or the nearest entry of an HKL grid (no tricubic interpolation), the tile's
+//! pixels one run of the detector or a list of scan indices (ROI, mask, shoeboxes).
 
 use super::real::Real;
 use crate::physics::lattice::grating::{series_radius, slope_radius};
@@ -19,6 +19,7 @@ use crate::linalg::float_options;
 use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData, TensorPrimitive};
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
+use burn_cubecl::cubecl::CubeElement;
 use burn_cubecl::cubecl::{calculate_cube_count_elemwise, CubeDim};
 use burn_cubecl::kernel::into_contiguous;
 use burn_cubecl::ops::numeric::empty_device_dtype;
@@ -70,6 +71,9 @@ struct KernelVariant {
     grid: bool,
     /// Whether the float is f64 (the f64 polynomial coefficients).
     double: bool,
+    /// Whether the tile's pixels are listed ([`Pixels::List`](super::Pixels::List): the kernels
+    /// read each scan index) rather than one run from a first index.
+    indexed: bool,
 }
 
 impl KernelVariant {
@@ -86,6 +90,7 @@ impl KernelVariant {
             nopolar: spec.nopolar,
             grid: spec.grid.is_some(),
             double: std::mem::size_of::<E>() == 8,
+            indexed: matches!(spec.pixels, super::Pixels::List(_)),
         }
     }
 
@@ -164,29 +169,53 @@ fn sin_cos_small<F: Float>(x: F, #[comptime] double: bool) -> (F, F) {
 }
 
 /// What the CUDA forward and adjoint kernels implement: the vectorised CPU pass's scenes with F
-/// from `default_F` or the nearest HKL grid entry, the pixels one contiguous run.
+/// from `default_F` or the nearest HKL grid entry, over any set of pixels.
 pub const COVERAGE: Coverage = Coverage {
     kernel: KernelId::Cuda,
-    implements: enum_set_union!(SQUARE_ONCE_PER_PIXEL, Capability::HklGrid),
-    declines: enum_set_union!(
-        OTHER_LATTICES,
-        PER_SUBPIXEL_FACTORS,
-        TENSOR_PATH_ONLY,
-        Capability::TricubicF,
-        Capability::PixelSubset
-    ),
+    implements: enum_set_union!(SQUARE_ONCE_PER_PIXEL, Capability::HklGrid, Capability::PixelSubset),
+    declines: enum_set_union!(OTHER_LATTICES, PER_SUBPIXEL_FACTORS, TENSOR_PATH_ONLY, Capability::TricubicF),
 };
 
-/// The first pixel of `spec` when the renderer chose this kernel for it (its pixels are then
-/// one run: [`Capability::PixelSubset`] is declined).
-fn covered(spec: &TileSpec) -> Option<usize> {
-    match spec.pixels {
-        super::Pixels::Run { first, .. } if spec.kernel == KernelId::Cuda => Some(first),
-        _ => None,
-    }
+type Runtime = cubecl::cuda::CudaRuntime;
+
+/// A tile's pixels as the kernels take them ([`geometry::pixel_at`]): the listed scan indices
+/// on the device, or the first index of a run.
+struct TilePixels {
+    /// The scan indices (u32) of a tile of listed pixels; one unread zero for a run.
+    list: CubeTensor<Runtime>,
+    /// The run's first scan index (0 for a list).
+    first: u32,
 }
 
-type Runtime = cubecl::cuda::CudaRuntime;
+impl TilePixels {
+    /// The pixels of `spec` when the renderer chose this kernel for it, uploaded next to `theta`;
+    /// `None` for another kernel's tile or scan indices past `u32::MAX` (the tensor path then
+    /// renders it).
+    fn of(spec: &TileSpec, theta: &CubeTensor<Runtime>) -> Option<Self> {
+        if spec.kernel != KernelId::Cuda {
+            return None;
+        }
+        let (list, first) = match &spec.pixels {
+            super::Pixels::Run { first, len } => {
+                u32::try_from(first + len).ok()?;
+                (vec![0u32], *first as u32)
+            }
+            super::Pixels::List(indices) => {
+                let list = indices.iter().map(|&p| u32::try_from(p).ok()).collect::<Option<Vec<u32>>>()?;
+                (list, 0)
+            }
+        };
+        let handle = theta.client.create_from_slice(u32::as_bytes(&list));
+        let list = CubeTensor::new_contiguous(
+            theta.client.clone(),
+            theta.device.clone(),
+            Shape::new([list.len()]),
+            handle,
+            burn::tensor::DType::U32,
+        );
+        Some(Self { list, first })
+    }
+}
 
 /// The per-tile constants array of `spec` at element type `E` on `device` (see `C_RADIUS`).
 fn constants<E: burn_cubecl::FloatElement + Float + Real>(
@@ -213,11 +242,11 @@ fn constants<E: burn_cubecl::FloatElement + Float + Real>(
     .tensor()
 }
 
-/// Launch the kernel for `spec` on θ (element type `E`).
+/// Launch the kernel for `spec`'s `pixels` on θ (element type `E`).
 fn launch<E: burn_cubecl::FloatElement + Float + Real>(
     theta: CubeTensor<Runtime>,
     spec: &TileSpec,
-    first: usize,
+    pixels: TilePixels,
 ) -> CubeTensor<Runtime> {
     let count = spec.pixels.len();
     let device = theta.device.clone();
@@ -231,9 +260,10 @@ fn launch<E: burn_cubecl::FloatElement + Float + Real>(
         cube_dim,
         theta.into_array_arg(),
         consts.into_array_arg(),
+        pixels.list.into_array_arg(),
         output.clone().into_array_arg(),
-        first,
-        count,
+        pixels.first,
+        count as u32,
         KernelVariant::of::<E>(spec),
     );
     output
@@ -266,7 +296,7 @@ fn adjoint_cube_units(double: bool) -> u32 {
 fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
     theta: CubeTensor<Runtime>,
     spec: &TileSpec,
-    first: usize,
+    pixels: TilePixels,
     grad: CubeTensor<Runtime>,
 ) -> CubeTensor<Runtime> {
     let total = spec.pixels.len();
@@ -282,28 +312,31 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
     let per_pixel = (n_rows * std::mem::size_of::<E>()).div_ceil(WARP);
     let chunk = (BACKWARD_BUDGET_BYTES / per_pixel / WARP * WARP).clamp(WARP, total.max(WARP));
     let mut sum: Option<Tensor<Cuda<E>, 1>> = None;
+    // Whole warps in every cube, so that each plane sum sees a full warp.
+    let units = adjoint_cube_units(std::mem::size_of::<E>() == 8);
     for offset in (0..total).step_by(chunk) {
         let count = chunk.min(total - offset);
-        let warps = count.div_ceil(WARP);
+        // A one-dimensional grid of whole cubes and a row for each of their warps: every
+        // unit's row exists, so the kernel writes without bounds.
+        let cubes = count.div_ceil(units as usize);
+        let warps = cubes * units as usize / WARP;
         // One dense row of θ entries per warp: allocated 1-D, since a 2-D allocation may pad
         // its rows (pitched) while the kernel indexes `warp·rows + entry`.
         let buffer = Tensor::<Cuda<E>, 1>::zeros([n_rows * warps], options.clone()).into_primitive().tensor();
-        // Whole warps in every cube, so that each plane sum sees a full warp.
-        let cube_dim = CubeDim::new_1d(adjoint_cube_units(std::mem::size_of::<E>() == 8));
-        let cube_count = calculate_cube_count_elemwise(&buffer.client, count, cube_dim);
         adjoint::adjoint_kernel::launch::<E, Runtime>(
             &buffer.client,
-            cube_count,
-            cube_dim,
+            CubeCount::Static(cubes as u32, 1, 1),
+            CubeDim::new_1d(units),
             theta.clone().into_array_arg(),
             consts.clone().into_array_arg(),
             grad.clone().into_array_arg(),
             buffer.clone().into_array_arg(),
             grid_grad.clone().into_array_arg(),
-            first,
-            offset,
-            count,
-            plane::PartialRows { len: n_rows, warps },
+            pixels.list.clone().into_array_arg(),
+            pixels.first,
+            offset as u32,
+            count as u32,
+            plane::PartialRows { len: n_rows },
             KernelVariant::of::<E>(spec),
         );
         let partial = Tensor::<Cuda<E>, 1>::from_primitive(TensorPrimitive::Float(buffer));
@@ -345,8 +378,8 @@ macro_rules! cuda_kernel {
             }
 
             fn fused_tile(theta: FloatTensor<Self>, spec: &Arc<TileSpec>) -> Option<FusedTile<Self>> {
-                let first = covered(spec)?;
-                let values = launch::<$elem>(theta, spec, first);
+                let pixels = TilePixels::of(spec, &theta)?;
+                let values = launch::<$elem>(theta, spec, pixels);
                 Some(FusedTile {
                     values,
                     // Culling by d_min is the only way an evaluation does not run; the φ-cache
@@ -360,8 +393,8 @@ macro_rules! cuda_kernel {
                 spec: &Arc<TileSpec>,
                 grad: FloatTensor<Self>,
             ) -> FloatTensor<Self> {
-                let first = covered(spec).expect("the forward kernel rendered this tile");
-                launch_backward::<$elem>(theta, spec, first, grad)
+                let pixels = TilePixels::of(spec, &theta).expect("the forward kernel rendered this tile");
+                launch_backward::<$elem>(theta, spec, pixels, grad)
             }
         }
     };

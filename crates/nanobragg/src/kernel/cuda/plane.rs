@@ -5,14 +5,14 @@
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
 
-/// The shape of one launch's partial-gradient buffer `[warps, len]` (a compile-time constant of
-/// the adjoint kernel): one dense row of θ's entries per warp.
+/// The rows of one launch's partial-gradient buffer `[warps, len]` (a compile-time constant of
+/// the adjoint kernel): one dense row of θ's entries for every warp the launch runs, so no
+/// write needs a bound (the launch's size is a runtime value: one compiled kernel serves tiles
+/// of any size).
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub(super) struct PartialRows {
     /// Entries per row: the length of θ.
     pub len: usize,
-    /// Rows: the warps of the launch.
-    pub warps: usize,
 }
 
 /// Add `value` summed over the plane (warp) into entry `row` of the warp's row of `partial`;
@@ -26,7 +26,7 @@ pub(super) fn emit<F: Float>(
     #[comptime] rows: PartialRows,
 ) {
     let total = plane_sum(value);
-    if UNIT_POS_PLANE == 0 && warp < rows.warps {
+    if UNIT_POS_PLANE == 0 {
         partial[warp * rows.len + row] += total;
     }
 }
@@ -85,7 +85,7 @@ pub(super) fn emit_nine<F: Float>(
     let at4 = ((lane >> 1u32) & 1u32) + 2u32 * ((lane >> 2u32) & 1u32);
     let at8 = at4 + 3u32 * ((lane >> 3u32) & 1u32);
     let at16 = at8 + 5u32 * ((lane >> 4u32) & 1u32);
-    if (lane & 1u32) == 0u32 && at4 < 3u32 && at8 < 5u32 && at16 < 9u32 && warp < rows.warps {
+    if (lane & 1u32) == 0u32 && at4 < 3u32 && at8 < 5u32 && at16 < 9u32 {
         partial[warp * rows.len + row + at16 as usize] += total;
     }
 }
