@@ -62,5 +62,13 @@ fn objective_on_the_cpu_kernel_matches_the_tensor_path() {
 /// Objectives evaluated stage by stage together give each one's own result (the CPU kernel).
 #[test]
 fn staged_objectives_on_the_cpu_match_one_by_one() {
-    objective_routes::staged_evaluations_match_one_by_one::<AD>(&NdArrayDevice::Cpu, 0.0);
+    objective_routes::staged_evaluations_match_one_by_one::<AD>(&NdArrayDevice::Cpu, false, 0.0);
+}
+
+/// Staged objectives on the GPU's route (parameters kept on the host, θ built there, the
+/// kernel's backward fed the loss's weights with no device graph, θ̄ pulled back on the host)
+/// give the device leaves' loss and gradient, F-grid entries included (the CPU kernel).
+#[test]
+fn staged_objectives_on_the_host_route_match_the_device_leaves() {
+    objective_routes::staged_evaluations_match_one_by_one::<AD>(&NdArrayDevice::Cpu, true, 1e-10);
 }

@@ -81,7 +81,9 @@ where
 /// on a GPU runs its shots) give the results of evaluating each alone, to `tol` relative; so
 /// does `values_and_gradients`, which picks the staged route where the backend pulls θ̄ back on
 /// the host. One point is outside a variable's domain (N = −1): `+∞` and NaN gradients.
-pub fn staged_evaluations_match_one_by_one<AD>(device: &AD::Device, tol: f64)
+/// `staged_on_host`: the staged objectives keep their parameters on the host (the GPU's route,
+/// with no device graph where the kernel takes the tile), the lone ones on the device.
+pub fn staged_evaluations_match_one_by_one<AD>(device: &AD::Device, staged_on_host: bool, tol: f64)
 where
     AD: AutodiffBackend + RenderBackend,
 {
@@ -109,6 +111,9 @@ where
         .collect();
     let alone: Vec<(f64, Vec<f64>)> =
         objectives.iter_mut().zip(&xs).map(|(o, x)| o.value_and_gradient(x).expect("alone")).collect();
+    if staged_on_host {
+        objectives.iter_mut().for_each(|o| o.keep_parameters_on_host().expect("host parameters"));
+    }
 
     let mut staged: Vec<_> = objectives.iter_mut().zip(&xs).map(|(o, x)| o.stage_render(x).expect("render")).collect();
     objectives.iter().zip(staged.iter_mut()).for_each(|(o, s)| o.stage_weigh(s).expect("weigh"));

@@ -189,6 +189,18 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
         })
     }
 
+    /// Keep the scene parameters on the host and build θ there, as on a backend that pulls
+    /// `θ̄` back on the host (CUDA, where it is the default): renders with no gradient are then
+    /// launched in batches and staged evaluations run with no device graph where a fused
+    /// kernel takes the tile. On other backends this is the GPU's route on the CPU, to check it
+    /// against the device's.
+    pub fn keep_parameters_on_host(&mut self) -> Result<()> {
+        if self.host_base.is_none() {
+            self.host_base = Some(self.sim.params.to_host::<NdArray<f64>>(&NdArrayDevice::Cpu)?);
+        }
+        Ok(())
+    }
+
     /// The refined variables, in the order of every value vector.
     pub fn specs(&self) -> &[ParamSpec] {
         &self.specs

@@ -164,8 +164,19 @@ impl<B: AutodiffBackend + crate::kernel::RenderBackend> Simulator<B> {
         grads: &B::Gradients,
         names: &[ParamName],
     ) -> Result<Vec<f64>> {
+        let internal = pullback.gradients(self, grads)?;
+        self.pulled_user_gradients(pullback, internal, names)
+    }
+
+    /// `names`' gradients (user units) from the small parameters' gradients `internal` that
+    /// `pullback` pulled back.
+    pub(crate) fn pulled_user_gradients(
+        &self,
+        pullback: &crate::simulate::ThetaPullback<B>,
+        mut internal: Params<burn_ndarray::NdArray<f64>>,
+        names: &[ParamName],
+    ) -> Result<Vec<f64>> {
         let per = self.osc_per_step();
-        let mut internal = pullback.gradients(self, grads)?;
         let mut values = pullback.values(&self.params);
         names
             .iter()

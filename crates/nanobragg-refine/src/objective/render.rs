@@ -133,7 +133,7 @@ mod tests {
         let specs = vec![ParamSpec::new(MissetX), ParamSpec::new(DistanceMm)];
         let mut objective = Objective::new(sim, specs, Observation::new(counts), LossKind::Poisson).expect("objective");
         if on_host {
-            objective.host_base = Some(objective.sim.params.to_host::<NdArray<f64>>(&dev).expect("host copy"));
+            objective.keep_parameters_on_host().expect("host copy");
         }
         objective
     }

@@ -7,13 +7,17 @@
 //! queue to drain, so an ensemble rank evaluating its shots one after the other waits twice a
 //! shot. [`values_and_gradients`] runs each stage for every objective of a group before the
 //! next stage: the first read of a stage waits for the whole group's launches, the others find
-//! their data ready. The results are those of [`Objective::value_and_gradient`] (the same
-//! operations on each objective, in the same order).
+//! their data ready. The results are those of [`Objective::value_and_gradient`].
+//!
+//! Where the parameters are kept on the host (a GPU) and a fused kernel takes the tile, a
+//! staged evaluation has no device graph ([`DirectTile`]): the loss's per-pixel weights go
+//! straight to the kernel's backward, `θ̄` is read in one transfer and pulled back on the host.
 
 use burn::tensor::backend::AutodiffBackend;
 use nanobragg::kernel::RenderBackend;
 use nanobragg::linalg::{tensor, to_vec};
-use nanobragg::simulate::PullbackGraph;
+use burn::tensor::Tensor;
+use nanobragg::simulate::{DirectTile, PullbackGraph};
 
 use super::tile_graph::TileGraph;
 use super::Objective;
@@ -105,10 +109,34 @@ pub struct Staged<B: AutodiffBackend> {
     x: Vec<f64>,
     /// `None`: `x` is outside a variable's domain.
     sums: Option<Sums>,
-    graph: Option<TileGraph<B>>,
+    /// The rendered tile; `None` once no backward pass follows.
+    tile: Option<StagedTile<B>>,
     /// The backward pass's per-pixel weights, once the values are read.
     weights: Option<Vec<f64>>,
-    gradients: Option<B::Gradients>,
+    gradients: Option<StagedGradients<B>>,
+}
+
+/// A staged evaluation's tile: with no device graph where the parameters are kept on the host
+/// and a fused kernel takes it ([`DirectTile`]), else in a gradient graph.
+enum StagedTile<B: AutodiffBackend> {
+    Direct(DirectTile<B>),
+    Graph(TileGraph<B>),
+}
+
+/// What a staged backward pass left on the device.
+enum StagedGradients<B: AutodiffBackend> {
+    /// `θ̄` of a [`DirectTile`].
+    Direct(Tensor<B, 1>),
+    Graph(B::Gradients),
+}
+
+impl<B: AutodiffBackend> StagedTile<B> {
+    fn values(&self) -> Tensor<B, 1> {
+        match self {
+            StagedTile::Direct(t) => t.values.clone(),
+            StagedTile::Graph(g) => g.values.clone(),
+        }
+    }
 }
 
 /// Objectives evaluated together per stage; more would hold more graphs at once.
@@ -164,34 +192,49 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     pub fn stage_render(&mut self, x: &[f64]) -> Result<Staged<B>> {
         self.evaluations += 1;
         let sums = self.sums_at(x);
-        let graph = match sums {
-            Some(_) => {
-                let mut state = self.sim.scan_start();
-                Some(self.tile_graph(x, &self.pixels, &mut state, PullbackGraph::Rebuilt)?)
-            }
+        let tile = match sums {
+            Some(_) => Some(self.staged_tile(x)?),
             None => None,
         };
-        Ok(Staged { x: x.to_vec(), sums, graph, weights: None, gradients: None })
+        Ok(Staged { x: x.to_vec(), sums, tile, weights: None, gradients: None })
     }
 
-    /// Second stage: the values read and weighed; the graph is dropped where no backward pass
+    /// The tile at `x`: direct where the parameters are kept on the host and a kernel takes
+    /// it, else in a graph (host graph rebuilt for the pull-back).
+    fn staged_tile(&self, x: &[f64]) -> Result<StagedTile<B>> {
+        let mut state = self.sim.scan_start();
+        if let Some(base) = &self.host_base {
+            let host = self.host_params_at(x, base)?;
+            let grid = self.grid_leaf_at(x, false);
+            if let Some(tile) = self.sim.tile_values_direct(&host, grid.as_ref(), &self.pixels, &mut state)? {
+                return Ok(StagedTile::Direct(tile));
+            }
+            state = self.sim.scan_start();
+        }
+        Ok(StagedTile::Graph(self.tile_graph(x, &self.pixels, &mut state, PullbackGraph::Rebuilt)?))
+    }
+
+    /// Second stage: the values read and weighed; the tile is dropped where no backward pass
     /// follows.
     pub fn stage_weigh(&self, staged: &mut Staged<B>) -> Result<()> {
-        let (Some(sums), Some(graph)) = (staged.sums.as_mut(), staged.graph.as_ref()) else {
+        let (Some(sums), Some(tile)) = (staged.sums.as_mut(), staged.tile.as_ref()) else {
             return Ok(());
         };
-        let values = to_vec(&graph.values.clone().inner());
+        let values = to_vec(&tile.values().inner());
         staged.weights = self.weigh(&self.pixels, &values, sums);
         if staged.weights.is_none() {
-            staged.graph = None;
+            staged.tile = None;
         }
         Ok(())
     }
 
     /// Third stage: the backward pass launched with the weights of [`Self::stage_weigh`].
     pub fn stage_backward(&self, staged: &mut Staged<B>) -> Result<()> {
-        if let (Some(graph), Some(w)) = (&staged.graph, staged.weights.take()) {
-            staged.gradients = Some(graph.backward(w));
+        if let (Some(tile), Some(w)) = (&staged.tile, staged.weights.take()) {
+            staged.gradients = Some(match tile {
+                StagedTile::Direct(t) => StagedGradients::Direct(t.backward(w)?),
+                StagedTile::Graph(g) => StagedGradients::Graph(g.backward(w)),
+            });
         }
         Ok(())
     }
@@ -201,9 +244,33 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
         let Some(mut sums) = staged.sums else {
             return Ok(Sums::inadmissible(self.specs.len()));
         };
-        if let (Some(graph), Some(g)) = (&staged.graph, &staged.gradients) {
-            self.add_tile_gradient(graph, g, &mut sums.grad)?;
+        match (&staged.tile, &staged.gradients) {
+            (Some(StagedTile::Graph(graph)), Some(StagedGradients::Graph(g))) => {
+                self.add_tile_gradient(graph, g, &mut sums.grad)?;
+            }
+            (Some(StagedTile::Direct(tile)), Some(StagedGradients::Direct(theta_bar))) => {
+                self.add_direct_gradient(tile, theta_bar, &mut sums.grad)?;
+            }
+            _ => {}
         }
         Ok(self.finish(&staged.x, sums))
+    }
+
+    /// Add to `grad` the gradients of a direct tile from its `θ̄`.
+    fn add_direct_gradient(&self, tile: &DirectTile<B>, theta_bar: &Tensor<B, 1>, grad: &mut [f64]) -> Result<()> {
+        let (ks, names) = self.param_slots();
+        let g = tile.gradients(&self.sim, theta_bar, &names)?;
+        ks.into_iter().zip(&g.params).for_each(|(k, d)| grad[k] += d);
+        if let Some((values, _)) = &self.grid {
+            if g.grid.len() != values.len() {
+                return Err(RefineError::Refinement(format!(
+                    "the kernel returned {} F-grid gradients for a grid of {}",
+                    g.grid.len(),
+                    values.len()
+                )));
+            }
+            self.add_grid_gradient(&g.grid, grad);
+        }
+        Ok(())
     }
 }

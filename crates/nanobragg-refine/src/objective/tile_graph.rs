@@ -75,29 +75,38 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
                 }
             }
             Route::Host(pullback) => {
-                let (ks, names): (Vec<usize>, Vec<ParamName>) = self
-                    .specs
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(k, s)| match s.variable {
-                        Variable::Param(name) => Some((k, name)),
-                        _ => None,
-                    })
-                    .unzip();
+                let (ks, names) = self.param_slots();
                 let pulled = self.sim.pulled_gradients(pullback, g, &names)?;
                 ks.into_iter().zip(pulled).for_each(|(k, d)| grad[k] += d);
             }
         }
-        if let (Some(leaf), Some((_, index))) = (&graph.grid_leaf, &self.grid) {
-            if let Some(gg) = leaf.grad(g) {
-                let gg = to_vec(&gg);
-                for (k, i) in index.iter().enumerate() {
-                    if let Some(i) = i {
-                        grad[k] += gg[*i];
-                    }
+        if let Some(gg) = graph.grid_leaf.as_ref().and_then(|leaf| leaf.grad(g)) {
+            self.add_grid_gradient(&to_vec(&gg), grad);
+        }
+        Ok(())
+    }
+
+    /// The specs that are scene parameters: their places among the specs, and their names.
+    pub(super) fn param_slots(&self) -> (Vec<usize>, Vec<ParamName>) {
+        self.specs
+            .iter()
+            .enumerate()
+            .filter_map(|(k, s)| match s.variable {
+                Variable::Param(name) => Some((k, name)),
+                _ => None,
+            })
+            .unzip()
+    }
+
+    /// Add to `grad` (one entry per spec) the refined structure factors' share of `grid_grad`,
+    /// the gradient of every entry of the objective's F grid.
+    pub(super) fn add_grid_gradient(&self, grid_grad: &[f64], grad: &mut [f64]) {
+        if let Some((_, index)) = &self.grid {
+            for (k, i) in index.iter().enumerate() {
+                if let Some(i) = i {
+                    grad[k] += grid_grad[*i];
                 }
             }
         }
-        Ok(())
     }
 }

@@ -7,6 +7,7 @@ use burn::tensor::ops::FloatTensor;
 use burn_autodiff::checkpoint::{base::Checkpointer, strategy::CheckpointStrategy};
 use burn_autodiff::grads::Gradients;
 use burn_autodiff::ops::{unary, Backward, Ops, OpsKind};
+use burn::tensor::backend::AutodiffBackend;
 use burn_autodiff::Autodiff;
 use std::sync::Arc;
 
@@ -70,6 +71,17 @@ impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
     }
 
     /// The inner backend's pass on θ's values (θ's graph is the caller's to follow).
+    /// The inner backend's backward of an untracked render, as an untracked tensor: for
+    /// callers that pull `θ̄` back themselves (no graph on the device,
+    /// [`crate::simulate::DirectTile`]). A tracked render's backward runs in the graph.
+    fn fused_tile_backward(
+        theta: FloatTensor<Self>,
+        spec: &Arc<TileSpec>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        <Self as AutodiffBackend>::from_inner(B::fused_tile_backward(theta.primitive, spec, grad.primitive))
+    }
+
     fn fused_tile_loss_grad(
         theta: FloatTensor<Self>,
         spec: &Arc<TileSpec>,

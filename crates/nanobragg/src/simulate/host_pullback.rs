@@ -61,6 +61,11 @@ impl<B: AutodiffBackend + RenderBackend> ThetaPullback<B> {
             Some(g) => to_vec(&g),
             None => vec![0.0; n],
         };
+        self.gradients_from(sim, theta_grad)
+    }
+
+    /// The gradient of every small parameter (shaped like `sim`'s) from `θ̄` of θ's head.
+    pub(crate) fn gradients_from(&self, sim: &Simulator<B>, theta_grad: Vec<f64>) -> Result<Params<NdArray<f64>>> {
         let pulled = match &self.graph {
             HostGraph::Kept { leaf, on_host } => host_theta::pullback(leaf, on_host, theta_grad),
             HostGraph::Rebuilt { tile, state, has_grid, kernel } => {
@@ -170,7 +175,33 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
     }
 }
 
+impl<B: AutodiffBackend> ThetaPullback<B> {
+    /// Entries of θ's head (before the F grid).
+    pub(super) fn head_len(&self) -> usize {
+        self.on_device.dims()[0]
+    }
+}
+
+impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
+    /// θ's head built on the host from the packed small parameters with no graph and uploaded
+    /// untracked, the tile's description for `kernel`, and what pulls `θ̄` back (the host
+    /// graph built again, [`PullbackGraph::Rebuilt`]). `has_grid`: whether an F grid follows.
+    pub(super) fn untracked_theta_pullback(
+        &self,
+        packed: Vec<f64>,
+        has_grid: bool,
+        tile: &[usize],
+        state: &ScanState,
+        kernel: KernelId,
+    ) -> Result<(Tensor<B, 1>, TileSpec, ThetaPullback<B>)> {
+        let (head, spec) = self.host_theta(host_theta::leaf::<Host>(&packed), has_grid, tile, state, kernel)?;
+        let on_device = upload::<B>(&head, &self.params.pixel.device())?;
+        let graph = HostGraph::Rebuilt { tile: tile.to_vec(), state: state.clone(), has_grid, kernel };
+        Ok((on_device.clone(), spec, ThetaPullback { on_device, packed, graph }))
+    }
+}
+
 /// `host`'s small parameters packed in [`Params::small_tensors`] order.
-fn packed_on_host(host: &Params<NdArray<f64>>) -> Vec<f64> {
+pub(super) fn packed_on_host(host: &Params<NdArray<f64>>) -> Vec<f64> {
     to_vec(&Tensor::cat(host.small_tensors(), 0))
 }

@@ -19,6 +19,7 @@ use crate::phi::{FreshPhiRotation, PhiRotation};
 use crate::setup::Setup;
 use crate::trace::NoObserver;
 
+mod direct;
 mod factors;
 mod fused;
 mod host_pullback;
@@ -30,6 +31,7 @@ mod route;
 mod tile;
 
 pub use model::phi_angles;
+pub use direct::{DirectGradients, DirectTile};
 pub use host_pullback::{PullbackGraph, ThetaPullback};
 pub use panels::{panel_simulators, panels_as_seen, render_panels};
 pub(crate) use tile::Intermediates;
