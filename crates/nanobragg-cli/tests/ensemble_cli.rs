@@ -184,13 +184,19 @@ fn bad_inputs_are_refused_before_anything_is_written() {
     assert!(!restart.status.success() && stderr(&restart).contains("-restart other.json"), "{}", stderr(&restart));
 }
 
-/// A copy of the SMV image `from` with every pixel 0: a mask that keeps no pixel.
-fn write_empty_mask(from: &Path, to: &Path) {
+/// A copy of the SMV image `from` with every pixel 0: a mask that keeps no pixel; and one of
+/// its first 16 slow rows alone (`SIZE2=16`): a mask the detector's 32 × 32 pixels do not fit.
+fn write_bad_masks(from: &Path, empty: &Path, small: &Path) {
     let mut bytes = std::fs::read(from).unwrap();
     let text = String::from_utf8_lossy(&bytes[..512]).to_string();
     let header: usize = text.split("HEADER_BYTES=").nth(1).and_then(|t| t.split(';').next()).unwrap().trim().parse().unwrap();
     bytes[header..].fill(0);
-    std::fs::write(to, bytes).unwrap();
+    std::fs::write(empty, &bytes).unwrap();
+    let head = String::from_utf8_lossy(&bytes[..header]).replacen("SIZE2=32;", "SIZE2=16;", 1);
+    assert_eq!(head.len(), header, "the header keeps its size");
+    let mut half = head.into_bytes();
+    half.extend(std::iter::repeat_n(1u8, 16 * 32 * 2));
+    std::fs::write(small, half).unwrap();
 }
 
 #[test]
@@ -198,10 +204,14 @@ fn a_shots_mask_key_selects_the_pixels_it_renders_and_fits() {
     let dir = scratch("ensemble-mask");
     experiment(&dir, None);
     std::fs::create_dir(dir.join("out")).unwrap();
-    write_empty_mask(&dir.join("images/s02.noise.img"), &dir.join("empty.mask.img"));
+    write_bad_masks(&dir.join("images/s02.noise.img"), &dir.join("empty.mask.img"), &dir.join("small.mask.img"));
     let list = std::fs::read_to_string(dir.join("shots.toml")).unwrap();
     let with_mask = |mask: &str| list.replacen("image = \"images/s02.noise.img\"", &format!("image = \"images/s02.noise.img\"\nmask = \"{mask}\""), 1);
-    for (mask, want) in [("empty.mask.img", "no pixels left after ROI and mask"), ("gone.mask.img", "gone.mask.img")] {
+    for (mask, want) in [
+        ("empty.mask.img", "no pixels left after ROI and mask"),
+        ("gone.mask.img", "gone.mask.img"),
+        ("small.mask.img", "small.mask.img: mask has 512 pixels but the detector has 32x32"),
+    ] {
         std::fs::write(dir.join("shots.toml"), with_mask(mask)).unwrap();
         let out = run(&dir, &ensemble_args("out", "-cycles 1"));
         assert!(!out.status.success(), "{mask}: accepted");

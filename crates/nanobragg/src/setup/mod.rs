@@ -76,7 +76,7 @@ impl Setup {
         let (hdr, mask) = HeaderDefaults::read(scene, base_dir)?;
         let detector = detector::resolve_detector(scene, &hdr, &mut warnings)?;
         if let Some(m) = &mask {
-            check_mask_size(m, &detector)?;
+            check_mask_size(m, scene.io.mask_file.as_deref().unwrap_or(Path::new("")), &detector)?;
         }
         let wavelength_m = beam::resolve_wavelength(scene, &hdr);
         let crystal = crystal::resolve_crystal(scene, &hdr, base_dir, &mut warnings)?;
@@ -107,11 +107,13 @@ impl Setup {
     }
 }
 
-/// Refuses a `-mask` whose pixel count (fast-major) differs from the resolved detector's.
-fn check_mask_size(mask: &[bool], detector: &DetectorSetup) -> Result<()> {
+/// Refuses a `-mask` (`file`) whose pixel count (fast-major) differs from the resolved
+/// detector's.
+fn check_mask_size(mask: &[bool], file: &Path, detector: &DetectorSetup) -> Result<()> {
     if mask.len() != detector.fpixels * detector.spixels {
         return Err(NanobraggError::Scene(format!(
-            "-mask: mask has {} pixels but the detector has {}x{}",
+            "-mask {}: mask has {} pixels but the detector has {}x{}",
+            file.display(),
             mask.len(),
             detector.fpixels,
             detector.spixels
