@@ -200,7 +200,8 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
     }
 
     /// The tile at `x`: direct where the parameters are kept on the host and a kernel takes
-    /// it, else in a graph (host graph rebuilt for the pull-back).
+    /// it, else in a graph (host graph rebuilt for the pull-back). A declined direct tile
+    /// leaves the scan state as it was.
     fn staged_tile(&self, x: &[f64]) -> Result<StagedTile<B>> {
         let mut state = self.sim.scan_start();
         if let Some(base) = &self.host_base {
@@ -209,7 +210,6 @@ impl<B: AutodiffBackend + RenderBackend> Objective<B> {
             if let Some(tile) = self.sim.tile_values_direct(&host, grid.as_ref(), &self.pixels, &mut state)? {
                 return Ok(StagedTile::Direct(tile));
             }
-            state = self.sim.scan_start();
         }
         Ok(StagedTile::Graph(self.tile_graph(x, &self.pixels, &mut state, PullbackGraph::Rebuilt)?))
     }

@@ -70,7 +70,6 @@ impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
         })
     }
 
-    /// The inner backend's pass on θ's values (θ's graph is the caller's to follow).
     /// The inner backend's backward of an untracked render, as an untracked tensor: for
     /// callers that pull `θ̄` back themselves (no graph on the device,
     /// [`crate::simulate::DirectTile`]). A tracked render's backward runs in the graph.
@@ -82,6 +81,7 @@ impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
         <Self as AutodiffBackend>::from_inner(B::fused_tile_backward(theta.primitive, spec, grad.primitive))
     }
 
+    /// The inner backend's pass on θ's values (θ's graph is the caller's to follow).
     fn fused_tile_loss_grad(
         theta: FloatTensor<Self>,
         spec: &Arc<TileSpec>,

@@ -3,7 +3,7 @@
 //! uploaded untracked with the F grid appended, rendered by the fused kernel; the caller's
 //! per-pixel weights go straight to the kernel's backward ([`RenderBackend::fused_tile_backward`]),
 //! and `θ̄` comes back in one read, its head pulled back through the host graph (built again,
-//! [`super::PullbackGraph::Rebuilt`]) and its grid part the F grid's gradient.
+//! [`PullbackGraph::Rebuilt`]) and its grid part the F grid's gradient.
 //!
 //! Against the graph route ([`Simulator::tile_values_pullback_host`]) this saves the device
 //! graph's operations (the weighted sum, its backward, the gradients' bookkeeping: about thirty
@@ -18,7 +18,7 @@ use burn_ndarray::NdArray;
 
 use super::fused::with_grid;
 use super::host_pullback::packed_on_host;
-use super::{ScanState, Simulator, ThetaPullback};
+use super::{PullbackGraph, ScanState, Simulator, ThetaPullback};
 use crate::error::{NanobraggError, Result};
 use crate::gradients::ParamName;
 use crate::kernel::{RenderBackend, TileSpec};
@@ -61,9 +61,9 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
             return Ok(None);
         };
         let grid = grid.map(|g| g.clone().detach());
-        let (head, spec, pullback) =
-            self.untracked_theta_pullback(packed_on_host(host), grid.is_some(), tile, state, kernel)?;
-        let theta = with_grid(head, grid.as_ref(), &spec);
+        let (spec, pullback) =
+            self.host_theta_pullback(packed_on_host(host), grid.is_some(), tile, state, kernel, PullbackGraph::Rebuilt)?;
+        let theta = with_grid(pullback.head().clone(), grid.as_ref(), &spec);
         let spec = Arc::new(spec);
         let Some(out) = B::fused_tile(theta.clone().into_primitive().tensor(), &spec) else {
             return Ok(None);
@@ -95,7 +95,7 @@ impl<B: AutodiffBackend + RenderBackend> DirectTile<B> {
     /// result), read in one transfer.
     pub fn gradients(&self, sim: &Simulator<B>, theta_bar: &Tensor<B, 1>, names: &[ParamName]) -> Result<DirectGradients> {
         let mut all = to_vec(theta_bar);
-        let head_len = self.pullback.head_len();
+        let head_len = self.pullback.head().dims()[0];
         if all.len() < head_len {
             return Err(NanobraggError::Scene(format!("θ̄ has {} entries for a head of {head_len}", all.len())));
         }

@@ -157,7 +157,25 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
         kernel: KernelId,
         graph: PullbackGraph,
     ) -> Result<(Tensor<B, 1>, TileSpec, ThetaPullback<B>)> {
-        let has_grid = grid.is_some();
+        let (spec, mut pullback) = self.host_theta_pullback(packed, grid.is_some(), tile, state, kernel, graph)?;
+        pullback.on_device = pullback.on_device.require_grad();
+        let theta = with_grid(pullback.on_device.clone(), grid, &spec);
+        Ok((theta, spec, pullback))
+    }
+
+    /// θ's head built on the host from the packed small parameters and uploaded untracked
+    /// ([`ThetaPullback::head`]), the tile's description for `kernel`, and what pulls `θ̄`
+    /// back (the host graph kept or built again: `graph`). `has_grid`: whether an F grid
+    /// follows θ's head.
+    pub(super) fn host_theta_pullback(
+        &self,
+        packed: Vec<f64>,
+        has_grid: bool,
+        tile: &[usize],
+        state: &ScanState,
+        kernel: KernelId,
+        graph: PullbackGraph,
+    ) -> Result<(TileSpec, ThetaPullback<B>)> {
         let (head, spec, graph) = match graph {
             PullbackGraph::Kept => {
                 let leaf = host_theta::leaf::<HostAd>(&packed).require_grad();
@@ -169,35 +187,15 @@ impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
                 (head, spec, HostGraph::Rebuilt { tile: tile.to_vec(), state: state.clone(), has_grid, kernel })
             }
         };
-        let on_device = upload::<B>(&head, &self.params.pixel.device())?.require_grad();
-        let theta = with_grid(on_device.clone(), grid, &spec);
-        Ok((theta, spec, ThetaPullback { on_device, packed, graph }))
+        let on_device = upload::<B>(&head, &self.params.pixel.device())?;
+        Ok((spec, ThetaPullback { on_device, packed, graph }))
     }
 }
 
 impl<B: AutodiffBackend> ThetaPullback<B> {
-    /// Entries of θ's head (before the F grid).
-    pub(super) fn head_len(&self) -> usize {
-        self.on_device.dims()[0]
-    }
-}
-
-impl<B: AutodiffBackend + RenderBackend> Simulator<B> {
-    /// θ's head built on the host from the packed small parameters with no graph and uploaded
-    /// untracked, the tile's description for `kernel`, and what pulls `θ̄` back (the host
-    /// graph built again, [`PullbackGraph::Rebuilt`]). `has_grid`: whether an F grid follows.
-    pub(super) fn untracked_theta_pullback(
-        &self,
-        packed: Vec<f64>,
-        has_grid: bool,
-        tile: &[usize],
-        state: &ScanState,
-        kernel: KernelId,
-    ) -> Result<(Tensor<B, 1>, TileSpec, ThetaPullback<B>)> {
-        let (head, spec) = self.host_theta(host_theta::leaf::<Host>(&packed), has_grid, tile, state, kernel)?;
-        let on_device = upload::<B>(&head, &self.params.pixel.device())?;
-        let graph = HostGraph::Rebuilt { tile: tile.to_vec(), state: state.clone(), has_grid, kernel };
-        Ok((on_device.clone(), spec, ThetaPullback { on_device, packed, graph }))
+    /// θ's head on the device (before the F grid).
+    pub(super) fn head(&self) -> &Tensor<B, 1> {
+        &self.on_device
     }
 }
 
