@@ -74,9 +74,11 @@ fn resolve(cl: &CommandLine, list: &ShotList, outdir: &Path) -> Result<Vec<(Comm
     let mut jobs = Vec::with_capacity(list.shot.len());
     // A shot changes no structure-factor flag: the HKL file is read once for the list.
     let structure = nanobragg::setup::resolve_structure(&cl.scene, Path::new(".")).map_err(crate::refine::runtime)?;
-    for shot in &list.shot {
+    for (index, shot) in list.shot.iter().enumerate() {
         let mut one = cl.clone();
         one.scene = shot.apply(&cl.scene);
+        one.noise_stream = u32::try_from(index)
+            .map_err(|_| Failure::Usage("-shots: more than 2³² shots in one list".into()))?;
         name_outputs(&mut one, outdir, &shot.name);
         let setup = Setup::from_scene_with_structure(&one.scene, Path::new("."), structure.clone())
             .map_err(|e| in_shot(&shot.name, Failure::Runtime(e.to_string())))?;

@@ -27,6 +27,7 @@ mod outputs;
 mod refine;
 mod refine_panels;
 mod refined_expt;
+mod noise;
 mod report;
 mod run;
 

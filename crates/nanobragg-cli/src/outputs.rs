@@ -31,6 +31,10 @@ fn named(flag: &'static str, path: &Path) -> NamedFile {
 /// The C program's `-floatfile` when none is given.
 pub const DEFAULT_FLOATFILE: &str = "floatimage.bin";
 
+/// The ADC offset (counts) added to SMV and noise pixels when `-adc` is not given (the C
+/// program's default).
+pub const DEFAULT_ADC: f64 = 40.0;
+
 /// The files a render writes, with the C program's default names where a flag is absent.
 pub fn render_outputs(cl: &CommandLine) -> Vec<NamedFile> {
     let io = &cl.scene.io;

@@ -200,7 +200,7 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
     crate::outputs::check(&crate::outputs::refine_outputs(&cl), &crate::outputs::inputs(&cl))?;
     let setup = Setup::from_scene(&cl.scene, &PathBuf::from(".")).map_err(runtime)?;
     let pixels = setup.detector.fpixels * setup.detector.spixels;
-    let adc = cl.scene.io.adc_offset.unwrap_or(40.0);
+    let adc = cl.scene.io.adc_offset.unwrap_or(crate::outputs::DEFAULT_ADC);
     let mut observation = match crate::cbf_target::is_cbf(&target) {
         true => crate::cbf_target::single(&target, &cl.scene, setup.detector.fpixels, setup.detector.spixels)?,
         false => Observation::new(read_target(&target, pixels, adc)?),

@@ -74,7 +74,7 @@ pub fn run(cl: CommandLine) -> Result<(), Failure> {
         true => crate::cbf_target::panels(&target, &cl.scene)?,
         false => {
             let name = format!("-target {}", target.display());
-            let counts = read_target_values(&target, total, cl.scene.io.adc_offset.unwrap_or(40.0))?;
+            let counts = read_target_values(&target, total, cl.scene.io.adc_offset.unwrap_or(crate::outputs::DEFAULT_ADC))?;
             nanobragg::validate::check_image(&name, &counts, false).map_err(runtime)?;
             split(&counts, &sizes).into_iter().map(Observation::new).collect()
         }

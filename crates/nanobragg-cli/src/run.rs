@@ -36,6 +36,8 @@ pub struct Rendered {
     pub plan: Plan,
     pub header: SmvHeaderValues,
     pub frame: DetectorFrame,
+    /// The noise image drawn on the render's device (`-noise_rng philox`), if any.
+    pub counter_noise: Option<nanobragg::random::noise::NoiseResult>,
 }
 
 /// The rendered detector in the scene's lab frame (after all rotations), for `-nxsfile`.
@@ -56,6 +58,8 @@ struct RenderJob<'a> {
     io: &'a nanobragg::scene::IoScene,
     options: RenderOptions,
     carryover: PhiCarryoverMode,
+    /// The stream of `-noise_rng philox`.
+    noise_stream: u32,
 }
 
 impl BackendJob for RenderJob<'_> {
@@ -121,11 +125,20 @@ impl BackendJob for RenderJob<'_> {
             slow: v3(&det.sdet),
             beam: v3(&det.beam),
         };
+        let counter_noise = crate::noise::counter_noise::<B>(
+            self.io,
+            &image.data,
+            image.fpixels,
+            &roi_of(self.setup),
+            self.noise_stream,
+            &device,
+        )?;
         Ok(Rendered {
             image,
             plan: sim.plan.clone(),
             header,
             frame,
+            counter_noise,
         })
     }
 }
@@ -200,6 +213,7 @@ pub fn render_one(cl: &CommandLine, setup: &Setup) -> Result<ImageStats, Failure
             io: &cl.scene.io,
             options,
             carryover: cl.phi_carryover_mode,
+            noise_stream: cl.noise_stream,
         },
     )
         .map_err(Failure::Usage)?
@@ -276,7 +290,7 @@ fn write_outputs(
     let roi = roi_of(setup);
     let scale = nanobragg::io::smv::intfile_auto_scale(io.int_scale.unwrap_or(0.0), stats.max);
     say!("intfile_scale = {}", nanobragg::io::cfmt::format_g(scale, 6));
-    let adc = io.adc_offset.unwrap_or(40.0);
+    let adc = io.adc_offset.unwrap_or(crate::outputs::DEFAULT_ADC);
     let int_path = io.intfile.clone().unwrap_or_else(|| "intimage.img".into());
     let ints = nanobragg::io::smv::int_image(&img.data, img.fpixels, scale, adc, &roi);
     say!("writing {} as 2-byte integers", int_path.display());
@@ -317,34 +331,8 @@ fn write_outputs(
         say!("writing {} (PNG preview)", png.display());
     }
     if !io.nonoise {
-        write_noise(io, r, &roi, adc)?;
+        crate::noise::write_noise(io, r, &roi, adc)?;
     }
     Ok(())
 }
 
-fn write_noise(
-    io: &nanobragg::scene::IoScene,
-    r: &Rendered,
-    roi: &Roi,
-    adc: f64,
-) -> Result<(), Failure> {
-    let seed = -io.seed.unwrap_or_else(nanobragg::setup::time_seed);
-    let noise = nanobragg::random::noise::poisson_noise_image(
-        &r.image.data,
-        seed,
-        adc,
-        (roi.fast_min, roi.fast_max, roi.slow_min, roi.slow_max),
-        r.image.fpixels,
-    );
-    say!(
-        "{:.0} photons on noise image ({} overloads)",
-        noise.photons_sum, noise.overloads
-    );
-    let path: PathBuf = io
-        .noisefile
-        .clone()
-        .unwrap_or_else(|| Path::new("noiseimage.img").to_path_buf());
-    say!("writing {} as 2-byte integers", path.display());
-    nanobragg::io::smv::write_smv(&path, &r.header, &noise.pixels)
-        .map_err(|e| Failure::Runtime(format!("-noisefile: {e}")))
-}

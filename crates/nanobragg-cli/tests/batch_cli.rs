@@ -6,6 +6,7 @@ mod common;
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::process::Command;
 
 use common::{run, scratch, stderr, stdout};
 
@@ -92,4 +93,69 @@ fn a_bad_shot_refuses_the_batch_before_any_file_is_written() {
     let out = run(&dir, &format!("batch -shots list.img {BASE}"));
     assert!(!out.status.success() && stderr(&out).contains("-shots"), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(dir.join("list.img")).unwrap(), list, "the shot list is untouched");
+}
+
+/// A list of `n` shots with no seed of their own (they share `-seed`).
+fn write_unseeded_list(dir: &Path, n: usize) {
+    let mut toml = String::new();
+    for i in 0..n {
+        let (m, cells, _, fluence) = shot(i);
+        writeln!(toml, "[[shot]]\nname = \"shot_{i:03}\"\nmisset_deg = [{}, {}, {}]", m[0], m[1], m[2]).unwrap();
+        writeln!(toml, "n_cells = [{cells}, {cells}, {cells}]\nfluence = {:e}\n", fluence * 1e6).unwrap();
+    }
+    std::fs::write(dir.join(format!("shots{n}.toml")), toml).unwrap();
+}
+
+#[test]
+fn philox_noise_depends_on_seed_shot_and_pixel_only() {
+    use nanobragg::random::counter::{poisson_deviate, CounterKey};
+    let dir = scratch("batch-philox");
+    for n in [2, 5] {
+        std::fs::create_dir(dir.join(format!("out{n}"))).unwrap();
+        write_unseeded_list(&dir, n);
+    }
+    let flags = format!("{BASE} -seed 77 -noise_rng philox");
+    // Five shots on one thread, then the first two alone on the default pool.
+    let five = Command::new(common::bin())
+        .args(format!("batch -shots shots5.toml -outdir out5 {flags}").split_whitespace())
+        .env("RAYON_NUM_THREADS", "1")
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(five.status.success(), "{}", stderr(&five));
+    let two = run(&dir, &format!("batch -shots shots2.toml -outdir out2 {flags}"));
+    assert!(two.status.success(), "{}", stderr(&two));
+    for i in 0..2 {
+        let name = format!("shot_{i:03}.noise.img");
+        assert!(bytes(&dir.join("out5").join(&name)) == bytes(&dir.join("out2").join(&name)), "shot {i}: noise differs between lists");
+    }
+    // Each count is ADC + the deviate of the pixel's photons, keyed by (seed, shot index, pixel),
+    // and the counts add up to the photons within Poisson error.
+    let (mut streams_differ, mut brightest) = (false, 0.0f32);
+    for i in 0..5u32 {
+        let out = dir.join("out5");
+        let photons = nanobragg::io::float_image::read_float_image(&out.join(format!("shot_{i:03}.bin")), 24 * 24).unwrap();
+        let noise = nanobragg::io::smv::read_smv(&out.join(format!("shot_{i:03}.noise.img"))).unwrap().data;
+        let key = CounterKey { seed: 77, stream: i };
+        let (mut sum_photons, mut sum_counts) = (0.0, 0.0);
+        for (p, (&mean, &count)) in photons.iter().zip(&noise).enumerate() {
+            let deviate = poisson_deviate(f64::from(mean), key, p as u32);
+            assert_eq!(f64::from(count), (deviate + 40.0).min(65535.0).floor(), "shot {i} pixel {p}");
+            let other = poisson_deviate(f64::from(mean), CounterKey { stream: i + 1, ..key }, p as u32);
+            streams_differ |= deviate != other;
+            brightest = brightest.max(mean);
+            sum_photons += f64::from(mean);
+            sum_counts += f64::from(count) - 40.0;
+        }
+        assert!(sum_photons > 100.0, "shot {i}: too few photons ({sum_photons}) to test the noise");
+        assert!((sum_counts - sum_photons).abs() < 5.0 * sum_photons.sqrt(), "shot {i}: {sum_counts} counts for {sum_photons} photons");
+    }
+    assert!(streams_differ, "the shot index keys the noise");
+    assert!(brightest >= 10.0, "no pixel reaches the rejection sampler ({brightest} photons at most)");
+    // The first shot rendered alone (stream 0) draws the same noise as in the batch.
+    let (m, cells, _, fluence) = shot(0);
+    let alone = format!("{flags} -misset {} {} {} -N {cells} -fluence {:e} -noisefile a.noise.img", m[0], m[1], m[2], fluence * 1e6);
+    let single = run(&dir, &alone);
+    assert!(single.status.success(), "{}", stderr(&single));
+    assert!(bytes(&dir.join("a.noise.img")) == bytes(&dir.join("out5/shot_000.noise.img")), "shot 0 alone differs");
 }

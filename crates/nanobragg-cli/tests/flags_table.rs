@@ -364,6 +364,8 @@ fn cases() -> Vec<Case> {
         case!(["-nopgm"], "", |c| c.scene.io.nopgm = true),
         case!(["-nonoise"], "", |c| c.scene.io.nonoise = true),
         case!(["-seed"], "42", |c| c.scene.io.seed = Some(42)),
+        case!(["-noise_rng"], "philox", |c| c.scene.io.noise_rng = nanobragg::scene::NoiseRng::Philox),
+        case!(["-noise_rng"], "c", |c| c.scene.io.noise_rng = nanobragg::scene::NoiseRng::C),
         case!(["-printout"], "", |c| c.scene.io.printout = true),
         // C quirk: the -printout test also matches -printout_pixel.
         case!(["-printout_pixel"], "3 4", |c| {
@@ -812,6 +814,8 @@ fn invalid_values_name_the_flag() {
         ["-pivot", "middle"],
         ["-dtype", "f16"],
         ["-phi_carryover_mode", "cached"],
+        ["-noise_rng", "ran1"],
+        ["-noise_rng", ""],
         ["-energy", "0"],
         ["-energy", "-5"],
         ["-tile_pixels", "0"],

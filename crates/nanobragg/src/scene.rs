@@ -295,6 +295,31 @@ pub struct SamplingScene {
     pub water_um: Option<f64>,
 }
 
+/// Which generator draws the Poisson noise image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum NoiseRng {
+    /// The C program's sequential `ran1` stream, byte-identical to nanoBragg
+    /// ([`crate::random::noise`]); one host thread.
+    #[default]
+    C,
+    /// Counter-based Philox4x32-10 keyed by seed, stream and pixel, drawn on the render's
+    /// device ([`crate::random::counter`]): the same image for a seed whatever the threads or
+    /// batch, not the C program's.
+    Philox,
+}
+
+impl std::str::FromStr for NoiseRng {
+    type Err = ();
+    fn from_str(s: &str) -> std::result::Result<Self, ()> {
+        match s {
+            "c" => Ok(NoiseRng::C),
+            "philox" => Ok(NoiseRng::Philox),
+            _ => Err(()),
+        }
+    }
+}
+
 /// Inputs read for their headers / mask, and outputs to write.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -332,6 +357,8 @@ pub struct IoScene {
     pub nopgm: bool,
     /// Noise seed, `-seed` (C uses its negative; default: negative wall-clock time).
     pub seed: Option<i64>,
+    /// Generator of the noise image, `-noise_rng` (default: the C program's stream).
+    pub noise_rng: NoiseRng,
     /// `-trace_pixel s f`: slow, fast.
     pub trace_pixel: Option<[i64; 2]>,
     /// `-printout`: verbose per-pixel prints.

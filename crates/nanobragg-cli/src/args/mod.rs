@@ -184,6 +184,9 @@ pub struct CommandLine {
     pub outdir: Option<PathBuf>,
     /// `nanobragg ensemble` options (`-refine_shot`, `-cycles`, …).
     pub ensemble: EnsembleArgs,
+    /// The stream of `-noise_rng philox` (`nanobragg batch`: the shot's index in its list; 0
+    /// for one image).
+    pub noise_stream: u32,
 }
 
 /// Options of `nanobragg ensemble` (with `-shots`, `-outdir`, `-loss`, `-optimizer`,
@@ -266,6 +269,7 @@ impl Default for CommandLine {
             shots: None,
             outdir: None,
             ensemble: EnsembleArgs::default(),
+            noise_stream: 0,
         }
     }
 }

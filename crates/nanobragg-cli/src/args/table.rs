@@ -470,6 +470,13 @@ static FLAGS: &[FlagSpec] = &[
     flag!(["-seed"], V(1), Output, "<int>",
         "seed of the Poisson noise (default: from the clock)",
         |c, v| { c.scene.io.seed = Some(v.int(0)?); Ok(()) }),
+    flag!(["-noise_rng"], V(1), Ours, "c|philox",
+        "noise generator: 'c' the C program's stream, byte-identical (default); 'philox' counter-based, \
+         drawn on the render's device, the same image for a seed whatever the threads or batch",
+        |c, v| {
+            c.scene.io.noise_rng = v.str(0).trim().parse().map_err(|_| v.invalid(0, "c or philox"))?;
+            Ok(())
+        }),
     flag!(["-printout"], Switch, Output, "", "print pixel values to the screen",
         |c, _| { c.scene.io.printout = true; Ok(()) }),
     flag!(["-printout_pixel"], V(2), Output, "<fast> <slow>",

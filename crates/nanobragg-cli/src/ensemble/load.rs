@@ -128,7 +128,7 @@ fn load_shot<B: AutodiffBackend + RenderBackend>(
     let observation = match crate::cbf_target::is_cbf(image) {
         true => crate::cbf_target::single(image, &scene, fpixels, spixels).map_err(|e| failure_text(e))?,
         false => {
-            let adc = scene.io.adc_offset.unwrap_or(40.0);
+            let adc = scene.io.adc_offset.unwrap_or(crate::outputs::DEFAULT_ADC);
             Observation::new(crate::refine::read_target(image, fpixels * spixels, adc).map_err(failure_text)?)
         }
     };

@@ -73,6 +73,7 @@ pub fn value_for(name: &str) -> BoxedStrategy<String> {
             .prop_map(String::from)
             .boxed(),
         "-dtype" => select(vec!["f32", "f64"]).prop_map(String::from).boxed(),
+        "-noise_rng" => select(vec!["c", "philox"]).prop_map(String::from).boxed(),
         "-phi_carryover_mode" => select(vec!["spec", "c-parity"])
             .prop_map(String::from)
             .boxed(),

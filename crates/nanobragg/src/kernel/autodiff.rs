@@ -92,4 +92,17 @@ impl<B: RenderBackend, C: CheckpointStrategy> RenderBackend for Autodiff<B, C> {
         }
         B::fused_tile_loss_grad(theta.primitive, spec, loss)
     }
+
+    fn has_counter_poisson() -> bool {
+        B::has_counter_poisson()
+    }
+
+    /// The inner backend's draw, untracked (noise has no gradient).
+    fn counter_poisson(
+        means: FloatTensor<Self>,
+        pixels: &crate::random::counter::CounterPixels,
+        key: crate::random::counter::CounterKey,
+    ) -> Option<FloatTensor<Self>> {
+        B::counter_poisson(means.primitive, pixels, key).map(<Self as AutodiffBackend>::from_inner)
+    }
 }

@@ -148,6 +148,25 @@ pub trait RenderBackend: Backend {
         let _ = (theta, spec, loss);
         None
     }
+
+    /// Whether [`RenderBackend::counter_poisson`] draws on the device (else callers holding
+    /// host values draw them on the host, with no tensor round trip).
+    fn has_counter_poisson() -> bool {
+        false
+    }
+
+    /// Poisson deviates of `means` (`[N]`, the detector pixels `pixels` in order) under `key`,
+    /// drawn on this backend's device by the counter-based generator of
+    /// [`crate::random::counter`] (the same values as its scalar form). `None` (the default):
+    /// the caller draws them on the host. Not differentiable: an untracked result.
+    fn counter_poisson(
+        means: FloatTensor<Self>,
+        pixels: &crate::random::counter::CounterPixels,
+        key: crate::random::counter::CounterKey,
+    ) -> Option<FloatTensor<Self>> {
+        let _ = (means, pixels, key);
+        None
+    }
 }
 
 /// A tile's loss as a sum over its pixels: `loss(i, value)` is the share of the pixel at

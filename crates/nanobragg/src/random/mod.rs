@@ -7,10 +7,13 @@
 //! * [`rotations`]: mosaic-domain rotation matrices, rotation matrix → misset angles, and the
 //!   `-misset random` orientation.
 //! * [`noise`]: the Poisson noise image written by `-noisefile`.
+//! * [`counter`]: the throughput alternative (`-noise_rng philox`): Poisson deviates keyed by
+//!   seed, stream and pixel (Philox4x32-10), drawn on the device; not the C program's stream.
 //!
-//! All values reproduce the C program bit for bit (including its `float`/`double` mix); the unit
+//! All values but [`counter`]'s reproduce the C program bit for bit (including its `float`/`double` mix); the unit
 //! tests record values printed by the reference C functions.
 
+pub mod counter;
 pub mod deviates;
 pub mod noise;
 pub mod ran1;

@@ -70,6 +70,21 @@ pub fn poisson_noise_image_with(
     roi: (usize, usize, usize, usize),
     fpixels: usize,
 ) -> NoiseResult {
+    noise_image_from(float_image, adc_offset, roi, fpixels, |_, photons| f64::from(dev.poidev(photons)))
+}
+
+/// The noise image from a deviate per pixel: C `main()`'s loop around the draw. `deviate(i,
+/// photons)` is called for each pixel `i` (fast-major index) inside the inclusive `roi`, in scan
+/// order (slow, then fast); the deviate is added to the photon sum, the ADC offset added,
+/// values above 65535 clipped (and counted) and the result converted as `(unsigned short)`.
+/// Shared by the C generator and the counter-based one ([`super::counter`]).
+pub fn noise_image_from(
+    float_image: &[f32],
+    adc_offset: f64,
+    roi: (usize, usize, usize, usize),
+    fpixels: usize,
+    mut deviate: impl FnMut(usize, f32) -> f64,
+) -> NoiseResult {
     let (xmin, xmax, ymin, ymax) = roi;
     let mut pixels = vec![0u16; float_image.len()];
     let mut photons_sum = 0.0f64;
@@ -84,7 +99,7 @@ pub fn poisson_noise_image_with(
                 if fpixel < xmin || fpixel > xmax {
                     continue;
                 }
-                let deviate = f64::from(dev.poidev(photons));
+                let deviate = deviate(spixel * fpixels + fpixel, photons);
                 photons_sum += deviate;
                 let mut value = deviate + adc_offset;
                 if value > 65535.0 {

@@ -14,6 +14,7 @@ use crate::physics::lattice::grating::{series_radius, slope_radius};
 use super::capability::groups::{OTHER_LATTICES, PER_SUBPIXEL_FACTORS, SQUARE_ONCE_PER_PIXEL, TENSOR_PATH_ONLY};
 use super::capability::{Capability, Coverage, KernelId};
 use super::{FusedTile, RenderBackend, TileSpec};
+use crate::random::counter::{CounterKey, CounterPixels};
 use enumset::enum_set_union;
 use crate::linalg::float_options;
 use burn::tensor::{ops::FloatTensor, Shape, Tensor, TensorData, TensorPrimitive};
@@ -32,6 +33,7 @@ mod forward;
 mod grating;
 mod plane;
 mod geometry;
+mod noise;
 mod structure_factor;
 
 /// Offsets into the per-tile constants array: the series radius of the value (forward), d_min,
@@ -355,6 +357,50 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
     sum.into_primitive().tensor()
 }
 
+/// Poisson deviates of `means` for `pixels` under `key` (see [`noise`]).
+fn launch_poisson(
+    means: CubeTensor<Runtime>,
+    pixels: &CounterPixels,
+    key: CounterKey,
+) -> CubeTensor<Runtime> {
+    let means = into_contiguous(means);
+    let count = means.meta.num_elements();
+    let (list, first, indexed) = match pixels {
+        CounterPixels::Run { first } => (vec![0u32], *first, false),
+        CounterPixels::List(list) => (list.clone(), 0, true),
+    };
+    let list = CubeTensor::new_contiguous(
+        means.client.clone(),
+        means.device.clone(),
+        Shape::new([list.len()]),
+        means.client.create_from_slice(u32::as_bytes(&list)),
+        burn::tensor::DType::U32,
+    );
+    let output = empty_device_dtype(means.client.clone(), means.device.clone(), Shape::new([count]), means.dtype);
+    let cube_dim = CubeDim::new(&means.client, count.max(1));
+    let cube_count = calculate_cube_count_elemwise(&means.client, count.max(1), cube_dim);
+    let [key0, key1] = key.words();
+    let launch = match means.dtype {
+        burn::tensor::DType::F64 => noise::poisson_kernel::launch::<f64, Runtime>,
+        _ => noise::poisson_kernel::launch::<f32, Runtime>,
+    };
+    launch(
+        &output.client,
+        cube_count,
+        cube_dim,
+        means.into_array_arg(),
+        list.into_array_arg(),
+        output.clone().into_array_arg(),
+        first,
+        count as u32,
+        key0,
+        key1,
+        key.stream,
+        indexed,
+    );
+    output
+}
+
 macro_rules! cuda_kernel {
     ($elem:ty) => {
         impl RenderBackend for Cuda<$elem> {
@@ -395,6 +441,18 @@ macro_rules! cuda_kernel {
             ) -> FloatTensor<Self> {
                 let pixels = TilePixels::of(spec, &theta).expect("the forward kernel rendered this tile");
                 launch_backward::<$elem>(theta, spec, pixels, grad)
+            }
+
+            fn has_counter_poisson() -> bool {
+                true
+            }
+
+            fn counter_poisson(
+                means: FloatTensor<Self>,
+                pixels: &CounterPixels,
+                key: CounterKey,
+            ) -> Option<FloatTensor<Self>> {
+                Some(launch_poisson(means, pixels, key))
             }
         }
     };
