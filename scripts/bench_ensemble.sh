@@ -16,6 +16,9 @@
 #   SHOEBOX: "RADIUS FRACTION" to fit shoeboxes only: each shot's mask keeps the pixels within
 #   RADIUS of a pixel above FRACTION of its noiseless render's brightest
 #   (scripts/shoebox_masks.py), given as `mask = ...` in its [[shot]] table.
+#   SCHEDULE=shots: per-shot refinement ("stage 1"): F held at the truth (-schedule shots), and
+#   each rank count's recovery printed by scripts/shot_recovery.py (the refined missets against
+#   the rendered ones, in units of each shot's σ).
 #   ENSEMBLE_FLAGS: more flags for `nanobragg ensemble` (e.g. "-backend cuda" with a binary
 #   built with --features cuda,mpi: each rank takes GPU local-rank mod GPUs).
 #   Without mpirun on PATH, one rank runs as a plain process (BIN may then lack the mpi feature).
@@ -54,10 +57,13 @@ for R in $RANKS; do
         LAUNCH=()
     fi
     start=$(date +%s.%N)
-    "${LAUNCH[@]}" "${TIME[@]}" "$BIN" ensemble $SCENE -hkl start.hkl ${ENSEMBLE_FLAGS:-} \
+    START=start.hkl
+    [ "${SCHEDULE:-}" = shots ] && START=truth.hkl
+    "${LAUNCH[@]}" "${TIME[@]}" "$BIN" ensemble $SCENE -hkl "$START" -schedule "${SCHEDULE:-joint}" ${ENSEMBLE_FLAGS:-} \
         -shots shots.toml -outdir "out$R" -refine_shot misset_x,misset_y,misset_z -max_iter "$ITER" -noprogress \
         > "log$R.txt" 2> "err$R.txt" || { echo "ranks $R: failed: $(tail -2 "err$R.txt")"; continue; }
     end=$(date +%s.%N)
     echo "ranks $R: $(grep '^cycle 1' "log$R.txt")"
     echo "ranks $R: wall $(awk -v a="$start" -v b="$end" "BEGIN { print b - a }") s; $(grep -h 'peak RSS' "err$R.txt" | tr '\n' ';')"
+    [ "${SCHEDULE:-}" = shots ] && echo "ranks $R: $(python3 "$(dirname "$MASKS")/shot_recovery.py" render.toml "out$R/shots.json")"
 done

@@ -14,7 +14,7 @@ pub mod speed_scenes;
 
 pub use args::{
     flag_table, lookup, parse_args, Arity, CommandLine, DType, FlagGroup, FlagSpec,
-    EnsembleArgs, PanelChoice, PhiCarryoverMode, RefineArgs,
+    EnsembleArgs, PanelChoice, PhiCarryoverMode, RefineArgs, ScheduleArg,
 };
 pub use error::{CliError, Result};
 pub use help::usage;

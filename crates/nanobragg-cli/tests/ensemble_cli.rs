@@ -134,6 +134,35 @@ fn an_ensemble_moves_the_observed_structure_factors_towards_the_truth_and_writes
     assert!(dir.join("out/checkpoint.json").exists());
 }
 
+/// `-schedule shots` (per-shot refinement) with F held at the truth: the structure factors are
+/// written unchanged with no σ, and each shot's misset comes back near the truth with a σ
+/// that covers its error for most shots.
+#[test]
+fn per_shot_refinement_holds_the_structure_factors_and_reports_each_shots_sigma() {
+    let dir = scratch("ensemble-shots");
+    experiment(&dir, None);
+    std::fs::create_dir(dir.join("out")).unwrap();
+    let out = run(&dir, &ensemble_args("out", "-schedule shots").replace("-hkl start.hkl", "-hkl truth.hkl"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (truth, _) = truth_and_start();
+    let with_sigma = read_hkl(&dir.join("out/refined_sigma.hkl"));
+    for (i, row) in with_sigma.iter().enumerate() {
+        assert!(row[3] == truth[i] && row[4].is_nan(), "line {i}: {row:?}");
+    }
+    let shots: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("out/shots.json")).unwrap()).unwrap();
+    let mut z = Vec::new();
+    for s in shots.as_array().unwrap() {
+        let m = misset(s["index"].as_u64().unwrap() as usize);
+        for (a, name) in ["misset_x", "misset_y", "misset_z"].iter().enumerate() {
+            let sigma = s[format!("sigma_{name}")].as_f64().unwrap_or_else(|| panic!("no σ: {s}"));
+            assert!(sigma > 0.0 && sigma.is_finite(), "{name} σ {sigma}");
+            z.push((s[*name].as_f64().unwrap() - m[a]) / sigma);
+        }
+    }
+    let within = z.iter().filter(|z| z.abs() <= 2.0).count();
+    assert!(within * 10 >= z.len() * 8, "{within} of {} missets within 2σ: {z:?}", z.len());
+}
+
 #[test]
 fn a_run_restarted_from_its_checkpoint_writes_what_the_uninterrupted_run_writes() {
     let dir = scratch("ensemble-restart");

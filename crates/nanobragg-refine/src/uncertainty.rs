@@ -53,7 +53,14 @@ pub struct Uncertainties {
 
 /// The Jacobian of `μ` at `x` by central differences (see the module documentation).
 pub fn jacobian<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B>, x: &[f64]) -> Result<Jacobian> {
-    let specs = objective.specs().to_vec();
+    let n = objective.specs().len();
+    jacobian_leading(objective, x, n)
+}
+
+/// The columns of [`jacobian`] for the objective's first `n` variables only (e.g. a shot's
+/// own variables before the shared ones): the others cost no render.
+pub fn jacobian_leading<B: AutodiffBackend + RenderBackend>(objective: &mut Objective<B>, x: &[f64], n: usize) -> Result<Jacobian> {
+    let specs = objective.specs()[..n.min(objective.specs().len())].to_vec();
     let pixels = objective.pixels().to_vec();
     let pick = |v: &[f64]| pixels.iter().map(|&p| v[p]).collect::<Vec<f64>>();
     let center = objective.model(x)?;

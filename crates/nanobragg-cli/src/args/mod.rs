@@ -189,6 +189,18 @@ pub struct CommandLine {
     pub noise_stream: u32,
 }
 
+/// `nanobragg ensemble -schedule`: what each cycle refines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScheduleArg {
+    /// Every variable as one problem.
+    #[default]
+    Joint,
+    /// Each shot's own variables, then the structure factors.
+    Alternating,
+    /// Each shot's own variables only (per-shot refinement, the structure factors held).
+    Shots,
+}
+
 /// Options of `nanobragg ensemble` (with `-shots`, `-outdir`, `-loss`, `-optimizer`,
 /// `-max_iter`).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -197,8 +209,8 @@ pub struct EnsembleArgs {
     pub own: Vec<String>,
     /// `-cycles N`: cycles of the schedule (default 1).
     pub cycles: Option<usize>,
-    /// `-schedule joint|alternating` (default joint).
-    pub alternating: bool,
+    /// `-schedule joint|alternating|shots` (default joint).
+    pub schedule: ScheduleArg,
     /// `-checkpoint_every K`: write the checkpoint every K cycles (default: at the end only).
     pub checkpoint_every: Option<usize>,
     /// `-restart checkpoint.json`: continue the run a checkpoint stopped.

@@ -634,13 +634,15 @@ static FLAGS: &[FlagSpec] = &[
             c.ensemble.cycles = Some(v.positive(0)?);
             Ok(())
         }),
-    flag!(["-schedule"], V(1), Ours, "joint|alternating",
-        "nanobragg ensemble: each cycle refines all variables at once (joint, default), or the shots' own variables then the structure factors (alternating: memory per rank bounded by its own shots)",
+    flag!(["-schedule"], V(1), Ours, "joint|alternating|shots",
+        "nanobragg ensemble: each cycle refines all variables at once (joint, default), the shots' own variables then the structure factors (alternating: memory per rank bounded by its own shots), or the shots' own variables only, the structure factors held (shots: per-shot refinement, with each shot's sigma in shots.json)",
         |c, v| {
-            c.ensemble.alternating = match v.str(0).trim() {
-                "alternating" => true,
-                "joint" => false,
-                _ => return Err(v.invalid(0, "joint or alternating")),
+            use crate::args::ScheduleArg;
+            c.ensemble.schedule = match v.str(0).trim() {
+                "alternating" => ScheduleArg::Alternating,
+                "joint" => ScheduleArg::Joint,
+                "shots" => ScheduleArg::Shots,
+                _ => return Err(v.invalid(0, "joint, alternating or shots")),
             };
             Ok(())
         }),

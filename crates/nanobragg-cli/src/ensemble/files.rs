@@ -62,7 +62,7 @@ impl Checkpoint {
 
     /// The state it holds.
     pub fn state(&self) -> EnsembleState {
-        let shots = self.shots.iter().map(|s| ShotRecord { index: s.index, loss: s.loss, values: s.values.clone() }).collect();
+        let shots = self.shots.iter().map(|s| ShotRecord { index: s.index, loss: s.loss, values: s.values.clone(), sigma: vec![f64::NAN; s.values.len()] }).collect();
         EnsembleState { cycle: self.cycle, shared: self.shared.clone(), shots }
     }
 
@@ -99,7 +99,9 @@ pub fn write_hkl(outdir: &Path, hkl: &[[i32; 3]], f: &[f64], sigma: &[f64]) -> R
     write_atomic(&outdir.join(SIGMA_HKL), with_sigma.as_bytes()).map_err(crate::refine::runtime)
 }
 
-/// `shots.json`: one object per shot, `{"index", "name", "loss", "<variable>": value, …}`.
+/// `shots.json`: one object per shot, `{"index", "name", "loss", "<variable>": value, …,
+/// "sigma_<variable>": σ, …}` (σ with the shared variables held, from the shot's Fisher block;
+/// `null` where its information is singular).
 pub fn write_shots(outdir: &Path, state: &EnsembleState, names: &[String], own_names: &[String]) -> Result<(), Failure> {
     let rows: Vec<serde_json::Value> = state
         .shots
@@ -111,6 +113,9 @@ pub fn write_shots(outdir: &Path, state: &EnsembleState, names: &[String], own_n
             row.insert("loss".into(), s.loss.into());
             for (n, v) in own_names.iter().zip(&s.values) {
                 row.insert(n.clone(), (*v).into());
+            }
+            for (n, v) in own_names.iter().zip(&s.sigma) {
+                row.insert(format!("sigma_{n}"), (*v).into());
             }
             serde_json::Value::Object(row)
         })

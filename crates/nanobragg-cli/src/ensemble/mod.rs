@@ -16,8 +16,8 @@ use std::path::PathBuf;
 
 use burn::tensor::backend::AutodiffBackend;
 use nanobragg::kernel::RenderBackend;
-use nanobragg_cli::{CommandLine, DType};
-use nanobragg_refine::ensemble::{Comm, Ensemble, EnsembleOptions, Schedule, DENSE_LIMIT};
+use nanobragg_cli::{CommandLine, DType, ScheduleArg};
+use nanobragg_refine::ensemble::{Comm, Ensemble, EnsembleOptions, Schedule, SharedSigma, DENSE_LIMIT};
 use nanobragg_refine::{RefineOptions, StopRules};
 
 use crate::refine::runtime;
@@ -79,7 +79,11 @@ fn check(cl: &CommandLine) -> Result<Checked, Failure> {
     };
     let max = cl.refine.max_iter;
     let options = EnsembleOptions {
-        schedule: if cl.ensemble.alternating { Schedule::Alternating } else { Schedule::Joint },
+        schedule: match cl.ensemble.schedule {
+            ScheduleArg::Joint => Schedule::Joint,
+            ScheduleArg::Alternating => Schedule::Alternating,
+            ScheduleArg::Shots => Schedule::Shots,
+        },
         cycles: cl.ensemble.cycles.unwrap_or(1),
         shots: step(max.unwrap_or(50)),
         shared: step(max.unwrap_or(100)),
@@ -172,14 +176,15 @@ fn run_on<B: AutodiffBackend + RenderBackend, C: Comm>(
         .run(&checked.options, done, |e, log| {
             if e.comm().is_root() {
                 say!(
-                    "cycle {}: loss {:.10e}, {} iterations ({} evaluations), {} per-shot iterations, {:.2} s, {:.1} shot evaluations/s",
+                    "cycle {}: loss {:.10e}, {} iterations ({} evaluations), {} per-shot iterations ({} evaluations), {:.2} s, {:.1} shot evaluations/s",
                     log.cycle,
                     log.loss,
                     log.shared_iterations,
                     log.shared_evaluations,
                     log.shot_iterations,
+                    log.shot_evaluations,
                     log.elapsed_s,
-                    (kept * log.shared_evaluations) as f64 / log.elapsed_s.max(1e-9)
+                    (kept * log.shared_evaluations + log.shot_evaluations) as f64 / log.elapsed_s.max(1e-9)
                 );
             }
             if log.cycle % every == 0 && log.cycle < checked.options.cycles {
@@ -191,7 +196,7 @@ fn run_on<B: AutodiffBackend + RenderBackend, C: Comm>(
             Ok(())
         })
         .map_err(|e| failure.take().unwrap_or_else(|| runtime(e)))?;
-    out.finish(&mut ensemble, checked.options.cycles.max(done))
+    out.finish(&mut ensemble, checked.options.cycles.max(done), checked.options.schedule)
 }
 
 /// The files of a run (in `-outdir`) and the names they carry.
@@ -222,10 +227,16 @@ impl Outputs {
         Checkpoint::of(state, self.shared_names.clone(), self.own_names.clone())
     }
 
-    /// σ of F, then (at the root) the refined HKL files, the shots' results and the final
-    /// checkpoint. Collective.
-    fn finish<B: AutodiffBackend + RenderBackend, C: Comm>(&self, e: &mut Ensemble<B, C>, cycles: usize) -> Result<(), Failure> {
-        let sigma = e.shared_sigma(DENSE_LIMIT).map_err(runtime)?;
+    /// σ of F (none with `-schedule shots`, F held) and each shot's own σ, then (at the root)
+    /// the refined HKL files, the shots' results and the final checkpoint. Collective.
+    fn finish<B: AutodiffBackend + RenderBackend, C: Comm>(&self, e: &mut Ensemble<B, C>, cycles: usize, schedule: Schedule) -> Result<(), Failure> {
+        let sigma = if schedule == Schedule::Shots {
+            // F held: no σ(F); each shot's own σ from its own columns only.
+            e.shot_sigma().map_err(runtime)?;
+            SharedSigma { sigma: vec![f64::NAN; e.values().len()], dense: false }
+        } else {
+            e.shared_sigma(DENSE_LIMIT).map_err(runtime)?
+        };
         let Some(state) = e.state(cycles).map_err(runtime)? else { return Ok(()) };
         self.checkpoint_of(&state).write(&self.outdir.join(files::CHECKPOINT))?;
         files::write_hkl(&self.outdir, &self.hkl, e.values(), &sigma.sigma)?;

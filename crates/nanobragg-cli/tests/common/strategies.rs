@@ -80,7 +80,7 @@ pub fn value_for(name: &str) -> BoxedStrategy<String> {
         "-energy" | "-tile_pixels" | "-max_iter" | "-cycles" | "-checkpoint_every" | "-F_prior" => {
             (1i64..100_000).prop_map(|n| n.to_string()).boxed()
         }
-        "-schedule" => select(vec!["joint", "alternating"]).prop_map(String::from).boxed(),
+        "-schedule" => select(vec!["joint", "alternating", "shots"]).prop_map(String::from).boxed(),
         "-experiment" => (0i64..100_000).prop_map(|n| n.to_string()).boxed(),
         "-panel" => prop_oneof![Just("all".to_string()), (0i64..1000).prop_map(|n| n.to_string())].boxed(),
         "-optimizer" => select(vec!["lbfgs", "adam", "Adam"]).prop_map(String::from).boxed(),

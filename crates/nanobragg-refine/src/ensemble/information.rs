@@ -61,6 +61,15 @@ impl<B: AutodiffBackend + RenderBackend, C: Comm> Ensemble<B, C> {
         Ok(total)
     }
 
+    /// Each shot's own standard errors at the current values with the shared variables held
+    /// ([`super::ShotFit::own_information`]: a Jacobian over its own columns only), kept for
+    /// [`Ensemble::state`]. Collective (one sum, for failures).
+    pub fn shot_sigma(&mut self) -> Result<()> {
+        let values = self.values.clone();
+        let local = self.shots.iter_mut().try_for_each(|s| s.own_information(&values).map(drop)).map(|()| Vec::new());
+        sum_or_fail(&self.comm, local, 0).map(drop)
+    }
+
     /// Standard errors of the shared variables at the current values: the inverse of the
     /// whole Fisher matrix over the informed variables when there are at most `dense_limit`
     /// shared variables (and it is positive definite), `1/√F_ii` otherwise. Collective.

@@ -17,6 +17,9 @@
 //!   fixed (no communication), then the shared ones with every shot's own fixed. A rank's
 //!   memory grows only with its own shots, but coupled variables (an orientation and the F of
 //!   its spots) converge slowly: several cycles where one joint cycle does.
+//! * **Shots**: each shot's own variables only, the shared ones held (per-shot refinement at
+//!   scale, diffBragg's "stage 1"); each shot's standard errors come with its Fisher block
+//!   ([`ShotRecord::sigma`]).
 //!
 //! Each cycle starts its optimisers afresh, so a run restarted from the state after cycle `c`
 //! ([`EnsembleState`]) is the run that went on without stopping. A rank that fails stops every
@@ -58,6 +61,9 @@ pub enum Schedule {
     Joint,
     /// Every shot's own variables, then the shared ones.
     Alternating,
+    /// Every shot's own variables only, the shared ones held at their start (per-shot
+    /// refinement, diffBragg's "stage 1"): no communication but the loss sums.
+    Shots,
 }
 
 /// Options of an ensemble run.
@@ -99,6 +105,9 @@ pub struct CycleLog {
     pub shared_evaluations: usize,
     /// Iterations of the per-shot steps, summed over every shot of every rank.
     pub shot_iterations: usize,
+    /// Loss-and-gradient evaluations of the per-shot steps (each of one shot), summed over
+    /// every shot of every rank.
+    pub shot_evaluations: usize,
     /// Seconds the cycle took.
     pub elapsed_s: f64,
 }
@@ -180,18 +189,23 @@ impl<B: AutodiffBackend + RenderBackend, C: Comm> Ensemble<B, C> {
         crate::driver::Problem::value_and_gradient(&mut step, &self.values)
     }
 
-    /// Refine every shot's own variables, the shared ones fixed; returns the iterations summed
-    /// over every shot of every rank. Collective (one sum at the end).
-    pub fn refine_shots(&mut self, options: &RefineOptions) -> Result<usize> {
+    /// Refine every shot's own variables, the shared ones fixed; returns the iterations and
+    /// the loss-and-gradient evaluations summed over every shot of every rank. Collective (one
+    /// sum at the end).
+    pub fn refine_shots(&mut self, options: &RefineOptions) -> Result<(usize, usize)> {
         let values = self.values.clone();
         let local = (|| -> Result<Vec<f64>> {
-            let mut iterations = 0;
+            let (mut iterations, mut evaluations) = (0, 0);
             for shot in self.shots.iter_mut() {
-                iterations += shot.refine_own(&values, options)?.map_or(0, |r| r.iterations);
+                if let Some(r) = shot.refine_own(&values, options)? {
+                    iterations += r.iterations;
+                    evaluations += r.evaluations;
+                }
             }
-            Ok(vec![iterations as f64])
+            Ok(vec![iterations as f64, evaluations as f64])
         })();
-        Ok(sum_or_fail(&self.comm, local, 1)?[0] as usize)
+        let sums = sum_or_fail(&self.comm, local, 2)?;
+        Ok((sums[0] as usize, sums[1] as usize))
     }
 
     /// Refine the shared variables, every shot's own fixed. Collective.
@@ -272,11 +286,16 @@ impl<B: AutodiffBackend + RenderBackend, C: Comm> Ensemble<B, C> {
         let mut logs = Vec::new();
         for cycle in done + 1..=options.cycles {
             let clock = Instant::now();
-            let (shot_iterations, r) = match options.schedule {
-                Schedule::Alternating => (self.refine_shots(&options.shots)?, self.refine_shared(&options.shared)?),
-                Schedule::Joint => (0, self.refine_joint(&options.shared)?),
+            let ((shot_iterations, shot_evaluations), r) = match options.schedule {
+                Schedule::Alternating => (self.refine_shots(&options.shots)?, Some(self.refine_shared(&options.shared)?)),
+                Schedule::Joint => ((0, 0), Some(self.refine_joint(&options.shared)?)),
+                Schedule::Shots => (self.refine_shots(&options.shots)?, None),
             };
-            let log = CycleLog { cycle, loss: r.loss, shared_iterations: r.iterations, shared_evaluations: r.evaluations, shot_iterations, elapsed_s: clock.elapsed().as_secs_f64() };
+            let (loss, shared_iterations, shared_evaluations) = match r {
+                Some(r) => (r.loss, r.iterations, r.evaluations),
+                None => (self.loss()?, 0, 0),
+            };
+            let log = CycleLog { cycle, loss, shared_iterations, shared_evaluations, shot_iterations, shot_evaluations, elapsed_s: clock.elapsed().as_secs_f64() };
             after(self, &log)?;
             logs.push(log);
         }

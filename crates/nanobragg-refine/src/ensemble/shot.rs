@@ -11,7 +11,7 @@ use crate::objective::Objective;
 use crate::options::{RefineOptions, Scaling};
 use crate::scaling::{whitening, Transform};
 use crate::spec::{ParamSpec, Variable};
-use crate::uncertainty::{fisher_information, invert_spd, jacobian};
+use crate::uncertainty::{fisher_information, invert_spd, jacobian, jacobian_leading};
 
 /// The variables every shot shares (structure factors, `default_F`, detector geometry) with
 /// their start values (user units), the same on every rank.
@@ -34,6 +34,7 @@ pub struct ShotFit<B: AutodiffBackend + RenderBackend> {
     own: usize,
     shared_of: Vec<usize>,
     values: Vec<f64>,
+    own_sigma: Vec<f64>,
 }
 
 /// A shot's Fisher information split by variable kind: its own block and the Schur complement
@@ -92,7 +93,7 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
         let (observation, loss) = (objective.observation().clone(), objective.loss_kind());
         let sim = objective.into_simulator_at(&start).map_err(|e| fail(e.reason()))?;
         let objective = Objective::new(sim, kept, observation, loss).map_err(|e| fail(e.reason()))?;
-        Ok(ShotFit { index, name: name.to_string(), objective, own, shared_of, values: start[..own].to_vec() })
+        Ok(ShotFit { index, name: name.to_string(), objective, own, shared_of, values: start[..own].to_vec(), own_sigma: vec![f64::NAN; own] })
     }
 
     /// The shot's own variables.
@@ -113,6 +114,13 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
     /// The device its simulator renders on.
     pub fn device(&self) -> B::Device {
         self.objective.simulator().params.pixel.device()
+    }
+
+    /// Standard errors of its own variables with the shared ones held (`√(F_oo⁻¹)_ii` of its
+    /// own Fisher block, user units), as of its last [`ShotFit::information`] or
+    /// [`ShotFit::own_information`]; NaN before.
+    pub fn own_sigma(&self) -> &[f64] {
+        &self.own_sigma
     }
 
     /// The shot's own current values.
@@ -176,6 +184,7 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
         let mut schur: Vec<Vec<f64>> = f[o..].iter().map(|row| row[o..].to_vec()).collect();
         if o > 0 {
             let inv = invert_spd(&own).ok_or_else(|| self.fail("its own variables are not determined by its data (singular Fisher information)"))?;
+            self.own_sigma = (0..o).map(|i| inv[i][i].sqrt()).collect();
             // S −= F_so · F_oo⁻¹ · F_os
             for i in o..n {
                 let a: Vec<f64> = (0..o).map(|q| (0..o).map(|p| f[i][p] * inv[p][q]).sum()).collect();
@@ -185,6 +194,19 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
             }
         }
         Ok(ShotInformation { own, shared: schur })
+    }
+
+    /// The Fisher information of the shot's own variables with the shared ones held at
+    /// `shared` (`F_oo`; one finite-difference Jacobian over its own columns only), and the
+    /// standard errors it gives ([`ShotFit::own_sigma`]).
+    pub fn own_information(&mut self, shared: &[f64]) -> Result<Vec<Vec<f64>>> {
+        let x = self.local(&self.values, shared);
+        let jac = jacobian_leading(&mut self.objective, &x, self.own).map_err(|e| self.fail(e.reason()))?;
+        let f = fisher_information(&self.objective, &jac);
+        if let Some(inv) = invert_spd(&f) {
+            self.own_sigma = (0..self.own).map(|i| inv[i][i].sqrt()).collect();
+        }
+        Ok(f)
     }
 
     /// Refine the shot's own variables with the shared ones held at `shared`; keeps the result.
@@ -209,7 +231,7 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
             Scaling::Steps(s) if s.len() == x0.len() => Transform::diagonal(x0, s),
             Scaling::Steps(s) => return Err(self.fail(format!("{} scaling steps for {} own variables", s.len(), x0.len()))),
             Scaling::Fisher | Scaling::FisherDiagonal => {
-                let f = self.information(shared)?.own;
+                let f = self.own_information(shared)?;
                 let bounded = self.own_specs().iter().any(|s| s.lower.is_finite() || s.upper.is_finite());
                 match (*scaling == Scaling::Fisher && !bounded).then(|| whitening(&f)).flatten() {
                     Some(t) => Transform { x0, t: crate::scaling::Matrix::Full(t) },

@@ -19,6 +19,9 @@ pub struct ShotRecord {
     pub loss: f64,
     /// Its own variables' values (user units).
     pub values: Vec<f64>,
+    /// Their standard errors with the shared variables held ([`super::ShotFit::own_sigma`]):
+    /// NaN until the shot's Fisher information was computed ([`Ensemble::shared_sigma`]).
+    pub sigma: Vec<f64>,
 }
 
 /// An ensemble's values after some cycles.
@@ -34,7 +37,7 @@ pub struct EnsembleState {
 
 impl<B: AutodiffBackend + RenderBackend, C: Comm> Ensemble<B, C> {
     /// The state after `cycle` cycles, at the root (`None` on the other ranks); each shot's loss
-    /// costs one forward render. Collective. The root holds `k + 2` numbers per shot of the
+    /// costs one forward render. Collective. The root holds `2k + 3` numbers per shot of the
     /// whole list while it writes them.
     pub fn state(&mut self, cycle: usize) -> Result<Option<EnsembleState>> {
         let values = self.values.clone();
@@ -44,6 +47,7 @@ impl<B: AutodiffBackend + RenderBackend, C: Comm> Ensemble<B, C> {
                 let loss = shot.value(&values)?;
                 flat.extend([shot.index as f64, loss, shot.values().len() as f64]);
                 flat.extend_from_slice(shot.values());
+                flat.extend_from_slice(shot.own_sigma());
             }
             Ok(flat)
         })();
@@ -56,8 +60,9 @@ impl<B: AutodiffBackend + RenderBackend, C: Comm> Ensemble<B, C> {
             let mut at = 0;
             while at < flat.len() {
                 let k = flat[at + 2] as usize;
-                shots.push(ShotRecord { index: flat[at] as usize, loss: flat[at + 1], values: flat[at + 3..at + 3 + k].to_vec() });
-                at += 3 + k;
+                let (values, sigma) = flat[at + 3..at + 3 + 2 * k].split_at(k);
+                shots.push(ShotRecord { index: flat[at] as usize, loss: flat[at + 1], values: values.to_vec(), sigma: sigma.to_vec() });
+                at += 3 + 2 * k;
             }
         }
         shots.sort_by_key(|s| s.index);
