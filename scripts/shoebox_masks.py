@@ -4,7 +4,8 @@
 For every noiseless render DIR/<stem>.bin (raw 4-byte floats, as `nanobragg batch` writes
 next to <stem>.img), keep the pixels within RADIUS (a square of side 2·RADIUS + 1) of any
 pixel brighter than FRACTION of the image's brightest, and write DIR/<stem>.mask.img: the
-SMV header of DIR/<stem>.img with 1 (kept) or 0 (skipped) as unsigned shorts. Prints the
+SMV layout of DIR/<stem>.img (its size and byte order only: no geometry key, see header_of)
+with 1 (kept) or 0 (skipped) as unsigned shorts. Prints the
 fraction of pixels kept over all images.
 
 Usage: scripts/shoebox_masks.py DIR [RADIUS=5] [FRACTION=0.05]
@@ -18,14 +19,17 @@ import sys
 
 
 def header_of(img_path):
-    """The SMV file's header bytes and its SIZE1 (fast pixels)."""
+    """A mask header for the SMV file's pixel layout, and its SIZE1 (fast pixels) and byte
+    order. Only the layout keys are written: a `-mask` header's geometry keys set the
+    detector as the C program does (its BEAM_CENTER_Y flipped to `detsize_s - y`), so copying
+    the image's header would move the beam centre by about a pixel."""
     with open(img_path, "rb") as f:
         head = f.read(512).decode("latin-1")
     keys = dict(re.findall(r"([A-Z_0-9]+)=([^;]*);", head))
-    size = int(keys["HEADER_BYTES"])
-    with open(img_path, "rb") as f:
-        header = f.read(size)
-    return header, int(keys["SIZE1"]), keys.get("BYTE_ORDER", "little_endian").strip()
+    order = keys.get("BYTE_ORDER", "little_endian").strip()
+    fast, slow = int(keys["SIZE1"]), int(keys["SIZE2"])
+    text = f"{{\nHEADER_BYTES=512;\nDIM=2;\nBYTE_ORDER={order};\nTYPE=unsigned_short;\nSIZE1={fast};\nSIZE2={slow};\n}}\n"
+    return text.encode("latin-1").ljust(512, b" "), fast, order
 
 
 def dilate_1d(rows, n, radius):

@@ -159,3 +159,30 @@ fn philox_noise_depends_on_seed_shot_and_pixel_only() {
     assert!(single.status.success(), "{}", stderr(&single));
     assert!(bytes(&dir.join("a.noise.img")) == bytes(&dir.join("out5/shot_000.noise.img")), "shot 0 alone differs");
 }
+
+/// A shot's `mask` gives pixels only: a mask whose SMV header carries the image's geometry (as
+/// a copy of the shot's own header does) renders the shot as with no mask, where `-mask` with
+/// the same file moves the beam centre as the C program does (its BEAM_CENTER_Y flipped).
+#[test]
+fn a_shots_mask_header_does_not_move_its_geometry() {
+    let dir = scratch("batch-mask-header");
+    for out in ["plain", "masked"] {
+        std::fs::create_dir(dir.join(out)).unwrap();
+    }
+    let shot = "[[shot]]\nname = \"a\"\nmisset_deg = [10, 20, 30]\n";
+    std::fs::write(dir.join("plain.toml"), shot).unwrap();
+    let plain = run(&dir, &format!("batch -shots plain.toml -outdir plain {BASE} -nonoise"));
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    // The shot's own SMV file with every pixel set to 1: its header holds the geometry.
+    let img = bytes(&dir.join("plain/a.img"));
+    let mut mask = img[..512].to_vec();
+    mask.extend(std::iter::repeat([1u8, 0u8]).take(24 * 24).flatten());
+    std::fs::write(dir.join("m.img"), &mask).unwrap();
+    std::fs::write(dir.join("masked.toml"), format!("{shot}mask = \"m.img\"\n")).unwrap();
+    let masked = run(&dir, &format!("batch -shots masked.toml -outdir masked {BASE} -nonoise"));
+    assert!(masked.status.success(), "{}", stderr(&masked));
+    assert!(bytes(&dir.join("masked/a.bin")) == bytes(&dir.join("plain/a.bin")), "the shot's mask moved its geometry");
+    let c_mask = run(&dir, &format!("{BASE} -misset 10 20 30 -mask m.img -floatfile c.bin -nonoise"));
+    assert!(c_mask.status.success(), "{}", stderr(&c_mask));
+    assert!(bytes(&dir.join("c.bin")) != bytes(&dir.join("plain/a.bin")), "-mask's header sets the geometry (C semantics)");
+}

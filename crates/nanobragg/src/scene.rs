@@ -328,6 +328,11 @@ pub struct IoScene {
     pub img_file: Option<PathBuf>,
     /// SMV mask: zero pixels are skipped (`-mask`); its header also initialises geometry.
     pub mask_file: Option<PathBuf>,
+    /// Take only the mask's pixels, not its header's geometry (a shot list's `mask` key): the
+    /// C program's `-mask` sets the beam centre, distance, pixel size and wavelength from the
+    /// header, with BEAM_CENTER_Y flipped, so a mask whose header was copied from its image
+    /// would move the beam centre by about a pixel. Default `false` (C semantics).
+    pub mask_pixels_only: bool,
     /// Raw f32 image output, `-floatfile`/`-floatimage`.
     pub floatfile: Option<PathBuf>,
     /// Raw f64 image output (the render's values before rounding to f32), `-floatfile_f64`.

@@ -69,7 +69,8 @@ pub struct Shot {
     pub image: Option<PathBuf>,
     /// The shot's pixel mask (SMV, as `-mask`: pixels that are 0 are neither rendered nor
     /// fitted), relative to the shot list's folder: e.g. the shoeboxes around its spots.
-    /// Replaces the base scene's mask.
+    /// Replaces the base scene's mask. Unlike `-mask`, its header's geometry keys are not
+    /// read (`IoScene::mask_pixels_only`): the shot's geometry is the scene's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mask: Option<PathBuf>,
 }
@@ -163,6 +164,7 @@ impl Shot {
         }
         if let Some(m) = &self.mask {
             scene.io.mask_file = Some(m.clone());
+            scene.io.mask_pixels_only = true;
         }
         scene
     }
@@ -191,6 +193,7 @@ mod tests {
         assert_eq!((s.crystal.n_cells, s.crystal.sample_size_mm), (Some([4.0, 5.0, 6.0]), [0.0; 3]));
         assert_eq!((s.beam.fluence, s.beam.flux, s.io.seed), (Some(1e24), None, Some(9)));
         assert_eq!(s.io.mask_file.as_deref(), Some(Path::new("m.img")));
+        assert!(s.io.mask_pixels_only, "a shot's mask gives pixels, not geometry");
         assert_eq!(s.crystal.cell, base.crystal.cell, "the cell stays");
         let a = [[0.02, 0.0, 0.0], [0.0, 0.02, 0.0], [0.0, 0.0, 0.01]];
         let s = Shot { name: "t".into(), a_matrix_per_a: Some(a), ..Default::default() }.apply(&base);

@@ -25,15 +25,18 @@ pub(super) struct HeaderDefaults {
 }
 
 impl HeaderDefaults {
-    /// Reads the `-mask` file (header with BEAM_CENTER_Y flipped, pixels as the render mask:
-    /// `true` where non-zero), then the `-img` file's header, whose values win.
+    /// Reads the `-mask` file (header with BEAM_CENTER_Y flipped, unless
+    /// `io.mask_pixels_only`; pixels as the render mask: `true` where non-zero), then the
+    /// `-img` file's header, whose values win.
     pub(super) fn read(scene: &Scene, base_dir: &Path) -> Result<(Self, Option<Vec<bool>>)> {
         let mut hdr = HeaderDefaults::default();
         let mut mask = None;
         if let Some(p) = &scene.io.mask_file {
             let path = resolve_path(base_dir, p);
             let smv = io::smv::read_smv(&path)?;
-            hdr.ingest(&smv, true, &path)?;
+            if !scene.io.mask_pixels_only {
+                hdr.ingest(&smv, true, &path)?;
+            }
             mask = Some(smv.data.iter().map(|&v| v != 0).collect::<Vec<bool>>());
         }
         if let Some(p) = &scene.io.img_file {
