@@ -358,7 +358,7 @@ fn launch_backward<E: burn_cubecl::FloatElement + Float + Real>(
 }
 
 /// Poisson deviates of `means` for `pixels` under `key` (see [`noise`]).
-fn launch_poisson(
+fn launch_poisson<E: burn_cubecl::FloatElement + Float>(
     means: CubeTensor<Runtime>,
     pixels: &CounterPixels,
     key: CounterKey,
@@ -380,11 +380,7 @@ fn launch_poisson(
     let cube_dim = CubeDim::new(&means.client, count.max(1));
     let cube_count = calculate_cube_count_elemwise(&means.client, count.max(1), cube_dim);
     let [key0, key1] = key.words();
-    let launch = match means.dtype {
-        burn::tensor::DType::F64 => noise::poisson_kernel::launch::<f64, Runtime>,
-        _ => noise::poisson_kernel::launch::<f32, Runtime>,
-    };
-    launch(
+    noise::poisson_kernel::launch::<E, Runtime>(
         &output.client,
         cube_count,
         cube_dim,
@@ -452,7 +448,7 @@ macro_rules! cuda_kernel {
                 pixels: &CounterPixels,
                 key: CounterKey,
             ) -> Option<FloatTensor<Self>> {
-                Some(launch_poisson(means, pixels, key))
+                Some(launch_poisson::<$elem>(means, pixels, key))
             }
         }
     };
