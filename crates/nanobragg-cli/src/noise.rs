@@ -35,8 +35,10 @@ pub fn counter_noise<B: RenderBackend>(
     if io.nonoise || io.noise_rng != NoiseRng::Philox {
         return Ok(None);
     }
-    let key = CounterKey { seed: seed(io) as u64, stream };
-    say!("noise: philox seed {} stream {stream}", seed(io));
+    // One reading of the clock: the seed printed is the seed drawn with.
+    let seed = seed(io);
+    let key = CounterKey { seed: seed as u64, stream };
+    say!("noise: philox seed {seed} stream {stream}");
     let adc = io.adc_offset.unwrap_or(crate::outputs::DEFAULT_ADC);
     counter_noise_image::<B>(image, key, adc, bounds(roi), fpixels, device)
         .map(Some)

@@ -119,6 +119,11 @@ pub fn jacobian_leading<B: AutodiffBackend + RenderBackend>(objective: &mut Obje
     Ok(Jacobian { mu: pick(&center.mu), columns, steps })
 }
 
+/// Standard errors `√C_ii` from a covariance matrix `C`.
+pub fn standard_errors(covariance: &[Vec<f64>]) -> Vec<f64> {
+    (0..covariance.len()).map(|i| covariance[i][i].sqrt()).collect()
+}
+
 /// The Fisher information `Σ_p w_p J_pi J_pj` (plus restraints) from a Jacobian.
 pub fn fisher_information<B: AutodiffBackend + RenderBackend>(objective: &Objective<B>, jac: &Jacobian) -> Vec<Vec<f64>> {
     let n = jac.columns.len();
@@ -176,7 +181,7 @@ pub fn from_fisher(fisher: Vec<Vec<f64>>, names: &[String]) -> Result<Uncertaint
     })?;
     let covariance: Vec<Vec<f64>> =
         (0..n).map(|i| (0..n).map(|j| ginv[i][j] * d[i] * d[j]).collect()).collect();
-    let std_errors: Vec<f64> = (0..n).map(|i| covariance[i][i].sqrt()).collect();
+    let std_errors = standard_errors(&covariance);
     let correlation = (0..n)
         .map(|i| (0..n).map(|j| covariance[i][j] / (std_errors[i] * std_errors[j])).collect())
         .collect();

@@ -11,7 +11,7 @@ use crate::objective::Objective;
 use crate::options::{RefineOptions, Scaling};
 use crate::scaling::{whitening, Transform};
 use crate::spec::{ParamSpec, Variable};
-use crate::uncertainty::{fisher_information, invert_spd, jacobian, jacobian_leading};
+use crate::uncertainty::{fisher_information, invert_spd, jacobian, jacobian_leading, standard_errors};
 
 /// The variables every shot shares (structure factors, `default_F`, detector geometry) with
 /// their start values (user units), the same on every rank.
@@ -184,7 +184,7 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
         let mut schur: Vec<Vec<f64>> = f[o..].iter().map(|row| row[o..].to_vec()).collect();
         if o > 0 {
             let inv = invert_spd(&own).ok_or_else(|| self.fail("its own variables are not determined by its data (singular Fisher information)"))?;
-            self.own_sigma = (0..o).map(|i| inv[i][i].sqrt()).collect();
+            self.own_sigma = standard_errors(&inv);
             // S −= F_so · F_oo⁻¹ · F_os
             for i in o..n {
                 let a: Vec<f64> = (0..o).map(|q| (0..o).map(|p| f[i][p] * inv[p][q]).sum()).collect();
@@ -204,7 +204,7 @@ impl<B: AutodiffBackend + RenderBackend> ShotFit<B> {
         let jac = jacobian_leading(&mut self.objective, &x, self.own).map_err(|e| self.fail(e.reason()))?;
         let f = fisher_information(&self.objective, &jac);
         if let Some(inv) = invert_spd(&f) {
-            self.own_sigma = (0..self.own).map(|i| inv[i][i].sqrt()).collect();
+            self.own_sigma = standard_errors(&inv);
         }
         Ok(f)
     }

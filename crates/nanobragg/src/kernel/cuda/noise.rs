@@ -4,9 +4,10 @@
 //! form; the sampler works in f64 whatever the image's float, so counts differ from the host's
 //! only where the device's `exp`/`ln` round differently in the last bit at a decision boundary.
 
-use crate::random::counter::philox::{M0, M1, TWO_POW_26, TWO_POW_MINUS_52, W0, W1, WORD_SHIFT};
+use crate::random::counter::philox::{M0, M1, ROUNDS, TWO_POW_26, TWO_POW_MINUS_52, W0, W1, WORD_SHIFT};
 use crate::random::counter::poisson::{
-    DOMAIN, INVERSION_BELOW, MAX_INVERSION_STEPS, MAX_TRIALS, NORMAL_FROM, STIRLING_FROM,
+    DOMAIN, HALF_LN_TWO_PI, INVERSION_BELOW, MAX_INVERSION_STEPS, MAX_TRIALS, NORMAL_FROM, PTRS_A, PTRS_B,
+    PTRS_INV_ALPHA, PTRS_SHIFT, PTRS_SQUEEZE, PTRS_TAIL, PTRS_V_R, STIRLING_DENOMINATORS, STIRLING_FROM,
 };
 use burn_cubecl::cubecl;
 use burn_cubecl::cubecl::prelude::*;
@@ -50,7 +51,7 @@ fn uniforms(pixel: u32, block: u32, key: &NoiseKey) -> (f64, f64) {
     x2 = y2;
     x3 = y3;
     #[unroll]
-    for _ in 1..10u32 {
+    for _ in 1..comptime!(ROUNDS as u32) {
         k0 += u32::cast_from(comptime!(W0));
         k1 += u32::cast_from(comptime!(W1));
         let (y0, y1, y2, y3) = round(x0, x1, x2, x3, k0, k1);
@@ -84,8 +85,12 @@ fn ln_factorial(k: f64) -> f64 {
         let x = k + 1.0;
         let r = 1.0 / x;
         let r2 = r * r;
-        let series = r * (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 * (1.0 / 1260.0 - r2 / 1680.0)));
-        result = (x - 0.5) * f64::ln(x) - x + 0.5 * f64::ln(2.0 * 3.141592653589793) + series;
+        let d0 = f64::cast_from(comptime!(STIRLING_DENOMINATORS[0]));
+        let d1 = f64::cast_from(comptime!(STIRLING_DENOMINATORS[1]));
+        let d2 = f64::cast_from(comptime!(STIRLING_DENOMINATORS[2]));
+        let d3 = f64::cast_from(comptime!(STIRLING_DENOMINATORS[3]));
+        let series = r * (1.0 / d0 - r2 * (1.0 / d1 - r2 * (1.0 / d2 - r2 / d3)));
+        result = (x - 0.5) * f64::ln(x) - x + f64::cast_from(comptime!(HALF_LN_TWO_PI)) + series;
     }
     result
 }
@@ -107,10 +112,12 @@ fn inversion(mean: f64, u: f64) -> f64 {
 /// The host's `ptrs` (Hörmann's transformed rejection with squeeze).
 #[cube]
 fn ptrs(mean: f64, pixel: u32, key: &NoiseKey) -> f64 {
-    let b = 0.931 + 2.53 * f64::sqrt(mean);
-    let a = -0.059 + 0.02483 * b;
-    let inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
-    let v_r = 0.9277 - 3.6224 / (b - 2.0);
+    let b = f64::cast_from(comptime!(PTRS_B[0])) + f64::cast_from(comptime!(PTRS_B[1])) * f64::sqrt(mean);
+    let a = f64::cast_from(comptime!(PTRS_A[0])) + f64::cast_from(comptime!(PTRS_A[1])) * b;
+    let inv_alpha = f64::cast_from(comptime!(PTRS_INV_ALPHA[0]))
+        + f64::cast_from(comptime!(PTRS_INV_ALPHA[1])) / (b - f64::cast_from(comptime!(PTRS_INV_ALPHA[2])));
+    let v_r = f64::cast_from(comptime!(PTRS_V_R[0]))
+        - f64::cast_from(comptime!(PTRS_V_R[1])) / (b - f64::cast_from(comptime!(PTRS_V_R[2])));
     let ln_mean = f64::ln(mean);
     let mut result = f64::floor(mean + 0.5);
     let mut trial = 0u32;
@@ -119,12 +126,12 @@ fn ptrs(mean: f64, pixel: u32, key: &NoiseKey) -> f64 {
         trial += 1;
         let u = u0 - 0.5;
         let us = 0.5 - f64::abs(u);
-        let k = f64::floor((2.0 * a / us + b) * u + mean + 0.43);
-        if us >= 0.07 && v <= v_r {
+        let k = f64::floor((2.0 * a / us + b) * u + mean + f64::cast_from(comptime!(PTRS_SHIFT)));
+        if us >= f64::cast_from(comptime!(PTRS_SQUEEZE)) && v <= v_r {
             result = k;
             break;
         }
-        if k >= 0.0 && !(us < 0.013 && v > us) {
+        if k >= 0.0 && !(us < f64::cast_from(comptime!(PTRS_TAIL)) && v > us) {
             let lhs = f64::ln(v) + f64::ln(inv_alpha) - f64::ln(a / (us * us) + b);
             if lhs <= -mean + k * ln_mean - ln_factorial(k) {
                 result = k;
@@ -148,7 +155,7 @@ fn poisson_deviate(mean: f64, pixel: u32, key: &NoiseKey) -> f64 {
             result = inversion(mean, u);
         } else if mean >= f64::cast_from(comptime!(NORMAL_FROM)) {
             let (u1, u2) = uniforms(pixel, 0u32, key);
-            let z = f64::sqrt(-2.0 * f64::ln(u1)) * f64::cos(2.0 * 3.141592653589793 * u2);
+            let z = f64::sqrt(-2.0 * f64::ln(u1)) * f64::cos(f64::cast_from(comptime!(std::f64::consts::TAU)) * u2);
             result = f64::max(0.0, f64::floor(mean + f64::sqrt(mean) * z + 0.5));
         } else {
             result = ptrs(mean, pixel, key);

@@ -32,6 +32,26 @@ pub const MAX_TRIALS: u32 = 64;
 pub const DOMAIN: u32 = 0x504F_4953;
 /// Below this argument, `ln k!` is summed term by term; from it, Stirling's series.
 pub const STIRLING_FROM: f64 = 16.0;
+/// Stirling's series of `ln Γ(x)` beyond `(x − ½)ln x − x + ½ln 2π`: `1/(12x) − 1/(360x³) +
+/// 1/(1260x⁵) − 1/(1680x⁷)`, the denominators.
+pub const STIRLING_DENOMINATORS: [f64; 4] = [12.0, 360.0, 1260.0, 1680.0];
+/// `½ ln 2π`.
+pub const HALF_LN_TWO_PI: f64 = 0.918_938_533_204_672_8;
+/// Hörmann's PTRS constants: `b = B[0] + B[1]·√λ`, `a = A[0] + A[1]·b`,
+/// `1/α = INV_ALPHA[0] + INV_ALPHA[1]/(b − INV_ALPHA[2])`, `v_r = V_R[0] − V_R[1]/(b − V_R[2])`.
+pub const PTRS_B: [f64; 2] = [0.931, 2.53];
+/// See [`PTRS_B`].
+pub const PTRS_A: [f64; 2] = [-0.059, 0.02483];
+/// See [`PTRS_B`].
+pub const PTRS_INV_ALPHA: [f64; 3] = [1.1239, 1.1328, 3.4];
+/// See [`PTRS_B`].
+pub const PTRS_V_R: [f64; 3] = [0.9277, 3.6224, 2.0];
+/// PTRS's proposal `k = ⌊(2a/u_s + b)·U + λ + PTRS_SHIFT⌋`.
+pub const PTRS_SHIFT: f64 = 0.43;
+/// PTRS accepts at once where `u_s ≥ PTRS_SQUEEZE` and `V ≤ v_r`.
+pub const PTRS_SQUEEZE: f64 = 0.07;
+/// PTRS rejects at once where `u_s < PTRS_TAIL` and `V > u_s`.
+pub const PTRS_TAIL: f64 = 0.013;
 
 /// What keys a noise image: the seed (`-seed`) and a stream (the shot's index in a batch, 0 for
 /// one image). The pixel's detector index (`slow·fpixels + fast`) is the counter.
@@ -76,8 +96,9 @@ pub fn ln_factorial(k: f64) -> f64 {
     let x = k + 1.0;
     let r = 1.0 / x;
     let r2 = r * r;
-    let series = r * (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 * (1.0 / 1260.0 - r2 / 1680.0)));
-    (x - 0.5) * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI).ln() + series
+    let [d0, d1, d2, d3] = STIRLING_DENOMINATORS;
+    let series = r * (1.0 / d0 - r2 * (1.0 / d1 - r2 * (1.0 / d2 - r2 / d3)));
+    (x - 0.5) * x.ln() - x + HALF_LN_TWO_PI + series
 }
 
 /// A Poisson deviate of mean `mean` for `pixel` under `key`.
@@ -93,7 +114,7 @@ pub fn poisson_deviate(mean: f64, key: CounterKey, pixel: u32) -> f64 {
     }
     if mean >= NORMAL_FROM {
         let (u1, u2) = key.uniforms(pixel, 0);
-        let z = f64::sqrt(-2.0 * u1.ln()) * f64::cos(2.0 * std::f64::consts::PI * u2);
+        let z = f64::sqrt(-2.0 * u1.ln()) * f64::cos(std::f64::consts::TAU * u2);
         return f64::max(0.0, f64::floor(mean + mean.sqrt() * z + 0.5));
     }
     ptrs(mean, key, pixel)
@@ -114,10 +135,10 @@ fn inversion(mean: f64, u: f64) -> f64 {
 
 /// PTRS's constants for mean `λ`: `(b, a, 1/α, v_r)`.
 pub fn ptrs_constants(mean: f64) -> (f64, f64, f64, f64) {
-    let b = 0.931 + 2.53 * mean.sqrt();
-    let a = -0.059 + 0.02483 * b;
-    let inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
-    let v_r = 0.9277 - 3.6224 / (b - 2.0);
+    let b = PTRS_B[0] + PTRS_B[1] * mean.sqrt();
+    let a = PTRS_A[0] + PTRS_A[1] * b;
+    let inv_alpha = PTRS_INV_ALPHA[0] + PTRS_INV_ALPHA[1] / (b - PTRS_INV_ALPHA[2]);
+    let v_r = PTRS_V_R[0] - PTRS_V_R[1] / (b - PTRS_V_R[2]);
     (b, a, inv_alpha, v_r)
 }
 
@@ -129,11 +150,11 @@ fn ptrs(mean: f64, key: CounterKey, pixel: u32) -> f64 {
         let (u0, v) = key.uniforms(pixel, trial);
         let u = u0 - 0.5;
         let us = 0.5 - u.abs();
-        let k = f64::floor((2.0 * a / us + b) * u + mean + 0.43);
-        if us >= 0.07 && v <= v_r {
+        let k = f64::floor((2.0 * a / us + b) * u + mean + PTRS_SHIFT);
+        if us >= PTRS_SQUEEZE && v <= v_r {
             return k;
         }
-        if k < 0.0 || (us < 0.013 && v > us) {
+        if k < 0.0 || (us < PTRS_TAIL && v > us) {
             continue;
         }
         let lhs = v.ln() + inv_alpha.ln() - (a / (us * us) + b).ln();
@@ -235,6 +256,7 @@ mod tests {
         assert!((ln_factorial(15.0) - 1_307_674_368_000f64.ln()).abs() < 1e-12);
         assert!((ln_factorial(16.0) - 20_922_789_888_000f64.ln()).abs() < 1e-12);
         assert_eq!(ln_factorial(0.0), 0.0);
+        assert!((HALF_LN_TWO_PI - 0.5 * std::f64::consts::TAU.ln()).abs() <= f64::EPSILON);
         assert_eq!(ln_factorial(1.0), 0.0);
     }
 }
